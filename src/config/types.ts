@@ -1,0 +1,95 @@
+/**
+ * The compiled, frozen configuration every component receives a slice of.
+ * Raw input (config.json through conf, validated by the JSON schema) →
+ * defaults → compile (cross-field rules) → this. Durations are `…Ms`
+ * numbers. Secrets are never literal here: tokens are references
+ * (`file:///path`, `env://NAME`, `credential://NAME`) read when needed.
+ */
+
+/** A reference to a secret: `file:///abs/path`, `env://NAME` or `credential://NAME`. */
+export type SecretRef = string;
+
+export interface VaultProfile {
+  /** Profile name; commands name it in `params.vault`. */
+  readonly name: string;
+  /** Base URL, `https://host:port` (no path, no trailing slash). */
+  readonly url: string;
+  /** Reference to the API user's key (sent as the AUTHTOKEN header). */
+  readonly token: SecretRef;
+  /** PAM360/MSP organisation (orgName header); null when not used. */
+  readonly orgName: string | null;
+  /** The custom attribute on a cloud resource that holds the PMP resource ID or name. Default "PMP Resource ID". */
+  readonly resourceIdAttribute: string;
+  /** Add each account's notes to listAccounts. Default false. */
+  readonly includeAccountNotes: boolean;
+  /** Refuse getPassword without a ticket ID before calling PMP. Default false. */
+  readonly requireTicketId: boolean;
+  /** PEM file with the vault's certificate or CA; null to use system roots only. */
+  readonly caFile: string | null;
+  /** base64 SHA-256 SPKI pin of the vault's certificate; null for none. */
+  readonly pinSha256: string | null;
+  /** Per-request time-out against the vault. Default 10000. */
+  readonly timeoutMs: number;
+  /** Connections in the profile's undici pool. Default 32. */
+  readonly maxConnections: number;
+  /** How long resource lists and account metadata (never passwords) are cached. Default 30000. */
+  readonly metadataTtlMs: number;
+  /** Concurrent account-details calls when fetching notes. Default 8. */
+  readonly notesConcurrency: number;
+  /** Interval of the health probe. Default 15000. */
+  readonly healthIntervalMs: number;
+}
+
+export interface ControllerConfig {
+  /** `wss://…` (or `ws://…` with insecure). */
+  readonly url: string;
+  /** Reference to the gateway's bearer token. */
+  readonly token: SecretRef;
+  /** Allow `ws://` (loopback development and tests only). Default false. */
+  readonly insecure: boolean;
+  readonly caFile: string | null;
+  readonly pinSha256: string | null;
+  /** Client certificate and key (PEM files) for mutual TLS. */
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  /** `http://[user:pass@]host:port` HTTP CONNECT proxy; null → HTTPS_PROXY/NO_PROXY. */
+  readonly proxy: string | null;
+}
+
+export interface PolicyConfig {
+  /** PMP resource IDs or names allowed; null allows all. */
+  readonly allowResources: readonly string[] | null;
+  /** Account names never fetched (case-insensitive). */
+  readonly denyAccounts: readonly string[];
+  /** Password fetches allowed per account per minute; null for no limit. */
+  readonly maxFetchesPerAccountPerMinute: number | null;
+}
+
+export interface LimitsConfig {
+  /** Commands executing at once; past it, OVERLOADED. Default 256. */
+  readonly maxInFlight: number;
+  /** Longest graceful drain on stop. Default 10000. */
+  readonly drainTimeoutMs: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface TelemetryConfig {
+  /** `host:port` of the loopback health/metrics/status endpoint; null disables it. */
+  readonly listen: string | null;
+  readonly logLevel: LogLevel;
+  /** Where audit events go: "stdout" or an absolute file path. */
+  readonly audit: string;
+}
+
+export interface GatewayConfig {
+  readonly gatewayId: string;
+  readonly clusterId: string;
+  /** Higher wins the active role among healthy gateways. Default 100. */
+  readonly priority: number;
+  readonly controller: ControllerConfig | null;
+  readonly vaults: readonly VaultProfile[];
+  readonly policy: PolicyConfig;
+  readonly limits: LimitsConfig;
+  readonly telemetry: TelemetryConfig;
+}

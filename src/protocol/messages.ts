@@ -1,0 +1,178 @@
+import type { ErrorCode } from '../shared/errors.js';
+
+/**
+ * The wire messages of protocol version 1 (shared/design/protocol.md and
+ * docs/protocol.md). One JSON object per WebSocket text frame.
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const SUBPROTOCOL = 'credgw.v1';
+
+/** Largest frame either side accepts (section 1). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+export const HEADER_GATEWAY = 'x-credgw-gateway';
+export const HEADER_CLUSTER = 'x-credgw-cluster';
+
+/** Close codes (section 8). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  UNSUPPORTED_DATA: 1003,
+  TOO_BIG: 1009,
+  PROTOCOL_ERROR: 4000,
+  UNAUTHORIZED: 4001,
+  UNSUPPORTED_VERSION: 4002,
+  REPLACED: 4003,
+} as const;
+
+export const DEFAULT_HEARTBEAT_MS = 1000;
+/** A side that hears nothing for this many heartbeats terminates (section 2). */
+export const LIVENESS_HEARTBEATS = 3;
+/** A gateway that gets no welcome within this time reconnects (section 3). */
+export const WELCOME_TIMEOUT_MS = 10_000;
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+export const MIN_COMMAND_TIMEOUT_MS = 100;
+export const MAX_COMMAND_TIMEOUT_MS = 120_000;
+
+export const COMMAND_NAMES = ['listAccounts', 'getPassword'] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+export const CAPABILITIES = ['listAccounts', 'getPassword', 'sealedDelivery'] as const;
+
+export type Role = 'active' | 'standby';
+
+export interface VaultHealth {
+  name: string;
+  healthy: boolean;
+  /** The error code of the last failed probe, when unhealthy. */
+  error?: ErrorCode | undefined;
+}
+
+// ---- gateway → controller -------------------------------------------------
+
+export interface HelloMessage {
+  type: 'hello';
+  protocol: number;
+  gatewayId: string;
+  clusterId: string;
+  version: string;
+  priority: number;
+  capabilities: string[];
+  vaults: VaultHealth[];
+}
+
+export interface ResultOk {
+  type: 'result';
+  id: string;
+  epoch: number;
+  ok: true;
+  data: Record<string, unknown>;
+}
+
+export interface ResultError {
+  type: 'result';
+  id: string;
+  epoch: number;
+  ok: false;
+  error: { code: ErrorCode; message: string; retryable: boolean };
+}
+
+export type ResultMessage = ResultOk | ResultError;
+
+export interface ResignMessage {
+  type: 'resign';
+  epoch: number;
+}
+
+export interface HealthMessage {
+  type: 'health';
+  vaults: VaultHealth[];
+}
+
+export type GatewayMessage = HelloMessage | ResultMessage | ResignMessage | HealthMessage;
+
+// ---- controller → gateway -------------------------------------------------
+
+export interface WelcomeMessage {
+  type: 'welcome';
+  protocol: number;
+  heartbeatMs: number;
+  role: Role;
+  epoch: number;
+}
+
+export interface RoleMessage {
+  type: 'role';
+  role: Role;
+  epoch: number;
+}
+
+export interface ResourceRef {
+  /** The cloud's own resource ID (informational). */
+  id?: string | undefined;
+  name?: string | undefined;
+  customAttributes: Record<string, string>;
+}
+
+export interface ListAccountsParams {
+  vault: string;
+  resource: ResourceRef;
+}
+
+export interface GetPasswordParams {
+  vault: string;
+  resource: ResourceRef;
+  accountId: string;
+  ticketId?: string | undefined;
+  reason?: string | undefined;
+  requestedBy?: string | undefined;
+  recipientKey?: string | undefined;
+}
+
+interface CommandBase {
+  type: 'command';
+  id: string;
+  epoch: number;
+  timeoutMs: number;
+}
+
+export interface ListAccountsCommand extends CommandBase {
+  name: 'listAccounts';
+  params: ListAccountsParams;
+}
+
+export interface GetPasswordCommand extends CommandBase {
+  name: 'getPassword';
+  params: GetPasswordParams;
+}
+
+export type CommandMessage = ListAccountsCommand | GetPasswordCommand;
+
+export type ControllerMessage = WelcomeMessage | RoleMessage | CommandMessage;
+
+// ---- result payloads ------------------------------------------------------
+
+export interface AccountSummary {
+  accountId: string;
+  accountName: string;
+  notes?: string | undefined;
+  ticketIdRequired: boolean;
+  reasonRequired: boolean;
+}
+
+export interface ListAccountsData {
+  resourceId: string;
+  resourceName: string;
+  accounts: AccountSummary[];
+}
+
+export interface GetPasswordData {
+  resourceId: string;
+  accountId: string;
+  accountName: string;
+  /** Present only when no recipientKey was given. */
+  password?: string;
+  /** base64 RSA-OAEP-SHA256 ciphertext, present only with recipientKey. */
+  sealedPassword?: string;
+}

@@ -1,0 +1,75 @@
+/**
+ * What the rest of credgw sees of a vault: a PMP/PAM360 client per profile.
+ * Every method rejects only with GatewayError (codes of protocol section 7);
+ * an abort through `signal` rejects with the signal's reason unchanged, so
+ * the caller's deadline propagates.
+ */
+
+export interface PmpResource {
+  id: string;
+  name: string;
+  type: string | undefined;
+  description: string | undefined;
+  dnsName: string | undefined;
+}
+
+export interface PmpAccount {
+  /** ACCOUNT ID: what URLs use. */
+  id: string;
+  /** PASSWDID (usually equal to id, not always). */
+  passwdId: string;
+  name: string;
+  /** Notes when known (ACCOUNT_DESCRIPTION or the details call), else undefined. */
+  notes: string | undefined;
+  /** IS_TICKETID_REQD and IS_TICKETID_REQD_MANDATORY both "true". */
+  ticketIdRequired: boolean;
+  /** ISREASONREQUIRED (or PASSWORDREQUEST_REASON_MANDATORY) "true". */
+  reasonRequired: boolean;
+  /** PASSWORD STATUS "####": this API user may not read the password. */
+  accessDenied: boolean;
+}
+
+export interface PmpAccountList {
+  resourceId: string;
+  resourceName: string;
+  accounts: PmpAccount[];
+}
+
+export interface PasswordRequest {
+  ticketId?: string | undefined;
+  reason?: string | undefined;
+}
+
+export interface FetchedPassword {
+  resourceId: string;
+  accountId: string;
+  accountName: string;
+  password: string;
+}
+
+export interface CallOptions {
+  /** The caller's deadline; aborting rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface VaultClient {
+  readonly name: string;
+  /** All resources visible to the API user. */
+  listResources(opts?: CallOptions): Promise<PmpResource[]>;
+  /** A resource by ID (digits) or by name (anything else); RESOURCE_NOT_FOUND when PMP has none. */
+  resolveResource(ref: string, opts?: CallOptions): Promise<{ id: string; name: string | undefined }>;
+  /** Accounts of a resource; with `includeNotes`, notes filled in (bounded concurrent details calls). */
+  listAccounts(resourceId: string, opts?: CallOptions & { includeNotes?: boolean }): Promise<PmpAccountList>;
+  /** Notes of one account (the account-details call). */
+  accountNotes(resourceId: string, accountId: string, opts?: CallOptions): Promise<string | undefined>;
+  /**
+   * The password of an account. Checks the account's flags first: ACCOUNT_NOT_FOUND,
+   * ACCESS_DENIED (####), TICKET_ID_REQUIRED / REASON_REQUIRED when the caller gave
+   * none; then one password call (never re-sent once it may have reached PMP).
+   */
+  getPassword(resourceId: string, accountId: string, req: PasswordRequest, opts?: CallOptions): Promise<FetchedPassword>;
+  /** A cheap authenticated call; resolves when the vault answers Success. */
+  probe(opts?: CallOptions): Promise<void>;
+  /** Closes the pool. */
+  close(): Promise<void>;
+}
