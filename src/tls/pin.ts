@@ -38,18 +38,20 @@ export function spkiPinFromPem(pem: string): string {
 
 /** DER bytes of the first certificate in a PEM text. */
 export function pemToDer(pem: string): Buffer {
-  const blocks = forge.pem.decode(pem).filter((b) => b.type === 'CERTIFICATE');
-  const first = blocks[0];
+  const first = splitPemBundle(pem)[0];
   if (!first) throw new Error('no CERTIFICATE block in PEM');
-  return Buffer.from(first.body, 'binary');
+  return Buffer.from(forge.pem.decode(first)[0]!.body, 'binary');
 }
 
 /** All CERTIFICATE blocks of a PEM bundle, each re-encoded as PEM. */
 export function splitPemBundle(pem: string): string[] {
-  return forge.pem
-    .decode(pem)
-    .filter((b) => b.type === 'CERTIFICATE')
-    .map((b) => forge.pem.encode(b));
+  let blocks: forge.pem.ObjectPEM[];
+  try {
+    blocks = forge.pem.decode(pem);
+  } catch {
+    return [];
+  }
+  return blocks.filter((b) => b.type === 'CERTIFICATE').map((b) => forge.pem.encode(b));
 }
 
 /** DER → PEM for a certificate. */

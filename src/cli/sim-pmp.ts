@@ -1,0 +1,184 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { Command } from 'commander';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import {
+  loadSimData,
+  PMP_VARIANTS,
+  PmpSimError,
+  SAMPLE_DATA,
+  startPmpSimulator,
+  type PmpSimulator,
+  type PmpVariant,
+} from '../sim/pmp/index.js';
+
+/**
+ * `credgw sim pmp`: runs the PMP simulator in the foreground until SIGINT
+ * or SIGTERM. The command is named `pmp`; main.ts hangs it under `sim`.
+ */
+
+/** PMP's own default port. */
+export const SIM_PMP_DEFAULT_PORT = 7272;
+
+export interface SimPmpCliOptions {
+  /** Default {@link SIM_PMP_DEFAULT_PORT}. */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Data file (docs/pmp-simulator.md). Default: the built-in sample. */
+  data?: string;
+  /** Where to write the certificate PEM. Default: a fresh temporary directory, removed on close. */
+  certOut?: string;
+  /** Default 0. */
+  latencyMs?: number;
+  /** Default 'pmp-new'. */
+  variant?: PmpVariant;
+}
+
+export interface RunningSimPmp {
+  sim: PmpSimulator;
+  /** Where the certificate PEM was written. */
+  certFile: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the simulator and prints how to reach it: URL, certificate file,
+ * SPKI pin and the API tokens. The tokens are the simulator's own sample
+ * data (they open nothing else), which is why they may be printed.
+ */
+export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger?: Logger): Promise<RunningSimPmp> {
+  const data = options.data === undefined ? SAMPLE_DATA : loadSimData(options.data);
+  const sim = await startPmpSimulator({
+    port: options.port ?? SIM_PMP_DEFAULT_PORT,
+    host: options.host ?? '127.0.0.1',
+    data,
+    latencyMs: options.latencyMs ?? 0,
+    variant: options.variant ?? 'pmp-new',
+    logger: logger ?? pino({ level: 'warn' }, process.stderr),
+  });
+  let tempDir: string | undefined;
+  let certFile: string;
+  try {
+    if (options.certOut !== undefined) {
+      certFile = resolve(options.certOut);
+    } else {
+      tempDir = mkdtempSync(join(tmpdir(), 'credgw-sim-pmp-'));
+      certFile = join(tempDir, 'pmp-simulator.crt');
+    }
+    writeFileSync(certFile, sim.certPem, { mode: 0o644 });
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+
+  const accounts = sim.data.resources.reduce((n, r) => n + r.accounts.length, 0);
+  const lines = [
+    `credgw PMP simulator (${sim.variant}) listening on ${sim.url}`,
+    `  certificate : ${certFile}${tempDir ? ' (temporary; --cert-out FILE to keep it)' : ''}`,
+    `  SPKI pin    : ${sim.pin}`,
+    `  data        : ${options.data ?? 'built-in sample'} (${sim.data.resources.length} resources, ${accounts} accounts)`,
+    `  latency     : ${options.latencyMs ?? 0} ms`,
+    '  API tokens (simulator sample data, not secrets of any real system):',
+    ...sim.data.apiUsers.map((u) => {
+      const who = [u.name, `hosts ${u.allowedHosts.join(', ')}`, u.orgName ? `orgName "${u.orgName}"` : ''].filter(Boolean);
+      return `    ${u.token}  (${who.join('; ')})`;
+    }),
+    `  admin       : ${sim.url}/__sim/stats, /__sim/faults, /__sim/latency (loopback only)`,
+    `  try         : credgw vault add sim --url ${sim.url} --token env://PMP_SIM_TOKEN --ca-file ${certFile}`,
+    'Stop with Ctrl-C.',
+  ];
+  out.write(lines.join('\n') + '\n');
+
+  let closed: Promise<void> | undefined;
+  return {
+    sim,
+    certFile,
+    close: () => {
+      closed ??= sim.close().finally(() => {
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      });
+      return closed;
+    },
+  };
+}
+
+function waitForTermination(): Promise<void> {
+  return new Promise((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+function intOption(value: string, flag: string, min: number, max: number): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new Error(`${flag} must be an integer from ${min} to ${max} (got "${value}")`);
+  }
+  return Number(value);
+}
+
+export interface SimPmpCommandIo {
+  /** Where the banner goes. Default process.stdout. */
+  out?: Writable;
+  /** Where a failure line goes. Default process.stderr. */
+  err?: Writable;
+  /** Resolves when the simulator should stop. Default: SIGINT or SIGTERM. */
+  waitForStop?: () => Promise<void>;
+  /** Records the exit status. Default: sets process.exitCode. */
+  setExitCode?: (code: number) => void;
+  /** The simulator's logger. Default: pino at warn level on stderr. */
+  logger?: Logger;
+}
+
+export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
+  const cmd = new Command('pmp')
+    .description('run a ManageEngine PMP/PAM360 REST API simulator (HTTPS, self-signed) for tests, benchmarks and demos')
+    .option('--port <port>', 'TCP port (0 picks a free one)', String(SIM_PMP_DEFAULT_PORT))
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--data <file>', 'JSON data file (API users, resources, accounts); default: built-in sample')
+    .option('--cert-out <file>', 'write the certificate PEM here (default: a temporary file)')
+    .option('--latency-ms <ms>', 'delay before every answer', '0')
+    .option('--variant <variant>', `answer shapes of: ${PMP_VARIANTS.join(', ')}`, 'pmp-new');
+  cmd.action(async (raw: { port: string; host: string; data?: string; certOut?: string; latencyMs: string; variant: string }) => {
+    const out = io.out ?? process.stdout;
+    const errOut = io.err ?? process.stderr;
+    const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
+    let options: SimPmpCliOptions;
+    try {
+      if (!(PMP_VARIANTS as readonly string[]).includes(raw.variant)) {
+        throw new Error(`--variant must be one of ${PMP_VARIANTS.join(', ')} (got "${raw.variant}")`);
+      }
+      options = {
+        port: intOption(raw.port, '--port', 0, 65535),
+        host: raw.host,
+        data: raw.data,
+        certOut: raw.certOut,
+        latencyMs: intOption(raw.latencyMs, '--latency-ms', 0, 600_000),
+        variant: raw.variant as PmpVariant,
+      };
+    } catch (err) {
+      return cmd.error(`error: ${(err as Error).message} (BAD_REQUEST)`, { exitCode: 2, code: 'credgw.usage' });
+    }
+    let running: RunningSimPmp;
+    try {
+      running = await runSimPmp(options, out, io.logger);
+    } catch (err) {
+      const code = err instanceof PmpSimError ? err.code : ((err as NodeJS.ErrnoException).code ?? 'INTERNAL');
+      errOut.write(`error: ${(err as Error).message} (${code})\n`);
+      setExitCode(1);
+      return;
+    }
+    await (io.waitForStop ?? waitForTermination)();
+    await running.close();
+    setExitCode(0);
+  });
+  return cmd;
+}

@@ -1,0 +1,2 @@
+export * from './role-machine.js';
+export * from './role-manager.js';

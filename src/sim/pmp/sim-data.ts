@@ -1,0 +1,351 @@
+import { readFileSync } from 'node:fs';
+import { PmpSimError } from './sim-errors.js';
+
+/**
+ * What the simulator serves: API users (tokens and where they may call
+ * from) and resources with their accounts. The JSON data file has this
+ * shape; every optional key has the default written beside it.
+ * docs/pmp-simulator.md documents the format and the built-in sample.
+ */
+
+export interface PmpSimCustomField {
+  /** CUSTOMFIELDLABEL. */
+  label: string;
+  /** CUSTOMFIELDVALUE. Default ''. */
+  value: string;
+  /** CUSTOMFIELDTYPE. Default 'Character'. */
+  type: string;
+}
+
+export interface PmpSimApiUser {
+  /** The API key (AUTHTOKEN). Unique. */
+  token: string;
+  /**
+   * Addresses this user may call from: IP addresses, `localhost` (127.0.0.1
+   * and ::1), or `*` (any; a simulator extension). Required, non-empty.
+   */
+  allowedHosts: string[];
+  /** When set, every call must carry a matching `orgName` header (case-insensitive). Default null. */
+  orgName: string | null;
+  /** A label for docs and logs only. Default ''. */
+  name: string;
+}
+
+export interface PmpSimAccount {
+  /** ACCOUNT ID, digits, unique across the data. */
+  id: string;
+  /** PASSWDID, digits. Default: the account id. */
+  passwdId: string;
+  /** ACCOUNT NAME, unique within its resource (case-insensitive). */
+  name: string;
+  /** The password the password call returns. */
+  password: string;
+  /** Notes: ACCOUNT_DESCRIPTION and the details call's DESCRIPTION ('' → "N/A"). Default ''. */
+  notes: string;
+  /** A ticket ID must come with a password fetch. Default false. */
+  ticketIdRequired: boolean;
+  /** A reason must come with a password fetch. Default false. */
+  reasonRequired: boolean;
+  /** Under request/approval workflow: the password call never hands the password out. Default false. */
+  accessControlled: boolean;
+  /** This API user may not read the password (`PASSWORD STATUS` "####"). Default false. */
+  accessDenied: boolean;
+  /** Account custom fields, shown by the details call. Default []. */
+  customFields: PmpSimCustomField[];
+}
+
+export interface PmpSimResource {
+  /** RESOURCE ID, digits, unique. */
+  id: string;
+  /** RESOURCE NAME, unique (case-insensitive). */
+  name: string;
+  /** RESOURCE TYPE, e.g. Windows, Linux. */
+  type: string;
+  /** DNS NAME (host name or IP). Default ''. */
+  dnsName: string;
+  /** RESOURCE DESCRIPTION. Default ''. */
+  description: string;
+  /** RESOURCE OWNER. Default 'admin'. */
+  owner: string;
+  /** DEPARTMENT. Default ''. */
+  department: string;
+  /** LOCATION. Default ''. */
+  location: string;
+  /** DOMAIN NAME. Default ''. */
+  domainName: string;
+  /** RESOURCE URL. Default ''. */
+  url: string;
+  /** (RESOURCE) PASSWORD POLICY, also each account's policy. Default 'Strong'. */
+  passwordPolicy: string;
+  /** Resource custom fields (the older builds' resource-level CUSTOM FIELD array). Default []. */
+  customFields: PmpSimCustomField[];
+  accounts: PmpSimAccount[];
+}
+
+export interface PmpSimData {
+  apiUsers: PmpSimApiUser[];
+  resources: PmpSimResource[];
+}
+
+/**
+ * The token of the built-in sample's main API user. SIMULATOR-ONLY sample
+ * data: it unlocks nothing but a simulator started with the sample set.
+ */
+export const SAMPLE_TOKEN = 'pmp-sim-token-0001';
+/** Sample API user bound to a host nobody calls from (192.0.2.10, TEST-NET-1): every call fails "not allowed from this host". */
+export const SAMPLE_TOKEN_WRONG_HOST = 'pmp-sim-token-0002-wrong-host';
+/** Sample API user of the MSP organisation {@link SAMPLE_ORG_NAME}: calls need that `orgName` header. */
+export const SAMPLE_TOKEN_ORG = 'pmp-sim-token-0003-org';
+export const SAMPLE_ORG_NAME = 'Acme Tenant';
+
+function account(a: Partial<PmpSimAccount> & Pick<PmpSimAccount, 'id' | 'name' | 'password'>): PmpSimAccount {
+  return {
+    passwdId: a.id,
+    notes: '',
+    ticketIdRequired: false,
+    reasonRequired: false,
+    accessControlled: false,
+    accessDenied: false,
+    customFields: [],
+    ...a,
+  };
+}
+
+function resource(r: Partial<PmpSimResource> & Pick<PmpSimResource, 'id' | 'name' | 'type' | 'accounts'>): PmpSimResource {
+  return {
+    dnsName: '',
+    description: '',
+    owner: 'admin',
+    department: '',
+    location: '',
+    domainName: '',
+    url: '',
+    passwordPolicy: 'Strong',
+    customFields: [],
+    ...r,
+  };
+}
+
+/**
+ * The built-in sample set (simulator-only, fake passwords). One account of
+ * each kind; docs/pmp-simulator.md has the table. The demo relies on
+ * Windows_Jump_Box (301) / administrator (902).
+ */
+export const SAMPLE_DATA: PmpSimData = deepFreeze({
+  apiUsers: [
+    { name: 'credgw-gateway', token: SAMPLE_TOKEN, allowedHosts: ['127.0.0.1', '::1'], orgName: null },
+    { name: 'elsewhere', token: SAMPLE_TOKEN_WRONG_HOST, allowedHosts: ['192.0.2.10'], orgName: null },
+    { name: 'msp-tenant', token: SAMPLE_TOKEN_ORG, allowedHosts: ['localhost'], orgName: SAMPLE_ORG_NAME },
+  ],
+  resources: [
+    resource({
+      id: '301',
+      name: 'Windows_Jump_Box',
+      type: 'Windows',
+      dnsName: '10.1.2.3',
+      description: 'Jump host for the data centre',
+      department: 'IT Operations',
+      location: 'DC1',
+      domainName: 'CORP',
+      accounts: [
+        account({ id: '902', name: 'administrator', password: 'Sim-Adm1n-Pass!', notes: 'Domain admin for the jump box' }),
+        account({ id: '903', name: 'svc_backup', password: 'Sim-Backup-Pass!', notes: 'Backup service; change ticket needed', ticketIdRequired: true }),
+        account({ id: '904', name: 'auditor', password: 'Sim-Audit-Pass!', reasonRequired: true }),
+        account({ id: '905', name: 'breakglass', password: 'Sim-Breakglass-Pass!', notes: 'Emergency only: approval required', accessControlled: true }),
+      ],
+    }),
+    resource({
+      id: '302',
+      name: 'Linux_Web_01',
+      type: 'Linux',
+      dnsName: 'web01.corp.example',
+      description: 'Public web server',
+      customFields: [{ label: 'Environment', value: 'production', type: 'Character' }],
+      accounts: [
+        account({ id: '911', name: 'root', password: 'Sim-Root-Pass!', notes: 'Not shared with the gateway', accessDenied: true }),
+        account({ id: '912', passwdId: '1166', name: 'deploy', password: 'Sim-Deploy-Pass!' }),
+        account({ id: '913', name: 'oracle', password: 'Sim-Oracle-Pass!', notes: 'DB owner', ticketIdRequired: true, reasonRequired: true, customFields: [{ label: 'SID', value: 'ORCL', type: 'Character' }] }),
+      ],
+    }),
+    resource({ id: '303', name: 'Decommissioned_Host', type: 'Linux', dnsName: '10.1.2.99', accounts: [] }),
+  ],
+});
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Reads and validates a data file; every problem names the file and the key path. */
+export function loadSimData(file: string): PmpSimData {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PmpSimError('SIM_DATA_UNREADABLE', '', `cannot read simulator data file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new PmpSimError('SIM_DATA_UNREADABLE', '', `simulator data file ${file} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return validateSimData(raw);
+}
+
+type Obj = Record<string, unknown>;
+
+function fail(path: string, problem: string): never {
+  throw new PmpSimError('SIM_DATA_INVALID', path, problem);
+}
+
+function obj(v: unknown, path: string, allowed: readonly string[]): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object');
+  for (const k of Object.keys(v)) {
+    // Unknown keys are refused so that a typo (ticketIDRequired) cannot silently mean "false".
+    if (!allowed.includes(k)) fail(join(path, k), `unknown key (allowed: ${allowed.join(', ')})`);
+  }
+  return v as Obj;
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function arr(o: Obj, key: string, path: string, required: boolean): unknown[] {
+  const v = o[key];
+  if (v === undefined && !required) return [];
+  if (!Array.isArray(v)) fail(join(path, key), required && v === undefined ? 'is required (an array)' : 'must be an array');
+  return v;
+}
+
+function str(o: Obj, key: string, path: string, dflt?: string): string {
+  const v = o[key];
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (v === undefined) fail(join(path, key), 'is required (a string)');
+  if (typeof v !== 'string') fail(join(path, key), 'must be a string');
+  return v;
+}
+
+function nonEmpty(o: Obj, key: string, path: string): string {
+  const v = str(o, key, path);
+  if (v.trim() === '') fail(join(path, key), 'must not be empty');
+  return v;
+}
+
+function digits(o: Obj, key: string, path: string, dflt?: string): string {
+  const v = o[key];
+  if (typeof v === 'number') fail(join(path, key), `must be a string of digits (write "${v}", PMP IDs are strings)`);
+  const s = str(o, key, path, dflt);
+  if (!/^[0-9]{1,18}$/.test(s)) fail(join(path, key), 'must be a string of digits');
+  return s;
+}
+
+function bool(o: Obj, key: string, path: string): boolean {
+  const v = o[key];
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') fail(join(path, key), 'must be true or false');
+  return v;
+}
+
+function customFields(o: Obj, path: string): PmpSimCustomField[] {
+  return arr(o, 'customFields', path, false).map((raw, i) => {
+    const p = `${join(path, 'customFields')}[${i}]`;
+    const f = obj(raw, p, ['label', 'value', 'type']);
+    return { label: nonEmpty(f, 'label', p), value: str(f, 'value', p, ''), type: str(f, 'type', p, 'Character') };
+  });
+}
+
+const USER_KEYS = ['token', 'allowedHosts', 'orgName', 'name'] as const;
+const RESOURCE_KEYS = [
+  'id', 'name', 'type', 'dnsName', 'description', 'owner', 'department', 'location', 'domainName', 'url',
+  'passwordPolicy', 'customFields', 'accounts',
+] as const;
+const ACCOUNT_KEYS = [
+  'id', 'passwdId', 'name', 'password', 'notes', 'ticketIdRequired', 'reasonRequired', 'accessControlled',
+  'accessDenied', 'customFields',
+] as const;
+
+/**
+ * Checks raw data (parsed JSON, or an object built in code) and returns it
+ * with every default filled in. Throws PmpSimError SIM_DATA_INVALID naming
+ * the first key path at fault.
+ */
+export function validateSimData(raw: unknown): PmpSimData {
+  const root = obj(raw, '', ['apiUsers', 'resources']);
+  const tokens = new Set<string>();
+  const apiUsers = arr(root, 'apiUsers', '', true).map((rawUser, i): PmpSimApiUser => {
+    const p = `apiUsers[${i}]`;
+    const u = obj(rawUser, p, USER_KEYS);
+    const token = nonEmpty(u, 'token', p);
+    if (tokens.has(token)) fail(join(p, 'token'), 'duplicates the token of another API user');
+    tokens.add(token);
+    const hosts = arr(u, 'allowedHosts', p, true).map((h, j) => {
+      if (typeof h !== 'string' || h.trim() === '') fail(`${p}.allowedHosts[${j}]`, 'must be a non-empty string');
+      return h.trim();
+    });
+    if (hosts.length === 0) fail(join(p, 'allowedHosts'), 'must list at least one host (use "*" for any)');
+    const org = u['orgName'];
+    if (org !== undefined && org !== null && (typeof org !== 'string' || org.trim() === '')) {
+      fail(join(p, 'orgName'), 'must be a non-empty string or null');
+    }
+    return { token, allowedHosts: hosts, orgName: typeof org === 'string' ? org : null, name: str(u, 'name', p, '') };
+  });
+  if (apiUsers.length === 0) fail('apiUsers', 'must have at least one API user');
+
+  const resourceIds = new Set<string>();
+  const resourceNames = new Set<string>();
+  const accountIds = new Set<string>();
+  const resources = arr(root, 'resources', '', true).map((rawRes, i): PmpSimResource => {
+    const p = `resources[${i}]`;
+    const r = obj(rawRes, p, RESOURCE_KEYS);
+    const id = digits(r, 'id', p);
+    if (resourceIds.has(id)) fail(join(p, 'id'), `duplicates resource id ${id}`);
+    resourceIds.add(id);
+    const name = nonEmpty(r, 'name', p);
+    if (resourceNames.has(name.toLowerCase())) fail(join(p, 'name'), `duplicates resource name "${name}" (names are case-insensitive)`);
+    resourceNames.add(name.toLowerCase());
+    const accountNames = new Set<string>();
+    const accounts = arr(r, 'accounts', p, true).map((rawAcc, j): PmpSimAccount => {
+      const ap = `${p}.accounts[${j}]`;
+      const a = obj(rawAcc, ap, ACCOUNT_KEYS);
+      const aid = digits(a, 'id', ap);
+      if (accountIds.has(aid)) fail(join(ap, 'id'), `duplicates account id ${aid} (account ids are unique across resources)`);
+      accountIds.add(aid);
+      const aname = nonEmpty(a, 'name', ap);
+      if (accountNames.has(aname.toLowerCase())) fail(join(ap, 'name'), `duplicates account name "${aname}" in resource ${id}`);
+      accountNames.add(aname.toLowerCase());
+      return {
+        id: aid,
+        passwdId: digits(a, 'passwdId', ap, aid),
+        name: aname,
+        password: str(a, 'password', ap),
+        notes: str(a, 'notes', ap, ''),
+        ticketIdRequired: bool(a, 'ticketIdRequired', ap),
+        reasonRequired: bool(a, 'reasonRequired', ap),
+        accessControlled: bool(a, 'accessControlled', ap),
+        accessDenied: bool(a, 'accessDenied', ap),
+        customFields: customFields(a, ap),
+      };
+    });
+    return {
+      id,
+      name,
+      type: nonEmpty(r, 'type', p),
+      dnsName: str(r, 'dnsName', p, ''),
+      description: str(r, 'description', p, ''),
+      owner: str(r, 'owner', p, 'admin'),
+      department: str(r, 'department', p, ''),
+      location: str(r, 'location', p, ''),
+      domainName: str(r, 'domainName', p, ''),
+      url: str(r, 'url', p, ''),
+      passwordPolicy: str(r, 'passwordPolicy', p, 'Strong'),
+      customFields: customFields(r, p),
+      accounts,
+    };
+  });
+  return { apiUsers, resources };
+}

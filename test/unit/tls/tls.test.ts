@@ -1,0 +1,95 @@
+import { constants, createHash, generateKeyPairSync, privateDecrypt, X509Certificate } from 'node:crypto';
+import { describeCertificate } from '../../../src/tls/certificates.js';
+import { isValidPin, normalizePin, spkiPinFromPem, splitPemBundle } from '../../../src/tls/pin.js';
+import { parseRecipientKey, RecipientKeyError, sealSecret } from '../../../src/tls/seal.js';
+import { isTlsVerificationError, makeServerIdentityCheck, PIN_MISMATCH_CODE } from '../../../src/tls/trust.js';
+import { testPki } from '../../helpers/pki.js';
+
+describe('SPKI pins', () => {
+  const pki = testPki();
+
+  it('match the SHA-256 of the DER SubjectPublicKeyInfo computed by node:crypto', () => {
+    const x509 = new X509Certificate(pki.server.certPem);
+    const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
+    const expected = createHash('sha256').update(spki).digest('base64');
+    expect(spkiPinFromPem(pki.server.certPem)).toBe(expected);
+    expect(pki.server.pin).toBe(expected);
+  });
+
+  it('validate and normalise', () => {
+    expect(isValidPin(pki.server.pin)).toBe(true);
+    expect(isValidPin(`sha256//${pki.server.pin}`)).toBe(true);
+    expect(normalizePin(`sha256//${pki.server.pin}`)).toBe(pki.server.pin);
+    expect(isValidPin('abc')).toBe(false);
+    expect(isValidPin('A'.repeat(44))).toBe(false);
+  });
+
+  it('split bundles', () => {
+    expect(splitPemBundle(pki.server.certPem + pki.ca.certPem)).toHaveLength(2);
+    expect(splitPemBundle('garbage')).toHaveLength(0);
+  });
+
+  it('describe certificates', () => {
+    const info = describeCertificate(pki.server.certPem);
+    expect(info.subject).toContain('CN=localhost');
+    expect(info.issuer).toContain('credgw test CA');
+    expect(info.selfSigned).toBe(false);
+    expect(info.fingerprintSha256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(info.spkiPinSha256).toBe(pki.server.pin);
+    expect(describeCertificate(pki.selfSigned.certPem).selfSigned).toBe(true);
+  });
+});
+
+describe('server identity check', () => {
+  const pki = testPki();
+  const peer = (pem: string) => {
+    const x = new X509Certificate(pem);
+    return { raw: x.raw, subject: { CN: 'localhost' }, subjectaltname: x.subjectAltName } as never;
+  };
+
+  it('accepts the pinned key and refuses another, with a recognisable code', () => {
+    expect(makeServerIdentityCheck(pki.server.pin, false)('localhost', peer(pki.server.certPem))).toBeUndefined();
+    const err = makeServerIdentityCheck(pki.server.pin, false)('localhost', peer(pki.selfSigned.certPem));
+    expect((err as { code?: string } | undefined)?.code).toBe(PIN_MISMATCH_CODE);
+    expect(isTlsVerificationError(err)).toBe(true);
+  });
+
+  it('checks the hostname when asked', () => {
+    expect(makeServerIdentityCheck(null, true)('localhost', peer(pki.server.certPem))).toBeUndefined();
+    const err = makeServerIdentityCheck(null, true)('evil.example', peer(pki.server.certPem));
+    expect((err as { code?: string } | undefined)?.code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+  });
+
+  it('classifies TLS failures, through causes too', () => {
+    expect(isTlsVerificationError({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })).toBe(true);
+    expect(isTlsVerificationError(new Error('x', { cause: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' } }))).toBe(true);
+    expect(isTlsVerificationError({ code: 'ECONNREFUSED' })).toBe(false);
+    expect(isTlsVerificationError(undefined)).toBe(false);
+  });
+});
+
+describe('sealed delivery', () => {
+  it('seals with RSA-OAEP SHA-256 so node:crypto decrypts it', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const sealed = sealSecret(parseRecipientKey(pem), 'pässw0rd-☃');
+    const plain = privateDecrypt({ key: privateKey, oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING }, Buffer.from(sealed, 'base64'));
+    expect(plain.toString('utf8')).toBe('pässw0rd-☃');
+  });
+
+  it('accepts PKCS#1 RSA public keys too', () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    expect(() => parseRecipientKey(pem)).not.toThrow();
+  });
+
+  it.each([
+    ['a 1024-bit RSA key', () => generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), /1024 bits/],
+    ['an EC key', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), /not a PEM RSA public key/],
+    ['garbage', () => 'not a key', /not a PEM RSA public key/],
+    ['a private key', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /not a PEM RSA public key/],
+  ])('refuses %s', (_name, make, message) => {
+    expect(() => parseRecipientKey(make())).toThrow(RecipientKeyError);
+    expect(() => parseRecipientKey(make())).toThrow(message);
+  });
+});
