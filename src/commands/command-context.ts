@@ -1,0 +1,44 @@
+import type { VaultProfile } from '../config/types.js';
+import { GatewayError } from '../shared/errors.js';
+import type { VaultClient } from '../vault/types.js';
+import type { Policy } from './policy.js';
+import type { VaultRegistry } from './ports.js';
+
+/**
+ * What the dispatcher hands one command execution. `facts` is filled in by
+ * the command as it learns things, so the dispatcher can write a complete
+ * audit event whatever way the command ends (success, error, deadline).
+ */
+export interface CommandContext {
+  vaults: VaultRegistry;
+  policy: Policy;
+  /** Aborted with a DEADLINE_EXCEEDED GatewayError when the command's timeoutMs passes. */
+  signal: AbortSignal;
+  facts: AuditFacts;
+}
+
+/** The audit-relevant facts of one execution. Never a password. */
+export interface AuditFacts {
+  vault: string;
+  resource: string | null;
+  resourceId: string | null;
+  accountId: string | null;
+  accountName: string | null;
+  sealed: boolean;
+}
+
+/** The profile and client of `params.vault`, or UNKNOWN_VAULT. */
+export function lookupVault(vaults: VaultRegistry, name: string): { profile: VaultProfile; client: VaultClient } {
+  const entry = vaults.get(name);
+  if (!entry) throw new GatewayError('UNKNOWN_VAULT', `no vault profile named "${name}"`);
+  return entry;
+}
+
+/**
+ * Stops a command between vault calls once its deadline has passed: a
+ * vault client that resolved despite the abort must not lead to a further
+ * call (least of all the password call).
+ */
+export function checkNotAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason instanceof GatewayError ? signal.reason : new GatewayError('DEADLINE_EXCEEDED', 'command deadline exceeded');
+}

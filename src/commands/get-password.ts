@@ -1,0 +1,85 @@
+import type { GetPasswordData, GetPasswordParams } from '../protocol/index.js';
+import { GatewayError } from '../shared/errors.js';
+import { parseRecipientKey, RecipientKeyError, sealSecret } from '../tls/seal.js';
+import { checkNotAborted, lookupVault, type CommandContext } from './command-context.js';
+import { resolveResource } from './resolve-resource.js';
+
+/**
+ * getPassword (protocol section 5). Everything that can refuse the command
+ * locally runs before the password call, in this order:
+ *   1. UNKNOWN_VAULT
+ *   2. TICKET_ID_REQUIRED when the profile says requireTicketId (no PMP call at all)
+ *   3. BAD_REQUEST for an unusable recipientKey (no PMP call at all)
+ *   4. RESOURCE_NOT_MAPPED, then the resource is resolved (RESOURCE_NOT_FOUND)
+ *   5. POLICY_DENIED: allow-list, then denied account names — checked on the
+ *      account list's metadata so a denied account's password is never
+ *      fetched — then the per-account fetch rate
+ *   6. the password call; sealed to recipientKey when one was given, in
+ *      which case the data has `sealedPassword` and no `password` key.
+ */
+export async function getPassword(params: GetPasswordParams, ctx: CommandContext): Promise<GetPasswordData> {
+  const { profile, client } = lookupVault(ctx.vaults, params.vault);
+  if (profile.requireTicketId && params.ticketId === undefined) {
+    throw new GatewayError('TICKET_ID_REQUIRED', `vault profile "${profile.name}" requires a ticket ID`);
+  }
+  const recipient = params.recipientKey === undefined ? undefined : recipientKey(params.recipientKey);
+
+  const resource = await resolveResource(params.resource, profile, client, ctx.signal, ctx.facts);
+  const verdict = ctx.policy.resourceAllowed(resource);
+  if (verdict === 'no') ctx.policy.assertResource(resource);
+  if (verdict === 'unknown' || ctx.policy.hasDeniedAccounts) {
+    // Metadata only (the client caches it briefly); needed for the resource
+    // name or the account name before deciding to fetch.
+    checkNotAborted(ctx.signal);
+    const list = await client.listAccounts(resource.id, { signal: ctx.signal });
+    if (verdict === 'unknown') ctx.policy.assertResource({ ...resource, name: list.resourceName || resource.name });
+    if (ctx.policy.hasDeniedAccounts) {
+      const account = list.accounts.find((a) => a.id === params.accountId);
+      if (!account) {
+        throw new GatewayError('ACCOUNT_NOT_FOUND', `resource ${resource.id} has no account ${params.accountId}`);
+      }
+      ctx.facts.accountName = account.name;
+      ctx.policy.assertAccount(account.name);
+    }
+  }
+  checkNotAborted(ctx.signal);
+  ctx.policy.takeFetch(profile.name, resource.id, params.accountId);
+  const fetched = await client.getPassword(
+    resource.id,
+    params.accountId,
+    { ticketId: params.ticketId, reason: params.reason },
+    { signal: ctx.signal },
+  );
+  ctx.facts.accountName = fetched.accountName;
+  // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
+  ctx.policy.assertAccount(fetched.accountName);
+  const base = { resourceId: resource.id, accountId: params.accountId, accountName: fetched.accountName };
+  // The plaintext lives only in `fetched` (scoped to this call) and, unsealed, in the result itself.
+  return recipient ? { ...base, sealedPassword: seal(recipient, fetched.password) } : { ...base, password: fetched.password };
+}
+
+type RecipientKey = ReturnType<typeof parseRecipientKey>;
+
+function recipientKey(pem: string): RecipientKey {
+  try {
+    return parseRecipientKey(pem);
+  } catch (err) {
+    if (err instanceof RecipientKeyError) throw new GatewayError('BAD_REQUEST', err.message);
+    throw err;
+  }
+}
+
+/**
+ * RSA-OAEP-SHA256 takes at most (bytes of the modulus − 66) bytes; a longer
+ * password cannot be sealed to this key. That is the caller's choice of key,
+ * so BAD_REQUEST, and the library's error is not kept (it must not get near
+ * a log with the plaintext in reach).
+ */
+function seal(key: RecipientKey, password: string): string {
+  try {
+    return sealSecret(key, password);
+  } catch {
+    const bits = key.n.bitLength();
+    throw new GatewayError('BAD_REQUEST', `the password is too long to seal to a ${bits}-bit recipientKey; use a larger key`);
+  }
+}

@@ -1,0 +1,39 @@
+import type { AccountSummary, ListAccountsData, ListAccountsParams } from '../protocol/index.js';
+import { checkNotAborted, lookupVault, type CommandContext } from './command-context.js';
+import { resolveResource } from './resolve-resource.js';
+
+/**
+ * listAccounts (protocol section 5): the accounts of the mapped PMP resource.
+ *
+ * - Accounts named in `policy.denyAccounts` are left out of the list: the
+ *   console should not offer an account the gateway will never fetch, and
+ *   the denial does not need to be visible to the cloud.
+ * - With the profile's `includeAccountNotes`, every account carries `notes`
+ *   (an empty string when PMP has none, so the shape does not vary per
+ *   account); without it, no account has a `notes` key.
+ * - `policy.allowResources` applies as it does to getPassword.
+ */
+export async function listAccounts(params: ListAccountsParams, ctx: CommandContext): Promise<ListAccountsData> {
+  const { profile, client } = lookupVault(ctx.vaults, params.vault);
+  const resource = await resolveResource(params.resource, profile, client, ctx.signal, ctx.facts);
+  const verdict = ctx.policy.resourceAllowed(resource);
+  if (verdict === 'no') ctx.policy.assertResource(resource);
+  checkNotAborted(ctx.signal);
+  const list = await client.listAccounts(resource.id, { signal: ctx.signal, includeNotes: profile.includeAccountNotes });
+  const resourceName = list.resourceName || resource.name || '';
+  // The allow-list may name the resource while the attribute gave its ID: only the list tells the name.
+  if (verdict === 'unknown') ctx.policy.assertResource({ ...resource, name: resourceName });
+  const accounts: AccountSummary[] = [];
+  for (const a of list.accounts) {
+    if (ctx.policy.accountDenied(a.name)) continue;
+    // Key order as in the protocol's example, so captured frames read the same.
+    accounts.push({
+      accountId: a.id,
+      accountName: a.name,
+      ...(profile.includeAccountNotes ? { notes: a.notes ?? '' } : {}),
+      ticketIdRequired: a.ticketIdRequired,
+      reasonRequired: a.reasonRequired,
+    });
+  }
+  return { resourceId: resource.id, resourceName, accounts };
+}

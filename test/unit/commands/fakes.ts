@@ -1,0 +1,278 @@
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import type { LimitsConfig, PolicyConfig, VaultProfile } from '../../../src/config/types.js';
+import { Dispatcher, type DispatcherOptions } from '../../../src/commands/dispatcher.js';
+import type { AuditEvent, ReplyPort, RolePort, RoleState, VaultRegistry } from '../../../src/commands/ports.js';
+import type { CommandMessage, ResultMessage } from '../../../src/protocol/index.js';
+import { ManualClock } from '../../../src/shared/clock.js';
+import { GatewayError } from '../../../src/shared/errors.js';
+import type {
+  CallOptions,
+  FetchedPassword,
+  PasswordRequest,
+  PmpAccount,
+  PmpAccountList,
+  PmpResource,
+  VaultClient,
+} from '../../../src/vault/types.js';
+
+/** Fakes of the command layer's ports, for unit tests (no sockets, no sleeps). */
+
+export const SECRET = 'Sup3r-S3cret-Pa55word!';
+
+export function profile(overrides: Partial<VaultProfile> = {}): VaultProfile {
+  return {
+    name: 'pmp-prod',
+    url: 'https://pmp.corp.local:7272',
+    token: 'credential://pmp-prod',
+    orgName: null,
+    resourceIdAttribute: 'PMP Resource ID',
+    includeAccountNotes: false,
+    requireTicketId: false,
+    caFile: null,
+    pinSha256: null,
+    timeoutMs: 10000,
+    maxConnections: 32,
+    metadataTtlMs: 30000,
+    notesConcurrency: 8,
+    healthIntervalMs: 15000,
+    ...overrides,
+  };
+}
+
+function account(id: string, name: string, extra: Partial<PmpAccount> = {}): PmpAccount {
+  return { id, passwdId: id, name, notes: undefined, ticketIdRequired: false, reasonRequired: false, accessDenied: false, ...extra };
+}
+
+export interface Call {
+  method: string;
+  args: unknown[];
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * A PMP with resource 301 "Windows_Jump_Box" (accounts 902 administrator,
+ * 903 backup) and 302 "Linux_Box" (account 910 root). Calls are recorded;
+ * `holdPasswords` makes getPassword wait for release() or its signal.
+ */
+export class FakeVault implements VaultClient {
+  readonly name = 'pmp-prod';
+  readonly calls: Call[] = [];
+  resources = new Map<string, string>([
+    ['301', 'Windows_Jump_Box'],
+    ['302', 'Linux_Box'],
+  ]);
+  accounts = new Map<string, PmpAccount[]>([
+    ['301', [account('902', 'administrator', { notes: 'Domain admin for the jump box', ticketIdRequired: true }), account('903', 'backup')]],
+    ['302', [account('910', 'root', { reasonRequired: true })]],
+  ]);
+  password = SECRET;
+  /** A lookup by ID returns no name (as a client that does not list resources for it). */
+  nameOnIdLookup = false;
+  /** Thrown (or rejected with) by the named method. */
+  failures = new Map<string, unknown>();
+  holdPasswords = false;
+  aborted: unknown[] = [];
+  private held: Array<() => void> = [];
+
+  private record(method: string, args: unknown[], opts?: CallOptions): void {
+    this.calls.push({ method, args, signal: opts?.signal });
+    const failure = this.failures.get(method);
+    if (failure !== undefined) throw failure;
+  }
+
+  count(method: string): number {
+    return this.calls.filter((c) => c.method === method).length;
+  }
+
+  async listResources(opts?: CallOptions): Promise<PmpResource[]> {
+    this.record('listResources', [], opts);
+    return [...this.resources].map(([id, name]) => ({ id, name, type: undefined, description: undefined, dnsName: undefined }));
+  }
+
+  async resolveResource(ref: string, opts?: CallOptions): Promise<{ id: string; name: string | undefined }> {
+    this.record('resolveResource', [ref], opts);
+    if (/^\d+$/.test(ref)) {
+      const name = this.resources.get(ref);
+      if (name === undefined) throw new GatewayError('RESOURCE_NOT_FOUND', `no resource ${ref}`);
+      return { id: ref, name: this.nameOnIdLookup ? name : undefined };
+    }
+    for (const [id, name] of this.resources) if (name.toLowerCase() === ref.toLowerCase()) return { id, name };
+    throw new GatewayError('RESOURCE_NOT_FOUND', `no resource named ${ref}`);
+  }
+
+  async listAccounts(resourceId: string, opts?: CallOptions & { includeNotes?: boolean }): Promise<PmpAccountList> {
+    this.record('listAccounts', [resourceId, { includeNotes: opts?.includeNotes }], opts);
+    const accounts = this.accounts.get(resourceId);
+    if (!accounts) throw new GatewayError('RESOURCE_NOT_FOUND', `no resource ${resourceId}`);
+    return {
+      resourceId,
+      resourceName: this.resources.get(resourceId) ?? '',
+      accounts: accounts.map((a) => ({ ...a, notes: opts?.includeNotes ? a.notes : undefined })),
+    };
+  }
+
+  async accountNotes(resourceId: string, accountId: string, opts?: CallOptions): Promise<string | undefined> {
+    this.record('accountNotes', [resourceId, accountId], opts);
+    return this.accounts.get(resourceId)?.find((a) => a.id === accountId)?.notes;
+  }
+
+  async getPassword(resourceId: string, accountId: string, req: PasswordRequest, opts?: CallOptions): Promise<FetchedPassword> {
+    this.record('getPassword', [resourceId, accountId, req], opts);
+    const acc = this.accounts.get(resourceId)?.find((a) => a.id === accountId);
+    if (!acc) throw new GatewayError('ACCOUNT_NOT_FOUND', `no account ${accountId}`);
+    if (this.holdPasswords) {
+      await new Promise<void>((resolve, reject) => {
+        const signal = opts?.signal;
+        if (signal?.aborted) {
+          this.aborted.push(signal.reason);
+          reject(signal.reason);
+          return;
+        }
+        signal?.addEventListener(
+          'abort',
+          () => {
+            this.aborted.push(signal.reason);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+        this.held.push(resolve);
+      });
+    }
+    return { resourceId, accountId, accountName: acc.name, password: this.password };
+  }
+
+  /** Lets every held getPassword finish. */
+  release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const r of held) r();
+  }
+
+  async probe(opts?: CallOptions): Promise<void> {
+    this.record('probe', [], opts);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class FakeRegistry implements VaultRegistry {
+  readonly entries = new Map<string, { profile: VaultProfile; client: VaultClient }>();
+  constructor(p: VaultProfile, client: VaultClient) {
+    this.entries.set(p.name, { profile: p, client });
+  }
+  get(name: string): { profile: VaultProfile; client: VaultClient } | undefined {
+    return this.entries.get(name);
+  }
+}
+
+export class FakeRole implements RolePort {
+  state: RoleState = { role: 'active', epoch: 8 };
+  current(): RoleState {
+    return this.state;
+  }
+}
+
+export class FakeReply implements ReplyPort {
+  readonly sent: ResultMessage[] = [];
+  connected = true;
+  send(message: ResultMessage): boolean {
+    if (!this.connected) return false;
+    // Through JSON, as the link would put it on the wire.
+    this.sent.push(JSON.parse(JSON.stringify(message)) as ResultMessage);
+    return true;
+  }
+}
+
+/** A pino logger at trace level writing into `lines`. */
+export function captureLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'trace' }, stream), lines };
+}
+
+export const DEFAULT_POLICY: PolicyConfig = { allowResources: null, denyAccounts: [], maxFetchesPerAccountPerMinute: null };
+
+export interface Harness {
+  dispatcher: Dispatcher;
+  vault: FakeVault;
+  registry: FakeRegistry;
+  role: FakeRole;
+  reply: FakeReply;
+  clock: ManualClock;
+  audit: AuditEvent[];
+  logs: string[];
+}
+
+export function harness(
+  opts: { profile?: Partial<VaultProfile>; policy?: Partial<PolicyConfig>; limits?: Partial<LimitsConfig>; dispatcher?: Partial<DispatcherOptions> } = {},
+): Harness {
+  const vault = new FakeVault();
+  const registry = new FakeRegistry(profile(opts.profile), vault);
+  const role = new FakeRole();
+  const reply = new FakeReply();
+  const clock = new ManualClock();
+  const audit: AuditEvent[] = [];
+  const { logger, lines } = captureLogger();
+  const dispatcher = new Dispatcher({
+    vaults: registry,
+    role,
+    policy: { ...DEFAULT_POLICY, ...opts.policy },
+    limits: { maxInFlight: 256, ...opts.limits },
+    audit: { record: (e) => audit.push(e) },
+    logger,
+    clock,
+    gatewayId: 'gw-a',
+    ...opts.dispatcher,
+  });
+  return { dispatcher, vault, registry, role, reply, clock, audit, logs: lines };
+}
+
+let seq = 0;
+
+export function listCmd(overrides: Partial<CommandMessage> & { attrs?: Record<string, string> } = {}): CommandMessage {
+  const { attrs, ...rest } = overrides;
+  return {
+    type: 'command',
+    id: `cmd-${++seq}`,
+    epoch: 8,
+    timeoutMs: 10000,
+    name: 'listAccounts',
+    params: { vault: 'pmp-prod', resource: { id: 'opsramp-7d1', name: 'Windows_Jump_Box', customAttributes: attrs ?? { 'PMP Resource ID': '301' } } },
+    ...rest,
+  } as CommandMessage;
+}
+
+export function pwCmd(
+  params: Partial<Extract<CommandMessage, { name: 'getPassword' }>['params']> = {},
+  overrides: Partial<Omit<CommandMessage, 'params' | 'name'>> = {},
+): CommandMessage {
+  return {
+    type: 'command',
+    id: `cmd-${++seq}`,
+    epoch: 8,
+    timeoutMs: 10000,
+    name: 'getPassword',
+    params: {
+      vault: 'pmp-prod',
+      resource: { id: 'opsramp-7d1', customAttributes: { 'PMP Resource ID': '301' } },
+      accountId: '902',
+      ticketId: 'INC-1042',
+      reason: 'Remote console launch',
+      requestedBy: 'alice@example.com',
+      ...params,
+    },
+    ...overrides,
+  };
+}
+
+/** Lets pending promise chains of the fakes run (no timers involved). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,65 @@
+import { harness, listCmd, settle } from './fakes.js';
+
+describe('listAccounts', () => {
+  it('adds notes only with includeAccountNotes (empty string when PMP has none) and asks the client for them', async () => {
+    const h = harness({ profile: { includeAccountNotes: true } });
+    h.dispatcher.handle(listCmd(), h.reply);
+    await settle();
+    const m = h.reply.sent[0];
+    if (!m?.ok) throw new Error('expected ok');
+    expect(m.data).toEqual({
+      resourceId: '301',
+      resourceName: 'Windows_Jump_Box',
+      accounts: [
+        { accountId: '902', accountName: 'administrator', notes: 'Domain admin for the jump box', ticketIdRequired: true, reasonRequired: false },
+        { accountId: '903', accountName: 'backup', notes: '', ticketIdRequired: false, reasonRequired: false },
+      ],
+    });
+    expect(h.vault.calls.find((c) => c.method === 'listAccounts')?.args).toEqual(['301', { includeNotes: true }]);
+  });
+
+  it('has no notes key without includeAccountNotes, and does not ask for notes', async () => {
+    const h = harness();
+    h.dispatcher.handle(listCmd({ attrs: { 'PMP Resource ID': '302' } }), h.reply);
+    await settle();
+    const m = h.reply.sent[0];
+    if (!m?.ok) throw new Error('expected ok');
+    expect(m.data).toEqual({
+      resourceId: '302',
+      resourceName: 'Linux_Box',
+      accounts: [{ accountId: '910', accountName: 'root', ticketIdRequired: false, reasonRequired: true }],
+    });
+    expect(h.vault.calls.find((c) => c.method === 'listAccounts')?.args).toEqual(['302', { includeNotes: false }]);
+    expect(h.vault.count('accountNotes')).toBe(0);
+  });
+
+  it('resolves a resource given by name and matches the attribute key without letter case', async () => {
+    const h = harness();
+    h.dispatcher.handle(listCmd({ attrs: { 'pmp resource id': ' linux_box ' } }), h.reply);
+    await settle();
+    const m = h.reply.sent[0];
+    if (!m?.ok) throw new Error('expected ok');
+    expect(m.data['resourceId']).toBe('302');
+    expect(h.vault.calls[0]?.args).toEqual(['linux_box']);
+    expect(h.audit[0]).toMatchObject({ resource: 'linux_box', resourceId: '302', outcome: 'ok' });
+  });
+
+  it('hides accounts named in denyAccounts', async () => {
+    const h = harness({ policy: { denyAccounts: ['Administrator'] } });
+    h.dispatcher.handle(listCmd(), h.reply);
+    await settle();
+    const m = h.reply.sent[0];
+    if (!m?.ok) throw new Error('expected ok');
+    expect((m.data['accounts'] as Array<{ accountName: string }>).map((a) => a.accountName)).toEqual(['backup']);
+  });
+
+  it('applies allowResources, learning the name from the list when the attribute gave the ID', async () => {
+    const h = harness({ policy: { allowResources: ['LINUX_BOX'] } });
+    h.dispatcher.handle(listCmd({ attrs: { 'PMP Resource ID': '302' } }), h.reply);
+    await settle();
+    h.dispatcher.handle(listCmd(), h.reply);
+    await settle();
+    expect(h.reply.sent.map((m) => (m.ok ? 'ok' : m.error.code))).toEqual(['ok', 'POLICY_DENIED']);
+    expect(h.reply.sent[1]).toMatchObject({ ok: false, error: { message: 'resource 301 ("Windows_Jump_Box") is not in policy.allowResources' } });
+  });
+});

@@ -1,0 +1,138 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditEvent as PortAuditEvent, AuditSink } from '../../../src/commands/ports.js';
+import { Dispatcher } from '../../../src/commands/dispatcher.js';
+import { ManualClock } from '../../../src/shared/clock.js';
+import { createAuditSink, type AuditEvent } from '../../../src/telemetry/audit.js';
+import { captureLogger, DEFAULT_POLICY, FakeRegistry, FakeReply, FakeRole, FakeVault, profile, pwCmd, listCmd, SECRET, settle } from '../commands/fakes.js';
+
+// The command layer declares the same event shape as its port; these two lines stop compiling if they drift.
+const toPort = (e: AuditEvent): PortAuditEvent => e;
+const fromPort = (e: PortAuditEvent): AuditEvent => e;
+void toPort;
+void fromPort;
+
+function event(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    time: '2024-03-13T20:50:00.000Z',
+    event: 'getPassword',
+    commandId: '1a2b',
+    epoch: 8,
+    gatewayId: 'gw-a',
+    requestedBy: 'alice@example.com',
+    ticketId: 'INC-1042',
+    reason: 'Remote console launch',
+    vault: 'pmp-prod',
+    resource: '301',
+    resourceId: '301',
+    accountId: '902',
+    accountName: 'administrator',
+    outcome: 'ok',
+    sealed: false,
+    durationMs: 12,
+    ...overrides,
+  };
+}
+
+describe('createAuditSink', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'credgw-audit-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('appends one JSON line per event to a file: type "audit" and the event fields, nothing else', async () => {
+    const file = join(dir, 'audit.log');
+    writeFileSync(file, '{"earlier":true}\n');
+    const sink = createAuditSink(file);
+    await sink.ready();
+    const port: AuditSink = sink;
+    port.record(event());
+    port.record(event({ event: 'listAccounts', requestedBy: null, ticketId: null, reason: undefined, accountId: null, accountName: null, outcome: 'VAULT_TIMEOUT' }));
+    await sink.close();
+    await sink.close();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe('{"earlier":true}');
+    expect(JSON.parse(lines[1] as string)).toEqual({ type: 'audit', ...event() });
+    expect(lines[1]?.startsWith('{"type":"audit","time":"2024-03-13T20:50:00.000Z",')).toBe(true);
+    const second = JSON.parse(lines[2] as string) as Record<string, unknown>;
+    expect(second).not.toHaveProperty('reason');
+    expect(second).toMatchObject({ event: 'listAccounts', outcome: 'VAULT_TIMEOUT', requestedBy: null });
+  });
+
+  it('removes password fields even if a caller passes a wider object', async () => {
+    const file = join(dir, 'audit.log');
+    const sink = createAuditSink(file);
+    sink.record({ ...event(), password: SECRET, sealedPassword: 'c2VhbGVk' } as AuditEvent);
+    await sink.close();
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain('sealedPassword');
+    expect(JSON.parse(text)).toMatchObject({ commandId: '1a2b' });
+  });
+
+  it('drops events after close, with a warning', async () => {
+    const file = join(dir, 'audit.log');
+    const { logger, lines } = captureLogger();
+    const sink = createAuditSink(file, { logger });
+    await sink.close();
+    sink.record(event({ commandId: 'late' }));
+    expect(readFileSync(file, 'utf8')).toBe('');
+    expect(lines.some((l) => l.includes('audit event after close dropped') && l.includes('late'))).toBe(true);
+  });
+
+  it('refuses a relative path and accepts stdout', async () => {
+    expect(() => createAuditSink('audit.log')).toThrow('audit target must be "stdout" or an absolute file path');
+    const sink = createAuditSink('stdout');
+    await expect(sink.close()).resolves.toBeUndefined();
+  });
+
+  it('reports a destination that cannot be opened to the logger', async () => {
+    const { logger, lines } = captureLogger();
+    const sink = createAuditSink(join(dir, 'missing-dir', 'audit.log'), { logger });
+    await expect(sink.ready()).rejects.toMatchObject({ code: 'ENOENT' });
+    sink.record(event());
+    await sink.close();
+    expect(lines.filter((l) => l.includes('audit destination failed'))).toHaveLength(1);
+  });
+
+  it('with the dispatcher: no password in any audit line or log line, whatever the outcome', async () => {
+    const file = join(dir, 'audit.log');
+    const { logger, lines: logLines } = captureLogger();
+    const sink = createAuditSink(file, { logger });
+    const vault = new FakeVault();
+    const clock = new ManualClock();
+    const reply = new FakeReply();
+    const dispatcher = new Dispatcher({
+      vaults: new FakeRegistry(profile(), vault),
+      role: new FakeRole(),
+      policy: DEFAULT_POLICY,
+      limits: { maxInFlight: 10 },
+      audit: sink,
+      logger,
+      clock,
+      gatewayId: 'gw-a',
+    });
+    dispatcher.handle(pwCmd(), reply); // ok
+    dispatcher.handle(listCmd(), reply); // ok
+    await settle();
+    vault.holdPasswords = true;
+    dispatcher.handle(pwCmd({}, { timeoutMs: 100 }), reply); // deadline
+    await settle();
+    clock.advance(100);
+    vault.release();
+    vault.holdPasswords = false;
+    vault.failures.set('getPassword', new TypeError('bug'));
+    dispatcher.handle(pwCmd(), reply); // internal
+    await settle();
+    await sink.close();
+    expect(reply.sent.filter((m) => m.ok && JSON.stringify(m).includes(SECRET))).toHaveLength(1);
+    const audit = readFileSync(file, 'utf8').trim().split('\n');
+    expect(audit.map((l) => (JSON.parse(l) as AuditEvent).outcome)).toEqual(['ok', 'ok', 'DEADLINE_EXCEEDED', 'INTERNAL']);
+    for (const line of [...audit, ...logLines]) expect(line).not.toContain(SECRET);
+  });
+});
