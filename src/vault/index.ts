@@ -1,0 +1,12 @@
+export type * from './types.js';
+export { createVaultClient, CONNECT_RETRY_DELAYS_MS, type VaultClientDeps } from './pmp-client.js';
+export {
+  VaultHealthMonitor,
+  type MonitoredVault,
+  type VaultHealthEvents,
+  type VaultHealthMonitorOptions,
+  type VaultHealthState,
+} from './health-monitor.js';
+export { testVaultConnection, type TestVaultConnectionOptions, type VaultCheck } from './diagnose.js';
+export { isPmpId } from './pmp-paths.js';
+export { VaultTrust, type TrustMode } from './vault-trust.js';

@@ -1,0 +1,433 @@
+import { createSecureContext } from 'node:tls';
+import { pino, type Logger } from 'pino';
+import { Pool } from 'undici';
+import type { VaultProfile } from '../config/types.js';
+import { sleep, systemClock, type Clock } from '../shared/clock.js';
+import { GatewayError } from '../shared/errors.js';
+import { isTlsVerificationError } from '../tls/trust.js';
+import {
+  accountDetailsPath,
+  accountsPath,
+  assertAccountId,
+  assertResourceId,
+  isPmpId,
+  passwordPath,
+  passwordQuery,
+  PROBE_PATH,
+  RESOURCES_PATH,
+} from './pmp-paths.js';
+import {
+  decodeEnvelope,
+  expectSuccess,
+  parseAccountList,
+  parseAccountNotes,
+  parsePassword,
+  parseResources,
+  type ParsedAccount,
+  type ParsedAccountList,
+  type PmpEnvelope,
+} from './pmp-responses.js';
+import { TtlCache, withSignal } from './ttl-cache.js';
+import type {
+  CallOptions,
+  FetchedPassword,
+  PasswordRequest,
+  PmpAccount,
+  PmpAccountList,
+  PmpResource,
+  VaultClient,
+} from './types.js';
+import { isConnectPhaseError, transportErrorToError, type PmpCall } from './vault-errors.js';
+import { VaultTrust } from './vault-trust.js';
+
+/**
+ * The PMP/PAM360 REST client of one vault profile, on one undici Pool.
+ *
+ * - Every request carries the API key in the AUTHTOKEN header (never the
+ *   query string) and `orgName` when the profile sets one.
+ * - Account metadata (never passwords) is cached for `metadataTtlMs`, so a
+ *   password fetch in steady state is one HTTP request.
+ * - Only failures before a request was written (connect errors) are retried;
+ *   a password call that may have reached PMP is never sent twice (each one
+ *   is an audit entry there).
+ * - Logs carry method, path without query, status, duration and error
+ *   code: never the key, a password, INPUT_DATA or a body.
+ */
+
+export interface VaultClientDeps {
+  /** Reads the API key; called once per request (the caller may cache it). */
+  readToken: () => Promise<string>;
+  /** Default: a silent logger. */
+  logger?: Logger;
+  /** Default: systemClock. */
+  clock?: Clock;
+}
+
+/** Waits before the first and second retry of a connect failure (then give up). */
+export const CONNECT_RETRY_DELAYS_MS: readonly number[] = [100, 300];
+
+/** Idle keep-alive sockets are kept this long (PMP's Tomcat keeps them 60 s by default). */
+const KEEP_ALIVE_MS = 30_000;
+
+const TIMEOUT = Symbol('vault timeout');
+
+const REDACT_PATHS = ['token', 'password', 'headers.AUTHTOKEN', 'headers.authtoken', 'query', '*.token', '*.password'];
+
+export function createVaultClient(profile: VaultProfile, deps: VaultClientDeps): VaultClient {
+  return new PmpVaultClient(profile, deps);
+}
+
+class PmpVaultClient implements VaultClient {
+  readonly name: string;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly origin: string;
+  private readonly trust: VaultTrust;
+  private pool: Pool | undefined;
+  private poolGeneration = -1;
+  private closed = false;
+  private readonly resources: TtlCache<PmpResource[]>;
+  private readonly accountLists: TtlCache<ParsedAccountList>;
+  private readonly notes: TtlCache<{ notes: string | undefined }>;
+
+  constructor(
+    private readonly profile: VaultProfile,
+    private readonly deps: VaultClientDeps,
+  ) {
+    this.name = profile.name;
+    this.clock = deps.clock ?? systemClock;
+    // Nothing secret is ever put in a log object; redaction is the second line of defence.
+    this.log = (deps.logger ?? pino({ level: 'silent' })).child(
+      { vault: profile.name },
+      { redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    );
+    const url = new URL(profile.url);
+    if (url.protocol !== 'https:') throw new TypeError(`vault ${profile.name}: url must start with https://`);
+    this.origin = url.origin;
+    this.trust = new VaultTrust({
+      caFile: profile.caFile,
+      pinSha256: profile.pinSha256,
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port ? Number(url.port) : 443,
+      timeoutMs: profile.timeoutMs,
+    });
+    this.resources = new TtlCache(this.clock, profile.metadataTtlMs);
+    this.accountLists = new TtlCache(this.clock, profile.metadataTtlMs);
+    this.notes = new TtlCache(this.clock, profile.metadataTtlMs);
+  }
+
+  // ---- the port -------------------------------------------------------------
+
+  async listResources(opts?: CallOptions): Promise<PmpResource[]> {
+    const { value } = await this.resources.get('', () => this.fetchResources(), opts?.signal);
+    return value.map((r) => ({ ...r }));
+  }
+
+  async resolveResource(ref: string, opts?: CallOptions): Promise<{ id: string; name: string | undefined }> {
+    if (typeof ref !== 'string' || ref.trim() === '') {
+      throw new GatewayError('RESOURCE_NOT_FOUND', 'the resource reference is empty');
+    }
+    if (/^\d+$/.test(ref)) {
+      assertResourceId(ref);
+      return { id: ref, name: undefined };
+    }
+    const signal = opts?.signal;
+    let { value: list, cached } = await this.resources.get('', () => this.fetchResources(), signal);
+    let found = matchResource(list, ref);
+    if (found === 'none' && cached) {
+      list = await this.resources.refresh('', () => this.fetchResources(), signal);
+      found = matchResource(list, ref);
+    }
+    if (found === 'none') throw new GatewayError('RESOURCE_NOT_FOUND', 'the vault has no resource of that name');
+    if (found === 'ambiguous') {
+      throw new GatewayError('RESOURCE_NOT_FOUND', 'the resource name matches several resources', {
+        detail: 'several case-insensitive matches; use the exact name or the ID',
+      });
+    }
+    return { id: found.id, name: found.name };
+  }
+
+  async listAccounts(resourceId: string, opts?: CallOptions & { includeNotes?: boolean }): Promise<PmpAccountList> {
+    assertResourceId(resourceId);
+    const signal = opts?.signal;
+    const { value: list } = await this.accountLists.get(resourceId, () => this.fetchAccountList(resourceId), signal);
+    const includeNotes = opts?.includeNotes ?? this.profile.includeAccountNotes;
+    // Notes can hold what an admin does not want in the cloud: only when asked for.
+    const accounts: PmpAccount[] = list.accounts.map((a) => publicAccount(a, includeNotes));
+    if (includeNotes) {
+      const missing = list.accounts.flatMap((a, i) => (a.notesListed ? [] : [i]));
+      await eachBounded(missing, this.profile.notesConcurrency, signal, async (i) => {
+        const account = accounts[i] as PmpAccount;
+        try {
+          account.notes = await this.accountNotes(list.resourceId, account.id, { signal });
+        } catch (err) {
+          // Removed between the list and the details call: no notes, not a failed list.
+          if (!(err instanceof GatewayError && err.code === 'ACCOUNT_NOT_FOUND')) throw err;
+        }
+      });
+    }
+    return { resourceId: list.resourceId, resourceName: list.resourceName, accounts };
+  }
+
+  async accountNotes(resourceId: string, accountId: string, opts?: CallOptions): Promise<string | undefined> {
+    const path = accountDetailsPath(resourceId, accountId);
+    const { value } = await this.notes.get(
+      `${resourceId}/${accountId}`,
+      async () => {
+        const env = await this.request('accountDetails', path, undefined, undefined);
+        expectSuccess(env, { call: 'accountDetails' });
+        return { notes: parseAccountNotes(env) };
+      },
+      opts?.signal,
+    );
+    return value.notes;
+  }
+
+  async getPassword(resourceId: string, accountId: string, req: PasswordRequest, opts?: CallOptions): Promise<FetchedPassword> {
+    assertResourceId(resourceId);
+    assertAccountId(accountId);
+    const signal = opts?.signal;
+    const account = await this.findAccount(resourceId, accountId, signal);
+    const ticketId = nonBlank(req.ticketId);
+    const reason = nonBlank(req.reason);
+    if (account.accessDenied) {
+      throw new GatewayError('ACCESS_DENIED', 'the API user may not read this password', { detail: 'PASSWORD STATUS ####' });
+    }
+    if ((account.ticketIdRequired || this.profile.requireTicketId) && !ticketId) {
+      throw new GatewayError('TICKET_ID_REQUIRED', 'a ticket ID is required for this account', {
+        detail: account.ticketIdRequired ? 'IS_TICKETID_REQD_MANDATORY' : 'vault profile requireTicketId',
+      });
+    }
+    if (account.reasonRequired && !reason) {
+      throw new GatewayError('REASON_REQUIRED', 'a reason is required for this account', { detail: 'ISREASONREQUIRED' });
+    }
+    const env = await this.request('getPassword', passwordPath(resourceId, accountId), passwordQuery({ ticketId, reason }), signal);
+    expectSuccess(env, { call: 'getPassword', account, supplied: { ticketId: ticketId !== undefined, reason: reason !== undefined } });
+    return { resourceId, accountId, accountName: account.name, password: parsePassword(env) };
+  }
+
+  async probe(opts?: CallOptions): Promise<void> {
+    const env = await this.request('probe', PROBE_PATH, undefined, opts?.signal);
+    expectSuccess(env, { call: 'probe' });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pool = this.pool;
+    this.pool = undefined;
+    this.resources.clear();
+    this.accountLists.clear();
+    this.notes.clear();
+    // Commands are drained before the vault closes; what is left is aborted.
+    if (pool) await pool.destroy().catch(() => undefined);
+  }
+
+  // ---- metadata -------------------------------------------------------------
+
+  private async fetchResources(): Promise<PmpResource[]> {
+    const env = await this.request('listResources', RESOURCES_PATH, undefined, undefined);
+    expectSuccess(env, { call: 'listResources' });
+    return parseResources(env);
+  }
+
+  private async fetchAccountList(resourceId: string): Promise<ParsedAccountList> {
+    const env = await this.request('listAccounts', accountsPath(resourceId), undefined, undefined);
+    expectSuccess(env, { call: 'listAccounts' });
+    return parseAccountList(env, resourceId);
+  }
+
+  /** The account from the cached list; one refresh when it is not there (created since). */
+  private async findAccount(resourceId: string, accountId: string, signal: AbortSignal | undefined): Promise<ParsedAccount> {
+    const load = (): Promise<ParsedAccountList> => this.fetchAccountList(resourceId);
+    const { value, cached } = await this.accountLists.get(resourceId, load, signal);
+    let account = value.accounts.find((a) => a.id === accountId);
+    if (!account && cached) {
+      const fresh = await this.accountLists.refresh(resourceId, load, signal);
+      account = fresh.accounts.find((a) => a.id === accountId);
+    }
+    if (!account) throw new GatewayError('ACCOUNT_NOT_FOUND', 'the resource has no such account');
+    return account;
+  }
+
+  // ---- HTTP -----------------------------------------------------------------
+
+  /**
+   * One PMP call: retries only connect-phase failures (the request was never
+   * written) and, in pin mode, one TLS failure after learning a renewed
+   * certificate (a failed handshake never carries the request either).
+   */
+  private async request(call: PmpCall, path: string, query: string | undefined, signal: AbortSignal | undefined): Promise<PmpEnvelope> {
+    let relearned = false;
+    for (let retries = 0; ; ) {
+      try {
+        return await this.attempt(call, path, query, signal);
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        if (err instanceof GatewayError) throw err;
+        if (isTlsVerificationError(err) && this.trust.mode === 'pin' && !relearned) {
+          relearned = true;
+          let changed: boolean;
+          try {
+            changed = await this.trust.relearn(signal);
+          } catch (relearnErr) {
+            if (signal?.aborted) throw signal.reason;
+            throw transportErrorToError(relearnErr);
+          }
+          if (changed) continue;
+        }
+        const delay = CONNECT_RETRY_DELAYS_MS[retries];
+        if (delay !== undefined && isConnectPhaseError(err)) {
+          retries++;
+          await sleep(this.clock, delay, signal);
+          continue;
+        }
+        throw transportErrorToError(err);
+      }
+    }
+  }
+
+  /** One HTTP exchange under the profile's time-out and the caller's signal. */
+  private async attempt(call: PmpCall, path: string, query: string | undefined, signal: AbortSignal | undefined): Promise<PmpEnvelope> {
+    if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
+    if (signal?.aborted) throw signal.reason;
+    const started = this.clock.monotonic();
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer = this.clock.setTimeout(() => {
+      timedOut = true;
+      ac.abort(TIMEOUT);
+    }, this.profile.timeoutMs);
+    let status: number | undefined;
+    try {
+      const pool = await this.currentPool(ac.signal);
+      const headers: Record<string, string> = { AUTHTOKEN: await this.token(), accept: 'application/json' };
+      if (this.profile.orgName) headers['orgName'] = this.profile.orgName;
+      const res = await pool.request({
+        method: 'GET',
+        path: query ? `${path}?${query}` : path,
+        headers,
+        signal: ac.signal,
+      });
+      status = res.statusCode;
+      const body = await res.body.text();
+      const env = decodeEnvelope(status, body);
+      this.log.debug({ call, method: 'GET', path, status, outcome: env.status, durationMs: this.elapsed(started) }, 'vault request');
+      return env;
+    } catch (err) {
+      const durationMs = this.elapsed(started);
+      if (signal?.aborted) {
+        this.log.debug({ call, method: 'GET', path, status, durationMs }, 'vault request aborted by caller');
+        throw signal.reason;
+      }
+      const mapped = timedOut
+        ? new GatewayError('VAULT_TIMEOUT', 'the vault did not answer in time', {
+            cause: err,
+            detail: `no answer within ${this.profile.timeoutMs} ms`,
+          })
+        : transportErrorToError(err);
+      this.log.warn({ call, method: 'GET', path, status, durationMs, code: mapped.code, detail: mapped.detail }, 'vault request failed');
+      throw timedOut ? mapped : err;
+    } finally {
+      this.clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async token(): Promise<string> {
+    let token: string;
+    try {
+      token = (await this.deps.readToken()).trim();
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError('VAULT_ERROR', 'the vault API key cannot be read', { cause: err, detail: (err as Error)?.message });
+    }
+    // A header value with control characters would be refused by undici with an error we do not control.
+    if (token === '' || /[\x00-\x1f\x7f]/.test(token)) {
+      throw new GatewayError('VAULT_ERROR', 'the vault API key is empty or malformed');
+    }
+    return token;
+  }
+
+  /** The pool for the current trust; rebuilt when a pinned leaf is (re)learned. */
+  private async currentPool(signal: AbortSignal): Promise<Pool> {
+    const connect = await this.trust.connectOptions(signal);
+    if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
+    if (this.pool && this.poolGeneration === this.trust.generation) return this.pool;
+    const old = this.pool;
+    this.pool = new Pool(this.origin, {
+      connections: this.profile.maxConnections,
+      pipelining: 1,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      headersTimeout: this.profile.timeoutMs,
+      bodyTimeout: this.profile.timeoutMs,
+      // One secure context per trust generation: building it from ~150 roots per connection costs milliseconds.
+      connect: {
+        secureContext: createSecureContext({ ca: connect.ca }),
+        checkServerIdentity: connect.checkServerIdentity,
+        timeout: this.profile.timeoutMs,
+      },
+    });
+    this.poolGeneration = this.trust.generation;
+    if (old) old.close().catch(() => undefined);
+    return this.pool;
+  }
+
+  private elapsed(started: number): number {
+    return Math.round(this.clock.monotonic() - started);
+  }
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+/** Exact name first, then a unique case-insensitive match. */
+export function matchResource(list: readonly PmpResource[], name: string): PmpResource | 'none' | 'ambiguous' {
+  const exact = list.find((r) => r.name === name);
+  if (exact && isPmpId(exact.id)) return exact;
+  const lower = name.toLowerCase();
+  const loose = list.filter((r) => r.name.toLowerCase() === lower && isPmpId(r.id));
+  if (loose.length === 1) return loose[0] as PmpResource;
+  return loose.length === 0 ? 'none' : 'ambiguous';
+}
+
+function publicAccount(a: ParsedAccount, includeNotes: boolean): PmpAccount {
+  return {
+    id: a.id,
+    passwdId: a.passwdId,
+    name: a.name,
+    notes: includeNotes ? a.notes : undefined,
+    ticketIdRequired: a.ticketIdRequired,
+    reasonRequired: a.reasonRequired,
+    accessDenied: a.accessDenied,
+  };
+}
+
+function nonBlank(v: string | undefined): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; the first failure (or abort) stops new work. */
+export async function eachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      if (signal?.aborted) throw signal.reason;
+      const item = items[next++] as T;
+      try {
+        await withSignal(fn(item), signal);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker);
+  await Promise.all(workers);
+}

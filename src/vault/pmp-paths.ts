@@ -1,0 +1,69 @@
+import { GatewayError } from '../shared/errors.js';
+import type { PasswordRequest } from './types.js';
+
+/**
+ * The URLs of the PMP REST API (shared/reference/pmp-api.md). Only IDs
+ * ever reach a path, and only after they are checked to be digits: a
+ * resource "name" such as `../../user/regenerateAuthtoken` can never turn
+ * into a call to another endpoint. Names travel only as query values.
+ */
+
+export const API_BASE = '/restapi/json/v1';
+
+/** 6. The cheap authenticated call used as a health probe. */
+export const PROBE_PATH = `${API_BASE}/resources/resourcetypes`;
+
+/** 1. All resources of the API user. */
+export const RESOURCES_PATH = `${API_BASE}/resources`;
+
+/** PMP IDs are decimal numbers; 18 digits keeps them inside a signed 64-bit long. */
+const ID_PATTERN = /^\d{1,18}$/;
+
+export function isPmpId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}
+
+export function assertResourceId(id: unknown): asserts id is string {
+  if (!isPmpId(id)) {
+    throw new GatewayError('RESOURCE_NOT_FOUND', 'a resource ID must be a number', { detail: 'resource ID is not 1-18 digits' });
+  }
+}
+
+export function assertAccountId(id: unknown): asserts id is string {
+  if (!isPmpId(id)) {
+    throw new GatewayError('ACCOUNT_NOT_FOUND', 'an account ID must be a number', { detail: 'account ID is not 1-18 digits' });
+  }
+}
+
+// encodeURIComponent is a no-op on digits; it stays as a second line of defence.
+const seg = encodeURIComponent;
+
+/** 2. Accounts of a resource. */
+export function accountsPath(resourceId: string): string {
+  assertResourceId(resourceId);
+  return `${API_BASE}/resources/${seg(resourceId)}/accounts`;
+}
+
+/** 3. Details (notes) of an account. */
+export function accountDetailsPath(resourceId: string, accountId: string): string {
+  assertResourceId(resourceId);
+  assertAccountId(accountId);
+  return `${API_BASE}/resources/${seg(resourceId)}/accounts/${seg(accountId)}`;
+}
+
+/** 4. The password of an account. */
+export function passwordPath(resourceId: string, accountId: string): string {
+  return `${accountDetailsPath(resourceId, accountId)}/password`;
+}
+
+/**
+ * The password call's query string: `INPUT_DATA` with REASON and TICKETID
+ * (only those given), or undefined when there is neither.
+ */
+export function passwordQuery(req: PasswordRequest): string | undefined {
+  const details: Record<string, string> = {};
+  if (req.reason) details['REASON'] = req.reason;
+  if (req.ticketId) details['TICKETID'] = req.ticketId;
+  if (Object.keys(details).length === 0) return undefined;
+  return `INPUT_DATA=${encodeURIComponent(JSON.stringify({ operation: { Details: details } }))}`;
+}

@@ -1,0 +1,195 @@
+import { GatewayError } from '../shared/errors.js';
+import type { PmpAccount, PmpResource } from './types.js';
+import { pmpFailureToError, type PmpFailureContext } from './vault-errors.js';
+
+/**
+ * Parsing of PMP/PAM360 answers (shared/reference/pmp-api.md), pure and
+ * tolerant: only the keys credgw uses are required, extra keys and the
+ * older/newer variants are accepted, `Details` may be an object or an array.
+ * Anything that is not a well-formed envelope is VAULT_ERROR, never a crash.
+ * No error built here carries a body excerpt: a password answer in an
+ * unexpected shape must not leak into a log through `detail`.
+ */
+
+export interface PmpEnvelope {
+  /** `operation.name` ("" when absent). */
+  operationName: string;
+  status: 'Success' | 'Failed';
+  /** `operation.result.message` ("" when absent). */
+  message: string;
+  /** `operation.Details` as sent (undefined when the key is absent). */
+  details: unknown;
+  /** `operation.totalRows` when it is a number (lists only). */
+  totalRows: number | undefined;
+}
+
+/** An account as parsed from the account list, before the public copy is made. */
+export interface ParsedAccount extends PmpAccount {
+  /** The list carried ACCOUNT_DESCRIPTION (so no details call is needed for notes). */
+  notesListed: boolean;
+}
+
+export interface ParsedAccountList {
+  resourceId: string;
+  resourceName: string;
+  resourceType: string | undefined;
+  dnsName: string | undefined;
+  accounts: ParsedAccount[];
+}
+
+function malformed(detail: string): GatewayError {
+  return new GatewayError('VAULT_ERROR', 'the vault answered in an unexpected format', { detail });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** PMP sends flags as "true"/"false"; tolerate real booleans. */
+export function isTrueFlag(v: unknown): boolean {
+  return v === true || (typeof v === 'string' && v.trim().toLowerCase() === 'true');
+}
+
+/** Notes as PMP writes "none": absent, "" or "N/A". */
+export function normalizeNotes(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const t = v.trim();
+  if (t === '' || t.toUpperCase() === 'N/A') return undefined;
+  return v;
+}
+
+function optionalString(v: unknown): string | undefined {
+  if (typeof v === 'string') return v === '' ? undefined : v;
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}
+
+/** A required ID: a string (or number) of digits. */
+function requiredId(v: unknown, where: string): string {
+  const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
+  if (typeof s !== 'string' || !/^\d{1,18}$/.test(s.trim())) throw malformed(`${where} is missing or not a numeric ID`);
+  return s.trim();
+}
+
+function requiredString(v: unknown, where: string): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  throw malformed(`${where} is missing`);
+}
+
+/**
+ * Checks the HTTP status and decodes the envelope. Empty bodies (a
+ * misconfigured API-user host), non-JSON bodies (an HTML error page) and
+ * bodies without `operation.result.status` are VAULT_ERROR.
+ */
+export function decodeEnvelope(httpStatus: number, body: string): PmpEnvelope {
+  if (httpStatus !== 200) {
+    throw new GatewayError('VAULT_ERROR', 'the vault answered with an HTTP error', { detail: `HTTP ${httpStatus}` });
+  }
+  const text = body.trim();
+  if (text === '') throw malformed('empty body');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw malformed(text.startsWith('<') ? `HTML instead of JSON (${body.length} bytes)` : `body is not JSON (${body.length} bytes)`);
+  }
+  const op = isRecord(json) ? json['operation'] : undefined;
+  if (!isRecord(op)) throw malformed('no operation object');
+  const result = op['result'];
+  if (!isRecord(result)) throw malformed('no operation.result object');
+  const rawStatus = result['status'];
+  const status = typeof rawStatus === 'string' ? rawStatus.trim().toLowerCase() : '';
+  if (status !== 'success' && status !== 'failed') throw malformed('operation.result.status is neither Success nor Failed');
+  const totalRows = op['totalRows'];
+  return {
+    operationName: typeof op['name'] === 'string' ? op['name'] : '',
+    status: status === 'success' ? 'Success' : 'Failed',
+    message: typeof result['message'] === 'string' ? result['message'] : '',
+    details: op['Details'],
+    totalRows: typeof totalRows === 'number' ? totalRows : undefined,
+  };
+}
+
+/** Returns the envelope when it says Success; a `Failed` one becomes the error its context decides. */
+export function expectSuccess(env: PmpEnvelope, ctx: Omit<PmpFailureContext, 'operationName' | 'message'>): PmpEnvelope {
+  if (env.status === 'Success') return env;
+  throw pmpFailureToError({ ...ctx, operationName: env.operationName, message: env.message });
+}
+
+/** `Details` as one object: an object, or the first element of an array. */
+function singleDetails(env: PmpEnvelope): Record<string, unknown> {
+  const d = Array.isArray(env.details) ? env.details[0] : env.details;
+  if (!isRecord(d)) throw malformed('operation.Details is missing');
+  return d;
+}
+
+/** `Details` as a list: absent (empty list, totalRows 0), an array, or a lone object. */
+function listDetails(value: unknown, where: string): Record<string, unknown>[] {
+  if (value === undefined || value === null) return [];
+  const items = Array.isArray(value) ? value : [value];
+  return items.map((item, i) => {
+    if (!isRecord(item)) throw malformed(`${where}[${i}] is not an object`);
+    return item;
+  });
+}
+
+/** 1. List resources. */
+export function parseResources(env: PmpEnvelope): PmpResource[] {
+  return listDetails(env.details, 'Details').map((r, i) => ({
+    id: requiredId(r['RESOURCE ID'], `Details[${i}].RESOURCE ID`),
+    name: requiredString(r['RESOURCE NAME'], `Details[${i}].RESOURCE NAME`),
+    type: optionalString(r['RESOURCE TYPE']),
+    description: optionalString(r['RESOURCE DESCRIPTION']),
+    dnsName: optionalString(r['DNS NAME']),
+  }));
+}
+
+/** 2. Accounts of a resource, with the flags that decide what getPassword may do. */
+export function parseAccountList(env: PmpEnvelope, requestedResourceId: string): ParsedAccountList {
+  const d = singleDetails(env);
+  const resourceReasonMandatory = isTrueFlag(d['PASSWORDREQUEST_REASON_MANDATORY']);
+  const accounts = listDetails(d['ACCOUNT LIST'], 'Details.ACCOUNT LIST').map((a, i): ParsedAccount => {
+    const where = `Details.ACCOUNT LIST[${i}]`;
+    const notesListed = Object.prototype.hasOwnProperty.call(a, 'ACCOUNT_DESCRIPTION');
+    return {
+      id: requiredId(a['ACCOUNT ID'], `${where}.ACCOUNT ID`),
+      passwdId: requiredId(a['PASSWDID'], `${where}.PASSWDID`),
+      name: requiredString(a['ACCOUNT NAME'], `${where}.ACCOUNT NAME`),
+      notes: notesListed ? normalizeNotes(a['ACCOUNT_DESCRIPTION']) : undefined,
+      ticketIdRequired: isTrueFlag(a['IS_TICKETID_REQD']) && isTrueFlag(a['IS_TICKETID_REQD_MANDATORY']),
+      reasonRequired:
+        isTrueFlag(a['ISREASONREQUIRED']) || isTrueFlag(a['PASSWORDREQUEST_REASON_MANDATORY']) || resourceReasonMandatory,
+      accessDenied: typeof a['PASSWORD STATUS'] === 'string' && a['PASSWORD STATUS'].trim() === '####',
+      notesListed,
+    };
+  });
+  const rid = d['RESOURCE ID'] === undefined ? requestedResourceId : requiredId(d['RESOURCE ID'], 'Details.RESOURCE ID');
+  return {
+    resourceId: rid,
+    resourceName: optionalString(d['RESOURCE NAME']) ?? '',
+    resourceType: optionalString(d['RESOURCE TYPE']),
+    dnsName: optionalString(d['DNS NAME']),
+    accounts,
+  };
+}
+
+/** 3. Account details: the notes (`DESCRIPTION`, "N/A" = none). */
+export function parseAccountNotes(env: PmpEnvelope): string | undefined {
+  return normalizeNotes(singleDetails(env)['DESCRIPTION']);
+}
+
+/** The value older servers send instead of a password for access-controlled accounts. */
+export const REQUEST_PLACEHOLDER = '[Request]';
+
+/** 4. Password. `[Request]` is APPROVAL_REQUIRED, never a password. */
+export function parsePassword(env: PmpEnvelope): string {
+  const pw = singleDetails(env)['PASSWORD'];
+  if (typeof pw !== 'string') throw malformed('Details.PASSWORD is missing');
+  if (pw.trim() === REQUEST_PLACEHOLDER) {
+    throw new GatewayError('APPROVAL_REQUIRED', 'the password must be requested and approved in the vault first', {
+      detail: 'PMP answered [Request]',
+    });
+  }
+  return pw;
+}

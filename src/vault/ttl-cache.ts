@@ -1,0 +1,97 @@
+import type { Clock } from '../shared/clock.js';
+
+/**
+ * A small metadata cache (resource lists, account lists, notes; never
+ * passwords) with a time-to-live on the injected Clock and one load per key
+ * at a time: concurrent callers share the load, each waiting under its own
+ * abort signal, so one caller's deadline does not fail the others.
+ */
+export class TtlCache<V> {
+  private readonly entries = new Map<string, { at: number; value: V }>();
+  private readonly loads = new Map<string, Promise<V>>();
+
+  /**
+   * @param ttlMs how long a value stays fresh; 0 disables caching.
+   * @param maxEntries past it, the oldest entries go first. Default 10000.
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  /** The value if it is fresh. */
+  peek(key: string): V | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (this.clock.now() - e.at >= this.ttlMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  /** A fresh cached value (`cached: true`) or a newly loaded one. */
+  async get(key: string, load: () => Promise<V>, signal?: AbortSignal): Promise<{ value: V; cached: boolean }> {
+    const hit = this.peek(key);
+    if (hit !== undefined) return { value: hit, cached: true };
+    return { value: await this.refresh(key, load, signal), cached: false };
+  }
+
+  /** Loads anew (joining a load already under way). */
+  refresh(key: string, load: () => Promise<V>, signal?: AbortSignal): Promise<V> {
+    let p = this.loads.get(key);
+    if (!p) {
+      p = load().then(
+        (value) => {
+          this.loads.delete(key);
+          this.store(key, value);
+          return value;
+        },
+        (err: unknown) => {
+          this.loads.delete(key);
+          throw err;
+        },
+      );
+      this.loads.set(key, p);
+    }
+    return withSignal(p, signal);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  private store(key: string, value: V): void {
+    if (this.ttlMs <= 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, { at: this.clock.now(), value });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+}
+
+/** `p`, or a rejection with the signal's reason as soon as it aborts. */
+export function withSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,208 @@
+import { GatewayError, type ErrorCode } from '../shared/errors.js';
+import { isTlsVerificationError } from '../tls/trust.js';
+
+/**
+ * The one place where what PMP/PAM360 and the network say becomes a
+ * GatewayError. Two tables: PMP `Failed` envelopes (decided from the call
+ * that was made, the account flags the client saw and the `Authentication`
+ * operation name, and only then from hints in PMP's wording, which the
+ * reference marks as unconfirmed), and transport failures (undici, net and
+ * TLS error codes). PMP's message is kept in `detail`, never in `message`,
+ * so the controller sees stable text and the logs see what PMP said.
+ */
+
+/** The PMP calls the client makes; the error table branches on them. */
+export type PmpCall = 'listResources' | 'listAccounts' | 'accountDetails' | 'getPassword' | 'probe';
+
+/** What the client knew when PMP answered `Failed`. */
+export interface PmpFailureContext {
+  call: PmpCall;
+  /** `operation.name` of the envelope (`Authentication` for key/host refusals). */
+  operationName: string;
+  /** `operation.result.message`, verbatim. */
+  message: string;
+  /** The account's flags from the account list, for password calls. */
+  account?: { ticketIdRequired: boolean; reasonRequired: boolean; accessDenied: boolean } | undefined;
+  /** What the caller supplied with the password call. */
+  supplied?: { ticketId: boolean; reason: boolean } | undefined;
+}
+
+export interface PmpFailureRule {
+  /** Why the rule exists (shown in the table-driven test names). */
+  readonly name: string;
+  readonly when: (ctx: PmpFailureContext) => boolean;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+const isPassword = (ctx: PmpFailureContext): boolean => ctx.call === 'getPassword';
+
+/** First match wins; knowledge (operation, call, flags) comes before message hints. */
+export const PMP_FAILURE_RULES: readonly PmpFailureRule[] = [
+  {
+    name: 'Authentication operation',
+    when: (ctx) => ctx.operationName.trim().toLowerCase() === 'authentication',
+    code: 'ACCESS_DENIED',
+    message: 'the vault refused the API key or the host it was used from',
+  },
+  {
+    name: 'account list of an unknown resource',
+    when: (ctx) => ctx.call === 'listAccounts',
+    code: 'RESOURCE_NOT_FOUND',
+    message: 'the vault has no such resource for this API user',
+  },
+  {
+    name: 'details of an unknown account',
+    when: (ctx) => ctx.call === 'accountDetails',
+    code: 'ACCOUNT_NOT_FOUND',
+    message: 'the resource has no such account',
+  },
+  {
+    name: 'password of an account shown as ####',
+    when: (ctx) => isPassword(ctx) && ctx.account?.accessDenied === true,
+    code: 'ACCESS_DENIED',
+    message: 'the API user may not read this password',
+  },
+  {
+    name: 'password without a ticket for a ticket-required account',
+    when: (ctx) => isPassword(ctx) && ctx.account?.ticketIdRequired === true && ctx.supplied?.ticketId !== true,
+    code: 'TICKET_ID_REQUIRED',
+    message: 'the vault requires a ticket ID for this account',
+  },
+  {
+    name: 'password without a reason for a reason-required account',
+    when: (ctx) => isPassword(ctx) && ctx.account?.reasonRequired === true && ctx.supplied?.reason !== true,
+    code: 'REASON_REQUIRED',
+    message: 'the vault requires a reason for this account',
+  },
+  {
+    name: 'password refused, message mentions a ticket',
+    when: (ctx) => isPassword(ctx) && /ticket/i.test(ctx.message),
+    code: 'TICKET_ID_REQUIRED',
+    message: 'the vault requires a valid ticket ID for this account',
+  },
+  {
+    name: 'password refused, message mentions a reason',
+    when: (ctx) => isPassword(ctx) && /reason/i.test(ctx.message),
+    code: 'REASON_REQUIRED',
+    message: 'the vault requires a reason for this account',
+  },
+  {
+    name: 'password refused, message mentions a request or approval',
+    when: (ctx) => isPassword(ctx) && /approv|request/i.test(ctx.message),
+    code: 'APPROVAL_REQUIRED',
+    message: 'the password must be requested and approved in the vault first',
+  },
+  {
+    name: 'anything else',
+    when: () => true,
+    code: 'VAULT_ERROR',
+    message: 'the vault reported a failure',
+  },
+];
+
+/** The GatewayError for a PMP `Failed` envelope. */
+export function pmpFailureToError(ctx: PmpFailureContext): GatewayError {
+  const rule = PMP_FAILURE_RULES.find((r) => r.when(ctx)) as PmpFailureRule;
+  return new GatewayError(rule.code, rule.message, { detail: ctx.message || `${ctx.operationName} failed` });
+}
+
+// ---- transport ------------------------------------------------------------
+
+/** Node, undici and OpenSSL codes → our code. TLS verification is checked first (isTlsVerificationError). */
+export const TRANSPORT_CODE_TABLE: Readonly<Record<string, ErrorCode>> = {
+  ECONNREFUSED: 'VAULT_UNREACHABLE',
+  ECONNRESET: 'VAULT_UNREACHABLE',
+  ECONNABORTED: 'VAULT_UNREACHABLE',
+  EPIPE: 'VAULT_UNREACHABLE',
+  ENOTFOUND: 'VAULT_UNREACHABLE',
+  EAI_AGAIN: 'VAULT_UNREACHABLE',
+  EAI_FAIL: 'VAULT_UNREACHABLE',
+  EHOSTUNREACH: 'VAULT_UNREACHABLE',
+  EHOSTDOWN: 'VAULT_UNREACHABLE',
+  ENETUNREACH: 'VAULT_UNREACHABLE',
+  ENETDOWN: 'VAULT_UNREACHABLE',
+  EADDRNOTAVAIL: 'VAULT_UNREACHABLE',
+  UND_ERR_SOCKET: 'VAULT_UNREACHABLE',
+  UND_ERR_CLOSED: 'VAULT_UNREACHABLE',
+  // A host that never answers a SYN is unreachable rather than slow.
+  UND_ERR_CONNECT_TIMEOUT: 'VAULT_UNREACHABLE',
+  UND_ERR_HEADERS_TIMEOUT: 'VAULT_TIMEOUT',
+  UND_ERR_BODY_TIMEOUT: 'VAULT_TIMEOUT',
+  ETIMEDOUT: 'VAULT_TIMEOUT',
+};
+
+/**
+ * Failures that happen before a single byte of the request is written: a
+ * retry cannot make PMP serve (and audit) a request twice.
+ */
+export const CONNECT_PHASE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Every `code` found on an error, its causes and (for happy-eyeballs AggregateErrors) its members. */
+export function errorCodes(err: unknown): string[] {
+  const codes: string[] = [];
+  const queue: unknown[] = [err];
+  for (let seen = 0; queue.length > 0 && seen < 16; seen++) {
+    const e = queue.shift();
+    if (!e || typeof e !== 'object') continue;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    const cause = (e as { cause?: unknown }).cause;
+    if (cause) queue.push(cause);
+    const members = (e as { errors?: unknown }).errors;
+    if (Array.isArray(members)) queue.push(...members);
+  }
+  return codes;
+}
+
+/** True when the request certainly never reached the vault (safe to retry, even a password fetch). */
+export function isConnectPhaseError(err: unknown): boolean {
+  if (isTlsVerificationError(err)) return false;
+  const codes = errorCodes(err);
+  return codes.length > 0 && codes.every((c) => CONNECT_PHASE_CODES.has(c) || c === 'ERR_SOCKET_CONNECTION_TIMEOUT');
+}
+
+const TRANSPORT_MESSAGES: Record<string, string> = {
+  VAULT_UNREACHABLE: 'the vault cannot be reached',
+  VAULT_TLS_ERROR: 'the vault certificate is not trusted or does not match its pin',
+  VAULT_TIMEOUT: 'the vault did not answer in time',
+  VAULT_ERROR: 'the request to the vault failed',
+};
+
+/** The GatewayError for an undici/net/TLS failure (a GatewayError passes through). */
+export function transportErrorToError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const detail = describeError(err);
+  if (isTlsVerificationError(err)) {
+    return new GatewayError('VAULT_TLS_ERROR', TRANSPORT_MESSAGES['VAULT_TLS_ERROR'] as string, { cause: err, detail });
+  }
+  let code: ErrorCode = 'VAULT_ERROR';
+  for (const c of errorCodes(err)) {
+    const mapped = TRANSPORT_CODE_TABLE[c];
+    if (mapped) {
+      code = mapped;
+      break;
+    }
+  }
+  return new GatewayError(code, TRANSPORT_MESSAGES[code] as string, { cause: err, detail });
+}
+
+/** `CODE: message` of an error, for `detail` (undici and Node errors carry no request data). */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = errorCodes(err)[0];
+    const message = err.message || (err instanceof AggregateError ? err.errors.map((e: unknown) => String((e as Error)?.message)).join('; ') : '');
+    return code ? `${code}: ${message}` : message;
+  }
+  return String(err);
+}
