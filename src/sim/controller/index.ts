@@ -1,0 +1,4 @@
+export * from './arbiter.js';
+export * from './epoch-store.js';
+export * from './hub.js';
+export * from './server.js';
