@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import { ConfigError } from '../config/config-error.js';
+import type { ConfigStore } from '../config/store.js';
+import type { GatewayConfig } from '../config/types.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { Gateway, type GatewayDeps } from './gateway.js';
+import { createSystemdNotifier, type SystemdNotifier } from './systemd-notify.js';
+
+/** The process around a Gateway: signals, reload, fatal errors, systemd. */
+export interface DaemonOptions {
+  config: GatewayConfig;
+  /** Where SIGHUP re-reads the config from. */
+  store: ConfigStore;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  /** Ends the process. Default process.exit. */
+  exit?: (code: number) => void;
+  /** Extra Gateway dependencies (tests). */
+  gatewayDeps?: Partial<GatewayDeps>;
+  /** Install process signal and fatal-error handlers. Default true. */
+  handleSignals?: boolean;
+}
+
+export interface Daemon {
+  gateway: Gateway;
+  notifier: SystemdNotifier;
+  /** Graceful stop (as SIGTERM does), then resolves; does not exit the process. */
+  stop(reason?: string): Promise<void>;
+  /** Re-reads config and secrets (as SIGHUP does); false when the new config was refused. */
+  reload(): boolean;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const log = opts.logger;
+  const env = opts.env ?? process.env;
+  const clock = opts.clock ?? systemClock;
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
+  const gateway = new Gateway(opts.config, { logger: log, env, clock, ...opts.gatewayDeps });
+  const notifier = createSystemdNotifier({ env, logger: log, clock });
+
+  const reload = (): boolean => {
+    notifier.reloading();
+    try {
+      const next = opts.store.load();
+      gateway.reload(next);
+      return true;
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        for (const problem of err.problems) log.error({ problem }, 'new configuration refused');
+        log.error({ file: opts.store.path, problems: err.problems.length }, 'reload refused, the running configuration stays');
+      } else {
+        log.error({ err }, 'reload failed, the running configuration stays');
+      }
+      return false;
+    } finally {
+      notifier.ready('running');
+    }
+  };
+
+  const stop = async (reason = 'stop requested'): Promise<void> => {
+    notifier.stopping();
+    await gateway.stop(reason);
+  };
+
+  if (opts.handleSignals !== false) {
+    let signalled = false;
+    const onStopSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        log.warn({ signal }, 'second signal, exiting at once');
+        exit(1);
+        return;
+      }
+      signalled = true;
+      log.info({ signal }, 'stopping');
+      stop(`${signal} received`).then(
+        () => exit(0),
+        (err: unknown) => {
+          log.fatal({ err }, 'graceful stop failed');
+          exit(1);
+        },
+      );
+    };
+    const fatal = (err: unknown, kind: string): void => {
+      log.fatal({ err, kind }, 'unexpected error, exiting so the supervisor restarts the gateway');
+      exit(1);
+    };
+    process.on('SIGTERM', onStopSignal);
+    process.on('SIGINT', onStopSignal);
+    process.on('SIGHUP', () => {
+      log.info({ signal: 'SIGHUP' }, 'reloading configuration');
+      reload();
+    });
+    process.on('uncaughtException', (err) => fatal(err, 'uncaughtException'));
+    process.on('unhandledRejection', (err) => fatal(err, 'unhandledRejection'));
+  }
+
+  await gateway.start();
+  notifier.ready('running');
+  return { gateway, notifier, stop, reload };
+}

@@ -1,0 +1,42 @@
+/**
+ * Reconnect delays of the controller link (protocol section 2): "full
+ * jitter", delay = random(0, min(cap, base × 2^attempt)). Pure: the attempt,
+ * the policy and the random source are all inputs, so the table test can pin
+ * every value.
+ */
+
+export interface BackoffPolicy {
+  /** First window, in ms. Default 250 (protocol section 2). */
+  readonly baseMs: number;
+  /** Largest window, in ms. Default 30000 (protocol section 2). */
+  readonly capMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 250, capMs: 30_000 });
+
+/** A connection that stayed up this long resets the attempt counter (protocol section 2). */
+export const BACKOFF_RESET_AFTER_MS = 60_000;
+
+/**
+ * The delay before reconnect attempt `attempt` (0 for the first retry).
+ * `random` returns a number in [0, 1]; the result is an integer in
+ * [0, min(cap, base × 2^attempt)].
+ */
+export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+  const n = Number.isFinite(attempt) && attempt > 0 ? Math.floor(attempt) : 0;
+  // 2^n overflows to Infinity for large n; min() takes care of it.
+  const window = Math.min(policy.capMs, policy.baseMs * 2 ** n);
+  const r = random();
+  const clamped = Number.isFinite(r) ? Math.min(1, Math.max(0, r)) : 0;
+  return Math.floor(clamped * window);
+}
+
+/**
+ * The delay after the controller refused the token (HTTP 401) or otherwise
+ * told the gateway not to come straight back: the cap itself. Protocol
+ * section 2 says the delay "starts at the cap" so that a wrong token cannot
+ * hammer the controller; full jitter over [0, cap] could still retry at once.
+ */
+export function refusedDelay(policy: BackoffPolicy = DEFAULT_BACKOFF): number {
+  return policy.capMs;
+}

@@ -1,0 +1,799 @@
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { createConnection, Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import WebSocket, { type RawData } from 'ws';
+import type { ControllerConfig } from '../config/types.js';
+import {
+  CAPABILITIES,
+  CloseCode,
+  decodeControllerFrame,
+  encode,
+  LIVENESS_HEARTBEATS,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+  WELCOME_TIMEOUT_MS,
+  type CommandMessage,
+  type GatewayMessage,
+  type HelloMessage,
+  type RejectedCommand,
+  type RoleMessage,
+  type VaultHealth,
+  type WelcomeMessage,
+} from '../protocol/index.js';
+import type { Clock, TimerHandle } from '../shared/clock.js';
+import { isTlsVerificationError, isValidPin, trustedConnectOptions } from '../tls/index.js';
+import { BACKOFF_RESET_AFTER_MS, backoffDelay, DEFAULT_BACKOFF, refusedDelay, type BackoffPolicy } from './backoff.js';
+import { brief, openControllerSocket } from './dial.js';
+import { Heartbeat } from './heartbeat.js';
+import { LinkConfigError, LinkError, type LinkFailureCode } from './link-errors.js';
+import { assertTransition, type LinkState } from './link-state.js';
+import { effectivePort, redactProxy, resolveProxy, type ProxyTarget } from './proxy.js';
+import { ViolationWindow } from './violations.js';
+
+/** Longest connect + proxy tunnel + TLS + upgrade, in ms. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+/** How long a close handshake we start may take before the socket is destroyed, in ms. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * One controller connection as the rest of the gateway sees it. A command's
+ * result is sent on the session the command came in on (protocol section
+ * 5); once that connection is gone, send() returns false and the result is
+ * dropped: the controller owns retries.
+ */
+export interface LinkSession {
+  /** Increases with every connection this link opens. */
+  readonly id: number;
+  /** True while this connection's socket is open. */
+  readonly open: boolean;
+  /** Sends one frame on this connection; false when it is gone (the frame is dropped and logged). */
+  send(message: GatewayMessage): boolean;
+}
+
+export interface StateChange {
+  from: LinkState;
+  to: LinkState;
+  reason: string;
+}
+
+export interface BackoffInfo {
+  /** The delay before the next dial, in ms. */
+  delayMs: number;
+  /** The attempt counter the delay was computed from. */
+  attempt: number;
+  /** Why the last connection failed or ended. */
+  code: LinkFailureCode;
+}
+
+export interface DownInfo {
+  /** The WebSocket close code (1006 when the socket just went away). */
+  code: number;
+  reason: string;
+}
+
+/** The link's events and their arguments. */
+export type LinkEvents = {
+  state: [change: StateChange];
+  welcome: [message: WelcomeMessage, session: LinkSession];
+  role: [message: RoleMessage, session: LinkSession];
+  command: [message: CommandMessage, session: LinkSession];
+  /** A command with a valid id but bad fields: answer BAD_REQUEST / UNKNOWN_COMMAND on `session`. */
+  rejected: [rejected: RejectedCommand, session: LinkSession];
+  /** An open connection closed (after 'welcome' or while waiting for it). */
+  down: [info: DownInfo, session: LinkSession];
+  /** A reconnect was scheduled. */
+  backoff: [info: BackoffInfo];
+};
+
+export interface LinkCounters {
+  /** Connections that reached 'up' (welcome received). */
+  connects: number;
+  /** Open connections that closed. */
+  disconnects: number;
+  /** Dials after the first one. */
+  reconnectAttempts: number;
+  /** Protocol violations (section 8) received. */
+  violations: number;
+}
+
+export interface ControllerLinkOptions {
+  /** The controller section of the compiled config. */
+  controller: ControllerConfig;
+  gatewayId: string;
+  clusterId: string;
+  /** Sent in hello; higher wins the active role among healthy gateways. */
+  priority: number;
+  /** The gateway's version, sent in hello. */
+  version: string;
+  /** Capabilities announced in hello. Default CAPABILITIES (listAccounts, getPassword, sealedDelivery). */
+  capabilities?: readonly string[];
+  /** Reads the bearer token; called at every dial so a rotated token is picked up. */
+  readToken: () => Promise<string>;
+  /** Current vault health, sent in every hello. */
+  vaultHealth: () => VaultHealth[];
+  logger: Logger;
+  clock: Clock;
+  /** Random source in [0, 1] for backoff jitter. Default Math.random. */
+  random?: () => number;
+  /** Environment for HTTPS_PROXY / NO_PROXY. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Reconnect policy. Default { baseMs: 250, capMs: 30000 } (protocol section 2). */
+  backoff?: BackoffPolicy;
+  /** How long to wait for welcome after hello, in ms. Default 10000 (protocol section 3). */
+  welcomeTimeoutMs?: number;
+  /** Longest TCP + proxy + TLS + upgrade, in ms. Default 15000. */
+  connectTimeoutMs?: number;
+  /** Longest close handshake we start (stop(), 4000, 4002, 1003) before the socket is destroyed, in ms. Default 5000. */
+  closeTimeoutMs?: number;
+}
+
+/** Per-connection state; one object per dial. */
+interface Connection {
+  readonly id: number;
+  readonly session: LinkSession;
+  ws: WebSocket | null;
+  /** The TCP/TLS socket we made for this dial (handed to ws). */
+  socket: Socket | null;
+  /** Why the connection ended, decided by whoever saw it first. */
+  failure: LinkError | null;
+  /** Monotonic time of 'open', null before. */
+  openedAt: number | null;
+  /** Monotonic time of welcome, null before. */
+  upAt: number | null;
+  /** We started a close: later frames are ignored. */
+  closing: boolean;
+  closed: boolean;
+  welcomeTimer: TimerHandle | null;
+  closeTimer: TimerHandle | null;
+  heartbeat: Heartbeat | null;
+  readonly violations: ViolationWindow;
+}
+
+/** Messages logged once per failed or ended connection, by code. */
+const FAILURE_LOG: Record<LinkFailureCode, { level: 'warn' | 'error' | 'info'; msg: string }> = {
+  TOKEN_UNREADABLE: { level: 'error', msg: 'cannot read the controller token' },
+  CONNECT_FAILED: { level: 'warn', msg: 'cannot connect to the controller' },
+  CONNECT_TIMEOUT: { level: 'warn', msg: 'controller connection timed out' },
+  PROXY_FAILED: { level: 'error', msg: 'cannot reach the proxy' },
+  PROXY_AUTH_REQUIRED: { level: 'error', msg: 'proxy refused the credentials' },
+  PROXY_REFUSED: { level: 'error', msg: 'proxy refused the tunnel' },
+  TLS_ERROR: { level: 'error', msg: 'TLS with the controller failed' },
+  TLS_CONFIG: { level: 'error', msg: 'cannot read the controller TLS files' },
+  UNAUTHORIZED: { level: 'error', msg: 'controller refused the token' },
+  UPGRADE_REFUSED: { level: 'error', msg: 'controller refused the WebSocket upgrade' },
+  PROTOCOL_MISMATCH: { level: 'error', msg: 'controller does not speak credgw.v1' },
+  WELCOME_TIMEOUT: { level: 'warn', msg: 'controller sent no welcome' },
+  VERSION_MISMATCH: { level: 'error', msg: 'controller speaks another protocol version' },
+  PROTOCOL_ERROR: { level: 'warn', msg: 'controller broke the protocol' },
+  LIVENESS: { level: 'warn', msg: 'controller went silent' },
+  REPLACED: { level: 'warn', msg: 'another connection holds this gatewayId' },
+  CLOSED: { level: 'info', msg: 'controller connection closed' },
+};
+
+/** Failures after which the next delay is the cap: coming straight back cannot help. */
+const REFUSED: ReadonlySet<LinkFailureCode> = new Set<LinkFailureCode>(['UNAUTHORIZED', 'REPLACED']);
+
+/** Close reasons are at most 123 bytes; ours are short ASCII constants, truncated anyway. */
+function closeReason(reason: string): string {
+  return reason.length > 120 ? reason.slice(0, 120) : reason;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/**
+ * The gateway's outbound WebSocket to the cloud controller (protocol
+ * sections 1, 2, 3 and 8): dial (through an HTTP CONNECT proxy when one
+ * applies), verify TLS, hello → welcome, heartbeats, decode frames into
+ * typed events, and reconnect with full-jitter backoff until stop().
+ */
+export class ControllerLink extends EventEmitter<LinkEvents> {
+  private readonly controller: ControllerConfig;
+  private readonly url: URL;
+  private readonly secure: boolean;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly proxy: ProxyTarget | null;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly policy: BackoffPolicy;
+  private readonly welcomeTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly closeTimeoutMs: number;
+  private readonly opts: ControllerLinkOptions;
+  /** Backoff attempts needed for the window to reach the cap (where a refusal puts the counter). */
+  private readonly attemptsToCap: number;
+
+  private _state: LinkState = 'idle';
+  private conn: Connection | null = null;
+  private sessionSeq = 0;
+  private attempt = 0;
+  private dials = 0;
+  private dialAbort: AbortController | null = null;
+  private dialTimer: TimerHandle | null = null;
+  private backoffTimer: TimerHandle | null = null;
+  private stopWaiters: Array<() => void> = [];
+  private currentSession: LinkSession | null = null;
+  private connectedSinceMs: number | null = null;
+  private readonly stats: LinkCounters = { connects: 0, disconnects: 0, reconnectAttempts: 0, violations: 0 };
+
+  constructor(options: ControllerLinkOptions) {
+    super();
+    this.opts = options;
+    this.controller = options.controller;
+    this.log = options.logger.child({ component: 'link' });
+    this.clock = options.clock;
+    this.random = options.random ?? Math.random;
+    this.policy = options.backoff ?? DEFAULT_BACKOFF;
+    this.welcomeTimeoutMs = options.welcomeTimeoutMs ?? WELCOME_TIMEOUT_MS;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.attemptsToCap = Math.max(0, Math.ceil(Math.log2(this.policy.capMs / this.policy.baseMs)));
+
+    let url: URL;
+    try {
+      url = new URL(this.controller.url);
+    } catch {
+      throw new LinkConfigError('controller.url', 'must be a URL like wss://controller.example.com/gateway');
+    }
+    if (url.protocol === 'ws:') {
+      if (!this.controller.insecure) {
+        throw new LinkConfigError('controller.url', 'ws:// (no TLS) is allowed only with controller.insecure: true (loopback development and tests); use wss://');
+      }
+    } else if (url.protocol !== 'wss:') {
+      throw new LinkConfigError('controller.url', `scheme ${url.protocol} is not supported; use wss://`);
+    }
+    if (url.username || url.password) throw new LinkConfigError('controller.url', 'must not carry credentials; the token is controller.token');
+    this.url = url;
+    this.secure = url.protocol === 'wss:';
+    this.host = stripBrackets(url.hostname);
+    this.port = effectivePort(url);
+    if ((this.controller.certFile === null) !== (this.controller.keyFile === null)) {
+      throw new LinkConfigError(this.controller.certFile === null ? 'controller.certFile' : 'controller.keyFile', 'certFile and keyFile go together');
+    }
+    if (this.controller.pinSha256 !== null && !isValidPin(this.controller.pinSha256)) {
+      throw new LinkConfigError('controller.pinSha256', 'must be the base64 SHA-256 of the certificate public key (44 characters)');
+    }
+    if (this.secure) this.tlsOptions(true); // read the files once now so a bad path fails at start
+    this.proxy = resolveProxy(url, this.controller.proxy, options.env ?? process.env);
+  }
+
+  /** The current state (see LinkState). */
+  get state(): LinkState {
+    return this._state;
+  }
+
+  /** The session of the connection that is up, or null. */
+  get current(): LinkSession | null {
+    return this.currentSession;
+  }
+
+  /** Time (clock.now()) the current connection got its welcome, or null when not up. */
+  get connectedSince(): number | null {
+    return this.connectedSinceMs;
+  }
+
+  /** A snapshot of the counters for metrics. */
+  get counters(): Readonly<LinkCounters> {
+    return { ...this.stats };
+  }
+
+  /** Starts dialling. Only from 'idle'. */
+  start(): void {
+    this.clearLinkTimers();
+    this.transition('connecting', 'start');
+    void this.dial();
+  }
+
+  /** Sends a frame on the current connection (health, resign). False when the link is not up. */
+  send(message: GatewayMessage): boolean {
+    const session = this.currentSession;
+    if (!session) {
+      this.log.debug({ type: message.type }, 'frame dropped, link not up');
+      return false;
+    }
+    return session.send(message);
+  }
+
+  /**
+   * Closes the connection with `code` (default 1001 going away), waits for
+   * the close (at most closeTimeoutMs, then the socket is destroyed), and
+   * never reconnects. Idempotent.
+   */
+  async stop(options: { code?: number; reason?: string } = {}): Promise<void> {
+    const code = options.code ?? CloseCode.GOING_AWAY;
+    const reason = options.reason ?? 'gateway stopping';
+    if (this._state === 'stopped') {
+      if (this.conn) await new Promise<void>((resolve) => this.stopWaiters.push(resolve));
+      return;
+    }
+    this.clearLinkTimers();
+    const conn = this.conn;
+    this.transition('stopped', reason);
+    this.currentSession = null;
+    this.connectedSinceMs = null;
+    this.dialAbort?.abort(new LinkError('CLOSED', 'link stopped'));
+    this.dialAbort = null;
+    if (!conn || conn.closed) {
+      this.conn = null;
+      return;
+    }
+    this.stopConnTimers(conn);
+    const ws = conn.ws;
+    if (!ws) {
+      // Still reading the token or opening the socket: dial() sees 'stopped' and cleans up.
+      conn.socket?.destroy();
+      this.conn = null;
+      return;
+    }
+    const closed = new Promise<void>((resolve) => this.stopWaiters.push(resolve));
+    if (ws.readyState === WebSocket.OPEN) {
+      this.closeConn(conn, code, reason);
+    } else {
+      ws.terminate();
+      conn.socket?.destroy();
+    }
+    await closed;
+  }
+
+  // ---- state ---------------------------------------------------------------
+
+  private transition(to: LinkState, reason: string): void {
+    const from = this._state;
+    assertTransition(from, to, reason);
+    this._state = to;
+    this.log.info({ from, to, reason }, 'link state');
+    this.safeEmit('state', { from, to, reason });
+  }
+
+  private safeEmit<K extends keyof LinkEvents>(event: K, ...args: LinkEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: LinkEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      // A listener's bug must not take the link down with it.
+      this.log.error({ event, err }, 'link listener failed');
+    }
+  }
+
+  private clearLinkTimers(): void {
+    this.clock.clearTimeout(this.backoffTimer);
+    this.backoffTimer = null;
+    this.clock.clearTimeout(this.dialTimer);
+    this.dialTimer = null;
+  }
+
+  private stopConnTimers(conn: Connection): void {
+    this.clock.clearTimeout(conn.welcomeTimer);
+    conn.welcomeTimer = null;
+    conn.heartbeat?.stop();
+  }
+
+  // ---- dialling ------------------------------------------------------------
+
+  private newConnection(): Connection {
+    const id = ++this.sessionSeq;
+    const conn: Connection = {
+      id,
+      session: undefined as unknown as LinkSession,
+      ws: null,
+      socket: null,
+      failure: null,
+      openedAt: null,
+      upAt: null,
+      closing: false,
+      closed: false,
+      welcomeTimer: null,
+      closeTimer: null,
+      heartbeat: null,
+      violations: new ViolationWindow(this.clock),
+    };
+    const session: LinkSession = Object.freeze({
+      id,
+      get open(): boolean {
+        return !conn.closed && !conn.closing && conn.ws?.readyState === WebSocket.OPEN;
+      },
+      send: (message: GatewayMessage): boolean => this.sendOn(conn, message),
+    });
+    (conn as { session: LinkSession }).session = session;
+    return conn;
+  }
+
+  private async dial(): Promise<void> {
+    if (this.dials++ > 0) this.stats.reconnectAttempts++;
+    const conn = this.newConnection();
+    this.conn = conn;
+    const abort = new AbortController();
+    this.dialAbort = abort;
+    this.dialTimer = this.clock.setTimeout(() => {
+      this.dialTimer = null;
+      abort.abort(new LinkError('CONNECT_TIMEOUT', `no connection to the controller within ${this.connectTimeoutMs} ms`));
+    }, this.connectTimeoutMs);
+    const stale = (): boolean => this.conn !== conn || this._state !== 'connecting';
+    try {
+      const token = await this.readTokenChecked();
+      abort.signal.throwIfAborted();
+      if (stale()) return;
+      const socket = await this.openSocket(abort.signal);
+      conn.socket = socket;
+      if (stale()) {
+        socket.destroy();
+        return;
+      }
+      this.attachWebSocket(conn, socket, token, abort.signal);
+    } catch (err) {
+      conn.socket?.destroy();
+      if (stale()) return;
+      this.fail(conn, err instanceof LinkError ? err : new LinkError('CONNECT_FAILED', brief(err), { cause: err }));
+      this.connectionEnded(conn);
+    }
+  }
+
+  private async readTokenChecked(): Promise<string> {
+    let token: string;
+    try {
+      token = (await this.opts.readToken()).trim();
+    } catch (err) {
+      throw new LinkError('TOKEN_UNREADABLE', brief(err));
+    }
+    if (token === '') throw new LinkError('TOKEN_UNREADABLE', 'the controller token is empty');
+    // Checked here so the failure names the token, not a header error from deep inside http.
+    if (!/^[\x21-\x7e]+$/.test(token)) throw new LinkError('TOKEN_UNREADABLE', 'the controller token has characters an HTTP header cannot carry');
+    return token;
+  }
+
+  /** TLS options of every dial: system roots + caFile, hostname check on, pin when set, client cert. */
+  private tlsOptions(atStart = false): ConnectionOptions {
+    const c = this.controller;
+    let trust: ConnectionOptions;
+    try {
+      trust = trustedConnectOptions({ caFile: c.caFile, pinSha256: c.pinSha256, checkHostname: true });
+    } catch (err) {
+      if (atStart) throw new LinkConfigError('controller.caFile', brief(err));
+      throw new LinkError('TLS_CONFIG', brief(err));
+    }
+    const read = (key: string, path: string | null): string | undefined => {
+      if (path === null) return undefined;
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (err) {
+        if (atStart) throw new LinkConfigError(key, `cannot read ${path}: ${brief(err)}`);
+        throw new LinkError('TLS_CONFIG', `cannot read ${key} ${path}: ${brief(err)}`);
+      }
+    };
+    const cert = read('controller.certFile', c.certFile);
+    const key = read('controller.keyFile', c.keyFile);
+    return { ...trust, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+  }
+
+  /** TCP (or a CONNECT tunnel), then TLS when wss://; resolves when the socket is ready for HTTP. */
+  private openSocket(signal: AbortSignal): Promise<Socket> {
+    return openControllerSocket({ host: this.host, port: this.port, proxy: this.proxy?.url ?? null, tls: this.secure ? () => this.tlsOptions() : null }, signal);
+  }
+
+  private attachWebSocket(conn: Connection, socket: Socket, token: string, signal: AbortSignal): void {
+    // Errors after the hand-over reach us through ws; this keeps a late
+    // socket error between hand-over and ws's own listeners from being unhandled.
+    socket.on('error', () => undefined);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url, SUBPROTOCOL, {
+        // The socket is already connected (and TLS-verified) by openSocket.
+        createConnection: (() => socket) as unknown as typeof createConnection,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'X-Credgw-Gateway': this.opts.gatewayId,
+          'X-Credgw-Cluster': this.opts.clusterId,
+          'User-Agent': `credgw/${this.opts.version}`,
+        },
+        maxPayload: MAX_FRAME_BYTES,
+        // Compression of frames that carry passwords invites CRIME-style attacks, and costs CPU.
+        perMessageDeflate: false,
+        // A redirect would carry the bearer token elsewhere.
+        followRedirects: false,
+        autoPong: true,
+      });
+    } catch (err) {
+      // Node's header checks name the header, never its value.
+      socket.destroy();
+      this.fail(conn, new LinkError('CONNECT_FAILED', brief(err)));
+      this.connectionEnded(conn);
+      return;
+    }
+    conn.ws = ws;
+    const onAbort = (): void => {
+      this.fail(conn, signal.reason instanceof LinkError ? signal.reason : new LinkError('CONNECT_TIMEOUT', 'dial aborted'));
+      ws.terminate();
+      socket.destroy();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    ws.on('upgrade', (res) => {
+      const offered = res.headers['sec-websocket-protocol'];
+      if (offered !== SUBPROTOCOL) {
+        this.fail(conn, new LinkError('PROTOCOL_MISMATCH', `controller answered subprotocol ${offered === undefined ? '(none)' : JSON.stringify(String(offered).slice(0, 64))} instead of ${SUBPROTOCOL}`));
+        ws.terminate();
+        socket.destroy();
+      }
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      this.fail(
+        conn,
+        status === 401
+          ? new LinkError('UNAUTHORIZED', 'controller answered the upgrade with HTTP 401')
+          : new LinkError('UPGRADE_REFUSED', `controller answered the upgrade with HTTP ${status}`),
+      );
+      ws.terminate();
+      socket.destroy();
+    });
+    ws.on('open', () => {
+      signal.removeEventListener('abort', onAbort);
+      this.clock.clearTimeout(this.dialTimer);
+      this.dialTimer = null;
+      this.dialAbort = null;
+      this.onOpen(conn);
+    });
+    ws.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
+    ws.on('ping', () => conn.heartbeat?.heard());
+    ws.on('pong', () => conn.heartbeat?.heard());
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
+        // ws has already started the close it prescribes (1009 too big, 1007 bad UTF-8, …).
+        this.fail(conn, new LinkError('PROTOCOL_ERROR', `controller sent a bad frame: ${err.message}`));
+      } else if (isTlsVerificationError(err)) {
+        // TLS 1.3 reports a refused client certificate only after the handshake looked done.
+        this.fail(conn, new LinkError('TLS_ERROR', `TLS with ${this.host}:${this.port} failed: ${brief(err)}`, { cause: err }));
+      } else {
+        this.fail(conn, new LinkError(conn.openedAt === null ? 'CONNECT_FAILED' : 'CLOSED', brief(err)));
+      }
+    });
+    ws.on('close', (code, reason) => {
+      signal.removeEventListener('abort', onAbort);
+      this.onClose(conn, code, reason.toString('utf8'));
+    });
+  }
+
+  // ---- an open connection --------------------------------------------------
+
+  private onOpen(conn: Connection): void {
+    if (this.conn !== conn || this._state !== 'connecting') return;
+    conn.openedAt = this.clock.monotonic();
+    this.transition('handshaking', 'socket open');
+    const hello: HelloMessage = {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      gatewayId: this.opts.gatewayId,
+      clusterId: this.opts.clusterId,
+      version: this.opts.version,
+      priority: this.opts.priority,
+      capabilities: [...(this.opts.capabilities ?? CAPABILITIES)],
+      vaults: this.vaultHealthSafe(),
+    };
+    conn.ws?.send(encode(hello));
+    this.log.debug({ session: conn.id }, 'hello sent');
+    conn.welcomeTimer = this.clock.setTimeout(() => {
+      conn.welcomeTimer = null;
+      this.fail(conn, new LinkError('WELCOME_TIMEOUT', `no welcome within ${this.welcomeTimeoutMs} ms`));
+      this.closeConn(conn, CloseCode.PROTOCOL_ERROR, 'no welcome');
+    }, this.welcomeTimeoutMs);
+  }
+
+  private vaultHealthSafe(): VaultHealth[] {
+    try {
+      return this.opts.vaultHealth();
+    } catch (err) {
+      // The hello must still go out; the next health frame corrects it.
+      this.log.error({ err }, 'vault health unavailable for hello');
+      return [];
+    }
+  }
+
+  private onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (this.conn !== conn || conn.closing) return;
+    conn.heartbeat?.heard();
+    if (isBinary) {
+      this.fail(conn, new LinkError('PROTOCOL_ERROR', 'controller sent a binary frame'));
+      this.closeConn(conn, CloseCode.UNSUPPORTED_DATA, 'binary frames are not accepted');
+      return;
+    }
+    const bytes = toBuffer(data);
+    const decoded = decodeControllerFrame(bytes.toString('utf8'));
+    switch (decoded.kind) {
+      case 'violation':
+        this.violation(conn, decoded.reason, bytes.length);
+        return;
+      case 'version':
+        this.fail(conn, new LinkError('VERSION_MISMATCH', decoded.reason));
+        this.closeConn(conn, CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version');
+        return;
+      case 'rejected':
+        if (this._state !== 'up') {
+          this.violation(conn, 'command before welcome', bytes.length);
+          return;
+        }
+        this.log.info({ session: conn.id, id: decoded.id, code: decoded.code, reason: decoded.message }, 'command rejected');
+        this.safeEmit('rejected', decoded, conn.session);
+        return;
+      case 'message':
+        break;
+    }
+    const message = decoded.message;
+    if (message.type === 'welcome') {
+      if (this._state !== 'handshaking') {
+        this.violation(conn, 'welcome after welcome', bytes.length);
+        return;
+      }
+      this.onWelcome(conn, message);
+      return;
+    }
+    if (this._state !== 'up') {
+      this.violation(conn, `${message.type} before welcome`, bytes.length);
+      return;
+    }
+    if (message.type === 'role') {
+      this.safeEmit('role', message, conn.session);
+    } else {
+      this.safeEmit('command', message, conn.session);
+    }
+  }
+
+  private onWelcome(conn: Connection, welcome: WelcomeMessage): void {
+    this.clock.clearTimeout(conn.welcomeTimer);
+    conn.welcomeTimer = null;
+    conn.upAt = this.clock.monotonic();
+    this.connectedSinceMs = this.clock.now();
+    this.stats.connects++;
+    const ws = conn.ws;
+    conn.heartbeat = new Heartbeat({
+      clock: this.clock,
+      intervalMs: welcome.heartbeatMs,
+      livenessHeartbeats: LIVENESS_HEARTBEATS,
+      ping: () => {
+        if (ws?.readyState === WebSocket.OPEN) ws.ping();
+      },
+      dead: (silentMs) => {
+        this.fail(conn, new LinkError('LIVENESS', `nothing heard for ${silentMs} ms (heartbeat ${welcome.heartbeatMs} ms)`));
+        ws?.terminate();
+      },
+    });
+    conn.heartbeat.start();
+    this.currentSession = conn.session;
+    this.transition('up', 'welcome');
+    this.log.info({ session: conn.id, role: welcome.role, epoch: welcome.epoch, heartbeatMs: welcome.heartbeatMs }, 'controller link up');
+    this.safeEmit('welcome', welcome, conn.session);
+  }
+
+  private violation(conn: Connection, reason: string, bytes: number): void {
+    this.stats.violations++;
+    const { count, exceeded } = conn.violations.record();
+    // The reason only: a frame's text may be a command carrying secrets.
+    this.log.warn({ session: conn.id, reason, bytes, count }, 'protocol violation');
+    if (exceeded) {
+      this.fail(conn, new LinkError('PROTOCOL_ERROR', `${count} protocol violations within a minute`));
+      this.closeConn(conn, CloseCode.PROTOCOL_ERROR, 'too many protocol violations');
+    }
+  }
+
+  private sendOn(conn: Connection, message: GatewayMessage): boolean {
+    const ws = conn.ws;
+    if (conn.closed || conn.closing || !ws || ws.readyState !== WebSocket.OPEN) {
+      if (message.type === 'result') this.log.warn({ session: conn.id, id: message.id }, 'result dropped, connection gone');
+      else this.log.debug({ session: conn.id, type: message.type }, 'frame dropped, connection gone');
+      return false;
+    }
+    const text = encode(message);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only long texts need counting.
+    if (text.length * 3 > MAX_FRAME_BYTES && Buffer.byteLength(text) > MAX_FRAME_BYTES) {
+      this.log.error({ session: conn.id, type: message.type, bytes: Buffer.byteLength(text) }, 'frame too big, not sent');
+      return false;
+    }
+    ws.send(text, (err) => {
+      if (err) this.log.warn({ session: conn.id, type: message.type, detail: brief(err) }, 'send failed');
+    });
+    return true;
+  }
+
+  /** Starts a close handshake we own; destroys the socket if it is not done in closeTimeoutMs. */
+  private closeConn(conn: Connection, code: number, reason: string): void {
+    if (conn.closing || conn.closed) return;
+    conn.closing = true;
+    this.stopConnTimers(conn);
+    const ws = conn.ws;
+    if (!ws) return;
+    ws.close(code, closeReason(reason));
+    conn.closeTimer = this.clock.setTimeout(() => {
+      conn.closeTimer = null;
+      ws.terminate();
+    }, this.closeTimeoutMs);
+  }
+
+  private fail(conn: Connection, failure: LinkError): void {
+    conn.failure ??= failure;
+  }
+
+  private onClose(conn: Connection, code: number, reason: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.stopConnTimers(conn);
+    this.clock.clearTimeout(conn.closeTimer);
+    conn.closeTimer = null;
+    conn.socket?.destroy();
+    if (this.conn !== conn) return;
+    if (conn.openedAt !== null) {
+      this.stats.disconnects++;
+      this.log.info({ session: conn.id, code, reason: reason.slice(0, 123) }, 'controller connection down');
+      this.safeEmit('down', { code, reason }, conn.session);
+    }
+    if (!conn.failure) conn.failure = this.failureFromClose(conn, code, reason);
+    this.connectionEnded(conn);
+  }
+
+  private failureFromClose(conn: Connection, code: number, reason: string): LinkError {
+    const detail = `closed with ${code}${reason ? ` (${reason.slice(0, 123)})` : ''}`;
+    switch (code) {
+      case CloseCode.UNAUTHORIZED:
+        return new LinkError('UNAUTHORIZED', `controller ${detail}`);
+      case CloseCode.UNSUPPORTED_VERSION:
+        return new LinkError('VERSION_MISMATCH', `controller ${detail}`);
+      case CloseCode.PROTOCOL_ERROR:
+        return new LinkError('PROTOCOL_ERROR', `controller ${detail}`);
+      case CloseCode.REPLACED:
+        return new LinkError('REPLACED', `controller ${detail}`);
+      default:
+        return new LinkError(conn.openedAt === null ? 'CONNECT_FAILED' : 'CLOSED', `connection ${detail}`);
+    }
+  }
+
+  /** The connection is over (failed dial or closed socket): back off and dial again, unless stopped. */
+  private connectionEnded(conn: Connection): void {
+    if (this.conn !== conn) return;
+    this.conn = null;
+    this.currentSession = null;
+    this.connectedSinceMs = null;
+    this.clock.clearTimeout(this.dialTimer);
+    this.dialTimer = null;
+    this.dialAbort = null;
+    if (this._state === 'stopped') {
+      const waiters = this.stopWaiters;
+      this.stopWaiters = [];
+      for (const resolve of waiters) resolve();
+      return;
+    }
+    const failure = conn.failure ?? new LinkError('CLOSED', 'connection ended');
+    if (conn.upAt !== null && this.clock.monotonic() - conn.upAt >= BACKOFF_RESET_AFTER_MS) this.attempt = 0;
+    let delayMs: number;
+    const attempt = this.attempt;
+    if (REFUSED.has(failure.code)) {
+      delayMs = refusedDelay(this.policy);
+      this.attempt = Math.max(this.attempt, this.attemptsToCap);
+    } else {
+      delayMs = backoffDelay(this.attempt, this.policy, this.random);
+      this.attempt++;
+    }
+    const { level, msg } = FAILURE_LOG[failure.code];
+    this.log[level](
+      { code: failure.code, detail: failure.message, session: conn.id, delayMs, attempt, ...(this.proxy ? { proxy: redactProxy(this.proxy.url) } : {}) },
+      msg,
+    );
+    this.transition('backoff', failure.code);
+    this.safeEmit('backoff', { delayMs, attempt, code: failure.code });
+    this.backoffTimer = this.clock.setTimeout(() => {
+      this.backoffTimer = null;
+      if (this._state !== 'backoff') return;
+      this.transition('connecting', 'retry');
+      void this.dial();
+    }, delayMs);
+  }
+}

@@ -1,0 +1,99 @@
+import net, { isIP, type Socket } from 'node:net';
+import tls, { type ConnectionOptions } from 'node:tls';
+import { isTlsVerificationError } from '../tls/index.js';
+import { LinkError } from './link-errors.js';
+import { openTunnel } from './proxy.js';
+
+/**
+ * Opens the byte stream the WebSocket runs on: TCP to the controller or an
+ * HTTP CONNECT tunnel through the proxy, then TLS when the URL is wss://.
+ * Done here rather than inside ws so that each phase fails with its own
+ * LinkError code (CONNECT_FAILED, PROXY_*, TLS_ERROR) and TLS runs end to
+ * end over the tunnel with our trust options.
+ */
+
+export interface DialTarget {
+  /** Controller host, without IPv6 brackets. */
+  host: string;
+  port: number;
+  /** HTTP CONNECT proxy, or null for a direct connection. */
+  proxy: URL | null;
+  /** TLS options (trust, pin, client cert) for wss://, or null for ws://. May throw a LinkError. */
+  tls: (() => ConnectionOptions) | null;
+}
+
+/** The code and message of a foreign error, never its other fields (they could hold request options). */
+export function brief(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return (code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message).trim();
+  }
+  return String(err);
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new LinkError('CONNECT_TIMEOUT', 'dial aborted');
+}
+
+/**
+ * Waits for `ready` on `socket`, failing with `wrap(err)` on 'error' and with
+ * the signal's reason on abort; the socket is destroyed on any failure.
+ */
+function settle(socket: Socket, ready: 'connect' | 'secureConnect', signal: AbortSignal, wrap: (err: Error) => Error, also?: Socket): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const done = (err: Error | null): void => {
+      socket.removeListener(ready, onReady);
+      socket.removeListener('error', onError);
+      signal.removeEventListener('abort', onAbort);
+      if (err) {
+        socket.destroy();
+        also?.destroy();
+        reject(err);
+      } else {
+        resolve(socket);
+      }
+    };
+    const onReady = (): void => done(null);
+    const onError = (err: Error): void => done(wrap(err));
+    const onAbort = (): void => done(abortReason(signal));
+    socket.once(ready, onReady);
+    socket.once('error', onError);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export async function openControllerSocket(target: DialTarget, signal: AbortSignal): Promise<Socket> {
+  const { host, port } = target;
+  const where = `${host}:${port}`;
+  const raw = target.proxy
+    ? await openTunnel(target.proxy, host, port, signal)
+    : await settle(net.connect({ host, port }), 'connect', signal, (err) => new LinkError('CONNECT_FAILED', `cannot connect to ${where}: ${brief(err)}`, { cause: err }));
+  if (!target.tls) return raw;
+  let options: ConnectionOptions;
+  try {
+    options = target.tls();
+  } catch (err) {
+    raw.destroy();
+    throw err;
+  }
+  const socket = tls.connect({
+    ...options,
+    socket: raw,
+    // The name checked against the certificate (an IP is checked against IP SANs);
+    // SNI carries names only.
+    host,
+    ...(isIP(host) ? {} : { servername: host }),
+    ALPNProtocols: ['http/1.1'],
+  });
+  return await settle(
+    socket,
+    'secureConnect',
+    signal,
+    (err) =>
+      isTlsVerificationError(err)
+        ? new LinkError('TLS_ERROR', `TLS with ${where} failed: ${brief(err)}`, { cause: err })
+        : new LinkError('CONNECT_FAILED', `connection to ${where} failed during TLS: ${brief(err)}`, { cause: err }),
+    raw,
+  );
+}

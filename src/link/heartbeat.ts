@@ -1,0 +1,97 @@
+import type { Clock, TimerHandle } from '../shared/clock.js';
+
+export interface HeartbeatOptions {
+  clock: Clock;
+  /** Ping interval, the welcome's heartbeatMs. */
+  intervalMs: number;
+  /** Silence, in heartbeats, after which the peer is dead. Default 3 (protocol section 2). */
+  livenessHeartbeats?: number;
+  /** Sends one ping. */
+  ping: () => void;
+  /** Called once when nothing was heard for livenessHeartbeats × intervalMs; the heartbeat has stopped. */
+  dead: (silentMs: number) => void;
+}
+
+/**
+ * Liveness of one connection (protocol section 2): a ping every interval,
+ * and `dead` after livenessHeartbeats × interval without hearing anything.
+ * `heard()` only stores a time, so a busy connection pays nothing per frame;
+ * the one timer wakes at the next ping or at the silence deadline,
+ * whichever is first.
+ */
+export class Heartbeat {
+  private readonly clock: Clock;
+  private readonly intervalMs: number;
+  private readonly deadAfterMs: number;
+  private readonly ping: () => void;
+  private readonly dead: (silentMs: number) => void;
+  private timer: TimerHandle | null = null;
+  private active = false;
+  private rechecked = false;
+  private lastHeard = 0;
+  private nextPingAt = 0;
+
+  constructor(options: HeartbeatOptions) {
+    this.clock = options.clock;
+    this.intervalMs = options.intervalMs;
+    this.deadAfterMs = (options.livenessHeartbeats ?? 3) * options.intervalMs;
+    this.ping = options.ping;
+    this.dead = options.dead;
+  }
+
+  get running(): boolean {
+    return this.active;
+  }
+
+  start(): void {
+    this.stop();
+    this.active = true;
+    this.rechecked = false;
+    const now = this.clock.monotonic();
+    this.lastHeard = now;
+    this.nextPingAt = now + this.intervalMs;
+    this.schedule(now);
+  }
+
+  /** Something (a frame, a ping, a pong) arrived. */
+  heard(): void {
+    this.lastHeard = this.clock.monotonic();
+  }
+
+  stop(): void {
+    this.active = false;
+    this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(now: number): void {
+    const at = Math.min(this.nextPingAt, this.lastHeard + this.deadAfterMs);
+    this.timer = this.clock.setTimeout(() => this.tick(), Math.max(0, at - now));
+  }
+
+  private tick(): void {
+    this.timer = null;
+    const now = this.clock.monotonic();
+    const silent = now - this.lastHeard;
+    if (silent >= this.deadAfterMs) {
+      if (!this.rechecked) {
+        // Timers run before I/O in an event-loop turn: after a stall (GC,
+        // a starved CPU) a pong may be read but not yet processed. A 0 ms
+        // timer runs after that I/O; only then is the silence real.
+        this.rechecked = true;
+        this.timer = this.clock.setTimeout(() => this.tick(), 0);
+        return;
+      }
+      this.active = false;
+      this.dead(silent);
+      return;
+    }
+    this.rechecked = false;
+    if (now >= this.nextPingAt) {
+      this.nextPingAt = now + this.intervalMs;
+      this.ping();
+    }
+    // ping() may have led to stop() (a socket that closed under it).
+    if (this.active) this.schedule(now);
+  }
+}

@@ -1,0 +1,7 @@
+export * from './backoff.js';
+export * from './controller-link.js';
+export * from './heartbeat.js';
+export * from './link-errors.js';
+export * from './link-state.js';
+export * from './proxy.js';
+export * from './violations.js';

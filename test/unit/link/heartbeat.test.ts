@@ -1,0 +1,137 @@
+import { jest } from '@jest/globals';
+import { Heartbeat } from '../../../src/link/heartbeat.js';
+import { ViolationWindow } from '../../../src/link/violations.js';
+import { ManualClock } from '../../../src/shared/clock.js';
+
+function setup(intervalMs = 100) {
+  const clock = new ManualClock();
+  const events: string[] = [];
+  const hb = new Heartbeat({
+    clock,
+    intervalMs,
+    ping: () => events.push(`ping@${clock.now() - start}`),
+    dead: (silent) => events.push(`dead@${clock.now() - start}:${silent}`),
+  });
+  const start = clock.now();
+  return { clock, hb, events };
+}
+
+describe('Heartbeat (protocol section 2)', () => {
+  it('pings every interval and declares the peer dead after 3 silent intervals', () => {
+    const { clock, hb, events } = setup();
+    hb.start();
+    clock.advance(1000);
+    expect(events).toEqual(['ping@100', 'ping@200', 'dead@300:300']);
+    expect(hb.running).toBe(false);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('stays alive while something is heard, dying exactly 3 intervals after the last', () => {
+    const { clock, hb, events } = setup();
+    hb.start();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(50);
+      hb.heard();
+    }
+    // t = 500, last heard at 500
+    expect(events.filter((e) => e.startsWith('dead'))).toEqual([]);
+    expect(events).toEqual(['ping@100', 'ping@200', 'ping@300', 'ping@400', 'ping@500']);
+    clock.advance(250);
+    hb.heard(); // t = 750
+    clock.advance(1000);
+    expect(events.filter((e) => e.startsWith('dead'))).toEqual(['dead@1050:300']);
+  });
+
+  it('detects silence at the deadline even between pings', () => {
+    const { clock, hb, events } = setup(100);
+    hb.start();
+    clock.advance(30);
+    hb.heard(); // t=30, deadline 330
+    clock.advance(400);
+    expect(events).toEqual(['ping@100', 'ping@200', 'ping@300', 'dead@330:300']);
+  });
+
+  it('stop() clears the timer and start() begins afresh', () => {
+    const { clock, hb, events } = setup();
+    hb.start();
+    clock.advance(150);
+    hb.stop();
+    expect(clock.pending).toBe(0);
+    clock.advance(1000);
+    expect(events).toEqual(['ping@100']);
+    hb.start();
+    hb.start(); // cancels the first
+    expect(clock.pending).toBe(1);
+    hb.stop();
+  });
+
+  it('does not reschedule when ping() stops it', () => {
+    const clock = new ManualClock();
+    const hb: Heartbeat = new Heartbeat({ clock, intervalMs: 10, ping: () => hb.stop(), dead: () => undefined });
+    hb.start();
+    clock.advance(10);
+    expect(hb.running).toBe(false);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('ViolationWindow (protocol section 8)', () => {
+  it('is exceeded at the 10th violation within a minute', () => {
+    const clock = new ManualClock();
+    const w = new ViolationWindow(clock);
+    for (let i = 1; i <= 9; i++) {
+      expect(w.record()).toEqual({ count: i, exceeded: false });
+      clock.advance(1000);
+    }
+    expect(w.record()).toEqual({ count: 10, exceeded: true });
+  });
+
+  it('forgets violations older than a minute, so sparse bad frames are survived', () => {
+    const clock = new ManualClock();
+    const w = new ViolationWindow(clock);
+    for (let i = 0; i < 100; i++) {
+      expect(w.record().exceeded).toBe(false);
+      clock.advance(6_700); // 9 gaps = 60.3 s: never 10 in one minute
+    }
+    expect(w.record().count).toBeLessThan(10);
+  });
+});
+
+describe('Heartbeat after a stalled event loop', () => {
+  it('looks once more (0 ms timer, after pending I/O) before declaring the peer dead', () => {
+    const clock = new ManualClock();
+    const events: string[] = [];
+    const hb = new Heartbeat({ clock, intervalMs: 100, ping: () => events.push('ping'), dead: () => events.push('dead') });
+    hb.start();
+    // Capture the recheck: fire due timers one at a time by hand.
+    const spy = jest.spyOn(clock, 'setTimeout');
+    clock.advance(300); // pings at 100 and 200, deadline at 300 schedules a recheck
+    expect(events).toEqual(['ping', 'ping', 'dead']);
+    expect(spy.mock.calls.map((c) => c[1])).toEqual([100, 100, 0]);
+    spy.mockRestore();
+  });
+
+  it('a pong processed before the recheck keeps the connection', () => {
+    const clock = new ManualClock();
+    const events: string[] = [];
+    let onRecheck: (() => void) | null = null;
+    const realSet = clock.setTimeout.bind(clock);
+    const hb = new Heartbeat({ clock, intervalMs: 100, ping: () => events.push('ping'), dead: () => events.push('dead') });
+    jest.spyOn(clock, 'setTimeout').mockImplementation((fn, ms) => {
+      if (ms === 0) {
+        onRecheck = fn;
+        return {};
+      }
+      return realSet(fn, ms);
+    });
+    hb.start();
+    clock.advance(300);
+    expect(events).toEqual(['ping', 'ping']);
+    expect(onRecheck).not.toBeNull();
+    hb.heard(); // the pong that sat in the socket buffer
+    (onRecheck as unknown as () => void)();
+    expect(events).toEqual(['ping', 'ping', 'ping']); // alive, and the ping due at 300 goes out
+    expect(hb.running).toBe(true);
+    hb.stop();
+  });
+});
