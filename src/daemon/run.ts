@@ -85,6 +85,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       log.fatal({ err, kind }, 'unexpected error, exiting so the supervisor restarts the gateway');
       exit(1);
     };
+    // The daemon owns these signals. conf's atomic writer (atomically →
+    // when-exit) hooks them at import and re-raises each one on the process
+    // after its clean-up, which would turn one SIGTERM into a "second signal"
+    // and one SIGHUP into two reloads. The daemon never writes config.json.
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeAllListeners(signal);
     process.on('SIGTERM', onStopSignal);
     process.on('SIGINT', onStopSignal);
     process.on('SIGHUP', () => {

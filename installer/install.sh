@@ -1,0 +1,314 @@
+#!/bin/bash
+# Installs (or upgrades) credgw from a built source tree.
+#
+#   sudo installer/install.sh                  # install on this machine
+#   installer/install.sh --root /tmp/stage     # install into a staging root
+#
+# What it puts where (docs/operations.md has the full table):
+#   /usr/lib/credgw/                 the app: dist/, package.json, production node_modules
+#   /usr/bin/credgw                  wrapper running the app with the Node.js found now
+#   /lib/systemd/system/credgw.service
+#   /usr/share/man/man1/credgw.1.gz
+#   user and group credgw (system account, no login, home /var/lib/credgw)
+#   /etc/credgw/                     root:credgw 0750
+#   /etc/credgw/config.json          root:credgw 0640, created only when absent
+#   /etc/credgw/credentials/         root:root 0700 (read by systemd's LoadCredential=)
+#   /var/lib/credgw/                 credgw:credgw 0750
+#
+# An upgrade replaces only the app, wrapper, unit and man page: config,
+# credentials and state are kept, and the service is restarted only if it was
+# running. Exit codes: 0 ok, 1 failure, 2 usage.
+set -euo pipefail
+umask 022
+
+PROG=install.sh
+SERVICE_USER=credgw
+SERVICE_GROUP=credgw
+
+usage() {
+  cat <<'EOF'
+Usage: install.sh [--root DIR] [--app-dir DIR] [--node PATH] [--files-only]
+
+  --root DIR      install into DIR instead of / (staging; no systemctl, no root needed)
+  --app-dir DIR   the built credgw tree (dist/, package.json, package-lock.json,
+                  node_modules/); default: the directory above this script
+  --node PATH     the Node.js binary the credgw command runs (default: node on PATH)
+  --files-only    install only the packaged files (app, wrapper, unit, man page);
+                  no user, /etc or /var (used to build the .deb)
+EOF
+}
+
+die() { echo "$PROG: error: $*" >&2; exit 1; }
+note() { echo "$PROG: $*"; }
+
+ROOT=/
+APP_SRC=
+NODE_BIN=
+FILES_ONLY=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --root) [ $# -ge 2 ] || { usage >&2; exit 2; }; ROOT=$2; shift 2 ;;
+    --root=*) ROOT=${1#--root=}; shift ;;
+    --app-dir) [ $# -ge 2 ] || { usage >&2; exit 2; }; APP_SRC=$2; shift 2 ;;
+    --app-dir=*) APP_SRC=${1#--app-dir=}; shift ;;
+    --node) [ $# -ge 2 ] || { usage >&2; exit 2; }; NODE_BIN=$2; shift 2 ;;
+    --node=*) NODE_BIN=${1#--node=}; shift ;;
+    --files-only) FILES_ONLY=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "$PROG: unknown option: $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+[ -n "$APP_SRC" ] || APP_SRC=$(cd "$SCRIPT_DIR/.." && pwd)
+[ -d "$APP_SRC" ] || die "app directory $APP_SRC does not exist"
+APP_SRC=$(cd "$APP_SRC" && pwd)
+mkdir -p "$ROOT" 2>/dev/null || die "cannot create root $ROOT"
+ROOT=$(cd "$ROOT" && pwd)
+STAGING=0
+[ "$ROOT" = / ] || STAGING=1
+# Paths below are written as "$R/usr/..." so that R is empty for the real root.
+R=${ROOT%/}
+
+IS_ROOT=0
+[ "$(id -u)" -eq 0 ] && IS_ROOT=1
+if [ "$STAGING" -eq 0 ] && [ "$IS_ROOT" -eq 0 ]; then
+  die "must run as root to install into / (try: sudo $0 $*), or use --root DIR for a staging root"
+fi
+
+# --- the source tree ------------------------------------------------------
+[ -f "$APP_SRC/dist/cli/main.js" ] ||
+  die "no built app in $APP_SRC (dist/cli/main.js missing): run 'npm ci && npm run build' there first, or pass --app-dir"
+[ -f "$APP_SRC/package.json" ] || die "$APP_SRC/package.json missing"
+[ -f "$APP_SRC/package-lock.json" ] || die "$APP_SRC/package-lock.json missing (needed to pick the production dependencies)"
+[ -d "$APP_SRC/node_modules" ] || die "$APP_SRC/node_modules missing: run 'npm ci' there first"
+[ -f "$SCRIPT_DIR/../systemd/credgw.service" ] || die "systemd/credgw.service not found next to the installer"
+UNIT_SRC=$(cd "$SCRIPT_DIR/../systemd" && pwd)/credgw.service
+MAN_SRC=$SCRIPT_DIR/credgw.1
+
+# --- Node.js ----------------------------------------------------------------
+if [ -z "$NODE_BIN" ]; then
+  NODE_BIN=$(command -v node || true)
+  [ -n "$NODE_BIN" ] ||
+    die "Node.js not found on PATH: install Node.js 20.18.1 or newer (Debian 12's own nodejs is 18, too old; use NodeSource's nodejs 20 or 22) or pass --node PATH"
+fi
+[ -x "$NODE_BIN" ] || die "Node.js binary $NODE_BIN is not executable"
+case "$NODE_BIN" in /*) ;; *) NODE_BIN=$(cd "$(dirname "$NODE_BIN")" && pwd)/$(basename "$NODE_BIN") ;; esac
+# The engines range in package.json is ">=X.Y.Z"; compare numerically in Node itself.
+NODE_CHECK=$("$NODE_BIN" -e '
+  const pkg = require(process.argv[1]);
+  const want = String((pkg.engines && pkg.engines.node) || ">=0.0.0").replace(/^>=\s*/, "");
+  const num = (v) => v.replace(/^v/, "").split(".").map((n) => parseInt(n, 10) || 0);
+  const [a, b] = [num(process.version), num(want)];
+  let cmp = 0;
+  for (let i = 0; i < 3 && cmp === 0; i++) cmp = Math.sign((a[i] ?? 0) - (b[i] ?? 0));
+  console.log(cmp >= 0 ? "ok " + process.version : "old " + process.version + " " + want);
+' "$APP_SRC/package.json" 2>&1) || die "cannot run $NODE_BIN: $NODE_CHECK"
+case "$NODE_CHECK" in
+  ok*) ;;
+  old*) set -- $NODE_CHECK
+        die "Node.js $2 at $NODE_BIN is too old: credgw needs $3 or newer (pass --node PATH to use another)" ;;
+  *) die "unexpected answer from $NODE_BIN: $NODE_CHECK" ;;
+esac
+
+# --- ownership helpers ------------------------------------------------------
+# In a staging root the credgw account goes into the root's own etc/passwd and
+# etc/group, and files get those numeric ids (chown needs root; without it the
+# staging files keep the caller's ids and a note says so).
+ensure_account() {
+  if [ "$STAGING" -eq 0 ]; then
+    getent group "$SERVICE_GROUP" >/dev/null || groupadd --system "$SERVICE_GROUP"
+    getent passwd "$SERVICE_USER" >/dev/null ||
+      useradd --system --gid "$SERVICE_GROUP" --home-dir /var/lib/credgw --no-create-home \
+        --shell /usr/sbin/nologin --comment "credgw gateway" "$SERVICE_USER"
+    SVC_UID=$(id -u "$SERVICE_USER"); SVC_GID=$(getent group "$SERVICE_GROUP" | cut -d: -f3)
+    return
+  fi
+  mkdir -p "$R/etc"
+  touch "$R/etc/passwd" "$R/etc/group"
+  grep -q '^root:' "$R/etc/group" || echo 'root:x:0:' >>"$R/etc/group"
+  grep -q '^root:' "$R/etc/passwd" || echo 'root:x:0:0:root:/root:/bin/sh' >>"$R/etc/passwd"
+  SVC_GID=$(awk -F: -v n="$SERVICE_GROUP" '$1 == n { print $3 }' "$R/etc/group")
+  if [ -z "$SVC_GID" ]; then
+    SVC_GID=$(awk -F: '{ used[$3] = 1 } END { for (i = 999; i >= 100; i--) if (!(i in used)) { print i; exit } }' "$R/etc/group")
+    echo "$SERVICE_GROUP:x:$SVC_GID:" >>"$R/etc/group"
+  fi
+  SVC_UID=$(awk -F: -v n="$SERVICE_USER" '$1 == n { print $3 }' "$R/etc/passwd")
+  if [ -z "$SVC_UID" ]; then
+    SVC_UID=$(awk -F: '{ used[$3] = 1 } END { for (i = 999; i >= 100; i--) if (!(i in used)) { print i; exit } }' "$R/etc/passwd")
+    echo "$SERVICE_USER:x:$SVC_UID:$SVC_GID:credgw gateway:/var/lib/credgw:/usr/sbin/nologin" >>"$R/etc/passwd"
+  fi
+}
+
+# own UID GID PATH: chown by number (works in a staging root too).
+own() {
+  if [ "$IS_ROOT" -eq 1 ]; then chown -h "$1:$2" "$3"; fi
+}
+
+# --- the packaged files -----------------------------------------------------
+copy_production_modules() {
+  local src=$1 dest=$2
+  # package-lock.json (v2/v3) marks packages reached only through
+  # devDependencies "dev"; everything else under node_modules/ is needed at
+  # run time ("devOptional" ones are optional dependencies of production code). Each package is
+  # copied without its nested node_modules/, whose packages are listed on their own.
+  "$NODE_BIN" -e '
+    const lock = require(process.argv[1]);
+    if (!lock.packages) { console.error("package-lock.json has no \"packages\" (lockfileVersion >= 2 needed)"); process.exit(1); }
+    for (const [path, meta] of Object.entries(lock.packages)) {
+      if (!path.startsWith("node_modules/") || meta.dev || meta.link) continue;
+      console.log(path);
+    }
+  ' "$src/package-lock.json" | sort >"$TMP_LIST"
+  local path n=0
+  while IFS= read -r path; do
+    if [ ! -d "$src/$path" ]; then
+      # Optional dependencies for other platforms are in the lock but not on disk.
+      if "$NODE_BIN" -e 'process.exit(require(process.argv[1]).packages[process.argv[2]].optional ? 0 : 1)' \
+          "$src/package-lock.json" "$path"; then continue; fi
+      die "$src/$path missing: run 'npm ci' in $src"
+    fi
+    mkdir -p "$dest/$path"
+    find "$src/$path" -mindepth 1 -maxdepth 1 ! -name node_modules -exec cp -R {} "$dest/$path/" \;
+    n=$((n + 1))
+  done <"$TMP_LIST"
+  # Development leftovers some packages publish: dotfiles (lint, VCS and CI
+  # configs, git hooks) and web pages loading scripts from CDNs. None is
+  # loaded at run time; Debian's lintian flags them.
+  find "$dest/node_modules" -mindepth 2 -name '.*' -prune -exec rm -rf {} +
+  find "$dest/node_modules" -type f -name '*.html' -delete
+  note "copied $n production packages"
+}
+
+install_files() {
+  local app=$R/usr/lib/credgw new=$R/usr/lib/credgw.new
+  rm -rf "$new"
+  mkdir -p "$new"
+  cp -R "$APP_SRC/dist" "$new/dist"
+  # Source maps point at src/, which is not shipped; they only cost space.
+  find "$new/dist" -name '*.map' -delete
+  cp "$APP_SRC/package.json" "$new/package.json"
+  if [ -d "$APP_SRC/config" ]; then cp -R "$APP_SRC/config" "$new/config"; fi
+  copy_production_modules "$APP_SRC" "$new"
+  # Files readable by all, writable by root only; nothing executable (the
+  # wrapper runs node explicitly).
+  chmod -R u=rwX,go=rX "$new"
+  find "$new" -type f -exec chmod a-x {} +
+  # Scripts (files starting with #!: the CLI entry, packages' bin entries)
+  # keep an executable bit.
+  find "$new" -type f \( -name '*.js' -o -name '*.cjs' -o -name '*.sh' \) -exec grep -l -m1 '^#!' {} + 2>/dev/null |
+    while IFS= read -r f; do head -c2 "$f" | grep -q '^#!' && chmod a+x "$f"; done || true
+  rm -rf "$app.old"
+  if [ -e "$app" ]; then mv "$app" "$app.old"; fi
+  mv "$new" "$app"
+  rm -rf "$app.old"
+
+  mkdir -p "$R/usr/bin"
+  cat >"$R/usr/bin/credgw.tmp" <<EOF
+#!/bin/sh
+# credgw command, written by credgw's installer: runs the app with the
+# Node.js chosen at install time.
+exec $NODE_BIN /usr/lib/credgw/dist/cli/main.js "\$@"
+EOF
+  chmod 0755 "$R/usr/bin/credgw.tmp"
+  mv "$R/usr/bin/credgw.tmp" "$R/usr/bin/credgw"
+
+  mkdir -p "$R/lib/systemd/system"
+  install -m 0644 "$UNIT_SRC" "$R/lib/systemd/system/credgw.service"
+
+  if [ -f "$MAN_SRC" ]; then
+    mkdir -p "$R/usr/share/man/man1"
+    gzip -9n -c "$MAN_SRC" >"$R/usr/share/man/man1/credgw.1.gz"
+    chmod 0644 "$R/usr/share/man/man1/credgw.1.gz"
+  fi
+  if [ "$IS_ROOT" -eq 1 ]; then
+    chown -R 0:0 "$app" "$R/usr/bin/credgw" "$R/lib/systemd/system/credgw.service"
+    [ ! -f "$R/usr/share/man/man1/credgw.1.gz" ] || chown 0:0 "$R/usr/share/man/man1/credgw.1.gz"
+  fi
+}
+
+install_state() {
+  ensure_account
+  # /etc/credgw: root writes, the service reads.
+  mkdir -p "$R/etc/credgw"
+  own 0 "$SVC_GID" "$R/etc/credgw"
+  chmod 0750 "$R/etc/credgw"
+  if [ -e "$R/etc/credgw/config.json" ]; then
+    note "keeping existing /etc/credgw/config.json"
+    if [ "$IS_ROOT" -eq 1 ]; then
+      local mode group
+      mode=$(stat -c %a "$R/etc/credgw/config.json"); group=$(stat -c %g "$R/etc/credgw/config.json")
+      if [ "$group" != "$SVC_GID" ] || [ $((0$mode & 040)) -eq 0 ]; then
+        note "warning: /etc/credgw/config.json is mode $mode group $group; the service needs group $SERVICE_GROUP read (chgrp $SERVICE_GROUP, chmod 0640)"
+      fi
+    fi
+  else
+    # An empty object: `credgw config init` or `credgw vault add` fill it in.
+    # Created here with its final owner and mode, which credgw's config store
+    # keeps on every rewrite.
+    printf '{}\n' >"$R/etc/credgw/config.json.tmp"
+    own 0 "$SVC_GID" "$R/etc/credgw/config.json.tmp"
+    chmod 0640 "$R/etc/credgw/config.json.tmp"
+    mv "$R/etc/credgw/config.json.tmp" "$R/etc/credgw/config.json"
+  fi
+  # Token files for LoadCredential=: only root (and PID 1) reads them; the
+  # service sees private copies in $CREDENTIALS_DIRECTORY.
+  mkdir -p "$R/etc/credgw/credentials"
+  own 0 0 "$R/etc/credgw/credentials"
+  chmod 0700 "$R/etc/credgw/credentials"
+  mkdir -p "$R/var/lib/credgw"
+  own "$SVC_UID" "$SVC_GID" "$R/var/lib/credgw"
+  chmod 0750 "$R/var/lib/credgw"
+}
+
+TMP_LIST=$(mktemp)
+trap 'rm -f "$TMP_LIST"' EXIT
+
+UPGRADE=0
+[ -e "$R/usr/lib/credgw/package.json" ] && UPGRADE=1
+SYSTEMD_RUNNING=0
+if [ "$STAGING" -eq 0 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  SYSTEMD_RUNNING=1
+fi
+WAS_RUNNING=0
+if [ "$SYSTEMD_RUNNING" -eq 1 ] && systemctl is-active --quiet credgw.service; then
+  WAS_RUNNING=1
+  # Stop before swapping the tree so a running process never loads a module
+  # from the new version.
+  note "stopping credgw.service for the upgrade"
+  systemctl stop credgw.service
+fi
+
+install_files
+[ "$FILES_ONLY" -eq 1 ] || install_state
+
+VERSION=$("$NODE_BIN" -p 'require(process.argv[1]).version' "$R/usr/lib/credgw/package.json")
+if [ "$UPGRADE" -eq 1 ]; then note "upgraded credgw to $VERSION in $ROOT"; else note "installed credgw $VERSION in $ROOT"; fi
+if [ "$STAGING" -eq 1 ]; then
+  [ "$IS_ROOT" -eq 1 ] || note "not root: files in the staging root keep your ids (credgw is uid $SVC_UID gid $SVC_GID in $R/etc/passwd)"
+  exit 0
+fi
+
+if [ "$SYSTEMD_RUNNING" -eq 1 ]; then
+  systemctl daemon-reload
+  systemctl enable --quiet credgw.service
+  if [ "$WAS_RUNNING" -eq 1 ]; then
+    systemctl start credgw.service
+    note "credgw.service restarted"
+  else
+    note "credgw.service enabled, not started: configure it, then run 'systemctl start credgw'"
+  fi
+elif command -v systemctl >/dev/null; then
+  # systemd is installed but not running (a container or chroot): enabling
+  # only creates the symlink, which takes effect when systemd boots.
+  systemctl enable --quiet credgw.service || true
+  note "systemd is not running here: credgw.service is enabled for the next boot"
+else
+  note "systemd not found: the unit is installed but nothing will start it."
+  note "run the gateway under your supervisor as user $SERVICE_USER:"
+  note "  credgw run --config-dir /etc/credgw"
+  note "(pass secrets as file:// or env:// references; credential:// needs systemd)"
+fi
+if [ "$UPGRADE" -eq 0 ]; then
+  note "next: put tokens in /etc/credgw/credentials/ (root, 0600), configure with 'credgw config init' and 'credgw vault add', then start"
+fi
