@@ -1,0 +1,126 @@
+import { createInterface } from 'node:readline/promises';
+import type { Readable, Writable } from 'node:stream';
+import { CommanderError, type Command } from 'commander';
+import { pino, type Logger } from 'pino';
+import { ConfigError } from '../config/config-error.js';
+import { SecretError } from '../config/secrets.js';
+import { openConfigStore, resolveConfigDir, type ConfigStore } from '../config/store.js';
+import { GatewayError } from '../shared/errors.js';
+import { createLogger } from '../telemetry/logger.js';
+
+/**
+ * What every subcommand gets: its streams and environment (injectable, so
+ * tests run the program in-process), the config store of `--config-dir`,
+ * and the error conventions: exit 0 ok, 1 failure, 2 usage; failures are
+ * one line `error: CODE: message`.
+ */
+
+export interface CliIo {
+  /** Default process.stdout. */
+  stdout: Writable;
+  /** Default process.stderr. */
+  stderr: Writable;
+  /** Default process.stdin (read only to confirm `cert trust` on a terminal). */
+  stdin: Readable & { isTTY?: boolean };
+  /** Default process.env (CREDGW_CONFIG_DIR, env:// secrets, CREDENTIALS_DIRECTORY). */
+  env: NodeJS.ProcessEnv;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** A mistake in how the command was called (exit 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'USAGE';
+}
+
+/** A failure with a stable code that is not a GatewayError (exit 1). */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class CliContext {
+  /** The exit status a command asked for without throwing (for example a failed check). */
+  exitCode = EXIT_OK;
+  private cachedLogger: Logger | undefined;
+
+  constructor(
+    readonly io: CliIo,
+    private readonly program: Command,
+  ) {}
+
+  private globals(): { configDir?: string; verbose?: boolean } {
+    return this.program.opts<{ configDir?: string; verbose?: boolean }>();
+  }
+
+  configDir(): string {
+    return resolveConfigDir(this.globals().configDir, this.io.env);
+  }
+
+  store(): ConfigStore {
+    return openConfigStore(this.configDir());
+  }
+
+  /** Silent unless `--verbose`, then debug lines (redacted) on stderr. */
+  logger(): Logger {
+    this.cachedLogger ??= this.globals().verbose
+      ? createLogger({ level: 'debug', destination: this.io.stderr })
+      : pino({ level: 'silent' });
+    return this.cachedLogger;
+  }
+
+  out(line = ''): void {
+    this.io.stdout.write(`${line}\n`);
+  }
+
+  err(line: string): void {
+    this.io.stderr.write(`${line}\n`);
+  }
+
+  /** Asks a yes/no question on the terminal; never called when stdin is not a TTY. */
+  async confirm(question: string): Promise<boolean> {
+    const rl = createInterface({ input: this.io.stdin, output: this.io.stderr, terminal: true });
+    try {
+      const answer = await rl.question(`${question} [y/N] `);
+      return /^y(es)?$/i.test(answer.trim());
+    } finally {
+      rl.close();
+    }
+  }
+}
+
+/** The stable code shown for an error. */
+export function errorCode(err: unknown): string {
+  if (err instanceof GatewayError || err instanceof ConfigError || err instanceof SecretError) return err.code;
+  if (err instanceof UsageError || err instanceof CliError) return err.code;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : 'INTERNAL';
+}
+
+/** One line, `error: CODE: message (detail)`, never more. */
+export function formatError(err: unknown): string {
+  const code = errorCode(err);
+  let message = err instanceof Error ? err.message : String(err);
+  if (err instanceof GatewayError && err.detail && !message.includes(err.detail)) message += ` (${err.detail})`;
+  return `error: ${code}: ${message.replace(/\s*\n\s*/g, ' ')}`;
+}
+
+/** Exit status for anything a command threw. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return EXIT_OK;
+    // Commander's own parse errors (unknown option, missing argument, …) are usage errors.
+    return err.code.startsWith('commander.') ? EXIT_USAGE : err.exitCode;
+  }
+  return EXIT_FAILURE;
+}

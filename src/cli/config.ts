@@ -1,0 +1,135 @@
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { compileConfig, validateConfig } from '../config/compile.js';
+import { ConfigError } from '../config/config-error.js';
+import { KeyPathError, parseCliValue, parseKeyPath, setAtPath, unsetAtPath } from '../config/key-path.js';
+import type { RawConfig } from '../config/schema.js';
+import { startingConfig } from '../config/starting-config.js';
+import { readConfigFile } from '../config/store.js';
+import { CliError, EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
+
+/** The annotated example shipped with the package (config/credgw.example.json). */
+export const EXAMPLE_CONFIG_PATH = fileURLToPath(new URL('../../config/credgw.example.json', import.meta.url));
+
+/** `credgw config init|validate|show|set|unset`. */
+export function configCommand(ctx: CliContext): Command {
+  const cmd = new Command('config').description('create, check, show and change config.json');
+
+  cmd
+    .command('init')
+    .description('write a starting config.json (valid as is; explanations in "//" keys)')
+    .option('--force', 'overwrite an existing config.json (its owner, group and mode are kept)')
+    .action((opts: { force?: boolean }) => {
+      const store = ctx.store();
+      if (store.exists() && !opts.force) {
+        throw new CliError('CONFIG_EXISTS', `${store.path} already exists; use --force to overwrite it`);
+      }
+      store.update(() => startingConfig());
+      ctx.out(`wrote ${store.path}`);
+      ctx.out(`annotated example of every key: ${EXAMPLE_CONFIG_PATH}`);
+      ctx.out('next: credgw vault add NAME --url https://pmp.example:7272 --token credential://NAME');
+    });
+
+  cmd
+    .command('validate')
+    .description('check a config file; prints the key path of every problem')
+    .argument('[file]', 'the file to check (default: config.json of --config-dir)')
+    .action((file: string | undefined) => {
+      const path = file ?? ctx.store().path;
+      let problems: readonly string[];
+      try {
+        problems = validateConfig(readConfigFile(path, { parseOnly: true }));
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems = err.problems;
+      }
+      if (problems.length === 0) {
+        const config = compileConfig(readConfigFile(path));
+        const controller = config.controller ? `controller ${config.controller.url}` : 'no controller';
+        ctx.out(`${path}: valid (${config.vaults.length} vault${config.vaults.length === 1 ? '' : 's'}, ${controller})`);
+        return;
+      }
+      for (const p of problems) ctx.err(`${path}: ${p}`);
+      ctx.err(`error: CONFIG_INVALID: ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${path}`);
+      ctx.exitCode = EXIT_FAILURE;
+    });
+
+  cmd
+    .command('show')
+    .description('print the effective config (defaults filled in); tokens are references, never values')
+    .option('--raw', 'print the file as written instead')
+    .action((opts: { raw?: boolean }) => {
+      const store = ctx.store();
+      const shown = opts.raw ? store.read() : store.load();
+      ctx.out(JSON.stringify(maskForDisplay(shown), null, 2));
+    });
+
+  cmd
+    .command('set')
+    .description('set one key, e.g. `config set telemetry.logLevel debug` or `config set vaults.pmp-prod.timeoutMs 20000`')
+    .argument('<key>', 'dot path: telemetry.logLevel, vaults[0].caFile, vaults.NAME.pinSha256')
+    .argument('<value>', 'JSON (numbers, true, false, null, "text", [..]) or plain text')
+    .action((key: string, value: string) => {
+      const segments = keyPathOrUsage(key);
+      const store = ctx.store();
+      store.update((draft) => {
+        wrapKeyPathErrors(() => setAtPath(draft, segments, parseCliValue(value)));
+      });
+      ctx.out(`set ${key} in ${store.path}`);
+    });
+
+  cmd
+    .command('unset')
+    .description('remove one key so that its default applies')
+    .argument('<key>', 'dot path, as for `config set`')
+    .action((key: string) => {
+      const segments = keyPathOrUsage(key);
+      const store = ctx.store();
+      let removed = false;
+      store.update((draft) => {
+        removed = wrapKeyPathErrors(() => unsetAtPath(draft, segments));
+      });
+      ctx.out(removed ? `removed ${key} from ${store.path}` : `${key} was not set in ${store.path}`);
+    });
+
+  return cmd;
+}
+
+function keyPathOrUsage(key: string): ReturnType<typeof parseKeyPath> {
+  try {
+    return parseKeyPath(key);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function wrapKeyPathErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof KeyPathError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * A copy safe to print: tokens are references already, but a proxy URL may
+ * carry a password (`http://user:pass@proxy:3128`).
+ */
+export function maskForDisplay<T extends object>(config: T | RawConfig): unknown {
+  return JSON.parse(JSON.stringify(config), (key, value: unknown) => {
+    if (key === 'proxy' && typeof value === 'string') return maskUrlPassword(value);
+    return value;
+  });
+}
+
+export function maskUrlPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+}

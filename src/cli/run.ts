@@ -1,0 +1,44 @@
+import { Command } from 'commander';
+import { ConfigError } from '../config/config-error.js';
+import type { GatewayConfig } from '../config/types.js';
+import { startDaemon } from '../daemon/run.js';
+import { LinkConfigError } from '../link/index.js';
+import { createLogger } from '../telemetry/logger.js';
+import { EXIT_FAILURE, type CliContext } from './cli-context.js';
+
+/**
+ * `credgw run`: the gateway daemon (what the systemd unit starts). Refuses
+ * to start on an invalid config with the messages of `config validate`.
+ * Runs until SIGTERM/SIGINT (graceful drain, exit 0; a second signal exits
+ * at once); SIGHUP reloads config and secret files.
+ */
+export function runCommand(ctx: CliContext): Command {
+  return new Command('run')
+    .description('run the gateway: dial the controller and serve its commands (the service runs this)')
+    .action(async () => {
+      const store = ctx.store();
+      let config: GatewayConfig;
+      try {
+        config = store.load();
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        for (const p of err.problems) ctx.err(`${store.path}: ${p}`);
+        ctx.err(`error: CONFIG_INVALID: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'} in ${store.path}; credgw run refuses to start`);
+        ctx.exitCode = EXIT_FAILURE;
+        return;
+      }
+      if (!config.controller) {
+        ctx.err(`error: CONFIG_INVALID: ${store.path}: controller: is required to run the gateway`);
+        ctx.exitCode = EXIT_FAILURE;
+        return;
+      }
+      const logger = createLogger({ level: config.telemetry.logLevel });
+      try {
+        await startDaemon({ config, store, logger, env: ctx.io.env });
+      } catch (err) {
+        if (!(err instanceof LinkConfigError)) throw err;
+        ctx.err(`error: CONFIG_INVALID: ${store.path}: ${err.message}; credgw run refuses to start`);
+        ctx.exitCode = EXIT_FAILURE;
+      }
+    });
+}

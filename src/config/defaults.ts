@@ -1,0 +1,44 @@
+/**
+ * Every default of the configuration, as a named constant with its unit.
+ * The JSON schema carries no `default` keywords on purpose: conf would then
+ * write them into the admin's file on every rewrite. Defaults are applied
+ * once, in compile, and documented in docs/configuration.md.
+ */
+
+/** Where `config.json` lives unless `--config-dir` or CREDGW_CONFIG_DIR says otherwise. */
+export const DEFAULT_CONFIG_DIR = '/etc/credgw';
+/** Environment variable that overrides the config directory. */
+export const CONFIG_DIR_ENV = 'CREDGW_CONFIG_DIR';
+/** conf's `configName`: the file is `<dir>/config.json`. */
+export const CONFIG_NAME = 'config';
+/** Mode of a config.json created from scratch (an existing file keeps its own). */
+export const NEW_CONFIG_FILE_MODE = 0o600;
+
+export const DEFAULT_PRIORITY = 100;
+
+export const DEFAULT_RESOURCE_ID_ATTRIBUTE = 'PMP Resource ID';
+export const DEFAULT_VAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_VAULT_MAX_CONNECTIONS = 32;
+export const DEFAULT_METADATA_TTL_MS = 30_000;
+export const DEFAULT_NOTES_CONCURRENCY = 8;
+export const DEFAULT_HEALTH_INTERVAL_MS = 15_000;
+
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+export const DEFAULT_TELEMETRY_LISTEN = '127.0.0.1:9469';
+export const DEFAULT_LOG_LEVEL = 'info';
+export const DEFAULT_AUDIT = 'stdout';
+
+/** Bounds enforced by the schema (inclusive). */
+export const LIMITS = {
+  priority: { min: 0, max: 1_000_000 },
+  vaultTimeoutMs: { min: 100, max: 600_000 },
+  maxConnections: { min: 1, max: 1024 },
+  metadataTtlMs: { min: 0, max: 3_600_000 },
+  notesConcurrency: { min: 1, max: 64 },
+  healthIntervalMs: { min: 1_000, max: 3_600_000 },
+  maxInFlight: { min: 1, max: 100_000 },
+  drainTimeoutMs: { min: 0, max: 600_000 },
+  maxFetchesPerAccountPerMinute: { min: 1, max: 100_000 },
+} as const;

@@ -1,0 +1,10 @@
+export * from './types.js';
+export * from './defaults.js';
+export * from './schema.js';
+export { schemaProblems, keyPath, formatKeyPath } from './schema-errors.js';
+export * from './config-error.js';
+export * from './compile.js';
+export * from './secrets.js';
+export * from './store.js';
+export * from './starting-config.js';
+export * from './key-path.js';

@@ -1,0 +1,172 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SecretRef } from './types.js';
+
+/**
+ * Secret references. A token in the config is never the token: it says
+ * where to read it when it is needed (each call, no cache, so a rotated
+ * file or credential takes effect without a restart):
+ *
+ * - `file:///abs/path` — a file holding the token. Surrounding whitespace
+ *   (the trailing newline of `echo … > file`) is trimmed. The file must not
+ *   be readable or writable by "other" (like ssh with private keys): a
+ *   world-readable token is refused with the chmod that fixes it. Group
+ *   read is fine: the installer gives the service's group read access.
+ * - `env://NAME` — an environment variable of the process.
+ * - `credential://NAME` — systemd's `LoadCredential=NAME:…`, read from
+ *   `$CREDENTIALS_DIRECTORY/NAME` (systemd already makes that private).
+ *
+ * Errors name the reference, never the value.
+ */
+
+/** Most bytes a secret file may hold: a token is short; a large file is the wrong file. */
+export const MAX_SECRET_BYTES = 64 * 1024;
+
+export type SecretErrorReason =
+  | 'INVALID_REFERENCE'
+  | 'NOT_FOUND'
+  | 'UNREADABLE'
+  | 'INSECURE_PERMISSIONS'
+  | 'EMPTY'
+  | 'MALFORMED'
+  | 'NO_CREDENTIALS_DIRECTORY';
+
+export class SecretError extends Error {
+  override readonly name = 'SecretError';
+  /** Stable code for the CLI's one-line errors and for callers that map it. */
+  readonly code = 'SECRET_UNAVAILABLE';
+  constructor(
+    /** The reference (safe to show: it is where the secret is, not the secret). */
+    readonly ref: string,
+    readonly reason: SecretErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${describeSecretRef(ref)}: ${message}`, options);
+  }
+}
+
+export type ParsedSecretRef =
+  | { kind: 'file'; path: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'credential'; name: string };
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CREDENTIAL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/;
+
+/** Parses a reference; undefined when it is not one (for example a literal token). */
+export function parseSecretRef(ref: string): ParsedSecretRef | undefined {
+  if (ref.startsWith('file:///')) {
+    try {
+      const path = fileURLToPath(ref);
+      return path.includes('\0') ? undefined : { kind: 'file', path };
+    } catch {
+      return undefined;
+    }
+  }
+  if (ref.startsWith('env://')) {
+    const name = ref.slice('env://'.length);
+    return ENV_NAME.test(name) ? { kind: 'env', name } : undefined;
+  }
+  if (ref.startsWith('credential://')) {
+    const name = ref.slice('credential://'.length);
+    return CREDENTIAL_NAME.test(name) ? { kind: 'credential', name } : undefined;
+  }
+  return undefined;
+}
+
+export function isSecretRef(ref: string): boolean {
+  return parseSecretRef(ref) !== undefined;
+}
+
+/**
+ * How to show a reference: the reference itself when it is one; when it is
+ * not (a literal token pasted by mistake) only that, never the text.
+ */
+export function describeSecretRef(ref: string): string {
+  const parsed = parseSecretRef(ref);
+  if (!parsed) return '<not a secret reference>';
+  switch (parsed.kind) {
+    case 'file':
+      return `file://${parsed.path}`;
+    case 'env':
+      return `env://${parsed.name}`;
+    case 'credential':
+      return `credential://${parsed.name}`;
+  }
+}
+
+/** Reads a secret now. Rejects with SecretError (naming the reference, never the value). */
+export async function readSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const parsed = parseSecretRef(ref);
+  if (!parsed) {
+    throw new SecretError(ref, 'INVALID_REFERENCE', 'must be file:///absolute/path, env://NAME or credential://NAME');
+  }
+  switch (parsed.kind) {
+    case 'env': {
+      const value = env[parsed.name];
+      if (value === undefined) throw new SecretError(ref, 'NOT_FOUND', `environment variable ${parsed.name} is not set`);
+      return checkValue(ref, value);
+    }
+    case 'credential': {
+      const dir = env['CREDENTIALS_DIRECTORY'];
+      if (!dir) {
+        throw new SecretError(
+          ref,
+          'NO_CREDENTIALS_DIRECTORY',
+          `CREDENTIALS_DIRECTORY is not set (credential:// works under systemd with LoadCredential=${parsed.name}:/path/to/token)`,
+        );
+      }
+      return checkValue(ref, await readSecretFile(ref, join(dir, parsed.name), false));
+    }
+    case 'file':
+      return checkValue(ref, await readSecretFile(ref, parsed.path, true));
+  }
+}
+
+async function readSecretFile(ref: string, path: string, checkMode: boolean): Promise<string> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw fileError(ref, path, err);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new SecretError(ref, 'UNREADABLE', `${path} is not a regular file`);
+    if (checkMode && (st.mode & 0o007) !== 0) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      throw new SecretError(
+        ref,
+        'INSECURE_PERMISSIONS',
+        `${path} is accessible to other users (mode ${mode}); run: chmod o-rwx ${path}`,
+      );
+    }
+    if (st.size > MAX_SECRET_BYTES) throw new SecretError(ref, 'MALFORMED', `${path} is larger than ${MAX_SECRET_BYTES} bytes`);
+    return await handle.readFile('utf8');
+  } catch (err) {
+    if (err instanceof SecretError) throw err;
+    throw fileError(ref, path, err);
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileError(ref: string, path: string, err: unknown): SecretError {
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOENT') return new SecretError(ref, 'NOT_FOUND', `${path} does not exist`, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new SecretError(ref, 'UNREADABLE', `${path} is not readable by this user (uid ${process.getuid?.() ?? '?'})`, { cause: err });
+  }
+  if (code === 'EISDIR') return new SecretError(ref, 'UNREADABLE', `${path} is not a regular file`, { cause: err });
+  return new SecretError(ref, 'UNREADABLE', `cannot read ${path} (${code ?? 'error'})`, { cause: err });
+}
+
+function checkValue(ref: string, raw: string): string {
+  const value = raw.trim();
+  if (value === '') throw new SecretError(ref, 'EMPTY', 'is empty');
+  // A line break inside would end up in an HTTP header: refuse rather than send half a token.
+  if (/[\r\n\0]/.test(value)) throw new SecretError(ref, 'MALFORMED', 'holds more than one line');
+  return value;
+}

@@ -1,0 +1,109 @@
+import { hostname } from 'node:os';
+import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from '../config/types.js';
+
+/**
+ * The one logger factory. JSON lines to stdout for journald; human-readable
+ * (pino-pretty, in a worker thread) only when stdout is a terminal. Every
+ * field that could ever carry a secret is censored by pino's `redact`, so a
+ * careless `log.debug({ req })` still cannot leak a token or a password.
+ * Components never create loggers: they receive one (or a child).
+ */
+
+const CENSOR = '[redacted]';
+
+/** Keys whose value is a secret wherever they appear (up to four levels deep). */
+const SECRET_KEYS = [
+  'token',
+  'password',
+  'passwd',
+  'secret',
+  'authtoken',
+  'AUTHTOKEN',
+  'authorization',
+  'Authorization',
+  'proxyAuthorization',
+  '"proxy-authorization"',
+  '"Proxy-Authorization"',
+  'cookie',
+  'apiKey',
+  'sealedPassword',
+  'privateKey',
+  'keyPem',
+  // Not secret, but a PEM public key per command would drown the logs.
+  'recipientKey',
+] as const;
+
+function at(prefix: string, key: string): string {
+  return key.startsWith('"') ? `${prefix}[${key}]` : `${prefix}.${key}`;
+}
+
+/** Every path pino censors. Exported for tests and for anyone adding a field. */
+export const REDACT_PATHS: readonly string[] = Object.freeze([
+  ...SECRET_KEYS.map((k) => (k.startsWith('"') ? `[${k}]` : k)),
+  ...SECRET_KEYS.map((k) => at('*', k)),
+  ...SECRET_KEYS.map((k) => at('*.*', k)),
+  ...SECRET_KEYS.map((k) => at('*.*.*', k)),
+  // Headers hold names that mean "secret" only there.
+  'req.headers.authorization',
+  'req.headers.authtoken',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+  '*.*.headers.authorization',
+  '*.*.headers.authtoken',
+  '*.*.headers.AUTHTOKEN',
+  '*.*.headers["proxy-authorization"]',
+  // PMP's password call answers {"operation":{"Details":{"PASSWORD":"…"}}}.
+  'PASSWORD',
+  '*.PASSWORD',
+  '*.*.PASSWORD',
+  '*.*.*.PASSWORD',
+]);
+
+export interface LoggerOptions {
+  /** Lowest level written. Default "info". */
+  level?: LogLevel;
+  /**
+   * Human-readable output through pino-pretty. Default: true when writing
+   * to stdout and stdout is a TTY; always false with a `destination`.
+   */
+  pretty?: boolean;
+  /** Where JSON lines go (tests pass a capture stream). Default: stdout. */
+  destination?: DestinationStream;
+  /** Extra fields on every line (for example `{ gatewayId }`). Default none. */
+  base?: Record<string, unknown>;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const options = {
+    level: opts.level ?? 'info',
+    base: { service: 'credgw', pid: process.pid, hostname: hostname(), ...opts.base },
+    timestamp: stdTimeFunctions.isoTime,
+    redact: { paths: [...REDACT_PATHS], censor: CENSOR },
+    formatters: {
+      // "level":"info" reads better in journalctl than "level":30.
+      level: (label: string) => ({ level: label }),
+    },
+  };
+  if (opts.destination) return pino(options, opts.destination);
+  const pretty = opts.pretty ?? process.stdout.isTTY === true;
+  if (pretty) {
+    try {
+      const transport = pino.transport({
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:standard', ignore: 'pid,hostname,service', destination: 1 },
+      });
+      // Transports do not accept a level formatter (pino would refuse); pino-pretty prints labels itself.
+      const { formatters: _unused, ...prettyOptions } = options;
+      return pino(prettyOptions, transport);
+    } catch {
+      // pino-pretty missing from a pruned install: JSON is still correct, only less pretty.
+    }
+  }
+  // pino's default stdout destination writes synchronously: no line is lost when the process dies.
+  return pino(options);
+}
+
+export type { Logger };
