@@ -4,9 +4,11 @@ import { VERSION } from '../shared/version.js';
 import { certCommand } from './cert.js';
 import { CliContext, EXIT_FAILURE, exitCodeFor, formatError, type CliIo } from './cli-context.js';
 import { configCommand } from './config.js';
+import { diagnoseCommand } from './diagnose.js';
 import { runCommand } from './run.js';
 import { simControllerCommand } from './sim-controller.js';
 import { simPmpCommand } from './sim-pmp.js';
+import { statusCommand } from './status.js';
 import { vaultCommand } from './vault.js';
 
 /**
@@ -49,6 +51,8 @@ export function buildProgram(partialIo: Partial<CliIo> = {}): Command {
   program.addCommand(sim);
 
   program.addCommand(runCommand(ctx));
+  program.addCommand(statusCommand(ctx));
+  program.addCommand(diagnoseCommand(ctx));
   // `demo`, `status` and `diagnose` are added here as they land.
 
   configureTree(program, io);
