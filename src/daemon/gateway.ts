@@ -8,10 +8,23 @@ import type { HealthMessage } from '../protocol/messages.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { StateMachine } from '../shared/state-machine.js';
 import { VERSION } from '../shared/version.js';
-import { createAuditSink, type AuditLog } from '../telemetry/audit.js';
+import { createAuditSink, type AuditEvent, type AuditLog } from '../telemetry/audit.js';
+import { startTelemetryServer, type TelemetryServer } from '../telemetry/http-server.js';
+import { LivenessMonitor } from '../telemetry/liveness.js';
+import { Metrics } from '../telemetry/metrics.js';
+import { safeUrl, type GatewayStatus } from '../telemetry/status.js';
 import { LIFECYCLE_TRANSITIONS, type Lifecycle } from './lifecycle.js';
 import { VaultSet } from './vault-set.js';
 import type { VaultCallObserver } from './instrumented-vault.js';
+
+/** The liveness loop of the controller link. */
+const LINK_LOOP = 'link';
+/**
+ * Longest the link may go without progress: a heartbeat while up, or a state
+ * change while dialling (backoff cap 30 s + connect time-out 15 s + welcome
+ * time-out 10 s, with room to spare). A link silent for longer is wedged.
+ */
+const LINK_MAX_SILENCE_MS = 90_000;
 
 export interface GatewayDeps {
   logger: Logger;
@@ -44,7 +57,11 @@ export class Gateway {
   readonly dispatcher: Dispatcher;
   readonly link: ControllerLink | null;
   readonly startedAt: number;
+  readonly metrics: Metrics;
+  readonly liveness: LivenessMonitor;
   private readonly audit: AuditLog;
+  private telemetry: TelemetryServer | null = null;
+  private linkLastError: string | null = null;
   private readonly clock: Clock;
   private readonly log: Logger;
   private config: GatewayConfig;
@@ -58,30 +75,47 @@ export class Gateway {
     const readSecret = deps.readSecret ?? ((ref: SecretRef) => defaultReadSecret(ref, deps.env ?? process.env));
     this.lifecycle = new StateMachine<Lifecycle>('lifecycle', 'starting', LIFECYCLE_TRANSITIONS, this.log);
     this.lifecycle.onTransition((t) => this.log.info({ from: t.from, to: t.to, reason: t.reason }, 'lifecycle changed'));
+    this.metrics = new Metrics({ info: { version: VERSION, gatewayId: config.gatewayId, clusterId: config.clusterId } });
+    this.liveness = new LivenessMonitor(this.clock);
     this.roles = new RoleManager(this.log, () => this.clock.now());
+    this.roles.onChange((c) => this.metrics.role(c.to.state, c.to.epoch));
     this.vaults = new VaultSet({
       logger: this.log,
       clock: this.clock,
       readSecret,
-      ...(deps.onVaultCall ? { observe: deps.onVaultCall } : {}),
+      observe: (call) => {
+        this.metrics.vaultCall(call);
+        deps.onVaultCall?.(call);
+      },
       onHealthChange: (health) => {
         this.log.info({ vault: health.name, healthy: health.healthy, error: health.error }, 'vault health changed');
+        this.metrics.vaultHealth(health.name, health.healthy);
         this.sendHealth();
       },
     });
     this.vaults.apply(config.vaults);
-    this.audit = createAuditSink(config.telemetry.audit, { logger: this.log });
+    const audit = createAuditSink(config.telemetry.audit, { logger: this.log });
+    this.audit = audit;
     this.dispatcher = new Dispatcher({
       vaults: this.vaults,
       role: this.roles,
       policy: config.policy,
       limits: config.limits,
-      audit: this.audit,
+      audit: {
+        record: (event: AuditEvent) => {
+          if (event.outcome === 'POLICY_DENIED') this.metrics.policyDenied(event.vault ?? 'unknown');
+          audit.record(event);
+        },
+      },
       logger: this.log,
       clock: this.clock,
       gatewayId: config.gatewayId,
-      ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
+      onOutcome: (outcome) => {
+        this.metrics.commandCompleted(outcome);
+        deps.onOutcome?.(outcome);
+      },
     });
+    this.metrics.setInFlightSource(() => this.dispatcher.inFlight);
     this.link = config.controller
       ? new ControllerLink({
           controller: config.controller,
@@ -105,13 +139,74 @@ export class Gateway {
     return this.config;
   }
 
-  /** Opens the audit trail (refusing to run without it), starts health probes and dials. */
+  /**
+   * Opens the audit trail (refusing to run without it) and the loopback
+   * telemetry endpoint, starts health probes and liveness, and dials.
+   */
   async start(): Promise<void> {
     await this.audit.ready();
+    const listen = this.config.telemetry.listen;
+    if (listen) {
+      this.telemetry = await startTelemetryServer({
+        listen,
+        status: () => this.status(),
+        live: () => this.liveness.check(),
+        metrics: this.metrics,
+        logger: this.log,
+      });
+    }
+    this.liveness.start();
+    if (this.link) this.liveness.register(LINK_LOOP, LINK_MAX_SILENCE_MS);
     this.vaults.start();
     this.link?.start();
     this.lifecycle.transition('running', 'started');
   }
+
+  /** The telemetry endpoint's address, when it listens. */
+  get telemetryAddress(): { host: string; port: number } | null {
+    return this.telemetry?.address ?? null;
+  }
+
+  /** What `/status` and `credgw status` show. Never a secret. */
+  status(): GatewayStatus {
+    const role = this.roles.snapshot;
+    const now = this.clock.now();
+    const link = this.link;
+    const connectedSince = link?.state === 'up' ? link.connectedSince : null;
+    return {
+      version: VERSION,
+      gatewayId: this.config.gatewayId,
+      clusterId: this.config.clusterId,
+      pid: process.pid,
+      startedAt: new Date(this.startedAt).toISOString(),
+      uptimeMs: now - this.startedAt,
+      lifecycle: this.lifecycle.state,
+      role: role.state,
+      epoch: role.epoch,
+      roleChangedAt: role.epoch === null && role.state === 'unknown' ? null : new Date(this.roles.lastChangeAt).toISOString(),
+      link: {
+        state: link ? link.state : 'disabled',
+        url: this.config.controller ? safeUrl(this.config.controller.url) : '',
+        connectedSince: connectedSince === null || connectedSince === undefined ? null : new Date(connectedSince).toISOString(),
+        reconnects: link?.counters.reconnectAttempts ?? 0,
+        lastError: this.linkLastError,
+      },
+      vaults: this.vaults.health().map((h) => {
+        const profile = this.vaults.get(h.name)?.profile;
+        return {
+          name: h.name,
+          url: profile ? safeUrl(profile.url) : '',
+          healthy: h.lastCheckedAt === undefined ? null : h.healthy,
+          error: h.error ?? null,
+          lastError: h.lastError ?? null,
+          lastCheckedAt: h.lastCheckedAt === undefined ? null : new Date(h.lastCheckedAt).toISOString(),
+        };
+      }),
+      inFlight: this.dispatcher.inFlight,
+      loops: this.liveness.snapshot(),
+    };
+  }
+
 
   /**
    * Graceful stop (protocol section 4): an active gateway resigns, then no
@@ -147,8 +242,10 @@ export class Gateway {
   }
 
   private async closeAll(): Promise<void> {
+    this.liveness.stop();
     await this.vaults.close();
     await this.audit.close();
+    await this.telemetry?.close();
   }
 
   /**
@@ -164,6 +261,7 @@ export class Gateway {
       if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) needsRestart.push(key);
     }
     const vaults = this.vaults.apply(next.vaults);
+    for (const name of vaults.removed) this.metrics.forgetVault(name);
     this.dispatcher.updatePolicy(next.policy);
     this.config = next;
     this.log.info({ ...vaults, needsRestart }, 'configuration reloaded');
@@ -175,12 +273,26 @@ export class Gateway {
     const link = this.link;
     if (!link) return;
     link.on('welcome', (msg) => {
+      // A slow heartbeat (welcome allows up to 10 min) must not read as a wedged link.
+      this.liveness.register(LINK_LOOP, Math.max(LINK_MAX_SILENCE_MS, 3 * msg.heartbeatMs + 10_000));
       this.roles.apply({ type: 'granted', role: msg.role, epoch: msg.epoch });
       // hello carried the health of its moment; a change before welcome could not be sent then.
       this.sendHealth();
     });
     link.on('role', (msg) => this.roles.apply({ type: 'granted', role: msg.role, epoch: msg.epoch }));
-    link.on('down', () => this.roles.apply({ type: 'link-lost' }));
+    link.on('down', (info) => {
+      this.linkLastError = `closed ${info.code}${info.reason ? ` (${info.reason})` : ''}`;
+      this.roles.apply({ type: 'link-lost' });
+    });
+    link.on('backoff', (info) => {
+      this.linkLastError = info.code;
+      this.metrics.reconnect();
+    });
+    link.on('state', (change) => {
+      this.metrics.linkState(change.to);
+      this.liveness.tick(LINK_LOOP);
+    });
+    link.on('heartbeat', () => this.liveness.tick(LINK_LOOP));
     link.on('command', (cmd, session) => this.dispatcher.handle(cmd, session));
     link.on('rejected', (r, session) => this.dispatcher.reject(r, session));
   }

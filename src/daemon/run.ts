@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
 import type { ConfigStore } from '../config/store.js';
 import type { GatewayConfig } from '../config/types.js';
-import { systemClock, type Clock } from '../shared/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js';
 import { Gateway, type GatewayDeps } from './gateway.js';
 import { createSystemdNotifier, type SystemdNotifier } from './systemd-notify.js';
 
@@ -58,7 +58,27 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
   };
 
+  // systemd's watchdog (WatchdogSec=): ping only while every loop the
+  // liveness monitor watches is making progress, so a wedged process (alive,
+  // but its link loop stuck) is killed and restarted by systemd.
+  let watchdogTimer: TimerHandle | null = null;
+  let withholding = false;
+  const watchdogTick = (): void => {
+    const live = gateway.liveness.check();
+    if (live.healthy) {
+      if (withholding) log.info('loops healthy again, watchdog pings resumed');
+      withholding = false;
+      notifier.watchdog();
+    } else if (!withholding) {
+      withholding = true;
+      log.error({ reasons: live.reasons }, 'loops unhealthy, withholding watchdog pings');
+    }
+    watchdogTimer = clock.setTimeout(watchdogTick, notifier.watchdogIntervalMs ?? 1000);
+  };
+
   const stop = async (reason = 'stop requested'): Promise<void> => {
+    clock.clearTimeout(watchdogTimer);
+    watchdogTimer = null;
     notifier.stopping();
     await gateway.stop(reason);
   };
@@ -102,5 +122,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   await gateway.start();
   notifier.ready('running');
+  if (notifier.watchdogIntervalMs !== null) watchdogTick();
   return { gateway, notifier, stop, reload };
 }

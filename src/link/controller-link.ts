@@ -86,6 +86,8 @@ export type LinkEvents = {
   down: [info: DownInfo, session: LinkSession];
   /** A reconnect was scheduled. */
   backoff: [info: BackoffInfo];
+  /** A heartbeat ping went out: the link's loop is making progress (liveness, systemd watchdog). */
+  heartbeat: [];
 };
 
 export interface LinkCounters {
@@ -602,7 +604,10 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
 
   private onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
     if (this.conn !== conn || conn.closing) return;
-    conn.heartbeat?.heard();
+    // A frame read after the liveness deadline passed (the process was
+    // stopped or starved) may be a command of an epoch that has moved on:
+    // the connection is dead (LIVENESS) and the frame is not acted on.
+    if (conn.heartbeat && !conn.heartbeat.heard()) return;
     if (isBinary) {
       this.fail(conn, new LinkError('PROTOCOL_ERROR', 'controller sent a binary frame'));
       this.closeConn(conn, CloseCode.UNSUPPORTED_DATA, 'binary frames are not accepted');
@@ -662,6 +667,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       livenessHeartbeats: LIVENESS_HEARTBEATS,
       ping: () => {
         if (ws?.readyState === WebSocket.OPEN) ws.ping();
+        this.safeEmit('heartbeat');
       },
       dead: (silentMs) => {
         this.fail(conn, new LinkError('LIVENESS', `nothing heard for ${silentMs} ms (heartbeat ${welcome.heartbeatMs} ms)`));
