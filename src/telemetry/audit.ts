@@ -1,6 +1,8 @@
 import { isAbsolute } from 'node:path';
 import pino, { type Logger } from 'pino';
-import type { ErrorCode } from '../shared/errors.js';
+import type { AuditEvent } from '../shared/audit-event.js';
+
+export type { AuditEvent };
 
 /**
  * The audit trail: one JSON line per listAccounts and per getPassword the
@@ -12,38 +14,6 @@ import type { ErrorCode } from '../shared/errors.js';
  * Each line starts with `"type":"audit"` so it can be told apart from the
  * daemon's log lines when both go to stdout.
  */
-
-/**
- * One audit record. The command layer declares the same shape as its
- * AuditSink port (src/commands/ports.ts); a unit test keeps the two in step.
- */
-export interface AuditEvent {
-  /** ISO 8601 time the command finished. */
-  time: string;
-  event: 'getPassword' | 'listAccounts';
-  commandId: string;
-  epoch: number;
-  gatewayId: string;
-  /** params.requestedBy; null when not given (always null for listAccounts). */
-  requestedBy: string | null;
-  /** params.ticketId; null when not given. */
-  ticketId: string | null;
-  /** params.reason, present only when given. */
-  reason?: string;
-  vault: string;
-  /** The value of the profile's resource attribute (PMP resource ID or name); null when not reached. */
-  resource: string | null;
-  /** The resolved PMP resource ID; null when not reached. */
-  resourceId: string | null;
-  /** PMP account ID (getPassword); null for listAccounts. */
-  accountId: string | null;
-  /** PMP account name when it became known; null otherwise. */
-  accountName: string | null;
-  outcome: 'ok' | ErrorCode;
-  /** The command asked for sealed delivery. */
-  sealed: boolean;
-  durationMs: number;
-}
 
 export interface AuditLog {
   record(event: AuditEvent): void;

@@ -1,17 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuditEvent as PortAuditEvent, AuditSink } from '../../../src/commands/ports.js';
+import type { AuditSink } from '../../../src/commands/ports.js';
 import { Dispatcher } from '../../../src/commands/dispatcher.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { createAuditSink, type AuditEvent } from '../../../src/telemetry/audit.js';
 import { captureLogger, DEFAULT_POLICY, FakeRegistry, FakeReply, FakeRole, FakeVault, profile, pwCmd, listCmd, SECRET, settle } from '../commands/fakes.js';
-
-// The command layer declares the same event shape as its port; these two lines stop compiling if they drift.
-const toPort = (e: AuditEvent): PortAuditEvent => e;
-const fromPort = (e: PortAuditEvent): AuditEvent => e;
-void toPort;
-void fromPort;
 
 function event(overrides: Partial<AuditEvent> = {}): AuditEvent {
   return {
