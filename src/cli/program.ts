@@ -4,6 +4,7 @@ import { VERSION } from '../shared/version.js';
 import { certCommand } from './cert.js';
 import { CliContext, EXIT_FAILURE, exitCodeFor, formatError, type CliIo } from './cli-context.js';
 import { configCommand } from './config.js';
+import { demoCommand } from './demo.js';
 import { diagnoseCommand } from './diagnose.js';
 import { runCommand } from './run.js';
 import { simControllerCommand } from './sim-controller.js';
@@ -53,6 +54,7 @@ export function buildProgram(partialIo: Partial<CliIo> = {}): Command {
   program.addCommand(runCommand(ctx));
   program.addCommand(statusCommand(ctx));
   program.addCommand(diagnoseCommand(ctx));
+  program.addCommand(demoCommand(ctx));
   // `demo`, `status` and `diagnose` are added here as they land.
 
   configureTree(program, io);

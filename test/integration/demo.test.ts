@@ -1,0 +1,162 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SAMPLE_DATA, SAMPLE_TOKEN } from '../../src/sim/pmp/index.js';
+
+/**
+ * `credgw demo` end to end: the built CLI (dist/ of this tree, which
+ * `npm test` builds first, or CREDGW_TEST_DIST pointing at another built
+ * dist/ directory) spawned as a real process, as the README runs it.
+ */
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const DIST = process.env.CREDGW_TEST_DIST ? resolve(process.env.CREDGW_TEST_DIST) : join(REPO, 'dist');
+const MAIN = join(DIST, 'cli/main.js');
+
+const PASSWORDS = SAMPLE_DATA.resources.flatMap((r) => r.accounts.map((a) => a.password));
+/** The masked form the demo shows of administrator's (902) password. */
+const ADMIN_PASSWORD = SAMPLE_DATA.resources.flatMap((r) => r.accounts).find((a) => a.id === '902')!.password;
+const MASKED = `${ADMIN_PASSWORD.slice(0, 2)}••• \\(${ADMIN_PASSWORD.length} chars\\)`;
+
+interface DemoProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the first match of `pattern` in the output so far or to come. */
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startDemo(args: string[] = []): DemoProcess {
+  const env = { ...process.env };
+  // jest's ESM flags are for jest, not for the CLI and its children.
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, [MAIN, 'demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const waiters = new Set<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }>();
+  const onData = (chunk: Buffer): void => {
+    text += chunk.toString('utf8');
+    for (const w of waiters) {
+      const m = w.pattern.exec(text);
+      if (m) {
+        waiters.delete(w);
+        w.resolve(m);
+      }
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('close', (code, signal) => done({ code, signal })),
+  );
+  return {
+    child,
+    output: () => text,
+    waitFor: (pattern) =>
+      new Promise((resolveMatch, reject) => {
+        const m = pattern.exec(text);
+        if (m) return resolveMatch(m);
+        waiters.add({ pattern, resolve: resolveMatch });
+        void exited.then(() => reject(new Error(`demo ended before ${pattern} appeared; output:\n${text}`)));
+      }),
+    exited,
+  };
+}
+
+/** Pids whose parent is `ppid`, from /proc. */
+function childrenOf(ppid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state, ppid, …
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) pids.push(Number(entry));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return pids;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function printedPids(text: string): number[] {
+  return [...text.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+}
+
+describe('credgw demo (built CLI as a real process)', () => {
+  beforeAll(() => {
+    if (!existsSync(MAIN)) throw new Error(`no built CLI at ${MAIN}: run 'npm run build' first (or set CREDGW_TEST_DIST to a built dist/)`);
+  });
+
+  it('runs the console launch, fails over to the standby, shows no password and leaves nothing behind', async () => {
+    const demo = startDemo();
+    const { code } = await demo.exited;
+    const out = demo.output();
+    expect({ code, out }).toMatchObject({ code: 0 });
+
+    const lines = out.split('\n');
+    const line = (pattern: RegExp): string => {
+      const found = lines.find((l) => pattern.test(l));
+      if (!found) throw new Error(`no line matches ${pattern} in:\n${out}`);
+      return found;
+    };
+    line(/^✓ +1\/12 +PMP simulator +https:\/\/127\.0\.0\.1:\d+/);
+    line(/^✓ +2\/12 +reference controller +wss:\/\/127\.0\.0\.1:\d+\/gateway \(TLS/);
+    line(/^✓ +3\/12 +gateway gw-a +active at epoch 1, priority 200/);
+    line(/^✓ +4\/12 +gateway gw-b +standby at epoch 1, priority 100/);
+    line(/^✓ +5\/12 +listAccounts +"PMP Resource ID": "Windows_Jump_Box" → PMP resource 301 Windows_Jump_Box, 4 accounts · by gw-a/);
+    line(/902 +administrator +Domain admin for the jump box/);
+    line(/903 +svc_backup +Backup service; change ticket needed +ticket ID required/);
+    line(new RegExp(`^✓ +6/12 +getPassword +administrator \\(902\\) with ticket INC-1042 → ${MASKED} · by gw-a`));
+    line(/^✓ +7\/12 +getPassword, sealed +RSA-2048 recipient key → only sealedPassword .* matches the plain fetch · by gw-a/);
+    line(/^✓ +8\/12 +getPassword, no ticket +svc_backup \(903\) without a ticket ID → refused: TICKET_ID_REQUIRED/);
+    line(/^✓ +9\/12 +kill -9 the active +gw-a \(pid \d+\) killed by SIGKILL at epoch 1/);
+    line(/^✓ 10\/12 +standby promoted +gw-b active at epoch 2 \(was 1\)/);
+    const served = line(new RegExp(`^✓ 11/12 +standby serves +getPassword administrator → ${MASKED} by gw-b at epoch 2`));
+    line(/^✓ 12\/12 +clean up +3 running processes stopped \(of 4 started\)/);
+    line(/^#\s+step\s+result\s+time$/);
+    line(/^demo complete: every step ok; kill -9 of the active → first password from the standby: /);
+    expect(served).toMatch(/\((\d+ ms|\d+\.\d\d s)\)$/);
+
+    for (const pw of PASSWORDS) expect(out).not.toContain(pw);
+    expect(out).not.toContain(SAMPLE_TOKEN);
+
+    const pids = [...new Set(printedPids(out))];
+    expect(pids).toHaveLength(4);
+    expect(pids.filter(isRunning)).toEqual([]);
+    const dir = /working in (\S+)/.exec(out)![1]!;
+    expect(existsSync(dir)).toBe(false);
+  }, 40_000);
+
+  it('Ctrl-C in the middle stops every child and removes the temp dir', async () => {
+    const demo = startDemo();
+    const dir = (await demo.waitFor(/working in (\S+)/))[1]!;
+    // gw-a is up and gw-b is starting: four children, one of them mid-start.
+    await demo.waitFor(/gateway gw-a +active/);
+    const children = childrenOf(demo.child.pid!);
+    expect(children.length).toBeGreaterThanOrEqual(3);
+    expect(existsSync(dir)).toBe(true);
+    demo.child.kill('SIGINT');
+    const { code } = await demo.exited;
+    const out = demo.output();
+    expect({ code, out }).toMatchObject({ code: 130 });
+    expect(out).toContain('SIGINT: stopping every process the demo started');
+    expect(out).toMatch(/clean up +\d running process(es)? stopped/);
+    expect(out).toContain('demo interrupted by SIGINT');
+    const pids = [...new Set([...children, ...printedPids(out)])];
+    expect(pids.filter(isRunning)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    for (const pw of PASSWORDS) expect(out).not.toContain(pw);
+  }, 40_000);
+});
