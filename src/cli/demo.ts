@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { claimSignals } from '../shared/signals.js';
 import { Command, Option } from 'commander';
 import { systemClock, unrefTimer, type Clock } from '../shared/clock.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError, type CliContext } from './cli-context.js';
@@ -91,14 +92,9 @@ export function demoCommand(ctx: CliContext, deps: DemoCommandDeps = {}): Comman
       };
       // A crash (uncaught error) still ends here: no child outlives the demo.
       const onExit = (): void => run.cleanupSync();
-      // conf's atomic writer (imported with the config store) hooks these
-      // signals at import and re-raises them after its own clean-up, which
-      // would end the demo before it stopped its children. The demo writes
-      // no config through conf, so it takes the signals over (as the daemon does).
-      for (const signal of STOP_SIGNALS) {
-        process.removeAllListeners(signal);
-        process.on(signal, onSignal);
-      }
+      // The demo owns its signals while it runs (see claimSignals: conf
+      // re-raises them otherwise, ending the demo before it stopped its children).
+      claimSignals(STOP_SIGNALS, onSignal);
       process.on('exit', onExit);
 
       try {

@@ -10,6 +10,8 @@ import { EpochStoreError } from '../sim/controller/epoch-store.js';
 import { startReferenceController, type ReferenceController } from '../sim/controller/server.js';
 import { createLogger } from '../telemetry/logger.js';
 import { makeSelfSignedCertificate } from '../tls/index.js';
+import { waitForTermination } from '../shared/signals.js';
+import { intOption } from './cli-options.js';
 
 /**
  * `credgw sim controller`: runs the reference controller (the cloud side
@@ -130,25 +132,6 @@ export async function runSimController(options: SimControllerCliOptions, out: Wr
 }
 
 const NOT_A_NAME = new Set(['0.0.0.0', '::', 'localhost', '127.0.0.1', '::1']);
-
-function waitForTermination(): Promise<void> {
-  return new Promise((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
-
-function intOption(value: string, flag: string, min: number, max: number): number {
-  if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new Error(`${flag} must be an integer from ${min} to ${max} (got "${value}")`);
-  }
-  return Number(value);
-}
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];

@@ -5,6 +5,8 @@ import type { Writable } from 'node:stream';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { waitForTermination } from '../shared/signals.js';
+import { intOption } from './cli-options.js';
 import {
   loadSimData,
   PMP_VARIANTS,
@@ -104,25 +106,6 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
       return closed;
     },
   };
-}
-
-function waitForTermination(): Promise<void> {
-  return new Promise((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
-
-function intOption(value: string, flag: string, min: number, max: number): number {
-  if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new Error(`${flag} must be an integer from ${min} to ${max} (got "${value}")`);
-  }
-  return Number(value);
 }
 
 export interface SimPmpCommandIo {

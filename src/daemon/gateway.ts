@@ -38,7 +38,11 @@ export interface GatewayDeps {
   random?: () => number;
   /** Every command's outcome (metrics). */
   onOutcome?: (outcome: CommandOutcome) => void;
-  /** Every real vault call (metrics). */
+  /**
+   * Every real vault call (for embedding and tests). Must not throw: it runs
+   * inside the command's call path, so a throw is a bug of the composed
+   * program and fails that command with INTERNAL.
+   */
   onVaultCall?: VaultCallObserver;
   /** Link options for tests (welcome timeout). */
   welcomeTimeoutMs?: number;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
 import type { ConfigStore } from '../config/store.js';
 import type { GatewayConfig } from '../config/types.js';
+import { claimSignals } from '../shared/signals.js';
 import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js';
 import { Gateway, type GatewayDeps } from './gateway.js';
 import { createSystemdNotifier, type SystemdNotifier } from './systemd-notify.js';
@@ -105,16 +106,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       log.fatal({ err, kind }, 'unexpected error, exiting so the supervisor restarts the gateway');
       exit(1);
     };
-    // The daemon owns these signals. conf's atomic writer (atomically →
-    // when-exit) hooks them at import and re-raises each one on the process
-    // after its clean-up, which would turn one SIGTERM into a "second signal"
-    // and one SIGHUP into two reloads. The daemon never writes config.json.
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeAllListeners(signal);
-    process.on('SIGTERM', onStopSignal);
-    process.on('SIGINT', onStopSignal);
-    process.on('SIGHUP', () => {
-      log.info({ signal: 'SIGHUP' }, 'reloading configuration');
-      reload();
+    // The daemon owns its signals (see claimSignals: conf re-raises them otherwise).
+    claimSignals(['SIGTERM', 'SIGINT', 'SIGHUP'], (signal) => {
+      if (signal === 'SIGHUP') {
+        log.info({ signal }, 'reloading configuration');
+        reload();
+      } else {
+        onStopSignal(signal);
+      }
     });
     process.on('uncaughtException', (err) => fatal(err, 'uncaughtException'));
     process.on('unhandledRejection', (err) => fatal(err, 'unhandledRejection'));

@@ -1,0 +1,294 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DestinationStream } from 'pino';
+import { openConfigStore } from '../../src/config/store.js';
+import type { Gateway, GatewayDeps } from '../../src/daemon/gateway.js';
+import { startDaemon, type Daemon } from '../../src/daemon/run.js';
+import type { CommandOutcome, ReferenceController } from '../../src/sim/controller/index.js';
+import { SAMPLE_DATA, SAMPLE_TOKEN, type PmpSimulator } from '../../src/sim/pmp/index.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { testPki, type TestPki } from './pki.js';
+
+/**
+ * Shared set-up of the gateway integration suites: temporary config
+ * directories with secret files, raw configs pointing at the simulators,
+ * an in-process daemon (startDaemon, as `credgw run` builds it) whose pino
+ * output is captured, a spawned `credgw run`, and the secret check every
+ * suite ends with.
+ */
+
+/** The gateways' bearer token to the controllers. Must never show in a log. */
+export const CONTROLLER_TOKEN = 'ctl-tok-7c2e91f04b3d-SECRET';
+/** An API key PMP does not know (ACCESS_DENIED). Must never show in a log either. */
+export const WRONG_PMP_TOKEN = 'pmp-wrong-key-5a1f0c77-SECRET';
+/** The built-in sample's passwords: none may reach a log line or the audit trail. */
+export const SAMPLE_PASSWORDS: string[] = SAMPLE_DATA.resources.flatMap((r) => r.accounts.map((a) => a.password));
+/** Secrets the suites look for in every captured line. */
+export const KNOWN_SECRETS: string[] = [CONTROLLER_TOKEN, WRONG_PMP_TOKEN, SAMPLE_TOKEN, ...SAMPLE_PASSWORDS];
+
+/** A resource as the cloud sends it, mapped to PMP resource `ref` (ID or name). */
+export function resource(ref: string, attribute = 'PMP Resource ID'): { id: string; customAttributes: Record<string, string> } {
+  return { id: `cloud-${ref}`, customAttributes: { [attribute]: ref } };
+}
+
+// ---- workspace ------------------------------------------------------------------
+
+export interface Workspace {
+  readonly dir: string;
+  readonly pki: TestPki;
+  /** `<pki>/ca.crt`: trusts the simulators and controllers started with pki.server. */
+  readonly caFile: string;
+  /** Writes `name` (mode 0600) and returns its path. */
+  file(name: string, content: string): string;
+  /** Writes a secret file and returns its `file://` reference. */
+  secret(name: string, value: string): string;
+  /** Writes `<dir>/<sub>/config.json` and returns the config directory. */
+  writeConfig(raw: unknown, sub?: string): string;
+  cleanup(): void;
+}
+
+export function makeWorkspace(prefix: string): Workspace {
+  const pki = testPki();
+  const dir = mkdtempSync(join(tmpdir(), `credgw-${prefix}-`));
+  const file = (name: string, content: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, content, { mode: 0o600 });
+    return path;
+  };
+  return {
+    dir,
+    pki,
+    caFile: join(pki.dir, 'ca.crt'),
+    file,
+    secret: (name, value) => `file://${file(name, value)}`,
+    writeConfig: (raw, sub = 'etc') => {
+      const configDir = join(dir, sub);
+      mkdirSync(configDir, { recursive: true, mode: 0o700 });
+      writeFileSync(join(configDir, 'config.json'), `${JSON.stringify(raw, null, 2)}\n`, { mode: 0o600 });
+      return configDir;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+// ---- configs --------------------------------------------------------------------
+
+export interface VaultOverrides {
+  [key: string]: unknown;
+}
+
+/** A raw vault profile for `sim`, trusting it through the test CA. */
+export function simVault(ws: Workspace, name: string, sim: Pick<PmpSimulator, 'url'>, overrides: VaultOverrides = {}): Record<string, unknown> {
+  return {
+    name,
+    url: sim.url,
+    token: ws.secret(`pmp-${name}.token`, SAMPLE_TOKEN),
+    caFile: ws.caFile,
+    ...overrides,
+  };
+}
+
+export interface GatewayRawOptions {
+  gatewayId: string;
+  clusterId: string;
+  controllerUrl: string;
+  /** Defaults to CONTROLLER_TOKEN in a secret file. */
+  controllerToken?: string;
+  controller?: Record<string, unknown>;
+  vaults: Record<string, unknown>[];
+  policy?: Record<string, unknown>;
+  limits?: Record<string, unknown>;
+  logLevel?: string;
+}
+
+/** A raw config.json for a gateway of the suite (no telemetry listener; audit to a file in the workspace). */
+export function gatewayConfig(ws: Workspace, o: GatewayRawOptions): Record<string, unknown> {
+  return {
+    gatewayId: o.gatewayId,
+    clusterId: o.clusterId,
+    controller: {
+      url: o.controllerUrl,
+      token: ws.secret(`${o.gatewayId}-controller.token`, o.controllerToken ?? CONTROLLER_TOKEN),
+      caFile: ws.caFile,
+      ...o.controller,
+    },
+    vaults: o.vaults,
+    ...(o.policy ? { policy: o.policy } : {}),
+    ...(o.limits ? { limits: o.limits } : {}),
+    telemetry: { listen: null, logLevel: o.logLevel ?? 'debug', audit: join(ws.dir, `${o.gatewayId}-audit.log`) },
+  };
+}
+
+/** The audit file gatewayConfig() points `o.gatewayId` at ('' while it does not exist). */
+export function auditText(ws: Workspace, gatewayId: string): string {
+  const path = join(ws.dir, `${gatewayId}-audit.log`);
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}
+
+// ---- in-process daemon ----------------------------------------------------------
+
+/** A pino destination that keeps every line. */
+export class LogCapture implements DestinationStream {
+  readonly lines: string[] = [];
+  write(msg: string): void {
+    this.lines.push(msg);
+  }
+  text(): string {
+    return this.lines.join('');
+  }
+  /** Parsed lines with `msg` equal to `message`. */
+  find(message: string): Record<string, unknown>[] {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === message);
+  }
+}
+
+export interface InProcessGateway {
+  readonly daemon: Daemon;
+  readonly gateway: Gateway;
+  readonly logs: LogCapture;
+  readonly configDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Writes `raw` to a config directory and starts it with startDaemon exactly
+ * as `credgw run` does (store, compile, Gateway), without process signal
+ * handlers, logging through the product's redacting logger into a capture.
+ * Reconnects use a small jitter (random 0.01) so a restarted controller is
+ * found at once.
+ */
+export async function startInProcess(ws: Workspace, raw: Record<string, unknown>, deps: Partial<GatewayDeps> = {}): Promise<InProcessGateway> {
+  const configDir = ws.writeConfig(raw, `etc-${String(raw['gatewayId'])}`);
+  const store = openConfigStore(configDir);
+  const config = store.load();
+  const logs = new LogCapture();
+  const logger = createLogger({ level: config.telemetry.logLevel, destination: logs });
+  const daemon = await startDaemon({
+    config,
+    store,
+    logger,
+    env: {},
+    handleSignals: false,
+    exit: (code) => {
+      throw new Error(`the daemon tried to exit with ${code}`);
+    },
+    gatewayDeps: { random: () => 0.01, ...deps },
+  });
+  return { daemon, gateway: daemon.gateway, logs, configDir, stop: () => daemon.stop('test done') };
+}
+
+// ---- waiting --------------------------------------------------------------------
+
+/** Polls `check` until it returns a truthy value (not a timing assertion: only a bound on a hang). */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Resolves once the reference controller shows `gatewayId` active in
+ * `clusterId` and, for an in-process gateway, once the gateway itself has
+ * taken the grant (the controller marks a gateway active before its welcome
+ * has been read).
+ */
+export function waitActive(ctl: ReferenceController, clusterId: string, gatewayId: string, gw?: InProcessGateway): Promise<boolean> {
+  return waitFor(() => {
+    if (ctl.cluster(clusterId)?.activeGatewayId !== gatewayId) return false;
+    if (!gw) return true;
+    const link = gw.gateway.link;
+    return link?.state === 'up' && link.current !== null && gw.gateway.roles.snapshot.state === 'active';
+  }, `${gatewayId} active in ${clusterId}`);
+}
+
+/** A command through the reference controller; returns the gateway's result body (fails on a controller error). */
+export async function submit(
+  ctl: ReferenceController,
+  clusterId: string,
+  name: string,
+  params: Record<string, unknown>,
+  timeoutMs = 10_000,
+): Promise<{ ok: boolean; data?: Record<string, unknown>; error?: { code: string; message: string; retryable: boolean }; id: string; epoch: number }> {
+  const outcome: CommandOutcome = await ctl.submit(clusterId, { name, params, timeoutMs });
+  if (outcome.status !== 200) throw new Error(`controller answered ${outcome.status}: ${JSON.stringify(outcome.body)}`);
+  return outcome.body as never;
+}
+
+/** A TCP port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+// ---- secrets --------------------------------------------------------------------
+
+/** Fails naming the secret (not the line) when any of `secrets` occurs in `text`. */
+export function expectNoSecrets(where: string, text: string, secrets: readonly string[] = KNOWN_SECRETS): void {
+  const leaked = secrets.filter((s) => s.length > 0 && text.includes(s));
+  if (leaked.length > 0) throw new Error(`${where} contains ${leaked.length} secret(s): ${leaked.map((s) => `${s.slice(0, 4)}…`).join(', ')}`);
+}
+
+// ---- spawned CLI ----------------------------------------------------------------
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** `<repo>/dist/cli/main.js` (built by `npm test`), or `$CREDGW_TEST_DIST/cli/main.js` for development. */
+export function cliMain(): string {
+  const dist = process.env['CREDGW_TEST_DIST'] || join(REPO, 'dist');
+  const main = join(dist, 'cli', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} does not exist: build first (npm test does; or set CREDGW_TEST_DIST)`);
+  return main;
+}
+
+export interface SpawnedCli {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stdout+stderr (so far or later) match `pattern`. */
+  waitForOutput(pattern: RegExp, what: string, timeoutMs?: number): Promise<void>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL when still running (clean-up after a failed test). */
+  kill(): void;
+}
+
+/** Spawns `node <main> …args` with a clean environment (no proxies, no NODE_OPTIONS). */
+export function spawnCli(args: string[]): SpawnedCli {
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? tmpdir(), LANG: 'C.UTF-8' };
+  const child = spawn(process.execPath, [cliMain(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // Let the pipes drain so stdout() holds the last lines.
+      setImmediate(() => resolve({ code, signal }));
+    }),
+  );
+  let done = false;
+  void exited.then(() => (done = true));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    waitForOutput: (pattern, what, timeoutMs = 15_000) =>
+      waitFor(() => pattern.test(out + err) || (done ? Promise.reject(new Error(`process exited before ${what}: ${err.slice(-800)}`)) : false), what, timeoutMs).then(
+        () => undefined,
+      ),
+    exited,
+    kill: () => {
+      if (!done) child.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import { Agent, request } from 'undici';
+import { ManualClock } from '../../src/shared/clock.js';
+import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
+import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
+import {
+  auditText,
+  CONTROLLER_TOKEN,
+  expectNoSecrets,
+  gatewayConfig,
+  makeWorkspace,
+  resource,
+  simVault,
+  spawnCli,
+  waitActive,
+  waitFor,
+  type SpawnedCli,
+  type Workspace,
+} from '../helpers/gateway-harness.js';
+
+/**
+ * `credgw run` as a real process (the built CLI, `dist/cli/main.js`, or
+ * `$CREDGW_TEST_DIST/cli/main.js`): it starts, serves a console launch
+ * through the reference controller's HTTP API, applies a SIGHUP reload
+ * without dropping its link, refuses an invalid new config while the old
+ * one keeps serving, and drains an in-flight command on SIGTERM before
+ * exiting 0. An invalid config at start is refused with exit status 1 and
+ * the key path of every problem.
+ */
+
+const CLUSTER = 'site-proc';
+const GATE_MS = 1000;
+
+let ws: Workspace;
+let sim: PmpSimulator;
+let gated: PmpSimulator;
+let gateClock: ManualClock;
+let ctl: ReferenceController;
+let api: Agent;
+let proc: SpawnedCli | undefined;
+let configDir: string;
+let raw: Record<string, unknown>;
+
+/** POST /api/v1/clusters/{id}/commands over HTTPS, trusting the controller's certificate through the test CA. */
+async function launch(params: Record<string, unknown>, name = 'getPassword'): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await request(`${ctl.httpUrl}/api/v1/clusters/${CLUSTER}/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, params, timeoutMs: 20_000 }),
+    dispatcher: api,
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+}
+
+const gp = (vault: string, ref: string, accountId: string): Record<string, unknown> => ({
+  vault,
+  resource: resource(ref),
+  accountId,
+  ticketId: 'INC-77',
+  requestedBy: 'bob@example.com',
+});
+
+function connectedAt(): string | undefined {
+  return ctl.cluster(CLUSTER)?.gateways.find((g) => g.gatewayId === 'gw-proc')?.connectedAt;
+}
+
+beforeAll(async () => {
+  ws = makeWorkspace('gw-proc');
+  const tls = { certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem };
+  sim = await startPmpSimulator({ tls });
+  gateClock = new ManualClock();
+  gated = await startPmpSimulator({ tls, clock: gateClock, latencyMs: GATE_MS });
+  ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls, heartbeatMs: 1000 });
+  api = new Agent({ connect: { ca: ws.pki.ca.certPem } });
+  raw = gatewayConfig(ws, {
+    gatewayId: 'gw-proc',
+    clusterId: CLUSTER,
+    controllerUrl: ctl.wsUrl,
+    vaults: [simVault(ws, 'pmp', sim), simVault(ws, 'pmp-gated', gated)],
+  });
+  configDir = ws.writeConfig(raw);
+});
+
+afterAll(async () => {
+  proc?.kill();
+  await proc?.exited;
+  gateClock?.advance(60_000);
+  await api?.close();
+  await ctl?.close();
+  await gated?.close();
+  await sim?.close();
+  ws?.cleanup();
+});
+
+describe('credgw run as a process', () => {
+  it('starts and serves a console launch through the controller HTTP API', async () => {
+    proc = spawnCli(['--config-dir', configDir, 'run']);
+    await waitActive(ctl, CLUSTER, 'gw-proc');
+    const res = await launch(gp('pmp', 'Windows_Jump_Box', '902'));
+    expect(res).toMatchObject({ status: 200, body: { ok: true, gatewayId: 'gw-proc', data: { accountName: 'administrator', password: 'Sim-Adm1n-Pass!' } } });
+  });
+
+  it('applies a policy change on SIGHUP without dropping the link', async () => {
+    const before = connectedAt();
+    const promotions = ctl.cluster(CLUSTER)!.counts.promotions;
+    ws.writeConfig({ ...raw, policy: { denyAccounts: ['administrator'] } });
+    proc!.child.kill('SIGHUP');
+    await proc!.waitForOutput(/"msg":"configuration reloaded"/, 'the reload');
+    const denied = await launch(gp('pmp', '301', '902'));
+    expect(denied.body).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });
+    expect(connectedAt()).toBe(before);
+    expect(ctl.cluster(CLUSTER)!.counts.promotions).toBe(promotions);
+  });
+
+  it('refuses an invalid new config on SIGHUP and keeps serving with the old one', async () => {
+    const before = connectedAt();
+    ws.writeConfig({ ...raw, policy: { denyAccounts: [] }, limits: { maxInFlight: 0 } });
+    proc!.child.kill('SIGHUP');
+    await proc!.waitForOutput(/reload refused, the running configuration stays/, 'the refusal');
+    expect(proc!.stdout()).toMatch(/"problem":"limits\.maxInFlight[^"]*"/);
+    // Still the policy of the last good config: administrator denied, others served.
+    expect((await launch(gp('pmp', '301', '902'))).body).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });
+    expect((await launch(gp('pmp', '302', '912'))).body).toMatchObject({ ok: true, data: { password: 'Sim-Deploy-Pass!' } });
+    expect(connectedAt()).toBe(before);
+  });
+
+  it('drains the command in flight on SIGTERM, then exits 0', async () => {
+    const listPath = '/restapi/json/v1/resources/301/accounts';
+    const seen = gated.stats().byPath[listPath] ?? 0;
+    const pending = launch(gp('pmp-gated', '301', '903'));
+    // The command's first vault call has reached the simulator: the gateway holds it in flight.
+    await waitFor(() => (gated.stats().byPath[listPath] ?? 0) > seen, 'the in-flight vault call');
+    proc!.child.kill('SIGTERM');
+    await proc!.waitForOutput(/"msg":"resigned the active role"/, 'the resign');
+    let settled = false;
+    void pending.finally(() => (settled = true));
+    while (!settled) {
+      gateClock.advance(GATE_MS);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await pending).body).toMatchObject({ ok: true, gatewayId: 'gw-proc', data: { accountName: 'svc_backup', password: 'Sim-Backup-Pass!' } });
+    expect(await proc!.exited).toEqual({ code: 0, signal: null });
+    expect(proc!.stdout()).toMatch(/"to":"stopped"/);
+  });
+
+  it('wrote no token or password to stdout, stderr or the audit file', () => {
+    const out = proc!.stdout();
+    expect(out).toMatch(/"msg":"controller link up"/);
+    expectNoSecrets('stdout', out);
+    expectNoSecrets('stderr', proc!.stderr());
+    const audit = auditText(ws, 'gw-proc');
+    expect(audit.trim().split('\n').length).toBeGreaterThanOrEqual(5);
+    expectNoSecrets('audit', audit);
+  });
+
+  it('refuses to start on an invalid config: exit 1 and the key path of every problem', async () => {
+    const badDir = ws.writeConfig(
+      {
+        ...raw,
+        vaults: [{ ...(raw['vaults'] as Record<string, unknown>[])[0], timeoutMs: 5 }],
+        limits: { maxInFlight: 0 },
+      },
+      'etc-bad',
+    );
+    const bad = spawnCli(['--config-dir', badDir, 'run']);
+    const exit = await bad.exited;
+    expect(exit).toEqual({ code: 1, signal: null });
+    expect(bad.stderr()).toMatch(/vaults\[0\]\.timeoutMs/);
+    expect(bad.stderr()).toMatch(/limits\.maxInFlight/);
+    expect(bad.stderr()).toMatch(/CONFIG_INVALID/);
+    expect(ctl.connectedGateways()).toEqual([]);
+    expectNoSecrets('stderr of a refused start', bad.stdout() + bad.stderr());
+  });
+});
