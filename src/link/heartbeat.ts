@@ -18,6 +18,13 @@ export interface HeartbeatOptions {
  * `heard()` only stores a time, so a busy connection pays nothing per frame;
  * the one timer wakes at the next ping or at the silence deadline,
  * whichever is first.
+ *
+ * The deadline is final: something read after it passed does not revive
+ * the connection. After a stall (a stopped process, a starved event loop)
+ * the socket buffer may hold frames that sat there for longer than the
+ * liveness window — among them commands of an epoch the controller has
+ * since moved to another gateway, which it dropped us for hearing nothing
+ * from us for as long. Acting on them would serve at a stale epoch.
  */
 export class Heartbeat {
   private readonly clock: Clock;
@@ -27,7 +34,6 @@ export class Heartbeat {
   private readonly dead: (silentMs: number) => void;
   private timer: TimerHandle | null = null;
   private active = false;
-  private rechecked = false;
   private lastHeard = 0;
   private nextPingAt = 0;
 
@@ -46,16 +52,29 @@ export class Heartbeat {
   start(): void {
     this.stop();
     this.active = true;
-    this.rechecked = false;
     const now = this.clock.monotonic();
     this.lastHeard = now;
     this.nextPingAt = now + this.intervalMs;
     this.schedule(now);
   }
 
-  /** Something (a frame, a ping, a pong) arrived. */
-  heard(): void {
-    this.lastHeard = this.clock.monotonic();
+  /**
+   * Something (a frame, a ping, a pong) arrived. Returns false when the
+   * frame must be ignored: the heartbeat is not running, or the silence
+   * deadline had already passed when it was read (then `dead` is called
+   * now, if the timer has not done it yet).
+   */
+  heard(): boolean {
+    if (!this.active) return false;
+    const now = this.clock.monotonic();
+    const silent = now - this.lastHeard;
+    if (silent >= this.deadAfterMs) {
+      this.stop();
+      this.dead(silent);
+      return false;
+    }
+    this.lastHeard = now;
+    return true;
   }
 
   stop(): void {
@@ -74,19 +93,10 @@ export class Heartbeat {
     const now = this.clock.monotonic();
     const silent = now - this.lastHeard;
     if (silent >= this.deadAfterMs) {
-      if (!this.rechecked) {
-        // Timers run before I/O in an event-loop turn: after a stall (GC,
-        // a starved CPU) a pong may be read but not yet processed. A 0 ms
-        // timer runs after that I/O; only then is the silence real.
-        this.rechecked = true;
-        this.timer = this.clock.setTimeout(() => this.tick(), 0);
-        return;
-      }
       this.active = false;
       this.dead(silent);
       return;
     }
-    this.rechecked = false;
     if (now >= this.nextPingAt) {
       this.nextPingAt = now + this.intervalMs;
       this.ping();

@@ -98,40 +98,45 @@ describe('ViolationWindow (protocol section 8)', () => {
 });
 
 describe('Heartbeat after a stalled event loop', () => {
-  it('looks once more (0 ms timer, after pending I/O) before declaring the peer dead', () => {
+  it('declares the peer dead at the deadline, with no second look', () => {
     const clock = new ManualClock();
     const events: string[] = [];
     const hb = new Heartbeat({ clock, intervalMs: 100, ping: () => events.push('ping'), dead: () => events.push('dead') });
     hb.start();
-    // Capture the recheck: fire due timers one at a time by hand.
-    const spy = jest.spyOn(clock, 'setTimeout');
-    clock.advance(300); // pings at 100 and 200, deadline at 300 schedules a recheck
+    clock.advance(300);
     expect(events).toEqual(['ping', 'ping', 'dead']);
-    expect(spy.mock.calls.map((c) => c[1])).toEqual([100, 100, 0]);
+    expect(clock.pending).toBe(0);
+    expect(hb.heard()).toBe(false); // nothing revives it
+    expect(events).toEqual(['ping', 'ping', 'dead']);
+  });
+
+  it('a frame read after the deadline passed (its timer not run yet) is refused and the peer is dead at once', () => {
+    const clock = new ManualClock();
+    const events: string[] = [];
+    const hb = new Heartbeat({ clock, intervalMs: 100, ping: () => events.push('ping'), dead: (silent) => events.push(`dead:${silent}`) });
+    // A stopped process: time passes, no timer runs; then the socket buffer is read first.
+    const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+    hb.start();
+    clock.advance(350);
+    expect(hb.heard()).toBe(false);
+    expect(events).toEqual(['dead:350']);
+    expect(hb.running).toBe(false);
+    expect(hb.heard()).toBe(false); // the rest of the buffer too, and dead is not called twice
+    expect(events).toEqual(['dead:350']);
     spy.mockRestore();
   });
 
-  it('a pong processed before the recheck keeps the connection', () => {
+  it('a frame read just before the deadline keeps the connection', () => {
     const clock = new ManualClock();
     const events: string[] = [];
-    let onRecheck: (() => void) | null = null;
-    const realSet = clock.setTimeout.bind(clock);
     const hb = new Heartbeat({ clock, intervalMs: 100, ping: () => events.push('ping'), dead: () => events.push('dead') });
-    jest.spyOn(clock, 'setTimeout').mockImplementation((fn, ms) => {
-      if (ms === 0) {
-        onRecheck = fn;
-        return {};
-      }
-      return realSet(fn, ms);
-    });
     hb.start();
-    clock.advance(300);
-    expect(events).toEqual(['ping', 'ping']);
-    expect(onRecheck).not.toBeNull();
-    hb.heard(); // the pong that sat in the socket buffer
-    (onRecheck as unknown as () => void)();
-    expect(events).toEqual(['ping', 'ping', 'ping']); // alive, and the ping due at 300 goes out
+    clock.advance(299);
+    expect(hb.heard()).toBe(true);
+    clock.advance(200);
+    expect(events).toEqual(['ping', 'ping', 'ping', 'ping']);
     expect(hb.running).toBe(true);
     hb.stop();
+    expect(hb.heard()).toBe(false);
   });
 });
