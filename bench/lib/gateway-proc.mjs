@@ -1,0 +1,106 @@
+// `credgw run` as a real process, as an operator runs it: a config
+// directory with config.json (mode 0600) and secret files, then
+// `node dist/cli/main.js --config-dir DIR run`.
+
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CLI, DIST_DIR, spawnTracked } from './env.mjs';
+
+let availability;
+
+/** Why `credgw run` cannot be benchmarked from this build, or null when it can. */
+export function daemonUnavailableReason() {
+  if (availability !== undefined) return availability;
+  if (!existsSync(CLI)) {
+    availability = `${CLI} does not exist: run \`npm run build\` first (or set CREDGW_DIST)`;
+    return availability;
+  }
+  const r = spawnSync(process.execPath, [CLI, 'run', '--help'], { encoding: 'utf8', timeout: 15_000 });
+  // An unknown subcommand with --help prints the program's help and exits 0: look for run's own usage line.
+  availability =
+    r.status === 0 && /^Usage: credgw run\b/m.test(r.stdout)
+      ? null
+      : `the gateway daemon (\`credgw run\`) is not in this build yet — ${CLI} has no \`run\` command; it will run once the daemon lands`;
+  return availability;
+}
+
+/**
+ * Writes a gateway's config directory. Shape: issue 2/4 "Configuration".
+ * @param {string} dir parent directory (each gateway gets `dir/<gatewayId>/`)
+ * @param {{ gatewayId: string, clusterId: string, priority?: number, controllerUrl: string,
+ *           controllerTokenRef: string, vault: { url: string, tokenRef: string, caFile: string },
+ *           maxInFlight?: number, logLevel?: string, audit?: string, drainTimeoutMs?: number }} o
+ * @returns {{ configDir: string, auditFile: string }}
+ */
+export function writeGatewayConfig(dir, o) {
+  const configDir = join(dir, o.gatewayId);
+  mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  const auditFile = o.audit ?? join(configDir, 'audit.log');
+  const config = {
+    gatewayId: o.gatewayId,
+    clusterId: o.clusterId,
+    priority: o.priority ?? 100,
+    controller: {
+      url: o.controllerUrl,
+      token: o.controllerTokenRef,
+      insecure: true,
+      caFile: null,
+      pinSha256: null,
+      certFile: null,
+      keyFile: null,
+      proxy: null,
+    },
+    vaults: [
+      {
+        name: 'pmp',
+        url: o.vault.url,
+        token: o.vault.tokenRef,
+        resourceIdAttribute: 'PMP Resource ID',
+        includeAccountNotes: false,
+        requireTicketId: false,
+        caFile: o.vault.caFile,
+        pinSha256: null,
+        timeoutMs: 10_000,
+      },
+    ],
+    policy: { allowResources: null, denyAccounts: [], maxFetchesPerAccountPerMinute: null },
+    limits: { maxInFlight: o.maxInFlight ?? 256, ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}) },
+    telemetry: { listen: null, logLevel: o.logLevel ?? 'warn', audit: auditFile },
+  };
+  writeFileSync(join(configDir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  return { configDir, auditFile };
+}
+
+/**
+ * Spawns `credgw run`. The child gets `startedAt` (performance.now() just
+ * before spawn) so the time to its hello can be measured. Its stdout (logs,
+ * JSON lines) goes to `logFile` when given.
+ */
+export function spawnGateway(configDir, { logFile, env } = {}) {
+  const startedAt = performance.now();
+  const child = spawnTracked(process.execPath, [CLI, '--config-dir', configDir, 'run'], {
+    env: { ...process.env, CREDGW_DIST: DIST_DIR, ...env },
+    cwd: configDir,
+  });
+  child.startedAt = startedAt;
+  if (logFile) {
+    const out = createWriteStream(logFile, { flags: 'a' });
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(out, { end: false });
+    child.exited.then(() => setImmediate(() => out.end()));
+  }
+  return child;
+}
+
+/** VmRSS and VmHWM of a process in MiB (from /proc), or null when unreadable. */
+export function memoryMiB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,42 @@
+// The floor: PMP's password call straight on an undici Pool, as a minimal
+// hand-written integration would do it (AUTHTOKEN header, JSON body, check
+// the envelope). Same trust (system roots + the simulator's certificate,
+// through credgw's own trustedConnectOptions) and same connection count as
+// the vault client, so the comparison isolates the client's own cost.
+
+import { Pool } from 'undici';
+import { importDist } from './env.mjs';
+
+export const PASSWORD_PATH = '/restapi/json/v1/resources/301/accounts/902/password';
+
+/**
+ * @param {{ origin: string, token: string, caFile: string, connections?: number, servername?: string }} o
+ *   `origin` may differ from the certificate's host (a tunnel's port); the
+ *   certificate is still checked for 127.0.0.1.
+ */
+export async function rawPmpClient({ origin, token, caFile, connections = 32 }) {
+  const { trustedConnectOptions } = await importDist('tls/index.js');
+  const pool = new Pool(origin, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    connect: { ...trustedConnectOptions({ caFile }), timeout: 10_000 },
+  });
+  const headers = { AUTHTOKEN: token, accept: 'application/json' };
+  return {
+    /** One password call; `signal` (optional) is handed to undici as a deadline-carrying caller would. */
+    async getPassword(signal) {
+      const res = await pool.request({ method: 'GET', path: PASSWORD_PATH, headers, signal });
+      const body = await res.body.json();
+      const result = body?.operation?.result;
+      if (res.statusCode !== 200 || result?.status !== 'Success') {
+        throw new Error(`PMP answered ${res.statusCode} ${result?.status ?? 'without a status'}`);
+      }
+      const details = body.operation.Details;
+      const pw = (Array.isArray(details) ? details[0] : details)?.PASSWORD;
+      if (typeof pw !== 'string' || pw === '') throw new Error('PMP answered without a password');
+      return pw;
+    },
+    close: () => pool.close(),
+  };
+}
