@@ -1,4 +1,3 @@
-import { createSecureContext } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { Pool } from 'undici';
 import type { VaultProfile } from '../config/types.js';
@@ -27,6 +26,8 @@ import {
   type ParsedAccountList,
   type PmpEnvelope,
 } from './pmp-responses.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import { PmpExchange } from './pmp-exchange.js';
 import { TtlCache, withSignal } from './ttl-cache.js';
 import type {
   CallOptions,
@@ -50,12 +51,20 @@ import { VaultTrust } from './vault-trust.js';
  * - Only failures before a request was written (connect errors) are retried;
  *   a password call that may have reached PMP is never sent twice (each one
  *   is an audit entry there).
+ * - `timeoutMs` bounds each attempt as a whole (trust, a free connection,
+ *   the answer) on the injected clock, through one DeadlineQueue timer for
+ *   every request in flight; undici's connect, headers and body time-outs
+ *   are back-ups. Requests go through undici's dispatch API (PmpExchange):
+ *   no stream, timer or AbortController of our own per request.
  * - Logs carry method, path without query, status, duration and error
  *   code: never the key, a password, INPUT_DATA or a body.
  */
 
 export interface VaultClientDeps {
-  /** Reads the API key; called once per request (the caller may cache it). */
+  /**
+   * Reads the API key; called once per request (the caller may cache it:
+   * the same string again costs no new check or header object).
+   */
   readToken: () => Promise<string>;
   /** Default: a silent logger. */
   logger?: Logger;
@@ -68,8 +77,6 @@ export const CONNECT_RETRY_DELAYS_MS: readonly number[] = [100, 300];
 
 /** Idle keep-alive sockets are kept this long (PMP's Tomcat keeps them 60 s by default). */
 const KEEP_ALIVE_MS = 30_000;
-
-const TIMEOUT = Symbol('vault timeout');
 
 const REDACT_PATHS = ['token', 'password', 'headers.AUTHTOKEN', 'headers.authtoken', 'query', '*.token', '*.password'];
 
@@ -86,6 +93,11 @@ class PmpVaultClient implements VaultClient {
   private pool: Pool | undefined;
   private poolGeneration = -1;
   private closed = false;
+  /** The profile's time-out of every request in flight, on one clock timer. */
+  private readonly deadlines: DeadlineQueue;
+  /** The token string last read and the request headers made from it. */
+  private lastToken: string | undefined;
+  private lastHeaders: Readonly<Record<string, string>> | undefined;
   private readonly resources: TtlCache<PmpResource[]>;
   private readonly accountLists: TtlCache<ParsedAccountList>;
   private readonly notes: TtlCache<{ notes: string | undefined }>;
@@ -111,6 +123,7 @@ class PmpVaultClient implements VaultClient {
       port: url.port ? Number(url.port) : 443,
       timeoutMs: profile.timeoutMs,
     });
+    this.deadlines = new DeadlineQueue(this.clock, profile.timeoutMs);
     this.resources = new TtlCache(this.clock, profile.metadataTtlMs);
     this.accountLists = new TtlCache(this.clock, profile.metadataTtlMs);
     this.notes = new TtlCache(this.clock, profile.metadataTtlMs);
@@ -187,7 +200,8 @@ class PmpVaultClient implements VaultClient {
     assertResourceId(resourceId);
     assertAccountId(accountId);
     const signal = opts?.signal;
-    const account = await this.findAccount(resourceId, accountId, signal);
+    // Steady state: the account list is cached, so no await before the password call.
+    const account = this.cachedAccount(resourceId, accountId) ?? (await this.findAccount(resourceId, accountId, signal));
     const ticketId = nonBlank(req.ticketId);
     const reason = nonBlank(req.reason);
     if (account.accessDenied) {
@@ -202,7 +216,9 @@ class PmpVaultClient implements VaultClient {
       throw new GatewayError('REASON_REQUIRED', 'a reason is required for this account', { detail: 'ISREASONREQUIRED' });
     }
     const env = await this.request('getPassword', passwordPath(resourceId, accountId), passwordQuery({ ticketId, reason }), signal);
-    expectSuccess(env, { call: 'getPassword', account, supplied: { ticketId: ticketId !== undefined, reason: reason !== undefined } });
+    if (env.status !== 'Success') {
+      expectSuccess(env, { call: 'getPassword', account, supplied: { ticketId: ticketId !== undefined, reason: reason !== undefined } });
+    }
     return { resourceId, accountId, accountName: account.name, password: parsePassword(env) };
   }
 
@@ -215,6 +231,8 @@ class PmpVaultClient implements VaultClient {
     this.closed = true;
     const pool = this.pool;
     this.pool = undefined;
+    // What is in flight ends with the pool; what has not been dispatched yet sees `closed`.
+    this.deadlines.stop();
     this.resources.clear();
     this.accountLists.clear();
     this.notes.clear();
@@ -234,6 +252,11 @@ class PmpVaultClient implements VaultClient {
     const env = await this.request('listAccounts', accountsPath(resourceId), undefined, undefined);
     expectSuccess(env, { call: 'listAccounts' });
     return parseAccountList(env, resourceId);
+  }
+
+  /** The account from a fresh cached list, without waiting; undefined when that needs a load. */
+  private cachedAccount(resourceId: string, accountId: string): ParsedAccount | undefined {
+    return this.accountLists.peek(resourceId)?.accounts.find((a) => a.id === accountId);
   }
 
   /** The account from the cached list; one refresh when it is not there (created since). */
@@ -286,73 +309,83 @@ class PmpVaultClient implements VaultClient {
     }
   }
 
-  /** One HTTP exchange under the profile's time-out and the caller's signal. */
+  /**
+   * One HTTP exchange under the profile's time-out (from before the pool and
+   * token are ready, so learning a pinned certificate counts too) and the
+   * caller's signal.
+   */
   private async attempt(call: PmpCall, path: string, query: string | undefined, signal: AbortSignal | undefined): Promise<PmpEnvelope> {
     if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
     if (signal?.aborted) throw signal.reason;
-    const started = this.clock.monotonic();
-    const ac = new AbortController();
-    const onAbort = (): void => ac.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer = this.clock.setTimeout(() => {
-      timedOut = true;
-      ac.abort(TIMEOUT);
-    }, this.profile.timeoutMs);
+    const ex = new PmpExchange(this.deadlines, signal);
+    this.dispatch(ex, query ? `${path}?${query}` : path).catch((err: unknown) => ex.fail(err));
     let status: number | undefined;
     try {
-      const pool = await this.currentPool(ac.signal);
-      const headers: Record<string, string> = { AUTHTOKEN: await this.token(), accept: 'application/json' };
-      if (this.profile.orgName) headers['orgName'] = this.profile.orgName;
-      const res = await pool.request({
-        method: 'GET',
-        path: query ? `${path}?${query}` : path,
-        headers,
-        signal: ac.signal,
-      });
-      status = res.statusCode;
-      const body = await res.body.text();
-      const env = decodeEnvelope(status, body);
-      this.log.debug({ call, method: 'GET', path, status, outcome: env.status, durationMs: this.elapsed(started) }, 'vault request');
+      const answer = await ex.promise;
+      status = answer.status;
+      const env = decodeEnvelope(status, answer.body);
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ call, method: 'GET', path, status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
+      }
       return env;
     } catch (err) {
-      const durationMs = this.elapsed(started);
       if (signal?.aborted) {
-        this.log.debug({ call, method: 'GET', path, status, durationMs }, 'vault request aborted by caller');
+        if (this.log.isLevelEnabled('debug')) {
+          this.log.debug({ call, method: 'GET', path, status, durationMs: this.elapsed(ex) }, 'vault request aborted by caller');
+        }
         throw signal.reason;
       }
-      const mapped = timedOut
+      const mapped = ex.timedOut
         ? new GatewayError('VAULT_TIMEOUT', 'the vault did not answer in time', {
             cause: err,
             detail: `no answer within ${this.profile.timeoutMs} ms`,
           })
         : transportErrorToError(err);
-      this.log.warn({ call, method: 'GET', path, status, durationMs, code: mapped.code, detail: mapped.detail }, 'vault request failed');
-      throw timedOut ? mapped : err;
-    } finally {
-      this.clock.clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      this.log.warn({ call, method: 'GET', path, status, durationMs: this.elapsed(ex), code: mapped.code, detail: mapped.detail }, 'vault request failed');
+      throw ex.timedOut ? mapped : err;
     }
   }
 
-  private async token(): Promise<string> {
-    let token: string;
+  /** Hands the request to undici once the pool and the headers are ready, unless the exchange ended first. */
+  private async dispatch(ex: PmpExchange, path: string): Promise<void> {
+    const pool = this.readyPool() ?? (await this.currentPool());
+    let raw: string;
     try {
-      token = (await this.deps.readToken()).trim();
+      raw = await this.deps.readToken();
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       throw new GatewayError('VAULT_ERROR', 'the vault API key cannot be read', { cause: err, detail: (err as Error)?.message });
     }
+    const headers = this.headersFor(raw);
+    if (ex.done) return;
+    if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
+    pool.dispatch({ method: 'GET', path, headers }, ex);
+  }
+
+  /** Request headers for the token just read; the same token again reuses them. */
+  private headersFor(raw: string): Readonly<Record<string, string>> {
+    if (raw === this.lastToken && this.lastHeaders) return this.lastHeaders;
+    if (typeof raw !== 'string') throw new GatewayError('VAULT_ERROR', 'the vault API key is empty or malformed');
+    const token = raw.trim();
     // A header value with control characters would be refused by undici with an error we do not control.
     if (token === '' || /[\x00-\x1f\x7f]/.test(token)) {
       throw new GatewayError('VAULT_ERROR', 'the vault API key is empty or malformed');
     }
-    return token;
+    const headers: Record<string, string> = { AUTHTOKEN: token, accept: 'application/json' };
+    if (this.profile.orgName) headers['orgName'] = this.profile.orgName;
+    this.lastToken = raw;
+    this.lastHeaders = Object.freeze(headers);
+    return this.lastHeaders;
+  }
+
+  /** The pool when it needs no waiting: built, and trust settled for its generation. */
+  private readyPool(): Pool | undefined {
+    return this.pool !== undefined && this.poolGeneration === this.trust.generation && this.trust.ready !== undefined ? this.pool : undefined;
   }
 
   /** The pool for the current trust; rebuilt when a pinned leaf is (re)learned. */
-  private async currentPool(signal: AbortSignal): Promise<Pool> {
-    const connect = await this.trust.connectOptions(signal);
+  private async currentPool(): Promise<Pool> {
+    const connect = await this.trust.connectOptions();
     if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
     if (this.pool && this.poolGeneration === this.trust.generation) return this.pool;
     const old = this.pool;
@@ -360,11 +393,12 @@ class PmpVaultClient implements VaultClient {
       connections: this.profile.maxConnections,
       pipelining: 1,
       keepAliveTimeout: KEEP_ALIVE_MS,
+      // Back-ups of the client's own time-out (DeadlineQueue), which also covers waiting for a connection.
       headersTimeout: this.profile.timeoutMs,
       bodyTimeout: this.profile.timeoutMs,
-      // One secure context per trust generation: building it from ~150 roots per connection costs milliseconds.
       connect: {
-        secureContext: createSecureContext({ ca: connect.ca }),
+        // Built once per trust generation (VaultTrust): never `ca` per connection.
+        secureContext: connect.secureContext,
         checkServerIdentity: connect.checkServerIdentity,
         timeout: this.profile.timeoutMs,
       },
@@ -374,8 +408,8 @@ class PmpVaultClient implements VaultClient {
     return this.pool;
   }
 
-  private elapsed(started: number): number {
-    return Math.round(this.clock.monotonic() - started);
+  private elapsed(ex: PmpExchange): number {
+    return Math.round(this.clock.monotonic() - (ex.deadline - this.profile.timeoutMs));
   }
 }
 

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -64,6 +64,17 @@ async function untilRequests(sim: PmpSimulator, path: string, n: number): Promis
     await new Promise((r) => setImmediate(r));
   }
   throw new Error(`simulator never saw ${n} requests on ${path}`);
+}
+
+/** Whether `p` settles within `turns` turns of the event loop (ordering, not time). */
+async function settlesWithin(p: Promise<unknown>, turns: number): Promise<boolean> {
+  let settled = false;
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (let i = 0; i < turns && !settled; i++) await new Promise((r) => setImmediate(r));
+  return settled;
 }
 
 const sims: PmpSimulator[] = [];
@@ -358,6 +369,75 @@ describe('vault failures', () => {
     const pre = new AbortController();
     pre.abort('already');
     await expect(c.listResources({ signal: pre.signal })).rejects.toBe('already');
+  });
+
+  it('the time-out covers connecting: a vault that never finishes the TLS handshake is VAULT_TIMEOUT on the clock', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const clock = new ManualClock();
+      // undici's own connect time-out (the same 60 s, on the real clock) must not be what ends it.
+      const c = client(profileFor(sim, { url: `https://127.0.0.1:${port}`, timeoutMs: 60_000 }), { clock });
+      const pending = codeOf(c.probe());
+      for (let i = 0; i < 2000 && sockets.size === 0; i++) await new Promise((r) => setImmediate(r));
+      expect(sockets.size).toBe(1);
+      expect(await settlesWithin(pending, 20)).toBe(false);
+      clock.advance(60_000);
+      expect(await settlesWithin(pending, 20)).toBe(true);
+      expect(await pending).toBe('VAULT_TIMEOUT');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('a caller’s abort while the request waits for a connection rejects at once, and the request is never sent', async () => {
+    const c = client(profileFor(sim, { maxConnections: 1 }));
+    await c.listAccounts('301');
+    sim.inject({ kind: 'hang', match: '/password', count: 1 });
+    const first = c.getPassword('301', '902', {}, { signal: AbortSignal.abort('unused') }).catch((e: unknown) => e);
+    expect(await first).toBe('unused');
+    const hung = new AbortController();
+    const hanging = c.getPassword('301', '902', {}, { signal: hung.signal }).catch((e: unknown) => e);
+    await untilRequests(sim, `${P}/301/accounts/902/password`, 1);
+    const queued = new AbortController();
+    const waiting = c.getPassword('301', '902', {}, { signal: queued.signal });
+    // Let it reach undici's queue (nothing to wait for: metadata cached, key in memory).
+    expect(await settlesWithin(waiting, 20)).toBe(false);
+    queued.abort('no longer needed');
+    expect(await settlesWithin(waiting, 20)).toBe(true);
+    await expect(waiting).rejects.toBe('no longer needed');
+    hung.abort('done');
+    expect(await hanging).toBe('done');
+    // The only connection is free again: the next fetch is served, and PMP never saw the abandoned one.
+    await expect(c.getPassword('301', '902', {})).resolves.toMatchObject({ password: 'Sim-Adm1n-Pass!' });
+    expect(sim.stats().byPath[`${P}/301/accounts/902/password`]).toBe(2);
+  });
+
+  it('the API key is read for every call: a changed key is used at once; an unreadable or malformed key is VAULT_ERROR', async () => {
+    let token: string | Error = 'pmp-bad-token-zz9';
+    const c = createVaultClient(profileFor(sim), {
+      readToken: async () => {
+        if (token instanceof Error) throw token;
+        return token;
+      },
+    });
+    clients.push(c);
+    expect(await codeOf(c.probe())).toBe('ACCESS_DENIED');
+    token = `${SAMPLE_TOKEN}\n`;
+    await expect(c.probe()).resolves.toBeUndefined();
+    token = new Error('ENOENT: /etc/credgw/pmp.token');
+    const unreadable = (await c.probe().catch((e: unknown) => e)) as GatewayError;
+    expect(unreadable).toMatchObject({ code: 'VAULT_ERROR', message: 'the vault API key cannot be read' });
+    token = 'abc\u0007def';
+    expect(await codeOf(c.probe())).toBe('VAULT_ERROR');
+    token = SAMPLE_TOKEN;
+    await expect(c.probe()).resolves.toBeUndefined();
   });
 
   it('a password fetch is never re-sent after the socket closes mid-request', async () => {

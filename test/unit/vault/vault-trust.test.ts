@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { GatewayError } from '../../../src/shared/errors.js';
 import type { InspectOptions, PresentedCertificate } from '../../../src/tls/inspect.js';
 import { VaultTrust } from '../../../src/vault/vault-trust.js';
@@ -37,6 +39,9 @@ describe('VaultTrust', () => {
     expect(a).toBe(b);
     expect(calls).toEqual([{ host: 'pmp.test', port: 7272, timeoutMs: 1234 }]);
     expect(trust.generation).toBe(1);
+    // One secure context for every connection of the generation.
+    expect(a.secureContext.context).toBeDefined();
+    expect(trust.ready).toBe(a);
     expect(trust.learnedCertificatePem).toBe(pki.selfSigned.certPem);
     const ca = a.ca as string[];
     expect(ca[ca.length - 1]?.replace(/\r/g, '')).toBe(pki.selfSigned.certPem.replace(/\r/g, ''));
@@ -58,11 +63,25 @@ describe('VaultTrust', () => {
   it('relearn: true only when a different certificate with the pinned key is presented', async () => {
     let serving = pki.selfSigned.certPem;
     const { trust } = pinOnly(pki.selfSigned.pin, () => serving);
-    await trust.connectOptions();
+    const first = await trust.connectOptions();
     expect(await trust.relearn()).toBe(false);
     expect(trust.generation).toBe(1);
+    // The same leaf keeps its options and so its secure context (the pool is not rebuilt).
+    expect(await trust.connectOptions()).toBe(first);
     serving = pki.server.certPem; // another key: refused
     await expect(trust.relearn()).rejects.toMatchObject({ code: 'VAULT_TLS_ERROR' });
+  });
+
+  it('CA file: trusted roots plus the file, in one secure context built once', async () => {
+    const trust = new VaultTrust({ caFile: join(pki.dir, 'ca.crt'), pinSha256: null, host: 'h', port: 1, timeoutMs: 1 });
+    expect(trust.ready).toBeUndefined();
+    const a = await trust.connectOptions();
+    expect(await trust.connectOptions()).toBe(a);
+    expect(trust.ready).toBe(a);
+    expect(trust.generation).toBe(0);
+    const ca = a.ca as string[];
+    expect(ca.length).toBe(rootCertificates.length + 1);
+    expect(a.secureContext.context).toBeDefined();
   });
 
   it('an unreadable CA file is VAULT_TLS_ERROR naming the file', async () => {
