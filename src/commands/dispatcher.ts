@@ -82,8 +82,15 @@ type Outcome = { ok: true; data: Record<string, unknown> } | { ok: false; error:
 
 interface Execution {
   cmd: CommandMessage;
-  /** Every connection waiting for this id, with the epoch its result carries. */
-  waiters: Map<ReplyPort, number>;
+  /** The connection that asked first, and the epoch its result carries. */
+  reply: ReplyPort;
+  epoch: number;
+  /**
+   * Other connections waiting for this id (a join from a newer connection),
+   * with their epochs; null in the common case of one asker, so a command
+   * costs no Map.
+   */
+  others: Map<ReplyPort, number> | null;
   controller: AbortController;
   timer: TimerHandle | undefined;
   started: number;
@@ -109,7 +116,8 @@ export class Dispatcher {
 
   private readonly running = new Map<string, Execution>();
   private readonly drainWaiters = new Set<DrainWaiter>();
-  private readonly counts = new Map<string, OutcomeCount>();
+  /** name ('' for rejected frames) → outcome → count. */
+  private readonly counts = new Map<string, Map<string, OutcomeCount>>();
   private joinedCount = 0;
   private acceptingNew = true;
 
@@ -204,7 +212,9 @@ export class Dispatcher {
   }
 
   stats(): DispatcherStats {
-    return { inFlight: this.running.size, joined: this.joinedCount, outcomes: [...this.counts.values()].map((c) => ({ ...c })) };
+    const outcomes: OutcomeCount[] = [];
+    for (const byOutcome of this.counts.values()) for (const c of byOutcome.values()) outcomes.push({ ...c });
+    return { inFlight: this.running.size, joined: this.joinedCount, outcomes };
   }
 
   // ---- internals ----------------------------------------------------------
@@ -222,14 +232,24 @@ export class Dispatcher {
 
   private join(exec: Execution, cmd: CommandMessage, reply: ReplyPort): void {
     this.joinedCount++;
-    this.logger.debug({ id: cmd.id, name: cmd.name, sameConnection: exec.waiters.has(reply) }, 'command joined the one in flight');
-    exec.waiters.set(reply, cmd.epoch);
+    const sameConnection = exec.reply === reply || exec.others?.has(reply) === true;
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ id: cmd.id, name: cmd.name, sameConnection }, 'command joined the one in flight');
+    }
+    if (exec.reply === reply) {
+      exec.epoch = cmd.epoch;
+    } else {
+      exec.others ??= new Map();
+      exec.others.set(reply, cmd.epoch);
+    }
   }
 
   private start(cmd: CommandMessage, reply: ReplyPort, started: number): void {
     const exec: Execution = {
       cmd,
-      waiters: new Map([[reply, cmd.epoch]]),
+      reply,
+      epoch: cmd.epoch,
+      others: null,
       controller: new AbortController(),
       timer: undefined,
       started,
@@ -238,22 +258,31 @@ export class Dispatcher {
     };
     this.running.set(cmd.id, exec);
     exec.timer = this.clock.setTimeout(() => this.expire(exec), cmd.timeoutMs);
-    void this.run(exec);
+    this.run(exec);
   }
 
-  private async run(exec: Execution): Promise<void> {
+  /**
+   * Chained with then() rather than written as an async function: one
+   * suspended frame less per command in flight (memory with 1,000 waiting
+   * on a slow vault, and CPU).
+   */
+  private run(exec: Execution): void {
     const ctx: CommandContext = { vaults: this.vaults, policy: this.policy, signal: exec.controller.signal, facts: exec.facts };
-    let outcome: Outcome;
+    const cmd = exec.cmd;
+    let running: Promise<object>;
     try {
-      const cmd = exec.cmd;
-      const data = cmd.name === 'listAccounts' ? await listAccounts(cmd.params, ctx) : await getPassword(cmd.params, ctx);
-      outcome = { ok: true, data: data as unknown as Record<string, unknown> };
+      running = cmd.name === 'listAccounts' ? listAccounts(cmd.params, ctx) : getPassword(cmd.params, ctx);
     } catch (err) {
-      // After the deadline the answer is out; a late failure (often the abort itself) is not news.
-      if (exec.done) return;
-      outcome = { ok: false, error: err instanceof GatewayError ? err : this.internal(err, exec.cmd) };
+      running = Promise.reject(err);
     }
-    this.finish(exec, outcome);
+    running.then(
+      (data) => this.finish(exec, { ok: true, data: data as Record<string, unknown> }),
+      (err: unknown) => {
+        // After the deadline the answer is out; a late failure (often the abort itself) is not news.
+        if (exec.done) return;
+        this.finish(exec, { ok: false, error: err instanceof GatewayError ? err : this.internal(err, exec.cmd) });
+      },
+    );
   }
 
   private expire(exec: Execution): void {
@@ -275,8 +304,11 @@ export class Dispatcher {
     this.clock.clearTimeout(exec.timer);
     this.running.delete(exec.cmd.id);
     const durationMs = Math.max(0, this.clock.monotonic() - exec.started);
-    for (const [reply, epoch] of exec.waiters) this.send(reply, resultFrame(exec.cmd.id, epoch, outcome));
-    exec.waiters.clear();
+    this.send(exec.reply, resultFrame(exec.cmd.id, exec.epoch, outcome));
+    if (exec.others) {
+      for (const [reply, epoch] of exec.others) this.send(reply, resultFrame(exec.cmd.id, epoch, outcome));
+      exec.others = null;
+    }
     this.settle(exec.cmd, exec.facts, outcome, durationMs);
     if (this.running.size === 0 && this.drainWaiters.size > 0) {
       for (const waiter of this.drainWaiters) {
@@ -301,7 +333,8 @@ export class Dispatcher {
   private settle(cmd: CommandMessage, facts: AuditFacts, outcome: Outcome, durationMs: number): void {
     const code = outcome.ok ? 'ok' : outcome.error.code;
     if (outcome.ok) {
-      this.logger.debug({ id: cmd.id, name: cmd.name, durationMs }, 'command done');
+      // One per command: skip building the fields when debug is off (the daemon's default).
+      if (this.logger.isLevelEnabled('debug')) this.logger.debug({ id: cmd.id, name: cmd.name, durationMs }, 'command done');
     } else if (code !== 'INTERNAL') {
       this.logger.info({ id: cmd.id, name: cmd.name, code, detail: outcome.error.detail, durationMs }, 'command failed');
     }
@@ -314,12 +347,20 @@ export class Dispatcher {
   }
 
   private count(o: CommandOutcome): void {
-    const key = `${o.name ?? ''}|${o.outcome}`;
-    const c = this.counts.get(key) ?? { name: o.name, outcome: o.outcome, count: 0, totalDurationMs: 0, maxDurationMs: 0 };
+    const nameKey = o.name ?? '';
+    let byOutcome = this.counts.get(nameKey);
+    if (!byOutcome) {
+      byOutcome = new Map();
+      this.counts.set(nameKey, byOutcome);
+    }
+    let c = byOutcome.get(o.outcome);
+    if (!c) {
+      c = { name: o.name, outcome: o.outcome, count: 0, totalDurationMs: 0, maxDurationMs: 0 };
+      byOutcome.set(o.outcome, c);
+    }
     c.count++;
     c.totalDurationMs += o.durationMs;
-    c.maxDurationMs = Math.max(c.maxDurationMs, o.durationMs);
-    this.counts.set(key, c);
+    if (o.durationMs > c.maxDurationMs) c.maxDurationMs = o.durationMs;
     if (this.onOutcome) {
       try {
         this.onOutcome(o);
@@ -363,7 +404,7 @@ function initialFacts(cmd: CommandMessage): AuditFacts {
 
 function auditEvent(cmd: CommandMessage, facts: AuditFacts, outcome: 'ok' | ErrorCode, durationMs: number, gatewayId: string, clock: Clock): AuditEvent {
   const gp = cmd.name === 'getPassword' ? cmd.params : undefined;
-  return {
+  const event: AuditEvent = {
     time: new Date(clock.now()).toISOString(),
     event: cmd.name,
     commandId: cmd.id,
@@ -371,7 +412,6 @@ function auditEvent(cmd: CommandMessage, facts: AuditFacts, outcome: 'ok' | Erro
     gatewayId,
     requestedBy: gp?.requestedBy ?? null,
     ticketId: gp?.ticketId ?? null,
-    ...(gp?.reason !== undefined ? { reason: gp.reason } : {}),
     vault: facts.vault,
     resource: facts.resource,
     resourceId: facts.resourceId,
@@ -381,4 +421,7 @@ function auditEvent(cmd: CommandMessage, facts: AuditFacts, outcome: 'ok' | Erro
     sealed: facts.sealed,
     durationMs,
   };
+  // Present only when given (the audit line has no `reason` key otherwise).
+  if (gp?.reason !== undefined) event.reason = gp.reason;
+  return event;
 }

@@ -98,7 +98,7 @@ export class Gateway {
       },
     });
     this.vaults.apply(config.vaults);
-    const audit = createAuditSink(config.telemetry.audit, { logger: this.log });
+    const audit = createAuditSink(config.telemetry.audit, { logger: this.log, clock: this.clock });
     this.audit = audit;
     this.dispatcher = new Dispatcher({
       vaults: this.vaults,

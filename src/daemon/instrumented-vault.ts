@@ -32,23 +32,38 @@ export function instrumentVault(client: VaultClient, clock: Clock, observe: Vaul
       for (const resolve of w) resolve();
     }
   };
+  // then() rather than an async wrapper: no extra suspended frame per call in flight.
   const wrap =
     <A extends unknown[], R>(operation: Method, fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
+    (...args: A): Promise<R> => {
       const started = clock.monotonic();
       pending++;
+      let call: Promise<R>;
       try {
-        const result = await fn(...args);
-        observe({ vault: client.name, operation, outcome: 'ok', durationMs: clock.monotonic() - started });
-        return result;
+        call = fn(...args);
       } catch (err) {
-        const opts = args.at(-1) as CallOptions | undefined;
-        const outcome = opts?.signal?.aborted ? 'aborted' : err instanceof GatewayError ? err.code : 'INTERNAL';
-        observe({ vault: client.name, operation, outcome, durationMs: clock.monotonic() - started, error: err });
-        throw err;
-      } finally {
-        settle();
+        call = Promise.reject(err);
       }
+      return call.then(
+        (result) => {
+          try {
+            observe({ vault: client.name, operation, outcome: 'ok', durationMs: clock.monotonic() - started });
+          } finally {
+            settle();
+          }
+          return result;
+        },
+        (err: unknown) => {
+          try {
+            const opts = args.at(-1) as CallOptions | undefined;
+            const outcome = opts?.signal?.aborted ? 'aborted' : err instanceof GatewayError ? err.code : 'INTERNAL';
+            observe({ vault: client.name, operation, outcome, durationMs: clock.monotonic() - started, error: err });
+          } finally {
+            settle();
+          }
+          throw err;
+        },
+      );
     };
   return {
     name: client.name,

@@ -152,6 +152,10 @@ interface Connection {
   closeTimer: TimerHandle | null;
   heartbeat: Heartbeat | null;
   readonly violations: ViolationWindow;
+  /** The socket is corked until the end of this event-loop turn (see sendOn). */
+  corked: boolean;
+  /** ws.send's completion callback for this connection (one closure per connection, not per frame). */
+  readonly onSent: (err?: Error) => void;
 }
 
 /** Messages logged once per failed or ended connection, by code. */
@@ -187,6 +191,12 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+function uncork(conn: Connection): void {
+  conn.corked = false;
+  // Not a timer: the end of the event-loop turn the frames were sent in.
+  conn.socket?.uncork();
 }
 
 function stripBrackets(host: string): string {
@@ -399,6 +409,10 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       closeTimer: null,
       heartbeat: null,
       violations: new ViolationWindow(this.clock),
+      corked: false,
+      onSent: (err?: Error) => {
+        if (err) this.log.warn({ session: id, detail: brief(err) }, 'send failed');
+      },
     };
     const session: LinkSession = Object.freeze({
       id,
@@ -705,9 +719,15 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       this.log.error({ session: conn.id, type: message.type, bytes: Buffer.byteLength(text) }, 'frame too big, not sent');
       return false;
     }
-    ws.send(text, (err) => {
-      if (err) this.log.warn({ session: conn.id, type: message.type, detail: brief(err) }, 'send failed');
-    });
+    // Frames sent in one event-loop turn (results of commands that finished
+    // together) leave in one write: the socket stays corked until the turn ends.
+    const socket = conn.socket;
+    if (socket && !conn.corked) {
+      conn.corked = true;
+      socket.cork();
+      setImmediate(uncork, conn);
+    }
+    ws.send(text, conn.onSent);
     return true;
   }
 

@@ -69,11 +69,14 @@ function violation(reason: string): ProtocolViolation {
   return { kind: 'violation', reason };
 }
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+/** What parseJson returns for text that is not JSON (no wrapper object per frame). */
+const NOT_JSON: unique symbol = Symbol('not JSON');
+
+function parseJson(text: string): unknown {
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return JSON.parse(text) as unknown;
   } catch {
-    return { ok: false };
+    return NOT_JSON;
   }
 }
 
@@ -81,9 +84,8 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 
 /** Decodes a frame the gateway received. */
 export function decodeControllerFrame(text: string): Decoded<ControllerMessage> {
-  const parsed = parseJson(text);
-  if (!parsed.ok) return violation('frame is not JSON');
-  const v = parsed.value;
+  const v = parseJson(text);
+  if (v === NOT_JSON) return violation('frame is not JSON');
   if (!isObject(v)) return violation('frame is not a JSON object');
   switch (v['type']) {
     case 'welcome':
@@ -118,6 +120,14 @@ function decodeRole(v: Record<string, unknown>): Decoded<ControllerMessage> {
   return { kind: 'message', message: { type: 'role', role: v['role'], epoch: v['epoch'] } };
 }
 
+/** getPassword's optional string params and their limits (one constant, not an array per frame). */
+const OPTIONAL_PW_STRINGS = [
+  ['ticketId', LIMITS.ticketId],
+  ['reason', LIMITS.reason],
+  ['requestedBy', LIMITS.requestedBy],
+  ['recipientKey', LIMITS.recipientKey],
+] as const;
+
 /** Validates a `command` frame (section 5). */
 export function decodeCommand(v: Record<string, unknown>): Decoded<ControllerMessage> {
   const id = v['id'];
@@ -147,12 +157,7 @@ export function decodeCommand(v: Record<string, unknown>): Decoded<ControllerMes
   if (typeof accountId !== 'string' || !/^\d{1,64}$/.test(accountId)) {
     return reject('BAD_REQUEST', 'params.accountId must be a PMP account ID (a string of digits)');
   }
-  for (const [key, max] of [
-    ['ticketId', LIMITS.ticketId],
-    ['reason', LIMITS.reason],
-    ['requestedBy', LIMITS.requestedBy],
-    ['recipientKey', LIMITS.recipientKey],
-  ] as const) {
+  for (const [key, max] of OPTIONAL_PW_STRINGS) {
     if (!isOptionalString(p[key], max)) return reject('BAD_REQUEST', `params.${key} must be a string of at most ${max} characters`);
   }
   const command: CommandMessage = {
@@ -209,9 +214,8 @@ function decodeResource(r: unknown): ResourceRef | string {
 
 /** Decodes a frame the controller received. */
 export function decodeGatewayFrame(text: string): Decoded<GatewayMessage> {
-  const parsed = parseJson(text);
-  if (!parsed.ok) return violation('frame is not JSON');
-  const v = parsed.value;
+  const v = parseJson(text);
+  if (v === NOT_JSON) return violation('frame is not JSON');
   if (!isObject(v)) return violation('frame is not a JSON object');
   switch (v['type']) {
     case 'hello':

@@ -1,7 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Agent, request } from 'undici';
 import { checkLoopbackListen } from '../config/compile.js';
 import type { Metrics } from './metrics.js';
 import { computeReadiness, isGatewayStatus, sanitizeStatus, type GatewayStatus, type Readiness } from './status.js';
@@ -234,6 +233,8 @@ export async function fetchGatewayStatus(listen: string, opts: FetchStatusOption
   const target = parseListen(listen);
   const where = formatAddress(target);
   const timeoutMs = opts.timeoutMs ?? 5000;
+  // Loaded here, not at the top: the daemon serves this endpoint with node:http and must not pay for the client.
+  const { Agent, request } = await import('undici');
   const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   try {
     let res;

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LabeledCounter, LabeledHistogram, type CounterSeries, type HistogramSeries } from './labeled-metrics.js';
 
 /**
  * The gateway's Prometheus metrics, on a registry of its own (never
@@ -12,7 +13,23 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  *
  * The daemon calls the methods below from the dispatcher's onOutcome hook,
  * the instrumented vault clients, the link's events and the role manager.
+ * The per-command series (commands, vault calls, their latencies) are
+ * LabeledCounter/LabeledHistogram, whose series objects are kept here per
+ * label set: a command costs a few field updates, not prom-client's label
+ * hashing (see labeled-metrics.ts).
  */
+
+/** The series of one command name: its latency and a count per outcome. */
+interface NameSeries {
+  seconds: HistogramSeries<'name'>;
+  outcomes: Map<string, CounterSeries<'name' | 'outcome'>>;
+}
+
+/** The series of one vault operation: its latency and a count per outcome. */
+interface OperationSeries {
+  seconds: HistogramSeries<'vault' | 'operation'>;
+  outcomes: Map<string, CounterSeries<'vault' | 'operation' | 'outcome'>>;
+}
 
 /** Seconds; from 1 ms (a cached listAccounts) to 10 s (the default command time-out). */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([
@@ -65,10 +82,10 @@ export class Metrics {
   /** The Content-Type of render()'s text. */
   readonly contentType: string;
   private readonly registry = new Registry();
-  private readonly commands: Counter<'name' | 'outcome'>;
-  private readonly commandSeconds: Histogram<'name'>;
-  private readonly vaultCalls: Counter<'vault' | 'operation' | 'outcome'>;
-  private readonly vaultSeconds: Histogram<'vault' | 'operation'>;
+  private readonly commands: LabeledCounter<'name' | 'outcome'>;
+  private readonly commandSeconds: LabeledHistogram<'name'>;
+  private readonly vaultCalls: LabeledCounter<'vault' | 'operation' | 'outcome'>;
+  private readonly vaultSeconds: LabeledHistogram<'vault' | 'operation'>;
   private readonly vaultUp: Gauge<'vault'>;
   private readonly linkStateGauge: Gauge<'state'>;
   private readonly reconnects: Counter;
@@ -79,40 +96,42 @@ export class Metrics {
   private inFlightSource: () => number = () => 0;
   private readonly linkStates = new Set<string>(LINK_STATE_LABELS);
   private readonly roles = new Set<string>(ROLE_LABELS);
-  /** vault → operation → outcomes seen, so forgetVault can remove exactly those series. */
-  private readonly vaultSeries = new Map<string, Map<string, Set<string>>>();
+  /** command name → its series. */
+  private readonly commandSeries = new Map<string, NameSeries>();
+  /** vault → operation → its series; also what forgetVault removes. */
+  private readonly vaultSeries = new Map<string, Map<string, OperationSeries>>();
 
   constructor(options: MetricsOptions = {}) {
     const p = options.prefix ?? 'credgw_';
     const registers = [this.registry];
     this.contentType = this.registry.contentType;
 
-    this.commands = new Counter({
-      name: `${p}commands_total`,
-      help: 'Commands answered, by command name and outcome (ok or the error code).',
-      labelNames: ['name', 'outcome'],
+    this.commands = new LabeledCounter(
+      `${p}commands_total`,
+      'Commands answered, by command name and outcome (ok or the error code).',
+      ['name', 'outcome'],
       registers,
-    });
-    this.commandSeconds = new Histogram({
-      name: `${p}command_duration_seconds`,
-      help: 'Time from receiving a command to sending its result, by command name.',
-      labelNames: ['name'],
-      buckets: [...LATENCY_BUCKETS_SECONDS],
+    );
+    this.commandSeconds = new LabeledHistogram(
+      `${p}command_duration_seconds`,
+      'Time from receiving a command to sending its result, by command name.',
+      ['name'],
+      LATENCY_BUCKETS_SECONDS,
       registers,
-    });
-    this.vaultCalls = new Counter({
-      name: `${p}vault_calls_total`,
-      help: 'Calls to PMP/PAM360, by vault profile, client operation and outcome (ok, an error code, or aborted).',
-      labelNames: ['vault', 'operation', 'outcome'],
+    );
+    this.vaultCalls = new LabeledCounter(
+      `${p}vault_calls_total`,
+      'Calls to PMP/PAM360, by vault profile, client operation and outcome (ok, an error code, or aborted).',
+      ['vault', 'operation', 'outcome'],
       registers,
-    });
-    this.vaultSeconds = new Histogram({
-      name: `${p}vault_call_duration_seconds`,
-      help: 'Duration of calls to PMP/PAM360, by vault profile and client operation.',
-      labelNames: ['vault', 'operation'],
-      buckets: [...LATENCY_BUCKETS_SECONDS],
+    );
+    this.vaultSeconds = new LabeledHistogram(
+      `${p}vault_call_duration_seconds`,
+      'Duration of calls to PMP/PAM360, by vault profile and client operation.',
+      ['vault', 'operation'],
+      LATENCY_BUCKETS_SECONDS,
       registers,
-    });
+    );
     this.vaultUp = new Gauge({
       name: `${p}vault_healthy`,
       help: 'Result of the last health probe of each vault profile (1 healthy, 0 not).',
@@ -173,19 +192,40 @@ export class Metrics {
   /** One finished command (the dispatcher's onOutcome hook). */
   commandCompleted(c: CommandCompleted): void {
     const name = c.name ?? 'unknown';
-    this.commands.inc({ name, outcome: c.outcome });
-    this.commandSeconds.observe({ name }, seconds(c.durationMs));
+    let byName = this.commandSeries.get(name);
+    if (!byName) {
+      byName = { seconds: this.commandSeconds.series({ name }), outcomes: new Map() };
+      this.commandSeries.set(name, byName);
+    }
+    let count = byName.outcomes.get(c.outcome);
+    if (!count) {
+      count = this.commands.series({ name, outcome: c.outcome });
+      byName.outcomes.set(c.outcome, count);
+    }
+    count.inc();
+    byName.seconds.observe(seconds(c.durationMs));
   }
 
   /** One finished call to a vault (the instrumented vault client). */
   vaultCall(c: VaultCallCompleted): void {
-    this.vaultCalls.inc({ vault: c.vault, operation: c.operation, outcome: c.outcome });
-    const ops = this.vaultSeries.get(c.vault) ?? new Map<string, Set<string>>();
-    this.vaultSeries.set(c.vault, ops);
-    const outcomes = ops.get(c.operation) ?? new Set<string>();
-    ops.set(c.operation, outcomes);
-    outcomes.add(c.outcome);
-    this.vaultSeconds.observe({ vault: c.vault, operation: c.operation }, seconds(c.durationMs));
+    const { vault, operation, outcome } = c;
+    let ops = this.vaultSeries.get(vault);
+    if (!ops) {
+      ops = new Map();
+      this.vaultSeries.set(vault, ops);
+    }
+    let op = ops.get(operation);
+    if (!op) {
+      op = { seconds: this.vaultSeconds.series({ vault, operation }), outcomes: new Map() };
+      ops.set(operation, op);
+    }
+    let count = op.outcomes.get(outcome);
+    if (!count) {
+      count = this.vaultCalls.series({ vault, operation, outcome });
+      op.outcomes.set(outcome, count);
+    }
+    count.inc();
+    op.seconds.observe(seconds(c.durationMs));
   }
 
   /** A vault's health changed (or was probed). */
@@ -198,9 +238,9 @@ export class Metrics {
    * exported (their counts are lost, as Prometheus expects of a vanished series).
    */
   forgetVault(vault: string): void {
-    for (const [operation, outcomes] of this.vaultSeries.get(vault) ?? []) {
+    for (const [operation, op] of this.vaultSeries.get(vault) ?? []) {
       this.vaultSeconds.remove({ vault, operation });
-      for (const outcome of outcomes) this.vaultCalls.remove({ vault, operation, outcome });
+      for (const outcome of op.outcomes.keys()) this.vaultCalls.remove({ vault, operation, outcome });
     }
     this.vaultSeries.delete(vault);
     this.vaultUp.remove({ vault });

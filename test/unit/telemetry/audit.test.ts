@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { AuditSink } from '../../../src/commands/ports.js';
 import { Dispatcher } from '../../../src/commands/dispatcher.js';
 import { ManualClock } from '../../../src/shared/clock.js';
-import { createAuditSink, type AuditEvent } from '../../../src/telemetry/audit.js';
+import { AUDIT_FLUSH_CHARS, AUDIT_FLUSH_MS, auditLine, createAuditSink, type AuditEvent } from '../../../src/telemetry/audit.js';
 import { captureLogger, DEFAULT_POLICY, FakeRegistry, FakeReply, FakeRole, FakeVault, profile, pwCmd, listCmd, SECRET, settle } from '../commands/fakes.js';
 
 function event(overrides: Partial<AuditEvent> = {}): AuditEvent {
@@ -69,6 +71,28 @@ describe('createAuditSink', () => {
     expect(JSON.parse(text)).toMatchObject({ commandId: '1a2b' });
   });
 
+  it('batches lines: one flush timer for a batch, handed over at once when the batch is long', async () => {
+    const file = join(dir, 'audit.log');
+    const clock = new ManualClock();
+    const sink = createAuditSink(file, { clock });
+    await sink.ready();
+    sink.record(event({ commandId: 'a' }));
+    sink.record(event({ commandId: 'b' }));
+    expect(clock.pending).toBe(1);
+    clock.advance(AUDIT_FLUSH_MS);
+    expect(clock.pending).toBe(0);
+    const perLine = auditLine(event()).length;
+    const n = Math.ceil(AUDIT_FLUSH_CHARS / perLine);
+    for (let i = 0; i < n; i++) sink.record(event({ commandId: `c${i}` }));
+    // The batch reached AUDIT_FLUSH_CHARS with the last line and was handed over: no timer left.
+    expect(clock.pending).toBe(0);
+    sink.record(event({ commandId: 'last' }));
+    await sink.close();
+    expect(clock.pending).toBe(0);
+    const ids = readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as AuditEvent).commandId);
+    expect(ids).toEqual(['a', 'b', ...Array.from({ length: n }, (_, i) => `c${i}`), 'last']);
+  });
+
   it('drops events after close, with a warning', async () => {
     const file = join(dir, 'audit.log');
     const { logger, lines } = captureLogger();
@@ -128,5 +152,30 @@ describe('createAuditSink', () => {
     const audit = readFileSync(file, 'utf8').trim().split('\n');
     expect(audit.map((l) => (JSON.parse(l) as AuditEvent).outcome)).toEqual(['ok', 'ok', 'DEADLINE_EXCEEDED', 'INTERNAL']);
     for (const line of [...audit, ...logLines]) expect(line).not.toContain(SECRET);
+  });
+});
+
+describe('createAuditSink on process exit', () => {
+  it('writes every recorded line when the process exits at once (process.exit right after record)', () => {
+    const dist = process.env['CREDGW_TEST_DIST'] || join(process.cwd(), 'dist');
+    const modulePath = join(dist, 'telemetry', 'audit.js');
+    if (!existsSync(modulePath)) throw new Error(`${modulePath} does not exist: build first (npm test does; or set CREDGW_TEST_DIST)`);
+    const dir = mkdtempSync(join(tmpdir(), 'credgw-audit-exit-'));
+    try {
+      const file = join(dir, 'audit.log');
+      const script = `
+        const { createAuditSink } = await import(${JSON.stringify(pathToFileURL(modulePath).href)});
+        const sink = createAuditSink(${JSON.stringify(file)});
+        await sink.ready();
+        for (let i = 0; i < 500; i++) sink.record({ ...${JSON.stringify(event())}, commandId: 'c' + i });
+        process.exit(3);`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(3);
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      expect(lines.map((l) => (JSON.parse(l) as AuditEvent).commandId)).toEqual(Array.from({ length: 500 }, (_, i) => `c${i}`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import { PassThrough } from 'node:stream';
+import { runCli, subcommandsFor } from '../../../src/cli/program.js';
+
+const ALL = ['config', 'vault', 'cert', 'sim', 'run', 'status', 'diagnose', 'demo'];
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await runCli(args, { stdout, stderr, env: {} });
+  return { code, out, err };
+}
+
+describe('subcommandsFor: which subcommand modules a command line loads', () => {
+  it.each([
+    [['run'], ['run']],
+    [['--config-dir', '/etc/credgw', 'run'], ['run']],
+    [['--config-dir', 'run', 'status'], ['status']],
+    [['--config-dir=/x', '--verbose', 'sim', 'pmp'], ['sim']],
+    [['run', '--help'], ['run']],
+    [['-V'], []],
+    [['--version', 'run'], []],
+    [[], ALL],
+    [['--help'], ALL],
+    [['-h', 'run'], ALL],
+    [['help', 'run'], ALL],
+    [['rnu'], ALL],
+    [['--', 'run'], ALL],
+  ])('%j → %j', (argv, wanted) => {
+    expect(subcommandsFor(argv)).toEqual(wanted);
+  });
+});
+
+describe('the program with lazily loaded subcommands', () => {
+  it('--help lists every subcommand', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const name of ALL) expect(r.out).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+  });
+
+  it('a subcommand gets its own help, and an unknown one a suggestion', async () => {
+    expect((await cli(['run', '--help'])).out).toMatch(/^Usage: credgw run \[options\]/m);
+    expect((await cli(['help', 'status'])).out).toMatch(/^Usage: credgw status/m);
+    const typo = await cli(['rnu']);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain('(Did you mean run?)');
+  });
+
+  it('--version prints the version without any subcommand', async () => {
+    const r = await cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
