@@ -11,7 +11,8 @@ import { sleep, type Clock } from '../shared/clock.js';
 import type { ClusterSnapshot, CommandResultBody, GatewaySnapshot } from '../sim/controller/hub.js';
 import { SAMPLE_TOKEN } from '../sim/pmp/index.js';
 import { ControllerApi, type ApiAnswer, type ApiCommand } from './demo-api.js';
-import { detailLine, formatMs, maskSecret, stepLine, summaryTable, type StepRecord } from './demo-output.js';
+import { formatMs, maskSecret, stepLine, summaryTable, type StepRecord } from './demo-output.js';
+import { DemoFailure, raceAbort, StepRunner } from './demo-step-runner.js';
 import { describeExit, ProcessSupervisor, type ManagedProcess } from './demo-supervisor.js';
 import { table } from './table.js';
 
@@ -43,8 +44,6 @@ const RETRY_PAUSE_MS = 20;
 const COMMAND_TIMEOUT_MS = 10_000;
 /** Each request of the takeover loop: short, so a lost one is followed by the next soon. */
 const TAKEOVER_COMMAND_TIMEOUT_MS = 5_000;
-/** How long a failed step waits for a child's exit that may explain the failure. */
-const SETTLE_MS = 250;
 /** SIGTERM → SIGKILL grace at clean-up; a gateway drains well within it. */
 const STOP_GRACE_MS = 5_000;
 /** The gateways' own drain bound (limits.drainTimeoutMs), below STOP_GRACE_MS. */
@@ -62,39 +61,6 @@ const GATEWAYS: readonly GatewaySpec[] = [
 
 /** Proxy settings would route the gateways' loopback connections through a proxy; the demo never leaves the host. */
 const STRIPPED_ENV = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', CONFIG_DIR_ENV];
-
-/** The last lines a child printed, kept at the moment a step failed. */
-export interface ProcessTail {
-  name: string;
-  pid: number;
-  lines: string[];
-}
-
-/** Lines of each relevant child's output shown with a failure. */
-const FAILURE_TAIL_LINES = 8;
-
-export class DemoFailure extends Error {
-  override readonly name = 'DemoFailure';
-  /** Filled in when a step fails: what the relevant children said last. */
-  tails: ProcessTail[] = [];
-  constructor(
-    readonly code: string,
-    message: string,
-    /** Processes whose last output explains the failure; empty: all of them. */
-    readonly processes: readonly ManagedProcess[] = [],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** The reason the root signal carries when the user pressed Ctrl-C (or sent SIGTERM). */
-export class DemoInterrupted extends Error {
-  override readonly name = 'DemoInterrupted';
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`);
-  }
-}
 
 export interface DemoOptions {
   /** The built CLI entry point (dist/cli/main.js) the children run. */
@@ -117,14 +83,6 @@ export interface DemoOptions {
 }
 
 type Phase = 'steps' | 'keeping' | 'cleanup' | 'done';
-
-interface StepResult<T> {
-  value: T;
-  summary: string;
-  details?: string[];
-  /** The figure the step measures, when it is not the step's own duration. */
-  ms?: number;
-}
 
 interface Started {
   dir: string;
@@ -149,11 +107,11 @@ interface Takeover {
 
 export class DemoRun {
   private phase: Phase = 'steps';
-  private readonly records: StepRecord[] = [];
   private readonly supervisor: ProcessSupervisor;
   /** Aborted when a child ends on its own: every step waiting on anything fails at once. */
   private readonly crashed = new AbortController();
   private readonly totalSteps: number;
+  private readonly runner: StepRunner;
   private dir: string | null = null;
   private api: ControllerApi | null = null;
   private cleaning: Promise<void> | null = null;
@@ -169,11 +127,19 @@ export class DemoRun {
     });
     // 11 steps, the restart of the killed gateway with --keep, and the clean-up.
     this.totalSteps = opts.keep ? 13 : 12;
+    this.runner = new StepRunner({
+      clock: opts.clock,
+      out: opts.out,
+      signals: [opts.stop, this.crashed.signal],
+      stepTimeoutMs: this.stepTimeoutMs,
+      totalSteps: this.totalSteps,
+      processes: () => this.supervisor.all,
+    });
   }
 
   /** What the user sees at the end. */
   get steps(): readonly StepRecord[] {
-    return this.records;
+    return this.runner.records;
   }
 
   /**
@@ -219,7 +185,7 @@ export class DemoRun {
   private async startAll(dir: string): Promise<Started> {
     const procs = new Map<string, ManagedProcess>();
     const simCert = join(dir, 'pmp-simulator.crt');
-    const simUrl = await this.step('PMP simulator', async (signal) => {
+    const simUrl = await this.runner.step('PMP simulator', async (signal) => {
       const p = this.spawn(procs, 'pmp-sim', ['sim', 'pmp', '--port', '0', '--cert-out', simCert]);
       const url = (await p.waitForLine(/listening on (https:\/\/\S+)/, signal))[1]!;
       await p.waitForLine(/^Stop with Ctrl-C/, signal);
@@ -228,7 +194,7 @@ export class DemoRun {
 
     const ctlCert = join(dir, 'controller.crt');
     const gatewayTokens = new Map(GATEWAYS.map((g) => [g.id, this.writeSecret(join(dir, `${g.id}-controller.token`), randomBytes(24).toString('base64url'))]));
-    const ctl = await this.step('reference controller', async (signal) => {
+    const ctl = await this.runner.step('reference controller', async (signal) => {
       const p = this.spawn(procs, 'controller', [
         'sim',
         'controller',
@@ -255,7 +221,7 @@ export class DemoRun {
     // gw-a first makes the roles of the story certain.
     for (const g of GATEWAYS) {
       const wanted = g === GATEWAYS[0] ? 'active' : 'standby';
-      await this.step(`gateway ${g.id}`, async (signal) => {
+      await this.runner.step(`gateway ${g.id}`, async (signal) => {
         const p = this.startGateway(started, g, gatewayTokens.get(g.id)!);
         const snap = await this.pollCluster(signal, (c) => {
           const gw = c?.gateways.find((x) => x.gatewayId === g.id);
@@ -301,7 +267,7 @@ export class DemoRun {
   private async consoleLaunch(s: Started): Promise<{ password: string }> {
     const resource: ResourceRef = { id: 'demo-vm-17', name: 'jump box (as the cloud knows it)', customAttributes: { [DEMO_ATTRIBUTE]: DEMO_RESOURCE_NAME } };
 
-    await this.step('listAccounts', async (signal) => {
+    await this.runner.step('listAccounts', async (signal) => {
       const body = await this.command(s, { name: 'listAccounts', params: { vault: DEMO_VAULT, resource } }, signal);
       const data = body.data as unknown as ListAccountsData;
       return {
@@ -319,7 +285,7 @@ export class DemoRun {
       reason: 'Remote console launch (credgw demo)',
       requestedBy: 'demo.user@example.com',
     };
-    const password = await this.step('getPassword', async (signal) => {
+    const password = await this.runner.step('getPassword', async (signal) => {
       const body = await this.command(s, { name: 'getPassword', params: plainParams }, signal);
       const pw = passwordOf(body);
       return {
@@ -328,7 +294,7 @@ export class DemoRun {
       };
     });
 
-    await this.step('getPassword, sealed', async (signal) => {
+    await this.runner.step('getPassword, sealed', async (signal) => {
       const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', {
         modulusLength: 2048,
         publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -349,7 +315,7 @@ export class DemoRun {
       };
     });
 
-    await this.step('getPassword, no ticket', async (signal) => {
+    await this.runner.step('getPassword, no ticket', async (signal) => {
       const params: GetPasswordParams = { vault: DEMO_VAULT, resource, accountId: DEMO_ACCOUNT_TICKET.id, requestedBy: 'demo.user@example.com' };
       const answer = await s.api.submit(DEMO_CLUSTER, { name: 'getPassword', params }, COMMAND_TIMEOUT_MS, signal);
       if (answer.kind !== 'result') throw apiFailure(answer);
@@ -371,7 +337,7 @@ export class DemoRun {
   private async failover(s: Started, password: string): Promise<void> {
     let takeover: Takeover | undefined;
     try {
-      const { before, standby } = await this.step('kill -9 the active', async (signal) => {
+      const { before, standby } = await this.runner.step('kill -9 the active', async (signal) => {
         const before = await s.api.cluster(DEMO_CLUSTER, signal);
         const activeId = before?.activeGatewayId;
         const victim = activeId ? s.procs.get(activeId) : undefined;
@@ -387,7 +353,7 @@ export class DemoRun {
         };
       });
       const t = takeover!;
-      await this.step('standby promoted', async (signal) => {
+      await this.runner.step('standby promoted', async (signal) => {
         const c = await raceAbort(t.promotion, signal);
         const at = c.lastChange ? Date.parse(c.lastChange.at) : NaN;
         const ms = Number.isFinite(at) ? Math.max(0, at - t.killedWallAt) : this.opts.clock.monotonic() - t.killedAt;
@@ -397,7 +363,7 @@ export class DemoRun {
           ms,
         };
       });
-      await this.step('standby serves', async (signal) => {
+      await this.runner.step('standby serves', async (signal) => {
         const first = await raceAbort(t.firstServed, signal);
         const pw = passwordOf(first.answer);
         if (pw !== password) throw new DemoFailure('DEMO_UNEXPECTED_RESULT', `${standby.gatewayId} returned a different password for ${DEMO_ACCOUNT_PLAIN.name}`);
@@ -464,7 +430,7 @@ export class DemoRun {
     const killed = GATEWAYS.map((g) => g.id).find((id) => !s.procs.get(id)?.running);
     if (killed) {
       const spec = GATEWAYS.find((g) => g.id === killed)!;
-      await this.step(`${killed} restarted`, async (signal) => {
+      await this.runner.step(`${killed} restarted`, async (signal) => {
         const p = this.startGateway(s, spec, s.tokens.get(spec.id)!);
         const snap = await this.pollCluster(signal, (c) => {
           const gw = c?.gateways.find((x) => x.gatewayId === killed);
@@ -498,69 +464,6 @@ export class DemoRun {
 
   private get stepTimeoutMs(): number {
     return this.opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
-  }
-
-  /**
-   * Runs one numbered step with a deadline; prints its line when it ends.
-   * Fails at once when the user interrupts or a child ends on its own.
-   */
-  private async step<T>(title: string, body: (signal: AbortSignal) => Promise<StepResult<T>>): Promise<T> {
-    const { clock } = this.opts;
-    const n = this.records.length + 1;
-    const deadline = new AbortController();
-    const timer = clock.setTimeout(
-      () => deadline.abort(new DemoFailure('STEP_TIMEOUT', `did not finish within ${formatMs(this.stepTimeoutMs)}`, this.supervisor.all.filter((p) => p.running))),
-      this.stepTimeoutMs,
-    );
-    const signal = AbortSignal.any([this.opts.stop, this.crashed.signal, deadline.signal]);
-    const started = clock.monotonic();
-    try {
-      const result = await raceAbort(body(signal), signal);
-      const record: StepRecord = { n, title, outcome: 'ok', summary: result.summary, ms: result.ms ?? clock.monotonic() - started };
-      this.records.push(record);
-      this.opts.out(stepLine(record, this.totalSteps));
-      for (const d of result.details ?? []) this.opts.out(detailLine(d));
-      return result.value;
-    } catch (caught) {
-      // A child killed under us shows first as a refused or reset connection;
-      // its exit, which says what really happened, follows within moments.
-      if (!signal.aborted && !(caught instanceof DemoFailure)) await this.settle(signal);
-      // The abort reason says why better than whatever the aborted call threw.
-      const err = signal.aborted ? signal.reason : caught;
-      if (err instanceof DemoInterrupted) {
-        const record: StepRecord = { n, title, outcome: 'interrupted', summary: err.message, ms: clock.monotonic() - started };
-        this.records.push(record);
-        this.opts.out(stepLine(record, this.totalSteps));
-        throw err;
-      }
-      const failure =
-        err instanceof DemoFailure
-          ? err
-          : new DemoFailure(errCode(err), (err as Error)?.message ?? String(err), processesOf(err, this.supervisor.all), { cause: err });
-      const record: StepRecord = { n, title, outcome: 'failed', summary: `${failure.code}: ${failure.message}`, ms: clock.monotonic() - started };
-      this.records.push(record);
-      this.opts.out(stepLine(record, this.totalSteps));
-      const wrapped = new DemoFailure(failure.code, `step ${n} (${title}): ${failure.message}`, failure.processes, { cause: failure.cause ?? failure });
-      // The simulator's output is its banner: it explains little unless it is the one that failed.
-      const relevant = failure.processes.length > 0 ? failure.processes : this.supervisor.all.filter((p) => p.name !== 'pmp-sim');
-      wrapped.tails = relevant.map((p) => ({ name: p.name, pid: p.pid, lines: p.tail(FAILURE_TAIL_LINES) }));
-      throw wrapped;
-    } finally {
-      clock.clearTimeout(timer);
-    }
-  }
-
-  /** Waits up to {@link SETTLE_MS} for the signal to abort (a child's exit on its way); never rejects. */
-  private settle(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.opts.clock.clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = this.opts.clock.setTimeout(done, SETTLE_MS);
-      signal.addEventListener('abort', done, { once: true });
-    });
   }
 
   private spawn(procs: Map<string, ManagedProcess>, name: string, args: string[]): ManagedProcess {
@@ -620,16 +523,16 @@ export class DemoRun {
     this.phase = 'done';
     if (all.length === 0) return;
     const record: StepRecord = {
-      n: this.records.length + 1,
+      n: this.runner.records.length + 1,
       title: 'clean up',
       outcome: 'ok',
       summary: `${running} running process${running === 1 ? '' : 'es'} stopped (of ${all.length} started), ${this.dir} removed`,
       ms: this.opts.clock.monotonic() - started,
     };
-    this.records.push(record);
+    this.runner.records.push(record);
     this.opts.out(stepLine(record, Math.max(this.totalSteps, record.n)));
     this.opts.out('');
-    this.opts.out(summaryTable(this.records));
+    this.opts.out(summaryTable(this.runner.records));
   }
 }
 
@@ -656,33 +559,4 @@ function passwordOf(body: CommandResultBody): string {
 function apiFailure(answer: ApiAnswer): DemoFailure {
   const e = (answer.body as { error?: { code?: string; message?: string } }).error;
   return new DemoFailure(e?.code ?? 'CONTROLLER_API_ERROR', `the controller answered HTTP ${answer.status}: ${e?.message ?? 'no error body'}`);
-}
-
-function errCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code !== '' ? code : 'DEMO_ERROR';
-}
-
-function processesOf(err: unknown, all: readonly ManagedProcess[]): readonly ManagedProcess[] {
-  const named = all.filter((p) => err instanceof Error && err.message.includes(`${p.name} (pid ${p.pid})`));
-  return named.length > 0 ? named : all;
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
