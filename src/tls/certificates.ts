@@ -1,5 +1,5 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
+import { loadForge } from './forge.js';
 import { isIP } from 'node:net';
 import { spkiPinFromDer } from './pin.js';
 
@@ -79,6 +79,7 @@ const DEFAULT_VALIDITY_DAYS = 825;
  * given.
  */
 export function issueCertificate(req: CertificateRequest, issuer?: IssuedCertificate): IssuedCertificate {
+  const forge = loadForge();
   const keys = makeRsaKeyPair(2048);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);

@@ -1,4 +1,5 @@
-import forge from 'node-forge';
+import type * as Forge from 'node-forge';
+import { loadForge } from './forge.js';
 
 /**
  * SPKI pins: base64 of the SHA-256 of the certificate's DER-encoded
@@ -9,6 +10,7 @@ import forge from 'node-forge';
 
 /** Extracts the DER SubjectPublicKeyInfo from a DER certificate. */
 export function spkiFromCertificateDer(der: Uint8Array): Buffer {
+  const forge = loadForge();
   const cert = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(der).toString('binary')));
   const tbs = asn1Children(cert)[0];
   if (!tbs) throw new Error('certificate has no tbsCertificate');
@@ -20,12 +22,13 @@ export function spkiFromCertificateDer(der: Uint8Array): Buffer {
   return Buffer.from(forge.asn1.toDer(spki).getBytes(), 'binary');
 }
 
-function asn1Children(node: forge.asn1.Asn1): forge.asn1.Asn1[] {
+function asn1Children(node: Forge.asn1.Asn1): Forge.asn1.Asn1[] {
   return Array.isArray(node.value) ? node.value : [];
 }
 
 /** The base64 SHA-256 SPKI pin of a DER certificate. */
 export function spkiPinFromDer(der: Uint8Array): string {
+  const forge = loadForge();
   const md = forge.md.sha256.create();
   md.update(spkiFromCertificateDer(der).toString('binary'));
   return Buffer.from(md.digest().getBytes(), 'binary').toString('base64');
@@ -38,25 +41,30 @@ export function spkiPinFromPem(pem: string): string {
 
 /** DER bytes of the first certificate in a PEM text. */
 export function pemToDer(pem: string): Buffer {
-  const first = splitPemBundle(pem)[0];
+  const first = certificateBlocks(pem)[0];
   if (!first) throw new Error('no CERTIFICATE block in PEM');
-  return Buffer.from(forge.pem.decode(first)[0]!.body, 'binary');
+  return Buffer.from(first.body, 'binary');
 }
 
 /** All CERTIFICATE blocks of a PEM bundle, each re-encoded as PEM. */
 export function splitPemBundle(pem: string): string[] {
-  let blocks: forge.pem.ObjectPEM[];
-  try {
-    blocks = forge.pem.decode(pem);
-  } catch {
-    return [];
-  }
-  return blocks.filter((b) => b.type === 'CERTIFICATE').map((b) => forge.pem.encode(b));
+  const forge = loadForge();
+  return certificateBlocks(pem).map((b) => forge.pem.encode(b));
 }
 
 /** DER → PEM for a certificate. */
 export function derToPem(der: Uint8Array): string {
-  return forge.pem.encode({ type: 'CERTIFICATE', body: Buffer.from(der).toString('binary') });
+  return loadForge().pem.encode({ type: 'CERTIFICATE', body: Buffer.from(der).toString('binary') });
+}
+
+function certificateBlocks(pem: string): Forge.pem.ObjectPEM[] {
+  try {
+    return loadForge()
+      .pem.decode(pem)
+      .filter((b) => b.type === 'CERTIFICATE');
+  } catch {
+    return [];
+  }
 }
 
 /** A pin as the admin may write it: with or without a `sha256//` prefix. */

@@ -1,4 +1,5 @@
-import forge from 'node-forge';
+import type * as Forge from 'node-forge';
+import { loadForge } from './forge.js';
 
 /**
  * Sealed delivery (protocol section 5, `recipientKey`): the password is
@@ -15,10 +16,11 @@ export class RecipientKeyError extends Error {
 }
 
 /** Parsed, checked recipient key. Throws RecipientKeyError when unusable. */
-export function parseRecipientKey(pem: string): forge.pki.rsa.PublicKey {
-  let key: forge.pki.rsa.PublicKey;
+export function parseRecipientKey(pem: string): Forge.pki.rsa.PublicKey {
+  const forge = loadForge();
+  let key: Forge.pki.rsa.PublicKey;
   try {
-    key = forge.pki.publicKeyFromPem(pem) as forge.pki.rsa.PublicKey;
+    key = forge.pki.publicKeyFromPem(pem) as Forge.pki.rsa.PublicKey;
   } catch {
     throw new RecipientKeyError('recipientKey is not a PEM RSA public key');
   }
@@ -33,7 +35,8 @@ export function parseRecipientKey(pem: string): forge.pki.rsa.PublicKey {
 }
 
 /** Encrypts `secret` (UTF-8) to `key`; returns base64. */
-export function sealSecret(key: forge.pki.rsa.PublicKey, secret: string): string {
+export function sealSecret(key: Forge.pki.rsa.PublicKey, secret: string): string {
+  const forge = loadForge();
   const encrypted = key.encrypt(forge.util.encodeUtf8(secret), 'RSA-OAEP', {
     md: forge.md.sha256.create(),
     mgf1: { md: forge.md.sha256.create() },

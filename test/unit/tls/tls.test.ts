@@ -1,6 +1,6 @@
 import { constants, createHash, generateKeyPairSync, privateDecrypt, X509Certificate } from 'node:crypto';
 import { describeCertificate } from '../../../src/tls/certificates.js';
-import { isValidPin, normalizePin, spkiPinFromPem, splitPemBundle } from '../../../src/tls/pin.js';
+import { derToPem, isValidPin, normalizePin, pemToDer, spkiPinFromPem, splitPemBundle } from '../../../src/tls/pin.js';
 import { parseRecipientKey, RecipientKeyError, sealSecret } from '../../../src/tls/seal.js';
 import { isTlsVerificationError, makeServerIdentityCheck, PIN_MISMATCH_CODE } from '../../../src/tls/trust.js';
 import { testPki } from '../../helpers/pki.js';
@@ -27,6 +27,16 @@ describe('SPKI pins', () => {
   it('split bundles', () => {
     expect(splitPemBundle(pki.server.certPem + pki.ca.certPem)).toHaveLength(2);
     expect(splitPemBundle('garbage')).toHaveLength(0);
+  });
+
+  it('split bundles into the same PEM node-forge writes, skipping other block types and LF/CRLF alike', () => {
+    const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' });
+    const lf = (pem: string): string => pem.replace(/\r\n/g, '\n');
+    const blocks = splitPemBundle(`# bundle\n${lf(pki.server.certPem)}${String(key)}\n${pki.ca.certPem}`);
+    expect(blocks).toEqual([pki.server.certPem, pki.ca.certPem]);
+    expect(pemToDer(lf(pki.ca.certPem)).equals(new X509Certificate(pki.ca.certPem).raw)).toBe(true);
+    expect(derToPem(new X509Certificate(pki.server.certPem).raw)).toBe(pki.server.certPem);
+    expect(() => pemToDer(String(key))).toThrow('no CERTIFICATE block in PEM');
   });
 
   it('describe certificates', () => {
