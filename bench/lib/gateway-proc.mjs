@@ -80,7 +80,9 @@ export function writeGatewayConfig(dir, o) {
  */
 export function spawnGateway(configDir, { logFile, env } = {}) {
   const startedAt = performance.now();
-  const child = spawnTracked(process.execPath, [CLI, '--config-dir', configDir, 'run'], {
+  // CREDGW_BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (profiling, V8 flags).
+  const nodeArgs = (process.env.CREDGW_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawnTracked(process.execPath, [...nodeArgs, CLI, '--config-dir', configDir, 'run'], {
     env: { ...process.env, CREDGW_DIST: DIST_DIR, ...env },
     cwd: configDir,
   });
@@ -103,4 +105,15 @@ export function memoryMiB(pid) {
   } catch {
     return null;
   }
+}
+
+/**
+ * The NODE_OPTIONS the systemd unit gives the service (its
+ * `Environment=NODE_OPTIONS=…` line), so a benchmark can also run the
+ * gateway as the service runs it; null when the unit sets none.
+ */
+export function unitNodeOptions() {
+  const unit = readFileSync(new URL('../../systemd/credgw.service', import.meta.url), 'utf8');
+  const m = /^Environment=NODE_OPTIONS=(.+)$/m.exec(unit);
+  return m ? m[1].trim() : null;
 }
