@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
@@ -11,6 +9,7 @@ import { startReferenceController, type ReferenceController } from '../sim/contr
 import { createLogger } from '../telemetry/logger.js';
 import { makeSelfSignedCertificate } from '../tls/index.js';
 import { waitForTermination } from '../shared/signals.js';
+import { writeSimCertificate } from './sim-cert-file.js';
 import { intOption } from './cli-options.js';
 
 /**
@@ -82,22 +81,10 @@ export async function runSimController(options: SimControllerCliOptions, out: Wr
     stateFile: options.stateFile ?? null,
     logger: logger ?? createLogger({ level: 'info', destination: process.stderr }),
   });
-  let tempDir: string | undefined;
-  let certFile: string | undefined;
-  if (cert) {
-    try {
-      if (options.certOut !== undefined) {
-        certFile = resolve(options.certOut);
-      } else {
-        tempDir = mkdtempSync(join(tmpdir(), 'credgw-sim-controller-'));
-        certFile = join(tempDir, 'controller.crt');
-      }
-      writeFileSync(certFile, cert.certPem, { mode: 0o644 });
-    } catch (err) {
-      await controller.close();
-      throw err;
-    }
-  }
+  const written = cert
+    ? await writeSimCertificate(cert.certPem, options.certOut, 'credgw-sim-controller-', 'controller.crt', () => controller.close())
+    : null;
+  const certFile = written?.path;
   const curlTls = certFile ? `--cacert ${certFile} ` : '';
   const lines = [
     `credgw reference controller listening (${cert ? 'TLS' : 'INSECURE: plain ws/http, loopback development only'})`,
@@ -105,7 +92,7 @@ export async function runSimController(options: SimControllerCliOptions, out: Wr
     `  HTTP API    : ${controller.httpUrl}/api/v1/clusters`,
     ...(cert
       ? [
-          `  certificate : ${certFile}${tempDir ? ' (temporary; --cert-out FILE to keep it)' : ''}`,
+          `  certificate : ${certFile}${written?.temporary ? ' (temporary; --cert-out FILE to keep it)' : ''}`,
           `  SPKI pin    : ${controller.pin}`,
         ]
       : []),
@@ -122,12 +109,7 @@ export async function runSimController(options: SimControllerCliOptions, out: Wr
   return {
     controller,
     certFile,
-    close: () => {
-      closed ??= controller.close().finally(() => {
-        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-      });
-      return closed;
-    },
+    close: written ? written.closer(() => controller.close()) : () => (closed ??= controller.close()),
   };
 }
 

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { waitForTermination } from '../shared/signals.js';
+import { writeSimCertificate } from './sim-cert-file.js';
 import { intOption } from './cli-options.js';
 import {
   loadSimData,
@@ -62,25 +60,13 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
     variant: options.variant ?? 'pmp-new',
     logger: logger ?? pino({ level: 'warn' }, process.stderr),
   });
-  let tempDir: string | undefined;
-  let certFile: string;
-  try {
-    if (options.certOut !== undefined) {
-      certFile = resolve(options.certOut);
-    } else {
-      tempDir = mkdtempSync(join(tmpdir(), 'credgw-sim-pmp-'));
-      certFile = join(tempDir, 'pmp-simulator.crt');
-    }
-    writeFileSync(certFile, sim.certPem, { mode: 0o644 });
-  } catch (err) {
-    await sim.close();
-    throw err;
-  }
+  const written = await writeSimCertificate(sim.certPem, options.certOut, 'credgw-sim-pmp-', 'pmp-simulator.crt', () => sim.close());
+  const certFile = written.path;
 
   const accounts = sim.data.resources.reduce((n, r) => n + r.accounts.length, 0);
   const lines = [
     `credgw PMP simulator (${sim.variant}) listening on ${sim.url}`,
-    `  certificate : ${certFile}${tempDir ? ' (temporary; --cert-out FILE to keep it)' : ''}`,
+    `  certificate : ${certFile}${written.temporary ? ' (temporary; --cert-out FILE to keep it)' : ''}`,
     `  SPKI pin    : ${sim.pin}`,
     `  data        : ${options.data ?? 'built-in sample'} (${sim.data.resources.length} resources, ${accounts} accounts)`,
     `  latency     : ${options.latencyMs ?? 0} ms`,
@@ -95,17 +81,7 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
   ];
   out.write(lines.join('\n') + '\n');
 
-  let closed: Promise<void> | undefined;
-  return {
-    sim,
-    certFile,
-    close: () => {
-      closed ??= sim.close().finally(() => {
-        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-      });
-      return closed;
-    },
-  };
+  return { sim, certFile, close: written.closer(() => sim.close()) };
 }
 
 export interface SimPmpCommandIo {
