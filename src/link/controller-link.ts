@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import type { createConnection, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket, { type RawData } from 'ws';
@@ -8,12 +8,8 @@ import type { ControllerConfig } from '../config/types.js';
 import {
   CAPABILITIES,
   CloseCode,
-  decodeControllerFrame,
   encode,
-  LIVENESS_HEARTBEATS,
-  MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
-  SUBPROTOCOL,
   WELCOME_TIMEOUT_MS,
   type CommandMessage,
   type GatewayMessage,
@@ -24,34 +20,21 @@ import {
   type WelcomeMessage,
 } from '../protocol/index.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
-import { isTlsVerificationError, isValidPin, trustedConnectOptions } from '../tls/index.js';
+import { StateMachine } from '../shared/state-machine.js';
+import { isValidPin, trustedConnectOptions } from '../tls/index.js';
 import { BACKOFF_RESET_AFTER_MS, backoffDelay, DEFAULT_BACKOFF, refusedDelay, type BackoffPolicy } from './backoff.js';
 import { brief, openControllerSocket } from './dial.js';
-import { Heartbeat } from './heartbeat.js';
 import { LinkConfigError, LinkError, type LinkFailureCode } from './link-errors.js';
-import { assertTransition, type LinkState } from './link-state.js';
+import { LinkConnection, type LinkSession } from './link-connection.js';
+import { LINK_TRANSITIONS, type LinkState } from './link-state.js';
 import { effectivePort, redactProxy, resolveProxy, type ProxyTarget } from './proxy.js';
-import { ViolationWindow } from './violations.js';
 
 /** Longest connect + proxy tunnel + TLS + upgrade, in ms. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 /** How long a close handshake we start may take before the socket is destroyed, in ms. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
-/**
- * One controller connection as the rest of the gateway sees it. A command's
- * result is sent on the session the command came in on (protocol section
- * 5); once that connection is gone, send() returns false and the result is
- * dropped: the controller owns retries.
- */
-export interface LinkSession {
-  /** Increases with every connection this link opens. */
-  readonly id: number;
-  /** True while this connection's socket is open. */
-  readonly open: boolean;
-  /** Sends one frame on this connection; false when it is gone (the frame is dropped and logged). */
-  send(message: GatewayMessage): boolean;
-}
+export type { LinkSession } from './link-connection.js';
 
 export interface StateChange {
   from: LinkState;
@@ -132,32 +115,6 @@ export interface ControllerLinkOptions {
   closeTimeoutMs?: number;
 }
 
-/** Per-connection state; one object per dial. */
-interface Connection {
-  readonly id: number;
-  readonly session: LinkSession;
-  ws: WebSocket | null;
-  /** The TCP/TLS socket we made for this dial (handed to ws). */
-  socket: Socket | null;
-  /** Why the connection ended, decided by whoever saw it first. */
-  failure: LinkError | null;
-  /** Monotonic time of 'open', null before. */
-  openedAt: number | null;
-  /** Monotonic time of welcome, null before. */
-  upAt: number | null;
-  /** We started a close: later frames are ignored. */
-  closing: boolean;
-  closed: boolean;
-  welcomeTimer: TimerHandle | null;
-  closeTimer: TimerHandle | null;
-  heartbeat: Heartbeat | null;
-  readonly violations: ViolationWindow;
-  /** The socket is corked until the end of this event-loop turn (see sendOn). */
-  corked: boolean;
-  /** ws.send's completion callback for this connection (one closure per connection, not per frame). */
-  readonly onSent: (err?: Error) => void;
-}
-
 /** Messages logged once per failed or ended connection, by code. */
 const FAILURE_LOG: Record<LinkFailureCode, { level: 'warn' | 'error' | 'info'; msg: string }> = {
   TOKEN_UNREADABLE: { level: 'error', msg: 'cannot read the controller token' },
@@ -181,23 +138,6 @@ const FAILURE_LOG: Record<LinkFailureCode, { level: 'warn' | 'error' | 'info'; m
 
 /** Failures after which the next delay is the cap: coming straight back cannot help. */
 const REFUSED: ReadonlySet<LinkFailureCode> = new Set<LinkFailureCode>(['UNAUTHORIZED', 'REPLACED']);
-
-/** Close reasons are at most 123 bytes; ours are short ASCII constants, truncated anyway. */
-function closeReason(reason: string): string {
-  return reason.length > 120 ? reason.slice(0, 120) : reason;
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-function uncork(conn: Connection): void {
-  conn.corked = false;
-  // Not a timer: the end of the event-loop turn the frames were sent in.
-  conn.socket?.uncork();
-}
 
 function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -227,8 +167,8 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   /** Backoff attempts needed for the window to reach the cap (where a refusal puts the counter). */
   private readonly attemptsToCap: number;
 
-  private _state: LinkState = 'idle';
-  private conn: Connection | null = null;
+  private readonly machine: StateMachine<LinkState>;
+  private conn: LinkConnection | null = null;
   private sessionSeq = 0;
   private attempt = 0;
   private dials = 0;
@@ -252,6 +192,12 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.attemptsToCap = Math.max(0, Math.ceil(Math.log2(this.policy.capMs / this.policy.baseMs)));
+    // No logger given to the machine: the link logs its own 'link state' line, at info.
+    this.machine = new StateMachine<LinkState>('link', 'idle', LINK_TRANSITIONS);
+    this.machine.onTransition(({ from, to, reason }) => {
+      this.log.info({ from, to, reason }, 'link state');
+      this.safeEmit('state', { from, to, reason });
+    });
 
     let url: URL;
     try {
@@ -283,7 +229,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
 
   /** The current state (see LinkState). */
   get state(): LinkState {
-    return this._state;
+    return this.machine.state;
   }
 
   /** The session of the connection that is up, or null. */
@@ -304,7 +250,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   /** Starts dialling. Only from 'idle'. */
   start(): void {
     this.clearLinkTimers();
-    this.transition('connecting', 'start');
+    this.machine.transition('connecting', 'start');
     void this.dial();
   }
 
@@ -326,13 +272,13 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   async stop(options: { code?: number; reason?: string } = {}): Promise<void> {
     const code = options.code ?? CloseCode.GOING_AWAY;
     const reason = options.reason ?? 'gateway stopping';
-    if (this._state === 'stopped') {
+    if (this.machine.state === 'stopped') {
       if (this.conn) await new Promise<void>((resolve) => this.stopWaiters.push(resolve));
       return;
     }
     this.clearLinkTimers();
     const conn = this.conn;
-    this.transition('stopped', reason);
+    this.machine.transition('stopped', reason);
     this.currentSession = null;
     this.connectedSinceMs = null;
     this.dialAbort?.abort(new LinkError('CLOSED', 'link stopped'));
@@ -341,7 +287,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       this.conn = null;
       return;
     }
-    this.stopConnTimers(conn);
+    conn.stopTimers();
     const ws = conn.ws;
     if (!ws) {
       // Still reading the token or opening the socket: dial() sees 'stopped' and cleans up.
@@ -351,7 +297,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     }
     const closed = new Promise<void>((resolve) => this.stopWaiters.push(resolve));
     if (ws.readyState === WebSocket.OPEN) {
-      this.closeConn(conn, code, reason);
+      conn.close(code, reason);
     } else {
       ws.terminate();
       conn.socket?.destroy();
@@ -360,14 +306,6 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   }
 
   // ---- state ---------------------------------------------------------------
-
-  private transition(to: LinkState, reason: string): void {
-    const from = this._state;
-    assertTransition(from, to, reason);
-    this._state = to;
-    this.log.info({ from, to, reason }, 'link state');
-    this.safeEmit('state', { from, to, reason });
-  }
 
   private safeEmit<K extends keyof LinkEvents>(event: K, ...args: LinkEvents[K]): void {
     try {
@@ -385,49 +323,11 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     this.dialTimer = null;
   }
 
-  private stopConnTimers(conn: Connection): void {
-    this.clock.clearTimeout(conn.welcomeTimer);
-    conn.welcomeTimer = null;
-    conn.heartbeat?.stop();
-  }
-
   // ---- dialling ------------------------------------------------------------
-
-  private newConnection(): Connection {
-    const id = ++this.sessionSeq;
-    const conn: Connection = {
-      id,
-      session: undefined as unknown as LinkSession,
-      ws: null,
-      socket: null,
-      failure: null,
-      openedAt: null,
-      upAt: null,
-      closing: false,
-      closed: false,
-      welcomeTimer: null,
-      closeTimer: null,
-      heartbeat: null,
-      violations: new ViolationWindow(this.clock),
-      corked: false,
-      onSent: (err?: Error) => {
-        if (err) this.log.warn({ session: id, detail: brief(err) }, 'send failed');
-      },
-    };
-    const session: LinkSession = Object.freeze({
-      id,
-      get open(): boolean {
-        return !conn.closed && !conn.closing && conn.ws?.readyState === WebSocket.OPEN;
-      },
-      send: (message: GatewayMessage): boolean => this.sendOn(conn, message),
-    });
-    (conn as { session: LinkSession }).session = session;
-    return conn;
-  }
 
   private async dial(): Promise<void> {
     if (this.dials++ > 0) this.stats.reconnectAttempts++;
-    const conn = this.newConnection();
+    const conn = new LinkConnection({ id: ++this.sessionSeq, clock: this.clock, log: this.log, closeTimeoutMs: this.closeTimeoutMs });
     this.conn = conn;
     const abort = new AbortController();
     this.dialAbort = abort;
@@ -435,7 +335,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       this.dialTimer = null;
       abort.abort(new LinkError('CONNECT_TIMEOUT', `no connection to the controller within ${this.connectTimeoutMs} ms`));
     }, this.connectTimeoutMs);
-    const stale = (): boolean => this.conn !== conn || this._state !== 'connecting';
+    const stale = (): boolean => this.conn !== conn || this.machine.state !== 'connecting';
     try {
       const token = await this.readTokenChecked();
       abort.signal.throwIfAborted();
@@ -450,7 +350,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     } catch (err) {
       conn.socket?.destroy();
       if (stale()) return;
-      this.fail(conn, err instanceof LinkError ? err : new LinkError('CONNECT_FAILED', brief(err), { cause: err }));
+      conn.fail(err instanceof LinkError ? err : new LinkError('CONNECT_FAILED', brief(err), { cause: err }));
       this.connectionEnded(conn);
     }
   }
@@ -497,96 +397,37 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     return openControllerSocket({ host: this.host, port: this.port, proxy: this.proxy?.url ?? null, tls: this.secure ? () => this.tlsOptions() : null }, signal);
   }
 
-  private attachWebSocket(conn: Connection, socket: Socket, token: string, signal: AbortSignal): void {
-    // Errors after the hand-over reach us through ws; this keeps a late
-    // socket error between hand-over and ws's own listeners from being unhandled.
-    socket.on('error', () => undefined);
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.url, SUBPROTOCOL, {
-        // The socket is already connected (and TLS-verified) by openSocket.
-        createConnection: (() => socket) as unknown as typeof createConnection,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          'X-Credgw-Gateway': this.opts.gatewayId,
-          'X-Credgw-Cluster': this.opts.clusterId,
-          'User-Agent': `credgw/${this.opts.version}`,
+  private attachWebSocket(conn: LinkConnection, socket: Socket, token: string, signal: AbortSignal): void {
+    const attached = conn.attach(socket, {
+      url: this.url,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'X-Credgw-Gateway': this.opts.gatewayId,
+        'X-Credgw-Cluster': this.opts.clusterId,
+        'User-Agent': `credgw/${this.opts.version}`,
+      },
+      peer: `${this.host}:${this.port}`,
+      signal,
+      hooks: {
+        open: () => {
+          this.clock.clearTimeout(this.dialTimer);
+          this.dialTimer = null;
+          this.dialAbort = null;
+          this.onOpen(conn);
         },
-        maxPayload: MAX_FRAME_BYTES,
-        // Compression of frames that carry passwords invites CRIME-style attacks, and costs CPU.
-        perMessageDeflate: false,
-        // A redirect would carry the bearer token elsewhere.
-        followRedirects: false,
-        autoPong: true,
-      });
-    } catch (err) {
-      // Node's header checks name the header, never its value.
-      socket.destroy();
-      this.fail(conn, new LinkError('CONNECT_FAILED', brief(err)));
-      this.connectionEnded(conn);
-      return;
-    }
-    conn.ws = ws;
-    const onAbort = (): void => {
-      this.fail(conn, signal.reason instanceof LinkError ? signal.reason : new LinkError('CONNECT_TIMEOUT', 'dial aborted'));
-      ws.terminate();
-      socket.destroy();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-
-    ws.on('upgrade', (res) => {
-      const offered = res.headers['sec-websocket-protocol'];
-      if (offered !== SUBPROTOCOL) {
-        this.fail(conn, new LinkError('PROTOCOL_MISMATCH', `controller answered subprotocol ${offered === undefined ? '(none)' : JSON.stringify(String(offered).slice(0, 64))} instead of ${SUBPROTOCOL}`));
-        ws.terminate();
-        socket.destroy();
-      }
+        frame: (data, isBinary) => this.onFrame(conn, data, isBinary),
+        closed: (code, reason) => this.onClose(conn, code, reason),
+      },
     });
-    ws.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      this.fail(
-        conn,
-        status === 401
-          ? new LinkError('UNAUTHORIZED', 'controller answered the upgrade with HTTP 401')
-          : new LinkError('UPGRADE_REFUSED', `controller answered the upgrade with HTTP ${status}`),
-      );
-      ws.terminate();
-      socket.destroy();
-    });
-    ws.on('open', () => {
-      signal.removeEventListener('abort', onAbort);
-      this.clock.clearTimeout(this.dialTimer);
-      this.dialTimer = null;
-      this.dialAbort = null;
-      this.onOpen(conn);
-    });
-    ws.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
-    ws.on('ping', () => conn.heartbeat?.heard());
-    ws.on('pong', () => conn.heartbeat?.heard());
-    ws.on('error', (err: Error & { code?: string }) => {
-      if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
-        // ws has already started the close it prescribes (1009 too big, 1007 bad UTF-8, …).
-        this.fail(conn, new LinkError('PROTOCOL_ERROR', `controller sent a bad frame: ${err.message}`));
-      } else if (isTlsVerificationError(err)) {
-        // TLS 1.3 reports a refused client certificate only after the handshake looked done.
-        this.fail(conn, new LinkError('TLS_ERROR', `TLS with ${this.host}:${this.port} failed: ${brief(err)}`, { cause: err }));
-      } else {
-        this.fail(conn, new LinkError(conn.openedAt === null ? 'CONNECT_FAILED' : 'CLOSED', brief(err)));
-      }
-    });
-    ws.on('close', (code, reason) => {
-      signal.removeEventListener('abort', onAbort);
-      this.onClose(conn, code, reason.toString('utf8'));
-    });
+    if (!attached) this.connectionEnded(conn);
   }
 
   // ---- an open connection --------------------------------------------------
 
-  private onOpen(conn: Connection): void {
-    if (this.conn !== conn || this._state !== 'connecting') return;
+  private onOpen(conn: LinkConnection): void {
+    if (this.conn !== conn || this.machine.state !== 'connecting') return;
     conn.openedAt = this.clock.monotonic();
-    this.transition('handshaking', 'socket open');
+    this.machine.transition('handshaking', 'socket open');
     const hello: HelloMessage = {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
@@ -599,11 +440,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     };
     conn.ws?.send(encode(hello));
     this.log.debug({ session: conn.id }, 'hello sent');
-    conn.welcomeTimer = this.clock.setTimeout(() => {
-      conn.welcomeTimer = null;
-      this.fail(conn, new LinkError('WELCOME_TIMEOUT', `no welcome within ${this.welcomeTimeoutMs} ms`));
-      this.closeConn(conn, CloseCode.PROTOCOL_ERROR, 'no welcome');
-    }, this.welcomeTimeoutMs);
+    conn.awaitWelcome(this.welcomeTimeoutMs);
   }
 
   private vaultHealthSafe(): VaultHealth[] {
@@ -616,30 +453,18 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     }
   }
 
-  private onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
+  private onFrame(conn: LinkConnection, data: RawData, isBinary: boolean): void {
     if (this.conn !== conn || conn.closing) return;
-    // A frame read after the liveness deadline passed (the process was
-    // stopped or starved) may be a command of an epoch that has moved on:
-    // the connection is dead (LIVENESS) and the frame is not acted on.
-    if (conn.heartbeat && !conn.heartbeat.heard()) return;
-    if (isBinary) {
-      this.fail(conn, new LinkError('PROTOCOL_ERROR', 'controller sent a binary frame'));
-      this.closeConn(conn, CloseCode.UNSUPPORTED_DATA, 'binary frames are not accepted');
-      return;
-    }
-    const bytes = toBuffer(data);
-    const decoded = decodeControllerFrame(bytes.toString('utf8'));
+    const frame = conn.read(data, isBinary);
+    if (!frame) return;
+    const { decoded, bytes } = frame;
     switch (decoded.kind) {
       case 'violation':
-        this.violation(conn, decoded.reason, bytes.length);
-        return;
-      case 'version':
-        this.fail(conn, new LinkError('VERSION_MISMATCH', decoded.reason));
-        this.closeConn(conn, CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version');
+        this.violation(conn, decoded.reason, bytes);
         return;
       case 'rejected':
-        if (this._state !== 'up') {
-          this.violation(conn, 'command before welcome', bytes.length);
+        if (this.machine.state !== 'up') {
+          this.violation(conn, 'command before welcome', bytes);
           return;
         }
         this.log.info({ session: conn.id, id: decoded.id, code: decoded.code, reason: decoded.message }, 'command rejected');
@@ -650,15 +475,15 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     }
     const message = decoded.message;
     if (message.type === 'welcome') {
-      if (this._state !== 'handshaking') {
-        this.violation(conn, 'welcome after welcome', bytes.length);
+      if (this.machine.state !== 'handshaking') {
+        this.violation(conn, 'welcome after welcome', bytes);
         return;
       }
       this.onWelcome(conn, message);
       return;
     }
-    if (this._state !== 'up') {
-      this.violation(conn, `${message.type} before welcome`, bytes.length);
+    if (this.machine.state !== 'up') {
+      this.violation(conn, `${message.type} before welcome`, bytes);
       return;
     }
     if (message.type === 'role') {
@@ -668,122 +493,35 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     }
   }
 
-  private onWelcome(conn: Connection, welcome: WelcomeMessage): void {
-    this.clock.clearTimeout(conn.welcomeTimer);
-    conn.welcomeTimer = null;
-    conn.upAt = this.clock.monotonic();
+  private onWelcome(conn: LinkConnection, welcome: WelcomeMessage): void {
+    conn.up(welcome.heartbeatMs, () => this.safeEmit('heartbeat'));
     this.connectedSinceMs = this.clock.now();
     this.stats.connects++;
-    const ws = conn.ws;
-    conn.heartbeat = new Heartbeat({
-      clock: this.clock,
-      intervalMs: welcome.heartbeatMs,
-      livenessHeartbeats: LIVENESS_HEARTBEATS,
-      ping: () => {
-        if (ws?.readyState === WebSocket.OPEN) ws.ping();
-        this.safeEmit('heartbeat');
-      },
-      dead: (silentMs) => {
-        this.fail(conn, new LinkError('LIVENESS', `nothing heard for ${silentMs} ms (heartbeat ${welcome.heartbeatMs} ms)`));
-        ws?.terminate();
-      },
-    });
-    conn.heartbeat.start();
     this.currentSession = conn.session;
-    this.transition('up', 'welcome');
+    this.machine.transition('up', 'welcome');
     this.log.info({ session: conn.id, role: welcome.role, epoch: welcome.epoch, heartbeatMs: welcome.heartbeatMs }, 'controller link up');
     this.safeEmit('welcome', welcome, conn.session);
   }
 
-  private violation(conn: Connection, reason: string, bytes: number): void {
+  private violation(conn: LinkConnection, reason: string, bytes: number): void {
     this.stats.violations++;
-    const { count, exceeded } = conn.violations.record();
-    // The reason only: a frame's text may be a command carrying secrets.
-    this.log.warn({ session: conn.id, reason, bytes, count }, 'protocol violation');
-    if (exceeded) {
-      this.fail(conn, new LinkError('PROTOCOL_ERROR', `${count} protocol violations within a minute`));
-      this.closeConn(conn, CloseCode.PROTOCOL_ERROR, 'too many protocol violations');
-    }
+    conn.violation(reason, bytes);
   }
 
-  private sendOn(conn: Connection, message: GatewayMessage): boolean {
-    const ws = conn.ws;
-    if (conn.closed || conn.closing || !ws || ws.readyState !== WebSocket.OPEN) {
-      if (message.type === 'result') this.log.warn({ session: conn.id, id: message.id }, 'result dropped, connection gone');
-      else this.log.debug({ session: conn.id, type: message.type }, 'frame dropped, connection gone');
-      return false;
-    }
-    const text = encode(message);
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: only long texts need counting.
-    if (text.length * 3 > MAX_FRAME_BYTES && Buffer.byteLength(text) > MAX_FRAME_BYTES) {
-      this.log.error({ session: conn.id, type: message.type, bytes: Buffer.byteLength(text) }, 'frame too big, not sent');
-      return false;
-    }
-    // Frames sent in one event-loop turn (results of commands that finished
-    // together) leave in one write: the socket stays corked until the turn ends.
-    const socket = conn.socket;
-    if (socket && !conn.corked) {
-      conn.corked = true;
-      socket.cork();
-      setImmediate(uncork, conn);
-    }
-    ws.send(text, conn.onSent);
-    return true;
-  }
-
-  /** Starts a close handshake we own; destroys the socket if it is not done in closeTimeoutMs. */
-  private closeConn(conn: Connection, code: number, reason: string): void {
-    if (conn.closing || conn.closed) return;
-    conn.closing = true;
-    this.stopConnTimers(conn);
-    const ws = conn.ws;
-    if (!ws) return;
-    ws.close(code, closeReason(reason));
-    conn.closeTimer = this.clock.setTimeout(() => {
-      conn.closeTimer = null;
-      ws.terminate();
-    }, this.closeTimeoutMs);
-  }
-
-  private fail(conn: Connection, failure: LinkError): void {
-    conn.failure ??= failure;
-  }
-
-  private onClose(conn: Connection, code: number, reason: string): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    this.stopConnTimers(conn);
-    this.clock.clearTimeout(conn.closeTimer);
-    conn.closeTimer = null;
-    conn.socket?.destroy();
+  private onClose(conn: LinkConnection, code: number, reason: string): void {
+    if (!conn.markClosed()) return;
     if (this.conn !== conn) return;
     if (conn.openedAt !== null) {
       this.stats.disconnects++;
       this.log.info({ session: conn.id, code, reason: reason.slice(0, 123) }, 'controller connection down');
       this.safeEmit('down', { code, reason }, conn.session);
     }
-    if (!conn.failure) conn.failure = this.failureFromClose(conn, code, reason);
+    if (!conn.failure) conn.failure = conn.failureFromClose(code, reason);
     this.connectionEnded(conn);
   }
 
-  private failureFromClose(conn: Connection, code: number, reason: string): LinkError {
-    const detail = `closed with ${code}${reason ? ` (${reason.slice(0, 123)})` : ''}`;
-    switch (code) {
-      case CloseCode.UNAUTHORIZED:
-        return new LinkError('UNAUTHORIZED', `controller ${detail}`);
-      case CloseCode.UNSUPPORTED_VERSION:
-        return new LinkError('VERSION_MISMATCH', `controller ${detail}`);
-      case CloseCode.PROTOCOL_ERROR:
-        return new LinkError('PROTOCOL_ERROR', `controller ${detail}`);
-      case CloseCode.REPLACED:
-        return new LinkError('REPLACED', `controller ${detail}`);
-      default:
-        return new LinkError(conn.openedAt === null ? 'CONNECT_FAILED' : 'CLOSED', `connection ${detail}`);
-    }
-  }
-
   /** The connection is over (failed dial or closed socket): back off and dial again, unless stopped. */
-  private connectionEnded(conn: Connection): void {
+  private connectionEnded(conn: LinkConnection): void {
     if (this.conn !== conn) return;
     this.conn = null;
     this.currentSession = null;
@@ -791,7 +529,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     this.clock.clearTimeout(this.dialTimer);
     this.dialTimer = null;
     this.dialAbort = null;
-    if (this._state === 'stopped') {
+    if (this.machine.state === 'stopped') {
       const waiters = this.stopWaiters;
       this.stopWaiters = [];
       for (const resolve of waiters) resolve();
@@ -813,12 +551,12 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       { code: failure.code, detail: failure.message, session: conn.id, delayMs, attempt, ...(this.proxy ? { proxy: redactProxy(this.proxy.url) } : {}) },
       msg,
     );
-    this.transition('backoff', failure.code);
+    this.machine.transition('backoff', failure.code);
     this.safeEmit('backoff', { delayMs, attempt, code: failure.code });
     this.backoffTimer = this.clock.setTimeout(() => {
       this.backoffTimer = null;
-      if (this._state !== 'backoff') return;
-      this.transition('connecting', 'retry');
+      if (this.machine.state !== 'backoff') return;
+      this.machine.transition('connecting', 'retry');
       void this.dial();
     }, delayMs);
   }

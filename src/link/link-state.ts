@@ -1,7 +1,9 @@
+import type { TransitionTable } from '../shared/state-machine.js';
+
 /**
  * The link's one state variable and the moves it may make. Changed only
- * through ControllerLink.transition, which checks this table, logs
- * {from, to, reason} and emits a 'state' event.
+ * through ControllerLink's StateMachine (src/shared/state-machine.ts), which
+ * checks this table; the link logs {from, to, reason} and emits a 'state' event.
  */
 export type LinkState =
   /** Constructed, start() not called yet. */
@@ -17,7 +19,7 @@ export type LinkState =
   /** stop() called: no socket, no timer, no reconnect. Final. */
   | 'stopped';
 
-export const LINK_TRANSITIONS: Readonly<Record<LinkState, readonly LinkState[]>> = Object.freeze({
+export const LINK_TRANSITIONS: TransitionTable<LinkState> = Object.freeze({
   idle: ['connecting', 'stopped'],
   connecting: ['handshaking', 'backoff', 'stopped'],
   handshaking: ['up', 'backoff', 'stopped'],
@@ -27,23 +29,3 @@ export const LINK_TRANSITIONS: Readonly<Record<LinkState, readonly LinkState[]>>
 });
 
 export const LINK_STATES = Object.keys(LINK_TRANSITIONS) as LinkState[];
-
-export function canTransition(from: LinkState, to: LinkState): boolean {
-  return LINK_TRANSITIONS[from].includes(to);
-}
-
-export class IllegalTransitionError extends Error {
-  override readonly name = 'IllegalTransitionError';
-  constructor(
-    readonly from: LinkState,
-    readonly to: LinkState,
-    readonly reason: string,
-  ) {
-    super(`illegal link transition ${from} -> ${to} (${reason})`);
-  }
-}
-
-/** Throws IllegalTransitionError when the table does not allow the move. */
-export function assertTransition(from: LinkState, to: LinkState, reason: string): void {
-  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to, reason);
-}

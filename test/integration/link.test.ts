@@ -653,7 +653,7 @@ describe('ControllerLink lifecycle', () => {
     await backoff;
     await link.stop();
     expect(link.state).toBe('stopped');
-    expect(() => link.start()).toThrow(/illegal link transition stopped -> connecting/);
+    expect(() => link.start()).toThrow(/link: illegal transition stopped -> connecting/);
   });
 
   it('stop() while connecting leaves nothing behind', async () => {

@@ -1,4 +1,5 @@
-import { assertTransition, canTransition, IllegalTransitionError, LINK_STATES, LINK_TRANSITIONS, type LinkState } from '../../../src/link/link-state.js';
+import { IllegalTransitionError, StateMachine } from '../../../src/shared/state-machine.js';
+import { LINK_STATES, LINK_TRANSITIONS, type LinkState } from '../../../src/link/link-state.js';
 
 /** Every allowed move, written out by hand so a change to the table shows up here. */
 const ALLOWED: Array<[LinkState, LinkState]> = [
@@ -16,6 +17,11 @@ const ALLOWED: Array<[LinkState, LinkState]> = [
   ['backoff', 'stopped'],
 ];
 
+/** The machine ControllerLink runs, started in `from`. */
+function linkMachine(from: LinkState): StateMachine<LinkState> {
+  return new StateMachine<LinkState>('link', from, LINK_TRANSITIONS);
+}
+
 describe('link state transitions', () => {
   it('has the six states', () => {
     expect(LINK_STATES.sort()).toEqual(['backoff', 'connecting', 'handshaking', 'idle', 'stopped', 'up']);
@@ -29,11 +35,14 @@ describe('link state transitions', () => {
   }
 
   it.each(all)('%s -> %s allowed: %s', (from, to, allowed) => {
-    expect(canTransition(from, to)).toBe(allowed);
+    expect(linkMachine(from).can(to)).toBe(allowed);
+    const machine = linkMachine(from);
     if (allowed) {
-      expect(() => assertTransition(from, to, 'test')).not.toThrow();
+      expect(() => machine.transition(to, 'test')).not.toThrow();
+      expect(machine.state).toBe(to);
     } else {
-      expect(() => assertTransition(from, to, 'test')).toThrow(IllegalTransitionError);
+      expect(() => machine.transition(to, 'test')).toThrow(IllegalTransitionError);
+      expect(machine.state).toBe(from);
     }
   });
 
@@ -43,12 +52,20 @@ describe('link state transitions', () => {
   });
 
   it('names the move in the error', () => {
-    try {
-      assertTransition('up', 'handshaking', 'why not');
-      throw new Error('unreachable');
-    } catch (err) {
-      expect(err).toBeInstanceOf(IllegalTransitionError);
-      expect((err as IllegalTransitionError).message).toBe('illegal link transition up -> handshaking (why not)');
-    }
+    expect(() => linkMachine('up').transition('handshaking', 'why not')).toThrow(
+      new IllegalTransitionError('link: illegal transition up -> handshaking (why not)'),
+    );
+  });
+
+  it('reports each move with its reason', () => {
+    const machine = linkMachine('idle');
+    const seen: Array<{ from: LinkState; to: LinkState; reason: string }> = [];
+    machine.onTransition((t) => seen.push(t));
+    machine.transition('connecting', 'start');
+    machine.transition('stopped', 'gateway stopping');
+    expect(seen).toEqual([
+      { from: 'idle', to: 'connecting', reason: 'start' },
+      { from: 'connecting', to: 'stopped', reason: 'gateway stopping' },
+    ]);
   });
 });
