@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { Pool } from 'undici';
+import { Pool } from './undici-pool.js';
 import type { VaultProfile } from '../config/types.js';
 import { sleep, systemClock, type Clock } from '../shared/clock.js';
 import { GatewayError } from '../shared/errors.js';
