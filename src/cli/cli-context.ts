@@ -4,7 +4,8 @@ import { CommanderError, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
 import { SecretError } from '../config/secrets.js';
-import { openConfigStore, resolveConfigDir, type ConfigStore } from '../config/store.js';
+import { configFile, resolveConfigDir, type ConfigFile } from '../config/config-file.js';
+import type { ConfigStore } from '../config/store.js';
 import { GatewayError } from '../shared/errors.js';
 import { createLogger } from '../telemetry/logger.js';
 
@@ -48,6 +49,13 @@ export class CliError extends Error {
   }
 }
 
+let storeModule: typeof import('../config/store.js') | undefined;
+
+/** Loads the conf-backed config store module (once) for commands that write config.json. */
+export async function loadConfigStore(): Promise<void> {
+  storeModule ??= await import('../config/store.js');
+}
+
 export class CliContext {
   /** The exit status a command asked for without throwing (for example a failed check). */
   exitCode = EXIT_OK;
@@ -66,8 +74,20 @@ export class CliContext {
     return resolveConfigDir(this.globals().configDir, this.io.env);
   }
 
+  /**
+   * The conf-backed store of `--config-dir`, for commands that write
+   * config.json. Its module (conf and its dependencies) is loaded by
+   * `loadConfigStore()` before such a command runs; `credgw run` only reads
+   * (`configFile()`) and never loads it.
+   */
   store(): ConfigStore {
-    return openConfigStore(this.configDir());
+    if (!storeModule) throw new Error('the config store is not loaded (loadConfigStore() first)');
+    return storeModule.openConfigStore(this.configDir());
+  }
+
+  /** config.json of `--config-dir`, read-only (no conf). */
+  configFile(): ConfigFile {
+    return configFile(this.configDir());
   }
 
   /** Silent unless `--verbose`, then debug lines (redacted) on stderr. */

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR } from '../config/defaults.js';
 import { VERSION } from '../shared/version.js';
-import { CliContext, EXIT_FAILURE, exitCodeFor, formatError, type CliIo } from './cli-context.js';
+import { CliContext, loadConfigStore, EXIT_FAILURE, exitCodeFor, formatError, type CliIo } from './cli-context.js';
 
 /**
  * The `credgw` program. Built per run with injectable streams and
@@ -90,6 +90,8 @@ export async function buildProgram(partialIo: Partial<CliIo> = {}, argv?: readon
 
   const wanted = new Set(argv === undefined ? SUBCOMMANDS.map((c) => c.name) : subcommandsFor(argv));
   // One after the other: loading is CPU work anyway, and jest's ESM loader trips over concurrent imports of shared modules.
+  // Every command but `run` may write config.json (conf); `run` only reads it.
+  if ([...wanted].some((name) => name !== 'run')) await loadConfigStore();
   for (const c of SUBCOMMANDS) if (wanted.has(c.name)) program.addCommand(await c.load(ctx, io));
 
   configureTree(program, io);

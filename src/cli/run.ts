@@ -16,7 +16,7 @@ export function runCommand(ctx: CliContext): Command {
   return new Command('run')
     .description('run the gateway: dial the controller and serve its commands (the service runs this)')
     .action(async () => {
-      const store = ctx.store();
+      const store = ctx.configFile();
       let config: GatewayConfig;
       try {
         config = store.load();

@@ -1,13 +1,13 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Conf from 'conf';
-import { compileConfig, validateConfig, type CompileOptions } from './compile.js';
+import { validateConfig, type CompileOptions } from './compile.js';
 import { ConfigError } from './config-error.js';
-import { jsonSyntaxErrorOffset, lineAndColumn } from './json-position.js';
-import { CONFIG_DIR_ENV, CONFIG_NAME, DEFAULT_CONFIG_DIR, NEW_CONFIG_FILE_MODE } from './defaults.js';
+import { configFile, readConfigFile, type ConfigFile } from './config-file.js';
+import { CONFIG_NAME, NEW_CONFIG_FILE_MODE } from './defaults.js';
 import { AJV_OPTIONS, configSchema, type RawConfig } from './schema.js';
-import { schemaProblems } from './schema-errors.js';
-import type { GatewayConfig } from './types.js';
+
+export { configFile, readConfigFile, resolveConfigDir, type ConfigFile } from './config-file.js';
 
 /**
  * `config.json` kept by conf in the config directory. Reads parse the file
@@ -32,16 +32,7 @@ export interface ConfigStoreOptions {
   compile?: CompileOptions;
 }
 
-export interface ConfigStore {
-  /** The config directory. */
-  readonly dir: string;
-  /** `<dir>/config.json`. */
-  readonly path: string;
-  exists(): boolean;
-  /** The raw file, schema-checked; `{}` when there is no file yet. Throws ConfigError. */
-  read(): RawConfig;
-  /** The compiled config (every rule). Throws ConfigError. */
-  load(): GatewayConfig;
+export interface ConfigStore extends ConfigFile {
   /**
    * Applies `mutator` to a copy of the raw file (it may edit the draft or
    * return a new object), validates the result with every rule, and writes
@@ -51,37 +42,13 @@ export interface ConfigStore {
   update(mutator: (draft: RawConfig) => RawConfig | void): RawConfig;
 }
 
-/** `--config-dir`, else CREDGW_CONFIG_DIR, else /etc/credgw; made absolute. */
-export function resolveConfigDir(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(option ?? (env[CONFIG_DIR_ENV] || DEFAULT_CONFIG_DIR));
-}
-
 export function openConfigStore(configDir: string, opts: ConfigStoreOptions = {}): ConfigStore {
   const dir = resolve(configDir);
   const path = join(dir, `${CONFIG_NAME}.json`);
   const newFileMode = opts.newFileMode ?? NEW_CONFIG_FILE_MODE;
 
-  const read = (): RawConfig => {
-    if (!existsSync(path)) return {};
-    // Not through conf: opening conf with the schema compiles it a second time (its own Ajv
-    // instance), which cost ~120 ms and several MiB of the daemon's start-up peak, and conf's
-    // read is this same JSON.parse plus this same schema check (no defaults: useDefaults is off).
-    return readConfigFile(path);
-  };
-
   return {
-    dir,
-    path,
-    exists: () => existsSync(path),
-    read,
-    load: () => {
-      try {
-        return compileConfig(read(), opts.compile);
-      } catch (err) {
-        if (err instanceof ConfigError && err.source === undefined) throw new ConfigError(err.problems, path);
-        throw err;
-      }
-    },
+    ...configFile(dir, opts.compile),
     update: (mutator) => {
       const before = statOrUndefined(path);
       // Not read(): a file that breaks the schema can still be repaired through the CLI.
@@ -151,40 +118,3 @@ function keepOwnership(path: string, before: Stats | undefined, mode: number): v
   if ((after.mode & 0o7777) !== mode) chmodSync(path, mode);
 }
 
-/**
- * Reads and parses a config file (for `config validate FILE` and the
- * store). With `parseOnly` the schema is not checked. A parse error names
- * the line and column, never the file's text (it may hold a pasted token).
- */
-export function readConfigFile(file: string, opts: { parseOnly?: boolean } = {}): RawConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? 'error';
-    throw new ConfigError([`(file): cannot read ${file} (${code})`], file, { cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new ConfigError([`(file): not valid JSON ${jsonErrorPosition(text)}`.trimEnd()], file);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(['(root): must be an object'], file);
-  }
-  if (!opts.parseOnly) {
-    const problems = schemaProblems(raw);
-    if (problems.length > 0) throw new ConfigError(problems, file);
-  }
-  return raw as RawConfig;
-}
-
-/** "(at line L, column C)" of the first JSON syntax error, found without quoting the text. */
-function jsonErrorPosition(text: string): string {
-  const offset = jsonSyntaxErrorOffset(text);
-  if (offset < 0) return '';
-  if (offset >= text.length) return '(the text ends too early)';
-  const { line, column } = lineAndColumn(text, offset);
-  return `(at line ${line}, column ${column})`;
-}

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
-import type { ConfigStore } from '../config/store.js';
+import type { ConfigFile } from '../config/config-file.js';
 import type { GatewayConfig } from '../config/types.js';
 import { claimSignals } from '../shared/signals.js';
 import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js';
@@ -11,7 +11,7 @@ import { createSystemdNotifier, type SystemdNotifier } from './systemd-notify.js
 export interface DaemonOptions {
   config: GatewayConfig;
   /** Where SIGHUP re-reads the config from. */
-  store: ConfigStore;
+  store: ConfigFile;
   logger: Logger;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
