@@ -1,11 +1,12 @@
 import http, { type IncomingMessage } from 'node:http';
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import net, { isIP, type Socket } from 'node:net';
-import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { isIP, type Socket } from 'node:net';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import type { ControllerConfig, GatewayConfig } from '../config/types.js';
-import { effectivePort, openTunnel, redactProxy, resolveProxy, type ProxyTarget } from '../link/proxy.js';
+import { openRawSocket, startTls } from '../link/dial.js';
+import { effectivePort, redactProxy, resolveProxy, type ProxyTarget } from '../link/proxy.js';
 import { SUBPROTOCOL } from '../protocol/index.js';
 import { unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
 import { VERSION } from '../shared/version.js';
@@ -132,7 +133,9 @@ class ControllerProbe {
       const ms = Math.round(this.clock.monotonic() - started);
       this.add(S, 'tcp', 'ok', proxy ? `tunnel to ${host}:${port} through ${redactProxy(proxy.url)} in ${ms} ms` : `connected to ${host}:${port} in ${ms} ms`);
     } catch (err) {
-      this.add(S, 'tcp', 'fail', proxy ? (err as Error).message : `cannot connect to ${host}:${port} (${errCodeOf(err) ?? (err as Error).message})`);
+      // The system's code (ECONNREFUSED, …) rides on the dial error's cause.
+      const code = errCodeOf((err as Error).cause) ?? errCodeOf(err);
+      this.add(S, 'tcp', 'fail', proxy ? (err as Error).message : `cannot connect to ${host}:${port} (${code ?? (err as Error).message})`);
       return;
     }
 
@@ -141,7 +144,7 @@ class ControllerProbe {
     if (secure) {
       const trustText = `system roots${c.caFile ? ` + ${c.caFile}` : ''}, hostname checked${c.pinSha256 ? ', pin matches' : ''}`;
       try {
-        const t = await this.tlsOver(raw, host, this.tlsOptions(c));
+        const t = await this.tlsOver(raw, host, port, this.tlsOptions(c));
         const info = describeCertificate(derToPem(t.getPeerCertificate().raw));
         this.certificateLine(info, c.pinSha256);
         this.add(S, 'tls', 'ok', `trusted (${trustText}); ${t.getProtocol() ?? 'TLS'}`);
@@ -224,32 +227,17 @@ class ControllerProbe {
     this.add('controller', 'clock', level, `local clock ${words} (local ${new Date(localAt).toISOString()}, controller ${new Date(remote).toISOString()})${advice}`);
   }
 
+  /** TCP or the proxy tunnel, as the link dials it (link/dial.ts), bounded by the check's time-out. */
   private openRaw(proxy: ProxyTarget | null, host: string, port: number): Promise<Socket> {
-    if (proxy) {
-      const abort = new AbortController();
-      return withTimeout(this.clock, this.timeoutMs, `tunnel through ${redactProxy(proxy.url)}`, () => openTunnel(proxy.url, host, port, abort.signal), () =>
-        abort.abort(new Error(`tunnel through ${redactProxy(proxy.url)} timed out after ${this.timeoutMs} ms`)),
-      );
-    }
-    let socket: Socket | undefined;
-    return withTimeout(
-      this.clock,
-      this.timeoutMs,
-      `connect to ${host}:${port}`,
-      () =>
-        new Promise<Socket>((resolve, reject) => {
-          const s = net.connect({ host, port });
-          socket = s;
-          s.once('connect', () => {
-            s.removeAllListeners('error');
-            resolve(s);
-          });
-          s.once('error', (err) => {
-            s.destroy();
-            reject(err);
-          });
-        }),
-      () => socket?.destroy(),
+    const what = proxy ? `tunnel through ${redactProxy(proxy.url)}` : `connect to ${host}:${port}`;
+    return this.bounded(what, (signal) => openRawSocket({ host, port, proxy: proxy?.url ?? null }, signal));
+  }
+
+  /** `fn` under the check's time-out: its signal is aborted when the time runs out. */
+  private bounded<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const abort = new AbortController();
+    return withTimeout(this.clock, this.timeoutMs, what, () => fn(abort.signal), () =>
+      abort.abort(new Error(`${what} timed out after ${this.timeoutMs} ms`)),
     );
   }
 
@@ -269,27 +257,9 @@ class ControllerProbe {
     return { ...trust, ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
   }
 
-  private tlsOver(raw: Socket, host: string, options: ConnectionOptions): Promise<TLSSocket> {
-    let socket: TLSSocket | undefined;
-    return withTimeout(
-      this.clock,
-      this.timeoutMs,
-      'TLS handshake',
-      () =>
-        new Promise<TLSSocket>((resolve, reject) => {
-          const s = tls.connect({ ...options, socket: raw, host, ...(isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'] });
-          socket = s;
-          s.once('secureConnect', () => {
-            s.removeAllListeners('error');
-            resolve(s);
-          });
-          s.once('error', (err) => {
-            s.destroy();
-            reject(err);
-          });
-        }),
-      () => socket?.destroy(),
-    );
+  /** TLS over `raw`, as the link does it (link/dial.ts), bounded by the check's time-out. */
+  private tlsOver(raw: Socket, host: string, port: number, options: ConnectionOptions): Promise<TLSSocket> {
+    return this.bounded('TLS handshake', (signal) => startTls(raw, host, port, options, signal));
   }
 
   /** The WebSocket upgrade with the token; closed with 1000 as soon as it opens, before any hello. */
@@ -371,7 +341,7 @@ class ControllerProbe {
     c: ControllerConfig,
   ): Promise<{ date: string | undefined; localAt: number }> {
     const raw = await this.openRaw(proxy, host, port);
-    const socket = secure ? await this.tlsOver(raw, host, this.tlsOptions(c)).catch((err: unknown) => {
+    const socket = secure ? await this.tlsOver(raw, host, port, this.tlsOptions(c)).catch((err: unknown) => {
       raw.destroy();
       throw err;
     }) : raw;

@@ -1,5 +1,5 @@
 import net, { isIP, type Socket } from 'node:net';
-import tls, { type ConnectionOptions } from 'node:tls';
+import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { isTlsVerificationError } from '../tls/index.js';
 import { LinkError } from './link-errors.js';
 import { openTunnel } from './proxy.js';
@@ -63,30 +63,22 @@ function settle(socket: Socket, ready: 'connect' | 'secureConnect', signal: Abor
   });
 }
 
-export async function openControllerSocket(target: DialTarget, signal: AbortSignal): Promise<Socket> {
+/** TCP to the controller, or an HTTP CONNECT tunnel to it through `target.proxy`. */
+export async function openRawSocket(target: Pick<DialTarget, 'host' | 'port' | 'proxy'>, signal: AbortSignal): Promise<Socket> {
   const { host, port } = target;
+  if (target.proxy) return openTunnel(target.proxy, host, port, signal);
+  return settle(net.connect({ host, port }), 'connect', signal, (err) => new LinkError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${brief(err)}`, { cause: err }));
+}
+
+/**
+ * TLS over `raw` with `options` (trust, pin, client certificate). The
+ * certificate is checked against `host` (an IP against IP SANs; SNI carries
+ * names only). `raw` is destroyed when the handshake fails.
+ */
+export function startTls(raw: Socket, host: string, port: number, options: ConnectionOptions, signal: AbortSignal): Promise<TLSSocket> {
   const where = `${host}:${port}`;
-  const raw = target.proxy
-    ? await openTunnel(target.proxy, host, port, signal)
-    : await settle(net.connect({ host, port }), 'connect', signal, (err) => new LinkError('CONNECT_FAILED', `cannot connect to ${where}: ${brief(err)}`, { cause: err }));
-  if (!target.tls) return raw;
-  let options: ConnectionOptions;
-  try {
-    options = target.tls();
-  } catch (err) {
-    raw.destroy();
-    throw err;
-  }
-  const socket = tls.connect({
-    ...options,
-    socket: raw,
-    // The name checked against the certificate (an IP is checked against IP SANs);
-    // SNI carries names only.
-    host,
-    ...(isIP(host) ? {} : { servername: host }),
-    ALPNProtocols: ['http/1.1'],
-  });
-  return await settle(
+  const socket = tls.connect({ ...options, socket: raw, host, ...(isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'] });
+  return settle(
     socket,
     'secureConnect',
     signal,
@@ -95,5 +87,18 @@ export async function openControllerSocket(target: DialTarget, signal: AbortSign
         ? new LinkError('TLS_ERROR', `TLS with ${where} failed: ${brief(err)}`, { cause: err })
         : new LinkError('CONNECT_FAILED', `connection to ${where} failed during TLS: ${brief(err)}`, { cause: err }),
     raw,
-  );
+  ) as Promise<TLSSocket>;
+}
+
+export async function openControllerSocket(target: DialTarget, signal: AbortSignal): Promise<Socket> {
+  const raw = await openRawSocket(target, signal);
+  if (!target.tls) return raw;
+  let options: ConnectionOptions;
+  try {
+    options = target.tls();
+  } catch (err) {
+    raw.destroy();
+    throw err;
+  }
+  return startTls(raw, target.host, target.port, options, signal);
 }
