@@ -1,3 +1,4 @@
+import { withSignal } from '../shared/abort.js';
 import type { Clock } from '../shared/clock.js';
 import { detailLine, formatMs, stepLine, type StepRecord } from './demo-output.js';
 import type { ManagedProcess } from './demo-supervisor.js';
@@ -88,7 +89,7 @@ export class StepRunner {
     const signal = AbortSignal.any([...this.opts.signals, deadline.signal]);
     const started = clock.monotonic();
     try {
-      const result = await raceAbort(body(signal), signal);
+      const result = await withSignal(body(signal), signal);
       const record: StepRecord = { n, title, outcome: 'ok', summary: result.summary, ms: result.ms ?? clock.monotonic() - started };
       this.records.push(record);
       this.opts.out(stepLine(record, this.opts.totalSteps));
@@ -147,21 +148,3 @@ function processesOf(err: unknown, all: readonly ManagedProcess[]): readonly Man
   return named.length > 0 ? named : all;
 }
 
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}

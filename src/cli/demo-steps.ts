@@ -12,7 +12,8 @@ import type { ClusterSnapshot, CommandResultBody, GatewaySnapshot } from '../sim
 import { SAMPLE_TOKEN } from '../sim/pmp/index.js';
 import { ControllerApi, type ApiAnswer, type ApiCommand } from './demo-api.js';
 import { formatMs, maskSecret, stepLine, summaryTable, type StepRecord } from './demo-output.js';
-import { DemoFailure, raceAbort, StepRunner } from './demo-step-runner.js';
+import { withSignal } from '../shared/abort.js';
+import { DemoFailure, StepRunner } from './demo-step-runner.js';
 import { describeExit, ProcessSupervisor, type ManagedProcess } from './demo-supervisor.js';
 import { table } from './table.js';
 
@@ -345,7 +346,7 @@ export class DemoRun {
         if (!before || !victim?.running || !standby) throw new DemoFailure('DEMO_NOT_READY', 'the cluster has no active and standby pair to fail over');
         const t = this.kill(s, victim, standby.gatewayId, before.epoch, password);
         takeover = t;
-        const exit = await raceAbort(victim.exited, signal);
+        const exit = await withSignal(victim.exited, signal);
         return {
           value: { before, standby },
           summary: `${victim.name} (pid ${victim.pid}) ${describeExit(exit)} at epoch ${before.epoch}; getPassword sent in a loop from now on`,
@@ -354,7 +355,7 @@ export class DemoRun {
       });
       const t = takeover!;
       await this.runner.step('standby promoted', async (signal) => {
-        const c = await raceAbort(t.promotion, signal);
+        const c = await withSignal(t.promotion, signal);
         const at = c.lastChange ? Date.parse(c.lastChange.at) : NaN;
         const ms = Number.isFinite(at) ? Math.max(0, at - t.killedWallAt) : this.opts.clock.monotonic() - t.killedAt;
         return {
@@ -364,7 +365,7 @@ export class DemoRun {
         };
       });
       await this.runner.step('standby serves', async (signal) => {
-        const first = await raceAbort(t.firstServed, signal);
+        const first = await withSignal(t.firstServed, signal);
         const pw = passwordOf(first.answer);
         if (pw !== password) throw new DemoFailure('DEMO_UNEXPECTED_RESULT', `${standby.gatewayId} returned a different password for ${DEMO_ACCOUNT_PLAIN.name}`);
         const sent = first.answer.attempts > 1 ? `, re-sent by the controller ${first.answer.attempts - 1}×` : '';

@@ -28,7 +28,8 @@ import {
 } from './pmp-responses.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { PmpExchange } from './pmp-exchange.js';
-import { TtlCache, withSignal } from './ttl-cache.js';
+import { TtlCache } from './ttl-cache.js';
+import { withSignal } from '../shared/abort.js';
 import type {
   CallOptions,
   FetchedPassword,

@@ -4,7 +4,7 @@ import { describeCertificate } from '../tls/certificates.js';
 import { fetchPresentedCertificate, type InspectOptions, type PresentedCertificate } from '../tls/inspect.js';
 import { normalizePin, spkiPinFromPem } from '../tls/pin.js';
 import { trustedConnectOptions } from '../tls/trust.js';
-import { withSignal } from './ttl-cache.js';
+import { withSignal } from '../shared/abort.js';
 
 /**
  * How a vault profile's TLS peer is trusted, for undici's `connect` and for
