@@ -8,8 +8,7 @@ import { EpochStoreError } from '../sim/controller/epoch-store.js';
 import { startReferenceController, type ReferenceController } from '../sim/controller/server.js';
 import { createLogger } from '../telemetry/logger.js';
 import { makeSelfSignedCertificate } from '../tls/index.js';
-import { waitForTermination } from '../shared/signals.js';
-import { writeSimCertificate } from './sim-cert-file.js';
+import { serveUntilStopped, systemCode, writeSimCertificate } from './sim-support.js';
 import { intOption } from './cli-options.js';
 
 /**
@@ -189,19 +188,11 @@ export function simControllerCommand(io: SimControllerCommandIo = {}): Command {
       return cmd.error(`error: ${(err as Error).message} (BAD_REQUEST)`, { exitCode: 2, code: 'credgw.usage' });
     }
     const logger = io.logger ?? createLogger({ level, destination: errOut });
-    let running: RunningSimController;
-    try {
-      running = await runSimController(options, out, logger);
-    } catch (err) {
-      const code =
-        err instanceof SecretError || err instanceof EpochStoreError ? err.code : ((err as NodeJS.ErrnoException).code ?? 'INTERNAL');
-      errOut.write(`error: ${(err as Error).message} (${code})\n`);
-      setExitCode(1);
-      return;
-    }
-    await (io.waitForStop ?? waitForTermination)();
-    await running.close();
-    setExitCode(0);
+    await serveUntilStopped(
+      () => runSimController(options, out, logger),
+      (err) => (err instanceof SecretError || err instanceof EpochStoreError ? err.code : systemCode(err)),
+      { errOut, setExitCode, waitForStop: io.waitForStop },
+    );
   });
   return cmd;
 }

@@ -2,8 +2,7 @@ import type { Writable } from 'node:stream';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { waitForTermination } from '../shared/signals.js';
-import { writeSimCertificate } from './sim-cert-file.js';
+import { serveUntilStopped, systemCode, writeSimCertificate } from './sim-support.js';
 import { intOption } from './cli-options.js';
 import {
   loadSimData,
@@ -126,18 +125,11 @@ export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
     } catch (err) {
       return cmd.error(`error: ${(err as Error).message} (BAD_REQUEST)`, { exitCode: 2, code: 'credgw.usage' });
     }
-    let running: RunningSimPmp;
-    try {
-      running = await runSimPmp(options, out, io.logger);
-    } catch (err) {
-      const code = err instanceof PmpSimError ? err.code : ((err as NodeJS.ErrnoException).code ?? 'INTERNAL');
-      errOut.write(`error: ${(err as Error).message} (${code})\n`);
-      setExitCode(1);
-      return;
-    }
-    await (io.waitForStop ?? waitForTermination)();
-    await running.close();
-    setExitCode(0);
+    await serveUntilStopped(
+      () => runSimPmp(options, out, io.logger),
+      (err) => (err instanceof PmpSimError ? err.code : systemCode(err)),
+      { errOut, setExitCode, waitForStop: io.waitForStop },
+    );
   });
   return cmd;
 }

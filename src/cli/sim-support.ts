@@ -1,6 +1,9 @@
+/** What the two simulator commands share: their certificate file and their run-until-stopped life. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { waitForTermination } from '../shared/signals.js';
 
 /** Where a simulator's certificate was written, and how to stop the simulator and clean up. */
 export interface SimCertFile {
@@ -52,4 +55,32 @@ export async function writeSimCertificate(
       };
     },
   };
+}
+
+/**
+ * The life of a simulator command: start it (a failure is one line
+ * `error: message (CODE)` and exit status 1), wait for the stop signal,
+ * close it, exit status 0.
+ */
+export async function serveUntilStopped(
+  start: () => Promise<{ close(): Promise<void> }>,
+  codeOf: (err: unknown) => string,
+  io: { errOut: Writable; setExitCode: (code: number) => void; waitForStop?: (() => Promise<unknown>) | undefined },
+): Promise<void> {
+  let running: { close(): Promise<void> };
+  try {
+    running = await start();
+  } catch (err) {
+    io.errOut.write(`error: ${(err as Error).message} (${codeOf(err)})\n`);
+    io.setExitCode(1);
+    return;
+  }
+  await (io.waitForStop ?? waitForTermination)();
+  await running.close();
+  io.setExitCode(0);
+}
+
+/** The errno-style code of an error, else INTERNAL. */
+export function systemCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? 'INTERNAL';
 }
