@@ -1,11 +1,10 @@
 import http, { type IncomingMessage } from 'node:http';
 import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import type { ControllerConfig, GatewayConfig } from '../config/types.js';
-import { openRawSocket, startTls } from '../link/dial.js';
+import { controllerTlsOptions, openRawSocket, startTls } from '../link/dial.js';
 import { effectivePort, redactProxy, resolveProxy, type ProxyTarget } from '../link/proxy.js';
 import { SUBPROTOCOL } from '../protocol/index.js';
 import { unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
@@ -13,7 +12,6 @@ import { VERSION } from '../shared/version.js';
 import { describeCertificate, type CertificateInfo } from '../tls/certificates.js';
 import { fetchPresentedCertificate } from '../tls/inspect.js';
 import { derToPem } from '../tls/pin.js';
-import { trustedConnectOptions } from '../tls/trust.js';
 import type { CheckLevel } from './diagnose-checks.js';
 
 /**
@@ -144,7 +142,7 @@ class ControllerProbe {
     if (secure) {
       const trustText = `system roots${c.caFile ? ` + ${c.caFile}` : ''}, hostname checked${c.pinSha256 ? ', pin matches' : ''}`;
       try {
-        const t = await this.tlsOver(raw, host, port, this.tlsOptions(c));
+        const t = await this.tlsOver(raw, host, port, controllerTlsOptions(c));
         const info = describeCertificate(derToPem(t.getPeerCertificate().raw));
         this.certificateLine(info, c.pinSha256);
         this.add(S, 'tls', 'ok', `trusted (${trustText}); ${t.getProtocol() ?? 'TLS'}`);
@@ -241,21 +239,6 @@ class ControllerProbe {
     );
   }
 
-  private tlsOptions(c: ControllerConfig): ConnectionOptions {
-    // The link's trust rule exactly: system roots + caFile, hostname checked, pin when set.
-    const trust = trustedConnectOptions({ caFile: c.caFile, pinSha256: c.pinSha256, checkHostname: true });
-    const read = (path: string | null): string | undefined => {
-      if (path === null) return undefined;
-      try {
-        return readFileSync(path, 'utf8');
-      } catch {
-        return undefined; // reported by the keyFile/certFile lines
-      }
-    };
-    const cert = read(c.certFile);
-    const key = read(c.keyFile);
-    return { ...trust, ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
-  }
 
   /** TLS over `raw`, as the link does it (link/dial.ts), bounded by the check's time-out. */
   private tlsOver(raw: Socket, host: string, port: number, options: ConnectionOptions): Promise<TLSSocket> {
@@ -341,7 +324,7 @@ class ControllerProbe {
     c: ControllerConfig,
   ): Promise<{ date: string | undefined; localAt: number }> {
     const raw = await this.openRaw(proxy, host, port);
-    const socket = secure ? await this.tlsOver(raw, host, port, this.tlsOptions(c)).catch((err: unknown) => {
+    const socket = secure ? await this.tlsOver(raw, host, port, controllerTlsOptions(c)).catch((err: unknown) => {
       raw.destroy();
       throw err;
     }) : raw;

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -21,9 +20,9 @@ import {
 } from '../protocol/index.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import { StateMachine } from '../shared/state-machine.js';
-import { isValidPin, trustedConnectOptions } from '../tls/index.js';
+import { isValidPin } from '../tls/index.js';
 import { BACKOFF_RESET_AFTER_MS, backoffDelay, DEFAULT_BACKOFF, refusedDelay, type BackoffPolicy } from './backoff.js';
-import { brief, openControllerSocket } from './dial.js';
+import { brief, controllerTlsOptions, openControllerSocket } from './dial.js';
 import { LinkConfigError, LinkError, type LinkFailureCode } from './link-errors.js';
 import { LinkConnection, type LinkSession } from './link-connection.js';
 import { LINK_TRANSITIONS, type LinkState } from './link-state.js';
@@ -370,26 +369,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
 
   /** TLS options of every dial: system roots + caFile, hostname check on, pin when set, client cert. */
   private tlsOptions(atStart = false): ConnectionOptions {
-    const c = this.controller;
-    let trust: ConnectionOptions;
-    try {
-      trust = trustedConnectOptions({ caFile: c.caFile, pinSha256: c.pinSha256, checkHostname: true });
-    } catch (err) {
-      if (atStart) throw new LinkConfigError('controller.caFile', brief(err));
-      throw new LinkError('TLS_CONFIG', brief(err));
-    }
-    const read = (key: string, path: string | null): string | undefined => {
-      if (path === null) return undefined;
-      try {
-        return readFileSync(path, 'utf8');
-      } catch (err) {
-        if (atStart) throw new LinkConfigError(key, `cannot read ${path}: ${brief(err)}`);
-        throw new LinkError('TLS_CONFIG', `cannot read ${key} ${path}: ${brief(err)}`);
-      }
-    };
-    const cert = read('controller.certFile', c.certFile);
-    const key = read('controller.keyFile', c.keyFile);
-    return { ...trust, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+    return controllerTlsOptions(this.controller, atStart);
   }
 
   /** TCP (or a CONNECT tunnel), then TLS when wss://; resolves when the socket is ready for HTTP. */

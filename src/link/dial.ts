@@ -1,7 +1,9 @@
 import net, { isIP, type Socket } from 'node:net';
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { isTlsVerificationError } from '../tls/index.js';
-import { LinkError } from './link-errors.js';
+import { readFileSync } from 'node:fs';
+import type { ControllerConfig } from '../config/types.js';
+import { isTlsVerificationError, trustedConnectOptions } from '../tls/index.js';
+import { LinkConfigError, LinkError } from './link-errors.js';
 import { openTunnel } from './proxy.js';
 
 /**
@@ -101,4 +103,33 @@ export async function openControllerSocket(target: DialTarget, signal: AbortSign
     throw err;
   }
   return startTls(raw, target.host, target.port, options, signal);
+}
+
+/**
+ * TLS options for the controller: system roots + controller.caFile with the
+ * hostname checked, the pin when set, the client certificate when set. The
+ * files are read on every call so rotated files are picked up. An
+ * unreadable file is a LinkConfigError naming its key at start, a
+ * TLS_CONFIG LinkError on a later dial.
+ */
+export function controllerTlsOptions(c: ControllerConfig, atStart = false): ConnectionOptions {
+  let trust: ConnectionOptions;
+  try {
+    trust = trustedConnectOptions({ caFile: c.caFile, pinSha256: c.pinSha256, checkHostname: true });
+  } catch (err) {
+    if (atStart) throw new LinkConfigError('controller.caFile', brief(err));
+    throw new LinkError('TLS_CONFIG', brief(err));
+  }
+  const read = (key: string, path: string | null): string | undefined => {
+    if (path === null) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      if (atStart) throw new LinkConfigError(key, `cannot read ${path}: ${brief(err)}`);
+      throw new LinkError('TLS_CONFIG', `cannot read ${key} ${path}: ${brief(err)}`);
+    }
+  };
+  const cert = read('controller.certFile', c.certFile);
+  const key = read('controller.keyFile', c.keyFile);
+  return { ...trust, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
 }

@@ -1,6 +1,6 @@
 export * from './backoff.js';
 export * from './controller-link.js';
-export { openRawSocket, startTls } from './dial.js';
+export { controllerTlsOptions, openRawSocket, startTls } from './dial.js';
 export * from './heartbeat.js';
 export * from './link-errors.js';
 export * from './link-state.js';
