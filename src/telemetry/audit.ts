@@ -74,22 +74,30 @@ export function auditLine(e: AuditEvent): string {
  * file path (appended to; the directory must exist).
  *
  * Cost per line matters (one per command): a line is serialized once and
- * appended to a batch; the batch goes to the destination (pino's
- * sonic-boom, asynchronous writes) when it reaches AUDIT_FLUSH_CHARS or
- * `flushMs` after its first line, so under load a write carries dozens of
- * lines and nothing waits for the disk. The batch is written by close()
- * and, synchronously, when the process exits (process.exit after a fatal
- * error included), so no line is lost on a graceful stop; only a hard kill
- * (SIGKILL) can lose the last `flushMs` of lines.
+ * appended to a batch; the batch is written (pino's sonic-boom, one
+ * synchronous write) when it reaches AUDIT_FLUSH_CHARS or `flushMs` after
+ * its first line, so under load one write carries dozens of lines. Writes
+ * are synchronous on purpose: an asynchronous write still in libuv's
+ * thread pool when the process exits would land after the exit hook's
+ * lines, or not at all. The batch is written by close() and when the
+ * process exits (process.exit after a fatal error included), so no line is
+ * lost or reordered on any stop but a hard kill (SIGKILL), which can lose
+ * the last `flushMs` of lines.
  */
 export function createAuditSink(target: 'stdout' | string, options: AuditSinkOptions = {}): AuditLog {
   if (target !== 'stdout' && !isAbsolute(target)) {
     throw new Error(`audit target must be "stdout" or an absolute file path, got "${target}"`);
   }
-  const destination =
-    target === 'stdout'
-      ? pino.destination({ dest: 1, sync: false })
-      : pino.destination({ dest: target, append: true, mkdir: false, sync: false });
+  let destination: ReturnType<typeof pino.destination>;
+  try {
+    destination =
+      target === 'stdout'
+        ? pino.destination({ dest: 1, sync: true })
+        : pino.destination({ dest: target, append: true, mkdir: false, sync: true });
+  } catch (err) {
+    // A synchronous destination opens at once: a file that cannot be opened is reported like any later failure.
+    return failedAuditSink(err as Error, target, options.logger);
+  }
   let failure: Error | undefined;
   const opened = new Promise<void>((resolve, reject) => {
     destination.once('ready', () => resolve());
@@ -117,11 +125,10 @@ export function createAuditSink(target: 'stdout' | string, options: AuditSinkOpt
     batch = '';
     destination.write(text);
   };
-  // A process that exits (even through process.exit) still writes the batch and what the destination buffers.
+  // A process that exits (even through process.exit) still writes the batch.
   const onExit = (): void => {
-    flush();
     try {
-      destination.flushSync();
+      flush();
     } catch {
       // Not open yet, or already closed: nothing of ours can be written any more.
     }
@@ -159,5 +166,15 @@ export function createAuditSink(target: 'stdout' | string, options: AuditSinkOpt
       });
       return closing;
     },
+  };
+}
+
+/** The sink of a destination that could not be opened: reported once, ready() rejects, events are dropped. */
+function failedAuditSink(err: Error, target: string, logger: Logger | undefined): AuditLog {
+  logger?.error({ err, target }, 'audit destination failed');
+  return {
+    record: () => undefined,
+    ready: () => Promise.reject(err),
+    close: () => Promise.resolve(),
   };
 }
