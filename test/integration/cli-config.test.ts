@@ -1,35 +1,15 @@
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { runCli } from '../../src/cli/program.js';
+import { runCredgw } from '../helpers/cli.js';
 
-/** Runs `credgw …` in-process with captured streams and a temp --config-dir. */
-async function credgw(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer | string, _enc, cb) {
-        append(chunk.toString());
-        cb();
-      },
-    });
-  const code = await runCli(args, {
-    stdout: sink((s) => (out += s)),
-    stderr: sink((s) => (err += s)),
-    stdin: Object.assign(Readable.from([]), { isTTY: false }),
-    env,
-  });
-  return { code, out, err };
-}
 
 const isRoot = process.getuid?.() === 0;
 let dir: string;
-let cfg: (args: string[], env?: NodeJS.ProcessEnv) => ReturnType<typeof credgw>;
+let cfg: (args: string[], env?: NodeJS.ProcessEnv) => ReturnType<typeof runCredgw>;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'credgw-cli-config-'));
-  cfg = (args, env) => credgw(['--config-dir', dir, ...args], env);
+  cfg = (args, env) => runCredgw(['--config-dir', dir, ...args], env);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -158,7 +138,7 @@ describe('credgw config', () => {
   });
 
   it('reads the directory from CREDGW_CONFIG_DIR', async () => {
-    expect((await credgw(['config', 'init'], { CREDGW_CONFIG_DIR: dir })).code).toBe(0);
+    expect((await runCredgw(['config', 'init'], { CREDGW_CONFIG_DIR: dir })).code).toBe(0);
     expect(mode(file())).toBe(0o600);
   });
 });

@@ -1,8 +1,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { runCli } from '../../src/cli/program.js';
+import { runCredgw } from '../helpers/cli.js';
 import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { spkiPinFromPem } from '../../src/tls/pin.js';
 import { testPki } from '../helpers/pki.js';
@@ -12,31 +11,13 @@ import { testPki } from '../helpers/pki.js';
  * real TLS on 127.0.0.1 (port 0).
  */
 
-async function credgw(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer | string, _enc, cb) {
-        append(chunk.toString());
-        cb();
-      },
-    });
-  const code = await runCli(args, {
-    stdout: sink((s) => (out += s)),
-    stderr: sink((s) => (err += s)),
-    stdin: Object.assign(Readable.from([]), { isTTY: false }),
-    env,
-  });
-  return { code, out, err };
-}
 
 let sim: PmpSimulator;
 let dir: string;
 let caFile: string;
 let token: string;
 let env: NodeJS.ProcessEnv;
-const run = (...args: string[]) => credgw(['--config-dir', dir, ...args], env);
+const run = (...args: string[]) => runCredgw(['--config-dir', dir, ...args], env);
 const configFile = () => join(dir, 'config.json');
 
 beforeAll(async () => {

@@ -5,8 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Writable } from 'node:stream';
-import { runCli } from '../../src/cli/program.js';
+import { runCredgw, type CliRun } from '../helpers/cli.js';
 import { runDiagnostics, type CheckResult } from '../../src/daemon/diagnose-checks.js';
 import { systemClock, type Clock } from '../../src/shared/clock.js';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/server.js';
@@ -18,24 +17,9 @@ const GW_TOKEN = 'diag-gw-token-Qw83nZpL';
 const WRONG_TOKEN = 'diag-wrong-token-Yt61mXc';
 const PROXY_PASSWORD = 'pr0xy-Secr3t';
 
-function capture(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  return {
-    stream: new Writable({
-      write(c: Buffer, _e, cb) {
-        chunks.push(c.toString());
-        cb();
-      },
-    }),
-    text: () => chunks.join(''),
-  };
-}
 
-async function diagnose(dir: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  const out = capture();
-  const err = capture();
-  const code = await runCli(['--config-dir', dir, 'diagnose', '--timeout', '5000'], { stdout: out.stream, stderr: err.stream, env });
-  return { code, out: out.text(), err: err.text() };
+function diagnose(dir: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCredgw(['--config-dir', dir, 'diagnose', '--timeout', '5000'], env);
 }
 
 /** The line of one check: `LEVEL  subject check  detail`. */

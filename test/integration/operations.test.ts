@@ -8,9 +8,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { request } from 'undici';
-import { runCli } from '../../src/cli/program.js';
+import { runCredgw as cli } from '../helpers/cli.js';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
 import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import {
@@ -30,20 +29,7 @@ import {
 
 const CLUSTER = 'ops-site';
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await runCli(args, { stdout, stderr, env: {} });
-  return { code, out: stdout.text, err: stderr.text };
-}
 
 async function get(base: string, path: string): Promise<{ status: number; text: string }> {
   const res = await request(`${base}${path}`);

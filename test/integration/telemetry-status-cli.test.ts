@@ -4,32 +4,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { runCli } from '../../src/cli/program.js';
+import { runCredgw as cli } from '../helpers/cli.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { startTelemetryServer, type TelemetryServer } from '../../src/telemetry/http-server.js';
 import type { GatewayStatus } from '../../src/telemetry/status.js';
 
-function capture(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  return {
-    stream: new Writable({
-      write(c: Buffer, _e, cb) {
-        chunks.push(c.toString());
-        cb();
-      },
-    }),
-    text: () => chunks.join(''),
-  };
-}
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  const out = capture();
-  const err = capture();
-  const code = await runCli(args, { stdout: out.stream, stderr: err.stream, env });
-  return { code, out: out.text(), err: err.text() };
-}
 
 const STATUS: GatewayStatus = {
   version: '0.1.0',

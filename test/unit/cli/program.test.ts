@@ -1,19 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { PassThrough } from 'node:stream';
-import { runCli, subcommandsFor } from '../../../src/cli/program.js';
+import { subcommandsFor } from '../../../src/cli/program.js';
+import { runCredgw as cli } from '../../helpers/cli.js';
 
 const ALL = ['config', 'vault', 'cert', 'sim', 'run', 'status', 'diagnose', 'demo'];
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(args, { stdout, stderr, env: {} });
-  return { code, out, err };
-}
 
 describe('subcommandsFor: which subcommand modules a command line loads', () => {
   it.each([
