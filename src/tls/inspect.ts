@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { derToPem } from './pin.js';
 
@@ -35,7 +36,7 @@ export interface InspectOptions {
 
 export function fetchPresentedCertificate(opts: InspectOptions): Promise<PresentedCertificate> {
   return new Promise((resolve, reject) => {
-    const servername = opts.servername ?? (isIpLiteral(opts.host) ? undefined : opts.host);
+    const servername = opts.servername ?? (isIP(opts.host) !== 0 ? undefined : opts.host);
     const socket = tls.connect({
       host: opts.host,
       port: opts.port,
@@ -73,8 +74,4 @@ export function fetchPresentedCertificate(opts: InspectOptions): Promise<Present
       reject(err);
     });
   });
-}
-
-function isIpLiteral(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
 }
