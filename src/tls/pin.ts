@@ -1,37 +1,26 @@
-import type * as Forge from 'node-forge';
-import { loadForge } from './forge.js';
+import { createHash, X509Certificate } from 'node:crypto';
 
 /**
  * SPKI pins: base64 of the SHA-256 of the certificate's DER-encoded
- * SubjectPublicKeyInfo (the HPKP / curl `--pinnedpubkey sha256//` form).
- * Computed with node-forge's ASN.1 reader, which works for any key type
- * (forge's higher-level certificate parser only understands RSA keys).
+ * SubjectPublicKeyInfo (the HPKP / curl `--pinnedpubkey sha256//` form),
+ * and the PEM handling pins need.
+ *
+ * Everything here runs in the daemon (vault CA files, pinned vaults, every
+ * new pinned connection), so it uses node:crypto's X509Certificate, which
+ * OpenSSL backs and which handles any key type, rather than node-forge:
+ * loading node-forge costs the daemon ~10 MiB of resident memory, and it
+ * stays for certificate generation, descriptions and sealing, which load
+ * it on first use.
  */
 
 /** Extracts the DER SubjectPublicKeyInfo from a DER certificate. */
 export function spkiFromCertificateDer(der: Uint8Array): Buffer {
-  const forge = loadForge();
-  const cert = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(der).toString('binary')));
-  const tbs = asn1Children(cert)[0];
-  if (!tbs) throw new Error('certificate has no tbsCertificate');
-  const fields = asn1Children(tbs);
-  // [0] EXPLICIT version is optional (absent for v1 certificates).
-  const hasVersion = fields[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC;
-  const spki = fields[hasVersion ? 6 : 5];
-  if (!spki) throw new Error('certificate has no subjectPublicKeyInfo');
-  return Buffer.from(forge.asn1.toDer(spki).getBytes(), 'binary');
-}
-
-function asn1Children(node: Forge.asn1.Asn1): Forge.asn1.Asn1[] {
-  return Array.isArray(node.value) ? node.value : [];
+  return new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' });
 }
 
 /** The base64 SHA-256 SPKI pin of a DER certificate. */
 export function spkiPinFromDer(der: Uint8Array): string {
-  const forge = loadForge();
-  const md = forge.md.sha256.create();
-  md.update(spkiFromCertificateDer(der).toString('binary'));
-  return Buffer.from(md.digest().getBytes(), 'binary').toString('base64');
+  return createHash('sha256').update(spkiFromCertificateDer(der)).digest('base64');
 }
 
 /** The base64 SHA-256 SPKI pin of the first certificate in a PEM text. */
@@ -41,30 +30,45 @@ export function spkiPinFromPem(pem: string): string {
 
 /** DER bytes of the first certificate in a PEM text. */
 export function pemToDer(pem: string): Buffer {
-  const first = certificateBlocks(pem)[0];
+  const first = certificates(pem)[0];
   if (!first) throw new Error('no CERTIFICATE block in PEM');
-  return Buffer.from(first.body, 'binary');
+  return first.raw;
 }
 
-/** All CERTIFICATE blocks of a PEM bundle, each re-encoded as PEM. */
+/**
+ * All CERTIFICATE blocks of a PEM bundle, each re-encoded as PEM. Other
+ * block types and text between blocks are skipped; a CERTIFICATE block
+ * that is not a valid X.509 certificate is an error.
+ */
 export function splitPemBundle(pem: string): string[] {
-  const forge = loadForge();
-  return certificateBlocks(pem).map((b) => forge.pem.encode(b));
+  return certificates(pem).map((c) => c.toString());
 }
 
 /** DER → PEM for a certificate. */
 export function derToPem(der: Uint8Array): string {
-  return loadForge().pem.encode({ type: 'CERTIFICATE', body: Buffer.from(der).toString('binary') });
+  return new X509Certificate(der).toString();
 }
 
-function certificateBlocks(pem: string): Forge.pem.ObjectPEM[] {
-  try {
-    return loadForge()
-      .pem.decode(pem)
-      .filter((b) => b.type === 'CERTIFICATE');
-  } catch {
-    return [];
+/**
+ * The CERTIFICATE blocks of RFC 7468's textual encoding. node:crypto parses
+ * one certificate but does not split a bundle, so the blocks are found here
+ * and each one is parsed by X509Certificate.
+ */
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----/g;
+
+function certificates(pem: string): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  let n = 0;
+  for (const m of pem.matchAll(CERTIFICATE_BLOCK)) {
+    n++;
+    const der = Buffer.from((m[1] ?? '').replace(/\s+/g, ''), 'base64');
+    try {
+      out.push(new X509Certificate(der));
+    } catch (err) {
+      throw new Error(`certificate ${n} of the PEM text is not a valid X.509 certificate (${(err as Error).message})`, { cause: err });
+    }
   }
+  return out;
 }
 
 /** A pin as the admin may write it: with or without a `sha256//` prefix. */

@@ -84,7 +84,12 @@ export function readCaFile(path: string): string[] {
   } catch (err) {
     throw new Error(`cannot read CA file ${path}: ${(err as Error).message}`, { cause: err });
   }
-  const certs = splitPemBundle(text);
+  let certs: string[];
+  try {
+    certs = splitPemBundle(text);
+  } catch (err) {
+    throw new Error(`CA file ${path}: ${(err as Error).message}`, { cause: err });
+  }
   if (certs.length === 0) throw new Error(`CA file ${path} holds no PEM certificate`);
   return certs;
 }

@@ -1,9 +1,35 @@
 import { constants, createHash, generateKeyPairSync, privateDecrypt, X509Certificate } from 'node:crypto';
 import { describeCertificate } from '../../../src/tls/certificates.js';
-import { derToPem, isValidPin, normalizePin, pemToDer, spkiPinFromPem, splitPemBundle } from '../../../src/tls/pin.js';
+import forge from 'node-forge';
+import { derToPem, isValidPin, normalizePin, pemToDer, spkiFromCertificateDer, spkiPinFromPem, splitPemBundle } from '../../../src/tls/pin.js';
 import { parseRecipientKey, RecipientKeyError, sealSecret } from '../../../src/tls/seal.js';
 import { isTlsVerificationError, makeServerIdentityCheck, PIN_MISMATCH_CODE } from '../../../src/tls/trust.js';
 import { testPki } from '../../helpers/pki.js';
+
+// Made with openssl (self-signed, public halves only; the keys were thrown away).
+const EC_COMPRESSED_CERT = [
+  '-----BEGIN CERTIFICATE-----',
+  'MIIBXDCCAQOgAwIBAgIUYUdgnyYqgo7//6LLzW07RtwblB4wCgYIKoZIzj0EAwIw',
+  'EzERMA8GA1UEAwwIZWNjLnRlc3QwIBcNMjYxMTIyMjE0NDQ1WhgPMjEyNjEwMjky',
+  'MTQ0NDVaMBMxETAPBgNVBAMMCGVjYy50ZXN0MDkwEwYHKoZIzj0CAQYIKoZIzj0D',
+  'AQcDIgACiCW0lswHe2J4rL5NB/xgHJv8QwHWlgyinunYUA301yyjUzBRMB0GA1Ud',
+  'DgQWBBQI28GAV1cAzsbiKvgRoIaZG1GlnTAfBgNVHSMEGDAWgBQI28GAV1cAzsbi',
+  'KvgRoIaZG1GlnTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIFvS',
+  'OkBEGl+d/ZWgH3Bg6PW3U9mQtutZ/Eyq9gnL3BhDAiA/lK8HDEog+kQPiKkyNJeI',
+  '91fesWptUewOSGkYFS3m6g==',
+  '-----END CERTIFICATE-----',
+].join('\n');
+const ED25519_CERT = [
+  '-----BEGIN CERTIFICATE-----',
+  'MIIBOjCB7aADAgECAhQb4b8Ev5ZWW4WwjLa5h/hvOLzksTAFBgMrZXAwEjEQMA4G',
+  'A1UEAwwHZWQudGVzdDAgFw0yNjExMjIyMTQ0NDFaGA8yMTI2MTAyOTIxNDQ0MVow',
+  'EjEQMA4GA1UEAwwHZWQudGVzdDAqMAUGAytlcAMhAICrNl9VZ3v6SvehKOMvMrXp',
+  'KUdFC44MT3fCpuNsqq/ko1MwUTAdBgNVHQ4EFgQUFjU3v/zYvr3RkLqVIyWuGBJ8',
+  'm8EwHwYDVR0jBBgwFoAUFjU3v/zYvr3RkLqVIyWuGBJ8m8EwDwYDVR0TAQH/BAUw',
+  'AwEB/zAFBgMrZXADQQDe2rzfqG8KyjZO+d2Xmu5qZGxUJiSYvppmpvuW92IGYDlD',
+  'QWE4yjYjDlRl/LY3q/2EK5CK2LPiRTJ+9wExVn4C',
+  '-----END CERTIFICATE-----',
+].join('\n');
 
 describe('SPKI pins', () => {
   const pki = testPki();
@@ -29,14 +55,39 @@ describe('SPKI pins', () => {
     expect(splitPemBundle('garbage')).toHaveLength(0);
   });
 
-  it('split bundles into the same PEM node-forge writes, skipping other block types and LF/CRLF alike', () => {
+  it('split bundles into PEM certificates, skipping other block types and text, LF and CRLF alike', () => {
     const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' });
     const lf = (pem: string): string => pem.replace(/\r\n/g, '\n');
     const blocks = splitPemBundle(`# bundle\n${lf(pki.server.certPem)}${String(key)}\n${pki.ca.certPem}`);
-    expect(blocks).toEqual([pki.server.certPem, pki.ca.certPem]);
+    expect(blocks.map((b) => new X509Certificate(b).raw)).toEqual([pki.server.certPem, pki.ca.certPem].map((p) => new X509Certificate(p).raw));
+    expect(blocks[0]).toBe(new X509Certificate(pki.server.certPem).toString());
     expect(pemToDer(lf(pki.ca.certPem)).equals(new X509Certificate(pki.ca.certPem).raw)).toBe(true);
-    expect(derToPem(new X509Certificate(pki.server.certPem).raw)).toBe(pki.server.certPem);
+    expect(new X509Certificate(derToPem(new X509Certificate(pki.server.certPem).raw)).raw.equals(new X509Certificate(pki.server.certPem).raw)).toBe(true);
     expect(() => pemToDer(String(key))).toThrow('no CERTIFICATE block in PEM');
+  });
+
+  it('refuse a CERTIFICATE block that is not a certificate, naming which one', () => {
+    const broken = '-----BEGIN CERTIFICATE-----\nTm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
+    expect(() => splitPemBundle(pki.ca.certPem + broken)).toThrow(/^certificate 2 of the PEM text is not a valid X\.509 certificate/);
+  });
+
+  // The pins of EC (with a compressed point) and Ed25519 keys, checked against
+  // the SubjectPublicKeyInfo bytes exactly as they stand in the certificate,
+  // read with node-forge's ASN.1 parser: X509Certificate re-encodes the key,
+  // and the pin must be of the certificate's own bytes.
+  it.each([
+    ['EC P-256, compressed point', EC_COMPRESSED_CERT],
+    ['Ed25519', ED25519_CERT],
+    ['RSA', 'server'],
+  ])('pin %s keys by the certificate\'s own SPKI bytes', (_kind, pemOrName) => {
+    const pem = pemOrName === 'server' ? pki.server.certPem : pemOrName;
+    const der = new X509Certificate(pem).raw;
+    const cert = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
+    const fields = (cert.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
+    const hasVersion = fields[0]!.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC;
+    const spki = Buffer.from(forge.asn1.toDer(fields[hasVersion ? 6 : 5]!).getBytes(), 'binary');
+    expect(spkiFromCertificateDer(der).equals(spki)).toBe(true);
+    expect(spkiPinFromPem(pem)).toBe(createHash('sha256').update(spki).digest('base64'));
   });
 
   it('describe certificates', () => {
