@@ -1,3 +1,4 @@
+import type { AbortLike } from '../shared/abort.js';
 import type { VaultProfile } from '../config/types.js';
 import { GatewayError } from '../shared/errors.js';
 import type { VaultClient } from '../vault/types.js';
@@ -13,7 +14,7 @@ export interface CommandContext {
   vaults: VaultRegistry;
   policy: Policy;
   /** Aborted with a DEADLINE_EXCEEDED GatewayError when the command's timeoutMs passes. */
-  signal: AbortSignal;
+  signal: AbortLike;
   facts: AuditFacts;
 }
 
@@ -39,6 +40,6 @@ export function lookupVault(vaults: VaultRegistry, name: string): { profile: Vau
  * vault client that resolved despite the abort must not lead to a further
  * call (least of all the password call).
  */
-export function checkNotAborted(signal: AbortSignal): void {
+export function checkNotAborted(signal: AbortLike): void {
   if (signal.aborted) throw signal.reason instanceof GatewayError ? signal.reason : new GatewayError('DEADLINE_EXCEEDED', 'command deadline exceeded');
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LimitsConfig, PolicyConfig } from '../config/types.js';
 import type { CommandMessage, CommandName, RejectedCommand, ResultMessage } from '../protocol/index.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
+import { CommandAbort } from '../shared/abort.js';
 import { GatewayError, type ErrorCode } from '../shared/errors.js';
 import type { AuditFacts, CommandContext } from './command-context.js';
 import { getPassword } from './get-password.js';
@@ -28,7 +29,7 @@ import type { AuditEvent, AuditSink, ReplyPort, RolePort, VaultRegistry } from '
  *      no vault work and let a result reach a newer connection.
  *   3. stopAccepting() (graceful shutdown): NOT_ACTIVE.
  *   4. limits.maxInFlight executions: OVERLOADED.
- *   5. Execution, with an AbortController fired by the Clock at timeoutMs:
+ *   5. Execution, with a CommandAbort (shared/abort.ts) fired by the Clock at timeoutMs:
  *      the result is DEADLINE_EXCEEDED at that moment and the vault call is
  *      aborted; whatever the command produces later is discarded.
  * Anything thrown that is not a GatewayError is a bug: INTERNAL, logged
@@ -91,7 +92,7 @@ interface Execution {
    * costs no Map.
    */
   others: Map<ReplyPort, number> | null;
-  controller: AbortController;
+  controller: CommandAbort;
   timer: TimerHandle | undefined;
   started: number;
   facts: AuditFacts;
@@ -250,7 +251,7 @@ export class Dispatcher {
       reply,
       epoch: cmd.epoch,
       others: null,
-      controller: new AbortController(),
+      controller: new CommandAbort(),
       timer: undefined,
       started,
       facts: initialFacts(cmd),
@@ -267,7 +268,7 @@ export class Dispatcher {
    * on a slow vault, and CPU).
    */
   private run(exec: Execution): void {
-    const ctx: CommandContext = { vaults: this.vaults, policy: this.policy, signal: exec.controller.signal, facts: exec.facts };
+    const ctx: CommandContext = { vaults: this.vaults, policy: this.policy, signal: exec.controller, facts: exec.facts };
     const cmd = exec.cmd;
     let running: Promise<object>;
     try {

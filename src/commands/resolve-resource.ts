@@ -1,3 +1,4 @@
+import type { AbortLike } from '../shared/abort.js';
 import type { VaultProfile } from '../config/types.js';
 import type { ResourceRef } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
@@ -49,7 +50,7 @@ export async function resolveResource(
   resource: ResourceRef,
   profile: VaultProfile,
   client: VaultClient,
-  signal: AbortSignal,
+  signal: AbortLike,
   facts: AuditFacts,
 ): Promise<ResolvedResource> {
   const ref = findResourceAttribute(resource, profile.resourceIdAttribute);

@@ -1,3 +1,5 @@
+import type { AbortLike } from './abort.js';
+
 /**
  * The only place that touches wall-clock time and timers. Everything else
  * takes a Clock through its constructor, so tests drive time with
@@ -38,7 +40,7 @@ export function unrefTimer(handle: TimerHandle): TimerHandle {
 }
 
 /** Resolves after `ms` on `clock`; rejects with the signal's reason on abort. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(clock: Clock, ms: number, signal?: AbortLike): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);

@@ -29,7 +29,7 @@ import {
 import { DeadlineQueue } from './deadline-queue.js';
 import { PmpExchange } from './pmp-exchange.js';
 import { TtlCache } from './ttl-cache.js';
-import { withSignal } from '../shared/abort.js';
+import { withSignal, type AbortLike } from '../shared/abort.js';
 import type {
   CallOptions,
   FetchedPassword,
@@ -261,7 +261,7 @@ class PmpVaultClient implements VaultClient {
   }
 
   /** The account from the cached list; one refresh when it is not there (created since). */
-  private async findAccount(resourceId: string, accountId: string, signal: AbortSignal | undefined): Promise<ParsedAccount> {
+  private async findAccount(resourceId: string, accountId: string, signal: AbortLike | undefined): Promise<ParsedAccount> {
     const load = (): Promise<ParsedAccountList> => this.fetchAccountList(resourceId);
     const { value, cached } = await this.accountLists.get(resourceId, load, signal);
     let account = value.accounts.find((a) => a.id === accountId);
@@ -280,7 +280,7 @@ class PmpVaultClient implements VaultClient {
    * written) and, in pin mode, one TLS failure after learning a renewed
    * certificate (a failed handshake never carries the request either).
    */
-  private async request(call: PmpCall, path: string, query: string | undefined, signal: AbortSignal | undefined): Promise<PmpEnvelope> {
+  private async request(call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
     let relearned = false;
     for (let retries = 0; ; ) {
       try {
@@ -315,7 +315,7 @@ class PmpVaultClient implements VaultClient {
    * token are ready, so learning a pinned certificate counts too) and the
    * caller's signal.
    */
-  private async attempt(call: PmpCall, path: string, query: string | undefined, signal: AbortSignal | undefined): Promise<PmpEnvelope> {
+  private async attempt(call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
     if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
     if (signal?.aborted) throw signal.reason;
     const ex = new PmpExchange(this.deadlines, signal);
@@ -446,7 +446,7 @@ function nonBlank(v: string | undefined): string | undefined {
 export async function eachBounded<T>(
   items: readonly T[],
   limit: number,
-  signal: AbortSignal | undefined,
+  signal: AbortLike | undefined,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
   let next = 0;

@@ -1,3 +1,4 @@
+import type { AbortLike } from '../shared/abort.js';
 import type { Dispatcher } from 'undici';
 import type { DeadlineEntry, DeadlineLink, DeadlineQueue } from './deadline-queue.js';
 
@@ -43,7 +44,7 @@ export class PmpExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
    */
   constructor(
     private readonly deadlines: DeadlineQueue,
-    private readonly signal: AbortSignal | undefined,
+    private readonly signal: AbortLike | undefined,
   ) {
     this.promise = new Promise<PmpAnswer>((resolve, reject) => {
       this.resolve = resolve;

@@ -1,4 +1,4 @@
-import { withSignal } from '../shared/abort.js';
+import { withSignal, type AbortLike } from '../shared/abort.js';
 import type { Clock } from '../shared/clock.js';
 
 /**
@@ -33,14 +33,14 @@ export class TtlCache<V> {
   }
 
   /** A fresh cached value (`cached: true`) or a newly loaded one. */
-  async get(key: string, load: () => Promise<V>, signal?: AbortSignal): Promise<{ value: V; cached: boolean }> {
+  async get(key: string, load: () => Promise<V>, signal?: AbortLike): Promise<{ value: V; cached: boolean }> {
     const hit = this.peek(key);
     if (hit !== undefined) return { value: hit, cached: true };
     return { value: await this.refresh(key, load, signal), cached: false };
   }
 
   /** Loads anew (joining a load already under way). */
-  refresh(key: string, load: () => Promise<V>, signal?: AbortSignal): Promise<V> {
+  refresh(key: string, load: () => Promise<V>, signal?: AbortLike): Promise<V> {
     let p = this.loads.get(key);
     if (!p) {
       p = load().then(

@@ -1,3 +1,4 @@
+import type { AbortLike } from '../shared/abort.js';
 /**
  * What the rest of credgw sees of a vault: a PMP/PAM360 client per profile.
  * Every method rejects only with GatewayError (codes of protocol section 7);
@@ -49,7 +50,7 @@ export interface FetchedPassword {
 
 export interface CallOptions {
   /** The caller's deadline; aborting rejects with the signal's reason. */
-  signal?: AbortSignal | undefined;
+  signal?: AbortLike | undefined;
 }
 
 export interface VaultClient {

@@ -4,7 +4,7 @@ import { describeCertificate } from '../tls/certificates.js';
 import { fetchPresentedCertificate, type InspectOptions, type PresentedCertificate } from '../tls/inspect.js';
 import { normalizePin, spkiPinFromPem } from '../tls/pin.js';
 import { trustedConnectOptions } from '../tls/trust.js';
-import { withSignal } from '../shared/abort.js';
+import { withSignal, type AbortLike } from '../shared/abort.js';
 
 /**
  * How a vault profile's TLS peer is trusted, for undici's `connect` and for
@@ -74,7 +74,7 @@ export class VaultTrust {
    * (unreadable CA file, pin mismatch) or with the raw network error of the
    * learning handshake (so the caller can classify and retry it).
    */
-  connectOptions(signal?: AbortSignal): Promise<VaultConnectOptions> {
+  connectOptions(signal?: AbortLike): Promise<VaultConnectOptions> {
     if (this.options) return Promise.resolve(this.options);
     if (this.mode !== 'pin') {
       try {
@@ -95,7 +95,7 @@ export class VaultTrust {
    * retry), false when nothing changed; rejects VAULT_TLS_ERROR on a pin
    * mismatch. Only meaningful in pin mode.
    */
-  async relearn(signal?: AbortSignal): Promise<boolean> {
+  async relearn(signal?: AbortLike): Promise<boolean> {
     if (this.mode !== 'pin') return false;
     const before = this.learned?.certPem;
     this.options = undefined;

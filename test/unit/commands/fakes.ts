@@ -4,6 +4,7 @@ import type { LimitsConfig, PolicyConfig, VaultProfile } from '../../../src/conf
 import { Dispatcher, type DispatcherOptions } from '../../../src/commands/dispatcher.js';
 import type { AuditEvent, ReplyPort, RolePort, RoleState, VaultRegistry } from '../../../src/commands/ports.js';
 import type { CommandMessage, ResultMessage } from '../../../src/protocol/index.js';
+import type { AbortLike } from '../../../src/shared/abort.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { GatewayError } from '../../../src/shared/errors.js';
 import type {
@@ -47,7 +48,7 @@ function account(id: string, name: string, extra: Partial<PmpAccount> = {}): Pmp
 export interface Call {
   method: string;
   args: unknown[];
-  signal: AbortSignal | undefined;
+  signal: AbortLike | undefined;
 }
 
 /**
