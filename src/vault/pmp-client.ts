@@ -279,33 +279,42 @@ class PmpVaultClient implements VaultClient {
    * One PMP call: retries only connect-phase failures (the request was never
    * written) and, in pin mode, one TLS failure after learning a renewed
    * certificate (a failed handshake never carries the request either).
+   *
+   * Written with then() rather than as async functions: a call in flight
+   * holds no suspended frame of its own here (with 1,000 commands waiting
+   * on a slow vault, each frame is memory; on a fast one, CPU). The retry
+   * loop runs only after a failure.
    */
-  private async request(call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
+  private request(call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
+    return this.attempt(call, path, query, signal).catch((err: unknown) => this.retry(err, call, path, query, signal));
+  }
+
+  private async retry(first: unknown, call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
     let relearned = false;
+    let err = first;
     for (let retries = 0; ; ) {
+      if (signal?.aborted) throw signal.reason;
+      if (err instanceof GatewayError) throw err;
+      let again = false;
+      if (isTlsVerificationError(err) && this.trust.mode === 'pin' && !relearned) {
+        relearned = true;
+        try {
+          again = await this.trust.relearn(signal);
+        } catch (relearnErr) {
+          if (signal?.aborted) throw signal.reason;
+          throw transportErrorToError(relearnErr);
+        }
+      }
+      if (!again) {
+        const delay = CONNECT_RETRY_DELAYS_MS[retries];
+        if (delay === undefined || !isConnectPhaseError(err)) throw transportErrorToError(err);
+        retries++;
+        await sleep(this.clock, delay, signal);
+      }
       try {
         return await this.attempt(call, path, query, signal);
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        if (err instanceof GatewayError) throw err;
-        if (isTlsVerificationError(err) && this.trust.mode === 'pin' && !relearned) {
-          relearned = true;
-          let changed: boolean;
-          try {
-            changed = await this.trust.relearn(signal);
-          } catch (relearnErr) {
-            if (signal?.aborted) throw signal.reason;
-            throw transportErrorToError(relearnErr);
-          }
-          if (changed) continue;
-        }
-        const delay = CONNECT_RETRY_DELAYS_MS[retries];
-        if (delay !== undefined && isConnectPhaseError(err)) {
-          retries++;
-          await sleep(this.clock, delay, signal);
-          continue;
-        }
-        throw transportErrorToError(err);
+      } catch (next) {
+        err = next;
       }
     }
   }
@@ -315,36 +324,44 @@ class PmpVaultClient implements VaultClient {
    * token are ready, so learning a pinned certificate counts too) and the
    * caller's signal.
    */
-  private async attempt(call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
-    if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
-    if (signal?.aborted) throw signal.reason;
+  private attempt(call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
+    if (this.closed) return Promise.reject(new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const ex = new PmpExchange(this.deadlines, signal);
     this.dispatch(ex, query ? `${path}?${query}` : path).catch((err: unknown) => ex.fail(err));
-    let status: number | undefined;
-    try {
-      const answer = await ex.promise;
-      status = answer.status;
-      const env = decodeEnvelope(status, answer.body);
-      if (this.log.isLevelEnabled('debug')) {
-        this.log.debug({ call, method: 'GET', path, status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
-      }
-      return env;
-    } catch (err) {
-      if (signal?.aborted) {
-        if (this.log.isLevelEnabled('debug')) {
-          this.log.debug({ call, method: 'GET', path, status, durationMs: this.elapsed(ex) }, 'vault request aborted by caller');
+    return ex.promise.then(
+      (answer) => {
+        let env: PmpEnvelope;
+        try {
+          env = decodeEnvelope(answer.status, answer.body);
+        } catch (err) {
+          return this.attemptFailed(call, path, answer.status, ex, err, signal);
         }
-        throw signal.reason;
+        if (this.log.isLevelEnabled('debug')) {
+          this.log.debug({ call, method: 'GET', path, status: answer.status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
+        }
+        return env;
+      },
+      (err: unknown) => this.attemptFailed(call, path, undefined, ex, err, signal),
+    );
+  }
+
+  /** Logs a failed exchange and throws what the caller sees: the signal's reason, VAULT_TIMEOUT, or the error for request() to sort. */
+  private attemptFailed(call: PmpCall, path: string, status: number | undefined, ex: PmpExchange, err: unknown, signal: AbortLike | undefined): never {
+    if (signal?.aborted) {
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ call, method: 'GET', path, status, durationMs: this.elapsed(ex) }, 'vault request aborted by caller');
       }
-      const mapped = ex.timedOut
-        ? new GatewayError('VAULT_TIMEOUT', 'the vault did not answer in time', {
-            cause: err,
-            detail: `no answer within ${this.profile.timeoutMs} ms`,
-          })
-        : transportErrorToError(err);
-      this.log.warn({ call, method: 'GET', path, status, durationMs: this.elapsed(ex), code: mapped.code, detail: mapped.detail }, 'vault request failed');
-      throw ex.timedOut ? mapped : err;
+      throw signal.reason;
     }
+    const mapped = ex.timedOut
+      ? new GatewayError('VAULT_TIMEOUT', 'the vault did not answer in time', {
+          cause: err,
+          detail: `no answer within ${this.profile.timeoutMs} ms`,
+        })
+      : transportErrorToError(err);
+    this.log.warn({ call, method: 'GET', path, status, durationMs: this.elapsed(ex), code: mapped.code, detail: mapped.detail }, 'vault request failed');
+    throw ex.timedOut ? mapped : err;
   }
 
   /** Hands the request to undici once the pool and the headers are ready, unless the exchange ended first. */
