@@ -17,7 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import { benchArgs, runBench, numberArg, secretFile, startSimProcess, stopChild, tempDir } from './lib/env.mjs';
 import { startBenchCloud } from './lib/cloud.mjs';
-import { daemonUnavailableReason, memoryMiB, spawnGateway, unitNodeOptions, writeGatewayConfig } from './lib/gateway-proc.mjs';
+import { daemonUnavailableReason, memoryMiB, spawnGateway, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
 import {
   closedLoop,
   fmtMs,
@@ -26,6 +26,7 @@ import {
   machineLine,
   median,
   openLoop,
+  pooledClosedLoops,
   printTable,
   printTargets,
   resultRow,
@@ -40,7 +41,8 @@ import { INSTALL_HINT, sshUnavailableReason, startReverseTunnel } from './lib/ss
 const NAME = 'gateway';
 const USAGE = `
 node bench/gateway.mjs [--paths a,b,c,d] [--concurrency N] [--rate R] [--duration S]
-                       [--latency-duration S] [--warmup S] [--starts N] [--in-flight N] [--json]
+                       [--latency-duration S] [--warmup S] [--rounds N] [--starts N]
+                       [--in-flight N] [--json]
 
 getPassword end to end through (a) credgw run over the WebSocket protocol,
 (b) undici straight to the PMP simulator, (c) undici through an ssh -R tunnel,
@@ -51,6 +53,8 @@ getPassword end to end through (a) credgw run over the WebSocket protocol,
   --duration S          seconds of each throughput measurement (default 5)
   --latency-duration S  seconds of each latency measurement (default 6)
   --warmup S            unrecorded seconds before each measurement (default 1)
+  --rounds N            with (a) and (b) both, their throughput is measured in N
+                        alternating rounds of duration/N each (default 3)
   --starts N            gateway starts for the start-to-hello median (default 5)
   --in-flight N         commands held in flight for the RSS figure (default 1000)
   --json                also write bench/results/${NAME}.json
@@ -65,6 +69,7 @@ const args = benchArgs(
     duration: { type: 'string', default: '5' },
     'latency-duration': { type: 'string', default: '6' },
     warmup: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
     starts: { type: 'string', default: '5' },
     'in-flight': { type: 'string', default: '1000' },
   },
@@ -76,6 +81,7 @@ const rate = numberArg(args, 'rate', { min: 1 });
 const durationMs = numberArg(args, 'duration', { min: 0.1 }) * 1000;
 const latencyMs = numberArg(args, 'latency-duration', { min: 0.1 }) * 1000;
 const warmupMs = numberArg(args, 'warmup') * 1000;
+const rounds = numberArg(args, 'rounds', { min: 1, integer: true });
 const starts = numberArg(args, 'starts', { min: 1, integer: true });
 const inFlightN = numberArg(args, 'in-flight', { min: 1, integer: true });
 
@@ -115,12 +121,18 @@ async function main() {
   const extra = {};
 
   // ---- (b) the floor -------------------------------------------------------
+  // With (a) as well, (b)'s throughput is measured in rounds alternating with (a)'s (see pooledClosedLoops).
+  let raw;
+  const viaRaw = () => raw.getPassword();
+  const interleaveAB = paths.has('a') && paths.has('b') && !daemonUnavailableReason();
   if (paths.has('b')) {
-    const raw = await rawPmpClient({ origin: sim.url, token: sim.token, caFile: sim.caFile, connections: concurrency });
+    raw = await rawPmpClient({ origin: sim.url, token: sim.token, caFile: sim.caFile, connections: concurrency });
     await raw.getPassword();
-    log('(b) undici straight to the simulator');
-    results.b = await measure('b', () => raw.getPassword());
-    await raw.close();
+    if (!interleaveAB) {
+      log('(b) undici straight to the simulator');
+      results.b = await measure('b', viaRaw);
+      await raw.close();
+    }
   }
 
   // ---- (c) ssh reverse tunnel ----------------------------------------------
@@ -186,7 +198,7 @@ async function main() {
 
       // RSS with inFlightN commands held in flight by a slow vault, measured
       // twice: as `node dist/cli/main.js run` plain, and as the systemd unit
-      // runs it (its Environment=NODE_OPTIONS=…, read from systemd/credgw.service).
+      // runs it (its Environment= lines, read from systemd/credgw.service).
       const holdAndSample = async (which, proc) => {
         log(`(a) RSS of a freshly started gateway (${which}) with ${inFlightN} commands in flight`);
         const idle = memoryMiB(proc.pid);
@@ -224,10 +236,11 @@ async function main() {
         return { idleMiB: idle?.rss ?? null, withInFlightMiB: peak || null, hwmMiB: after?.hwm ?? null, inFlight, answeredEarly: early, samples };
       };
       const plain = await holdAndSample('plain node', gw);
-      const serviceNodeOptions = unitNodeOptions();
+      const serviceEnv = unitEnvironment();
       let service = null;
-      if (serviceNodeOptions) {
-        gw = spawnGateway(configDir, { env: { NODE_OPTIONS: serviceNodeOptions } });
+      if (serviceEnv) {
+        const shown = Object.entries(serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ');
+        gw = spawnGateway(configDir, { env: serviceEnv });
         await Promise.race([
           cloud.waitForHello(15_000, gw.startedAt),
           gw.exited.then(({ code, signal }) => {
@@ -235,7 +248,7 @@ async function main() {
           }),
         ]);
         await closedLoop({ concurrency: 8, count: 200, durationMs: 10_000, warmupMs: 0, fn: viaGateway });
-        service = { ...(await holdAndSample(`as the service runs it: NODE_OPTIONS=${serviceNodeOptions}`, gw)), nodeOptions: serviceNodeOptions };
+        service = { ...(await holdAndSample(`as the service runs it: ${shown}`, gw)), environment: serviceEnv };
       }
       extra.rss = { ...plain, service };
       gw = spawnGateway(configDir);
@@ -246,8 +259,22 @@ async function main() {
         }),
       ]);
       await viaGateway();
-      log('(a) credgw run over the WebSocket protocol');
-      results.a = await measure('a', viaGateway);
+      if (interleaveAB) {
+        log(`(a) credgw run over the WebSocket protocol and (b) undici straight to the simulator, in ${rounds} alternating round(s)`);
+        log(`  (a) and (b): throughput at concurrency ${concurrency}…`);
+        const tp = await pooledClosedLoops({ concurrency, durationMs, warmupMs, rounds, paths: [['b', viaRaw], ['a', viaGateway]] });
+        const perRound = tp.a.rounds.map((t, i) => fmtRatio(t / tp.b.rounds[i])).join(', ');
+        log(`  (a)/(b) by round: ${perRound}`);
+        extra.throughputAoverBByRound = tp.a.rounds.map((t, i) => t / tp.b.rounds[i]);
+        for (const [key, fn] of [['b', viaRaw], ['a', viaGateway]]) {
+          log(`  ${LABEL[key]}: latency at ${rate} req/s…`);
+          results[key] = { throughput: tp[key], latency: await openLoop({ rate, durationMs: latencyMs, warmupMs, fn }) };
+        }
+        await raw.close();
+      } else {
+        log('(a) credgw run over the WebSocket protocol');
+        results.a = await measure('a', viaGateway);
+      }
       const afterLoad = memoryMiB(gw.pid);
       extra.rss.afterLoadMiB = afterLoad?.rss ?? null;
       extra.rss.afterLoadHwmMiB = afterLoad?.hwm ?? null;
@@ -355,7 +382,7 @@ async function main() {
 
   if (args.json) {
     const file = writeResults(NAME, {
-      settings: { concurrency, rate, durationMs, latencyMs, warmupMs, starts, inFlight: inFlightN, paths: [...paths] },
+      settings: { concurrency, rate, durationMs, latencyMs, warmupMs, rounds, starts, inFlight: inFlightN, paths: [...paths] },
       results,
       skipped,
       ratios,

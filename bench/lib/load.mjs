@@ -55,8 +55,9 @@ function errorText(err) {
  * First `warmupMs` unrecorded, then `durationMs` (or `count` calls) recorded.
  * `fn` resolves on success and throws on failure.
  * Returns { concurrency, ok, errors, firstError, elapsedMs, throughput (ok/s), latency }.
+ * `recorder` (optional) collects the latencies instead of a fresh Recorder.
  */
-export async function closedLoop({ concurrency, durationMs = 5000, count = Infinity, warmupMs = 1000, fn }) {
+export async function closedLoop({ concurrency, durationMs = 5000, count = Infinity, warmupMs = 1000, fn, recorder }) {
   const run = async (ms, limit, rec) => {
     const state = { issued: 0, ok: 0, errors: 0, firstError: undefined };
     const start = now();
@@ -79,7 +80,8 @@ export async function closedLoop({ concurrency, durationMs = 5000, count = Infin
     return { ...state, elapsedMs: now() - start };
   };
   if (warmupMs > 0) await run(warmupMs, Infinity, undefined);
-  const rec = new Recorder();
+  // A caller measuring in rounds passes one Recorder for all of them (see pooledClosedLoops).
+  const rec = recorder ?? new Recorder();
   const r = await run(durationMs, count, rec);
   return {
     mode: 'closed',
@@ -91,6 +93,48 @@ export async function closedLoop({ concurrency, durationMs = 5000, count = Infin
     throughput: (r.ok / r.elapsedMs) * 1000,
     latency: rec.summary(),
   };
+}
+
+/**
+ * Closed loops of several paths in alternating rounds: round 1 runs each
+ * path for durationMs/rounds in turn, then round 2, and so on. On a small
+ * shared machine throughput drifts over tens of seconds (other load, CPU
+ * frequency, the page cache); two paths measured one after the other
+ * inherit that drift in their ratio, alternating rounds spread it over
+ * both. Each path's result pools its rounds (ok / total elapsed time,
+ * latencies of every round) and lists the throughput of each round.
+ * `paths` is [[key, fn], ...]; resolves to { key: result }.
+ */
+export async function pooledClosedLoops({ concurrency, durationMs, warmupMs, rounds, paths }) {
+  const pooled = Object.fromEntries(paths.map(([key]) => [key, { rec: new Recorder(), runs: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [key, fn] of paths) {
+      const p = pooled[key];
+      p.runs.push(await closedLoop({ concurrency, durationMs: durationMs / rounds, warmupMs, fn, recorder: p.rec }));
+    }
+  }
+  return Object.fromEntries(
+    paths.map(([key]) => {
+      const { rec, runs } = pooled[key];
+      const sum = (f) => runs.reduce((t, x) => t + x[f], 0);
+      const ok = sum('ok');
+      const elapsedMs = sum('elapsedMs');
+      return [
+        key,
+        {
+          mode: 'closed',
+          concurrency,
+          ok,
+          errors: sum('errors'),
+          firstError: runs.find((x) => x.firstError)?.firstError,
+          elapsedMs,
+          throughput: (ok / elapsedMs) * 1000,
+          rounds: runs.map((x) => x.throughput),
+          latency: rec.summary(),
+        },
+      ];
+    }),
+  );
 }
 
 /**
