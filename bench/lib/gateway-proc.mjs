@@ -108,12 +108,20 @@ export function memoryMiB(pid) {
 }
 
 /**
- * The NODE_OPTIONS the systemd unit gives the service (its
- * `Environment=NODE_OPTIONS=…` line), so a benchmark can also run the
- * gateway as the service runs it; null when the unit sets none.
+ * The environment the systemd unit gives the service (its `Environment=`
+ * lines: NODE_OPTIONS, the malloc settings, NODE_ENV), so a benchmark can
+ * also run the gateway as the service runs it; null when the unit sets none.
  */
-export function unitNodeOptions() {
+export function unitEnvironment() {
   const unit = readFileSync(new URL('../../systemd/credgw.service', import.meta.url), 'utf8');
-  const m = /^Environment=NODE_OPTIONS=(.+)$/m.exec(unit);
-  return m ? m[1].trim() : null;
+  const env = {};
+  for (const [, assignments] of unit.matchAll(/^Environment=(.+)$/gm)) {
+    // systemd splits on whitespace; a "…" or '…' quoted assignment may hold spaces.
+    for (const [, quoted1, quoted2, bare] of assignments.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) {
+      const a = quoted1 ?? quoted2 ?? bare;
+      const eq = a.indexOf('=');
+      if (eq > 0) env[a.slice(0, eq)] = a.slice(eq + 1);
+    }
+  }
+  return Object.keys(env).length > 0 ? env : null;
 }
