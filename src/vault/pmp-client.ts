@@ -276,55 +276,26 @@ class PmpVaultClient implements VaultClient {
   // ---- HTTP -----------------------------------------------------------------
 
   /**
-   * One PMP call: retries only connect-phase failures (the request was never
+   * One PMP call: one HTTP exchange under the profile's time-out (counted
+   * from before the pool and token are ready, so learning a pinned
+   * certificate counts too) and the caller's signal. After a failure,
+   * `failed` retries only connect-phase failures (the request was never
    * written) and, in pin mode, one TLS failure after learning a renewed
    * certificate (a failed handshake never carries the request either).
    *
-   * Written with then() rather than as async functions: a call in flight
-   * holds no suspended frame of its own here (with 1,000 commands waiting
-   * on a slow vault, each frame is memory; on a fast one, CPU). The retry
-   * loop runs only after a failure.
+   * Chained with one then() rather than written as async functions: a call
+   * in flight holds one promise reaction here and no suspended frame (with
+   * 1,000 commands waiting on a slow vault that is memory; on a fast vault,
+   * every live object is also copied by each young-generation GC).
    */
-  private request(call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
-    return this.attempt(call, path, query, signal).catch((err: unknown) => this.retry(err, call, path, query, signal));
-  }
-
-  private async retry(first: unknown, call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
-    let relearned = false;
-    let err = first;
-    for (let retries = 0; ; ) {
-      if (signal?.aborted) throw signal.reason;
-      if (err instanceof GatewayError) throw err;
-      let again = false;
-      if (isTlsVerificationError(err) && this.trust.mode === 'pin' && !relearned) {
-        relearned = true;
-        try {
-          again = await this.trust.relearn(signal);
-        } catch (relearnErr) {
-          if (signal?.aborted) throw signal.reason;
-          throw transportErrorToError(relearnErr);
-        }
-      }
-      if (!again) {
-        const delay = CONNECT_RETRY_DELAYS_MS[retries];
-        if (delay === undefined || !isConnectPhaseError(err)) throw transportErrorToError(err);
-        retries++;
-        await sleep(this.clock, delay, signal);
-      }
-      try {
-        return await this.attempt(call, path, query, signal);
-      } catch (next) {
-        err = next;
-      }
-    }
-  }
-
-  /**
-   * One HTTP exchange under the profile's time-out (from before the pool and
-   * token are ready, so learning a pinned certificate counts too) and the
-   * caller's signal.
-   */
-  private attempt(call: PmpCall, path: string, query: string | undefined, signal: AbortLike | undefined): Promise<PmpEnvelope> {
+  private request(
+    call: PmpCall,
+    path: string,
+    query: string | undefined,
+    signal: AbortLike | undefined,
+    retries = 0,
+    relearned = false,
+  ): Promise<PmpEnvelope> {
     if (this.closed) return Promise.reject(new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ex = new PmpExchange(this.deadlines, signal);
@@ -335,24 +306,58 @@ class PmpVaultClient implements VaultClient {
         try {
           env = decodeEnvelope(answer.status, answer.body);
         } catch (err) {
-          return this.attemptFailed(call, path, answer.status, ex, err, signal);
+          // PMP answered: nothing to retry, `failed` only passes the error on.
+          return this.failed(call, path, query, signal, retries, relearned, this.exchangeFailed(call, path, answer.status, ex, err, signal));
         }
         if (this.log.isLevelEnabled('debug')) {
           this.log.debug({ call, method: 'GET', path, status: answer.status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
         }
         return env;
       },
-      (err: unknown) => this.attemptFailed(call, path, undefined, ex, err, signal),
+      (err: unknown) => this.failed(call, path, query, signal, retries, relearned, this.exchangeFailed(call, path, undefined, ex, err, signal)),
     );
   }
 
-  /** Logs a failed exchange and throws what the caller sees: the signal's reason, VAULT_TIMEOUT, or the error for request() to sort. */
-  private attemptFailed(call: PmpCall, path: string, status: number | undefined, ex: PmpExchange, err: unknown, signal: AbortLike | undefined): never {
+  /** After a failed exchange: the same request again when that is safe (see request), else the error. */
+  private async failed(
+    call: PmpCall,
+    path: string,
+    query: string | undefined,
+    signal: AbortLike | undefined,
+    retries: number,
+    relearned: boolean,
+    err: unknown,
+  ): Promise<PmpEnvelope> {
+    if (signal?.aborted) throw signal.reason;
+    if (err instanceof GatewayError) throw err;
+    if (isTlsVerificationError(err) && this.trust.mode === 'pin' && !relearned) {
+      let changed: boolean;
+      try {
+        changed = await this.trust.relearn(signal);
+      } catch (relearnErr) {
+        if (signal?.aborted) throw signal.reason;
+        throw transportErrorToError(relearnErr);
+      }
+      if (changed) return this.request(call, path, query, signal, retries, true);
+      relearned = true;
+    }
+    const delay = CONNECT_RETRY_DELAYS_MS[retries];
+    if (delay === undefined || !isConnectPhaseError(err)) throw transportErrorToError(err);
+    await sleep(this.clock, delay, signal);
+    return this.request(call, path, query, signal, retries + 1, relearned);
+  }
+
+  /**
+   * Logs a failed exchange and returns what the caller should see next: the
+   * signal's reason (aborted), VAULT_TIMEOUT, or the error itself for
+   * `failed` to sort.
+   */
+  private exchangeFailed(call: PmpCall, path: string, status: number | undefined, ex: PmpExchange, err: unknown, signal: AbortLike | undefined): unknown {
     if (signal?.aborted) {
       if (this.log.isLevelEnabled('debug')) {
         this.log.debug({ call, method: 'GET', path, status, durationMs: this.elapsed(ex) }, 'vault request aborted by caller');
       }
-      throw signal.reason;
+      return signal.reason;
     }
     const mapped = ex.timedOut
       ? new GatewayError('VAULT_TIMEOUT', 'the vault did not answer in time', {
@@ -361,7 +366,7 @@ class PmpVaultClient implements VaultClient {
         })
       : transportErrorToError(err);
     this.log.warn({ call, method: 'GET', path, status, durationMs: this.elapsed(ex), code: mapped.code, detail: mapped.detail }, 'vault request failed');
-    throw ex.timedOut ? mapped : err;
+    return ex.timedOut ? mapped : err;
   }
 
   /** Hands the request to undici once the pool and the headers are ready, unless the exchange ended first. */
