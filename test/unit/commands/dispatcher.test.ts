@@ -1,6 +1,6 @@
 import { decodeCommand, type RejectedCommand, type ResultError, type ResultMessage } from '../../../src/protocol/index.js';
 import { GatewayError, type ErrorCode } from '../../../src/shared/errors.js';
-import type { CommandOutcome } from '../../../src/commands/dispatcher.js';
+import { isoTime, type CommandOutcome } from '../../../src/commands/dispatcher.js';
 import { FakeReply, harness, listCmd, pwCmd, SECRET, settle } from './fakes.js';
 
 function errorOf(m: ResultMessage | undefined): ResultError['error'] {
@@ -481,5 +481,12 @@ describe('Dispatcher: metrics', () => {
     expect(h.reply.sent).toHaveLength(1);
     expect(h.logs.some((l) => l.includes('audit sink failed'))).toBe(true);
     expect(h.logs.some((l) => l.includes('onOutcome hook failed'))).toBe(true);
+  });
+});
+
+describe('isoTime (audit event times)', () => {
+  it('formats each instant as Date does, also right after a different one', () => {
+    const instants = [0, 1_700_000_000_123, 1_700_000_000_123, 1_700_000_000_124, 0, 1_700_000_000_123];
+    for (const ms of instants) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
 });
