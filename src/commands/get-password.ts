@@ -25,13 +25,14 @@ export async function getPassword(params: GetPasswordParams, ctx: CommandContext
   const recipient = params.recipientKey === undefined ? undefined : recipientKey(params.recipientKey);
 
   const resource = await resolveResource(params.resource, profile, client, ctx.signal, ctx.facts);
+  const callOptions = { signal: ctx.signal };
   const verdict = ctx.policy.resourceAllowed(resource);
   if (verdict === 'no') ctx.policy.assertResource(resource);
   if (verdict === 'unknown' || ctx.policy.hasDeniedAccounts) {
     // Metadata only (the client caches it briefly); needed for the resource
     // name or the account name before deciding to fetch.
     checkNotAborted(ctx.signal);
-    const list = await client.listAccounts(resource.id, { signal: ctx.signal });
+    const list = await client.listAccounts(resource.id, callOptions);
     if (verdict === 'unknown') ctx.policy.assertResource({ ...resource, name: list.resourceName || resource.name });
     if (ctx.policy.hasDeniedAccounts) {
       const account = list.accounts.find((a) => a.id === params.accountId);
@@ -44,12 +45,7 @@ export async function getPassword(params: GetPasswordParams, ctx: CommandContext
   }
   checkNotAborted(ctx.signal);
   ctx.policy.takeFetch(profile.name, resource.id, params.accountId);
-  const fetched = await client.getPassword(
-    resource.id,
-    params.accountId,
-    { ticketId: params.ticketId, reason: params.reason },
-    { signal: ctx.signal },
-  );
+  const fetched = await client.getPassword(resource.id, params.accountId, { ticketId: params.ticketId, reason: params.reason }, callOptions);
   ctx.facts.accountName = fetched.accountName;
   // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
   ctx.policy.assertAccount(fetched.accountName);

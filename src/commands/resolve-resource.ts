@@ -45,21 +45,30 @@ export function findResourceAttribute(resource: ResourceRef, attribute: string):
   return trimmed ? trimmed : undefined;
 }
 
-/** RESOURCE_NOT_MAPPED, or the resolved resource (RESOURCE_NOT_FOUND and vault codes come from the client). */
-export async function resolveResource(
+/**
+ * RESOURCE_NOT_MAPPED, or the resolved resource (RESOURCE_NOT_FOUND and vault
+ * codes come from the client). One then() rather than an async function: it
+ * runs once per command, and its frame and promise are garbage at once.
+ */
+export function resolveResource(
   resource: ResourceRef,
   profile: VaultProfile,
   client: VaultClient,
   signal: AbortLike,
   facts: AuditFacts,
 ): Promise<ResolvedResource> {
-  const ref = findResourceAttribute(resource, profile.resourceIdAttribute);
-  if (ref === undefined) {
-    throw new GatewayError('RESOURCE_NOT_MAPPED', `the resource has no "${profile.resourceIdAttribute}" custom attribute`);
+  try {
+    const ref = findResourceAttribute(resource, profile.resourceIdAttribute);
+    if (ref === undefined) {
+      throw new GatewayError('RESOURCE_NOT_MAPPED', `the resource has no "${profile.resourceIdAttribute}" custom attribute`);
+    }
+    facts.resource = ref;
+    checkNotAborted(signal);
+    return client.resolveResource(ref, { signal }).then((found) => {
+      facts.resourceId = found.id;
+      return { ref, id: found.id, name: found.name };
+    });
+  } catch (err) {
+    return Promise.reject(err);
   }
-  facts.resource = ref;
-  checkNotAborted(signal);
-  const found = await client.resolveResource(ref, { signal });
-  facts.resourceId = found.id;
-  return { ref, id: found.id, name: found.name };
 }

@@ -137,15 +137,23 @@ class PmpVaultClient implements VaultClient {
     return value.map((r) => ({ ...r }));
   }
 
-  async resolveResource(ref: string, opts?: CallOptions): Promise<{ id: string; name: string | undefined }> {
+  resolveResource(ref: string, opts?: CallOptions): Promise<{ id: string; name: string | undefined }> {
     if (typeof ref !== 'string' || ref.trim() === '') {
-      throw new GatewayError('RESOURCE_NOT_FOUND', 'the resource reference is empty');
+      return Promise.reject(new GatewayError('RESOURCE_NOT_FOUND', 'the resource reference is empty'));
     }
     if (/^\d+$/.test(ref)) {
-      assertResourceId(ref);
-      return { id: ref, name: undefined };
+      // An ID needs no call (and is the common case: one per command), so no async frame either.
+      try {
+        assertResourceId(ref);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return Promise.resolve({ id: ref, name: undefined });
     }
-    const signal = opts?.signal;
+    return this.resolveResourceName(ref, opts?.signal);
+  }
+
+  private async resolveResourceName(ref: string, signal: AbortLike | undefined): Promise<{ id: string; name: string | undefined }> {
     let { value: list, cached } = await this.resources.get('', () => this.fetchResources(), signal);
     let found = matchResource(list, ref);
     if (found === 'none' && cached) {
