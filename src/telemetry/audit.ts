@@ -42,31 +42,41 @@ export interface AuditSinkOptions {
 }
 
 /**
- * One audit line. The fields are listed, not spread, so nothing but the
- * event's own fields can reach the trail: a caller passing a wider object
- * (one with a `password`, say) gets those keys dropped. `reason` is left out
- * when undefined (JSON.stringify skips it), like every optional field.
+ * One audit line: the JSON that JSON.stringify would write for the event's
+ * own fields, in this order, with `reason` left out when undefined.
+ *
+ * The fields are named one by one, not spread, so nothing but the event's
+ * own fields can reach the trail: a caller passing a wider object (one with
+ * a `password`, say) gets those keys dropped.
+ *
+ * Built as a template rather than by JSON.stringify on a copy: one line per
+ * command, and this is about three times cheaper. Each string value goes
+ * through jsonString, which hands anything that JSON would escape to
+ * JSON.stringify itself; a test compares whole lines with JSON.stringify's.
  */
 export function auditLine(e: AuditEvent): string {
-  return `${JSON.stringify({
-    type: 'audit',
-    time: e.time,
-    event: e.event,
-    commandId: e.commandId,
-    epoch: e.epoch,
-    gatewayId: e.gatewayId,
-    requestedBy: e.requestedBy,
-    ticketId: e.ticketId,
-    reason: e.reason,
-    vault: e.vault,
-    resource: e.resource,
-    resourceId: e.resourceId,
-    accountId: e.accountId,
-    accountName: e.accountName,
-    outcome: e.outcome,
-    sealed: e.sealed,
-    durationMs: e.durationMs,
-  })}\n`;
+  return (
+    `{"type":"audit","time":${jsonString(e.time)},"event":${jsonString(e.event)},"commandId":${jsonString(e.commandId)}` +
+    `,"epoch":${jsonNumber(e.epoch)},"gatewayId":${jsonString(e.gatewayId)},"requestedBy":${jsonString(e.requestedBy)}` +
+    `,"ticketId":${jsonString(e.ticketId)}${e.reason === undefined ? '' : `,"reason":${jsonString(e.reason)}`}` +
+    `,"vault":${jsonString(e.vault)},"resource":${jsonString(e.resource)},"resourceId":${jsonString(e.resourceId)}` +
+    `,"accountId":${jsonString(e.accountId)},"accountName":${jsonString(e.accountName)},"outcome":${jsonString(e.outcome)}` +
+    `,"sealed":${e.sealed === true},"durationMs":${jsonNumber(e.durationMs)}}\n`
+  );
+}
+
+/** Characters JSON.stringify escapes in a string: quote, backslash, C0 controls, and (lone) surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string (or null) as JSON: quoted as it is when nothing in it needs escaping, else by JSON.stringify. */
+function jsonString(v: string | null | undefined): string {
+  if (v === null || v === undefined) return 'null';
+  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+}
+
+/** A number as JSON: as JSON.stringify writes it (NaN and the infinities become null). */
+function jsonNumber(v: number): string {
+  return Number.isFinite(v) ? String(v) : 'null';
 }
 
 /**

@@ -179,3 +179,72 @@ describe('createAuditSink on process exit', () => {
     }
   });
 });
+
+describe('auditLine', () => {
+  // What the line must equal: JSON.stringify of the event's own fields, in order.
+  const reference = (e: AuditEvent): string =>
+    `${JSON.stringify({
+      type: 'audit',
+      time: e.time,
+      event: e.event,
+      commandId: e.commandId,
+      epoch: e.epoch,
+      gatewayId: e.gatewayId,
+      requestedBy: e.requestedBy,
+      ticketId: e.ticketId,
+      reason: e.reason,
+      vault: e.vault,
+      resource: e.resource,
+      resourceId: e.resourceId,
+      accountId: e.accountId,
+      accountName: e.accountName,
+      outcome: e.outcome,
+      sealed: e.sealed,
+      durationMs: e.durationMs,
+    })}\n`;
+  const tricky = [
+    '',
+    'plain',
+    'say "hi"',
+    'back\\slash',
+    'tab\there',
+    'new\nline',
+    'nul\u0000byte',
+    '\u001f\u007f',
+    'é ü ß 漢字',
+    'emoji 🔑',
+    'lone \ud800 high',
+    'lone \udfff low',
+    'line sep \u2028 para sep \u2029',
+    '</script>',
+  ];
+
+  it('is exactly what JSON.stringify writes, for every field holding awkward text', () => {
+    for (const t of tricky) {
+      const e = event({ requestedBy: t, ticketId: t, reason: t, resource: t, accountName: t, commandId: t, gatewayId: t, vault: t });
+      expect(auditLine(e)).toBe(reference(e));
+      expect(JSON.parse(auditLine(e))).toMatchObject({ requestedBy: t, reason: t, accountName: t });
+    }
+  });
+
+  it('matches JSON.stringify for nulls, an absent reason, numbers and booleans', () => {
+    const variants: AuditEvent[] = [
+      event({ requestedBy: null, ticketId: null, resource: null, resourceId: null, accountId: null, accountName: null }),
+      (({ reason: _r, ...rest }) => rest as AuditEvent)(event()),
+      event({ reason: undefined }),
+      event({ durationMs: 0.125, epoch: 0 }),
+      event({ durationMs: -0, epoch: 2 ** 53 - 1 }),
+      event({ durationMs: Number.NaN }),
+      event({ durationMs: Number.POSITIVE_INFINITY }),
+      event({ sealed: true, outcome: 'POLICY_DENIED', event: 'listAccounts' }),
+    ];
+    for (const e of variants) expect(auditLine(e)).toBe(reference(e));
+    expect(auditLine(event({ reason: undefined }))).not.toContain('"reason"');
+  });
+
+  it('keeps only the event fields: a wider object passed in loses its other keys', () => {
+    const wider = { ...event(), password: 'hunter2', sealedPassword: 'x' } as AuditEvent;
+    expect(auditLine(wider)).not.toContain('hunter2');
+    expect(auditLine(wider)).toBe(reference(event()));
+  });
+});
