@@ -182,17 +182,23 @@ async function main() {
       // Every gateway measured for a target runs as the systemd unit runs it (its Environment=
       // lines); one plain `node dist/cli/main.js run` is measured for RSS, for reference.
       const serviceEnv = unitEnvironment() ?? {};
+      /** Spawns `credgw run` (env: extra environment) and resolves with [process, its hello] once it said hello. */
+      const startGateway = async (env) => {
+        const proc = spawnGateway(configDir, { env });
+        const hello = await Promise.race([
+          cloud.waitForHello(15_000, proc.startedAt),
+          proc.exited.then(({ code, signal }) => {
+            throw new Error(`credgw run exited (${code ?? signal}) before its hello: ${proc.tail().trim()}`);
+          }),
+        ]);
+        return [proc, hello];
+      };
       log(`(a) credgw run: ${starts} start(s) to measure process start → hello`);
       const startToHello = [];
       let gw;
       for (let i = 0; i < starts; i++) {
-        gw = spawnGateway(configDir, { env: serviceEnv });
-        const hello = await Promise.race([
-          cloud.waitForHello(15_000, gw.startedAt),
-          gw.exited.then(({ code, signal }) => {
-            throw new Error(`credgw run exited (${code ?? signal}) before its hello: ${gw.tail().trim()}`);
-          }),
-        ]);
+        let hello;
+        [gw, hello] = await startGateway(serviceEnv);
         startToHello.push(hello.at - gw.startedAt);
         await stopChild(gw);
       }
@@ -241,13 +247,7 @@ async function main() {
         return { idleMiB: idle?.rss ?? null, withInFlightMiB: peak || null, hwmMiB: after?.hwm ?? null, inFlight, answeredEarly: early, samples };
       };
       // Each gateway below gets a short warm-up (TLS sessions, metadata cache, JIT) before it is measured.
-      gw = spawnGateway(configDir);
-      await Promise.race([
-        cloud.waitForHello(15_000, gw.startedAt),
-        gw.exited.then(({ code, signal }) => {
-          throw new Error(`credgw run exited (${code ?? signal}) before its hello: ${gw.tail().trim()}`);
-        }),
-      ]);
+      [gw] = await startGateway({});
       await closedLoop({ concurrency: 8, count: 200, durationMs: 10_000, warmupMs: 0, fn: viaGateway });
       const plain = await holdAndSample('plain node', gw);
       // The service figure is the target (the gateway runs as the unit runs it): the median
@@ -257,13 +257,7 @@ async function main() {
         const shown = Object.entries(serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ');
         const samples = [];
         for (let i = 0; i < rssStarts; i++) {
-          gw = spawnGateway(configDir, { env: serviceEnv });
-          await Promise.race([
-            cloud.waitForHello(15_000, gw.startedAt),
-            gw.exited.then(({ code, signal }) => {
-              throw new Error(`credgw run exited (${code ?? signal}) before its hello: ${gw.tail().trim()}`);
-            }),
-          ]);
+          [gw] = await startGateway(serviceEnv);
           await closedLoop({ concurrency: 8, count: 200, durationMs: 10_000, warmupMs: 0, fn: viaGateway });
           samples.push(await holdAndSample(`as the service runs it, start ${i + 1} of ${rssStarts}: ${shown}`, gw));
         }
@@ -272,13 +266,7 @@ async function main() {
         service = { withInFlightMiB: median(peaks), starts: samples, environment: serviceEnv };
       }
       extra.rss = { ...plain, service };
-      gw = spawnGateway(configDir, { env: serviceEnv });
-      await Promise.race([
-        cloud.waitForHello(15_000, gw.startedAt),
-        gw.exited.then(({ code, signal }) => {
-          throw new Error(`credgw run exited (${code ?? signal}) before its hello: ${gw.tail().trim()}`);
-        }),
-      ]);
+      [gw] = await startGateway(serviceEnv);
       await viaGateway();
       if (interleaveAB) {
         log(`(a) credgw run over the WebSocket protocol and (b) undici straight to the simulator, in ${rounds} alternating round(s)`);
