@@ -304,7 +304,7 @@ export class Dispatcher {
     exec.done = true;
     this.clock.clearTimeout(exec.timer);
     this.running.delete(exec.cmd.id);
-    const durationMs = Math.max(0, this.clock.monotonic() - exec.started);
+    const durationMs = elapsedMs(this.clock, exec.started);
     this.send(exec.reply, resultFrame(exec.cmd.id, exec.epoch, outcome));
     if (exec.others) {
       for (const [reply, epoch] of exec.others) this.send(reply, resultFrame(exec.cmd.id, epoch, outcome));
@@ -328,7 +328,7 @@ export class Dispatcher {
     } catch {
       facts = { vault: '', resource: null, resourceId: null, accountId: null, accountName: null, sealed: false };
     }
-    this.settle(cmd, facts, { ok: false, error }, Math.max(0, this.clock.monotonic() - started));
+    this.settle(cmd, facts, { ok: false, error }, elapsedMs(this.clock, started));
   }
 
   private settle(cmd: CommandMessage, facts: AuditFacts, outcome: Outcome, durationMs: number): void {
@@ -401,6 +401,15 @@ function initialFacts(cmd: CommandMessage): AuditFacts {
     accountName: null,
     sealed: cmd.name === 'getPassword' && cmd.params.recipientKey !== undefined,
   };
+}
+
+/**
+ * Milliseconds since `started`, to the microsecond: the audit line, logs and
+ * metrics carry it, and a double with all its digits (0.8471000000000011)
+ * says nothing more while costing measurably more to write out.
+ */
+export function elapsedMs(clock: Clock, started: number): number {
+  return Math.round(Math.max(0, clock.monotonic() - started) * 1000) / 1000;
 }
 
 /**
