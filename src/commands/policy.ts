@@ -73,7 +73,8 @@ export class Policy {
   }
 
   accountDenied(accountName: string): boolean {
-    return this.deny.has(norm(accountName));
+    // The common case, no deny list: no normalised copy of the name per command.
+    return this.deny.size > 0 && this.deny.has(norm(accountName));
   }
 
   assertAccount(accountName: string): void {
