@@ -41,8 +41,8 @@ export class VaultSet implements VaultRegistry {
   constructor(private readonly opts: VaultSetOptions) {}
 
   get(name: string): { profile: VaultProfile; client: InstrumentedVault } | undefined {
-    const e = this.entries.get(name);
-    return e ? { profile: e.profile, client: e.client } : undefined;
+    // The entry itself (it has both): once per command, no object of its own.
+    return this.entries.get(name);
   }
 
   get names(): string[] {

@@ -61,6 +61,7 @@ export function passwordPath(resourceId: string, accountId: string): string {
  * (only those given), or undefined when there is neither.
  */
 export function passwordQuery(req: PasswordRequest): string | undefined {
+  if (!req.reason && !req.ticketId) return undefined;
   const details: Record<string, string> = {};
   if (req.reason) details['REASON'] = req.reason;
   if (req.ticketId) details['TICKETID'] = req.ticketId;
