@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LimitsConfig, PolicyConfig } from '../config/types.js';
 import type { CommandMessage, CommandName, RejectedCommand, ResultMessage } from '../protocol/index.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import { elapsedMs, isoTime, type Clock, type TimerHandle } from '../shared/clock.js';
 import { CommandAbort } from '../shared/abort.js';
 import { GatewayError, type ErrorCode } from '../shared/errors.js';
 import type { AuditFacts, CommandContext } from './command-context.js';
@@ -401,30 +401,6 @@ function initialFacts(cmd: CommandMessage): AuditFacts {
     accountName: null,
     sealed: cmd.name === 'getPassword' && cmd.params.recipientKey !== undefined,
   };
-}
-
-/**
- * Milliseconds since `started`, to the microsecond: the audit line, logs and
- * metrics carry it, and a double with all its digits (0.8471000000000011)
- * says nothing more while costing measurably more to write out.
- */
-export function elapsedMs(clock: Clock, started: number): number {
-  return Math.round(Math.max(0, clock.monotonic() - started) * 1000) / 1000;
-}
-
-/**
- * ISO 8601 time of an epoch-ms instant, remembering the last one: under load
- * dozens of audit events share a millisecond, and formatting a Date is a
- * measurable part of an event's cost.
- */
-let lastIsoMs = Number.NaN;
-let lastIso = '';
-export function isoTime(ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
 }
 
 function auditEvent(cmd: CommandMessage, facts: AuditFacts, outcome: 'ok' | ErrorCode, durationMs: number, gatewayId: string, clock: Clock): AuditEvent {

@@ -1,6 +1,6 @@
 import { decodeCommand, type RejectedCommand, type ResultError, type ResultMessage } from '../../../src/protocol/index.js';
 import { GatewayError, type ErrorCode } from '../../../src/shared/errors.js';
-import { elapsedMs, isoTime, type CommandOutcome } from '../../../src/commands/dispatcher.js';
+import type { CommandOutcome } from '../../../src/commands/dispatcher.js';
 import { FakeReply, harness, listCmd, pwCmd, SECRET, settle } from './fakes.js';
 
 function errorOf(m: ResultMessage | undefined): ResultError['error'] {
@@ -481,22 +481,5 @@ describe('Dispatcher: metrics', () => {
     expect(h.reply.sent).toHaveLength(1);
     expect(h.logs.some((l) => l.includes('audit sink failed'))).toBe(true);
     expect(h.logs.some((l) => l.includes('onOutcome hook failed'))).toBe(true);
-  });
-});
-
-describe('isoTime (audit event times)', () => {
-  it('formats each instant as Date does, also right after a different one', () => {
-    const instants = [0, 1_700_000_000_123, 1_700_000_000_123, 1_700_000_000_124, 0, 1_700_000_000_123];
-    for (const ms of instants) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
-  });
-});
-
-describe('elapsedMs (durations in audit lines, logs and metrics)', () => {
-  it('is the time since the start, never negative, to the microsecond', () => {
-    const at = (now: number) => ({ monotonic: () => now }) as Parameters<typeof elapsedMs>[0];
-    expect(elapsedMs(at(10.8471000000000011), 10)).toBe(0.847);
-    expect(elapsedMs(at(1234.5678), 1000)).toBe(234.568);
-    expect(elapsedMs(at(5), 7)).toBe(0);
-    expect(elapsedMs(at(12), 2)).toBe(10);
   });
 });
