@@ -308,22 +308,21 @@ class PmpVaultClient implements VaultClient {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ex = new PmpExchange(this.deadlines, signal);
     this.dispatch(ex, query ? `${path}?${query}` : path).catch((err: unknown) => ex.fail(err));
-    return ex.promise.then(
-      (answer) => {
-        let env: PmpEnvelope;
-        try {
-          env = decodeEnvelope(answer.status, answer.body);
-        } catch (err) {
-          // PMP answered: nothing to retry, `failed` only passes the error on.
-          return this.failed(call, path, query, signal, retries, relearned, this.exchangeFailed(call, path, answer.status, ex, err, signal));
-        }
-        if (this.log.isLevelEnabled('debug')) {
-          this.log.debug({ call, method: 'GET', path, status: answer.status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
-        }
-        return env;
-      },
-      (err: unknown) => this.failed(call, path, query, signal, retries, relearned, this.exchangeFailed(call, path, undefined, ex, err, signal)),
-    );
+    const onFailure = (err: unknown, status?: number): Promise<PmpEnvelope> =>
+      this.failed(call, path, query, signal, retries, relearned, this.exchangeFailed(call, path, status, ex, err, signal));
+    return ex.promise.then((answer) => {
+      let env: PmpEnvelope;
+      try {
+        env = decodeEnvelope(answer.status, answer.body);
+      } catch (err) {
+        // PMP answered: nothing to retry, `failed` only passes the error on.
+        return onFailure(err, answer.status);
+      }
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ call, method: 'GET', path, status: answer.status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
+      }
+      return env;
+    }, onFailure);
   }
 
   /** After a failed exchange: the same request again when that is safe (see request), else the error. */
