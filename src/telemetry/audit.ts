@@ -29,8 +29,10 @@ export interface AuditLog {
 
 /** Longest a recorded line waits before it is handed to the destination, in ms. */
 export const AUDIT_FLUSH_MS = 20;
-/** A batch this long (in UTF-16 units, about bytes) is handed over at once. */
-export const AUDIT_FLUSH_CHARS = 32 * 1024;
+/** A batch this long (in bytes) is handed over at once. */
+export const AUDIT_FLUSH_BYTES = 32 * 1024;
+/** Room of a batch buffer; a line that cannot fit in an empty one is written on its own. */
+const BATCH_BYTES = 2 * AUDIT_FLUSH_BYTES;
 
 export interface AuditSinkOptions {
   /** Where write failures of the audit destination are reported. Default: none (they are ignored). */
@@ -84,9 +86,12 @@ function jsonNumber(v: number): string {
  * file path (appended to; the directory must exist).
  *
  * Cost per line matters (one per command): a line is serialized once and
- * appended to a batch; the batch is written (pino's sonic-boom, one
- * synchronous write) when it reaches AUDIT_FLUSH_CHARS or `flushMs` after
- * its first line, so under load one write carries dozens of lines. Writes
+ * its UTF-8 bytes are copied into the batch, a buffer outside the JS heap;
+ * the batch is written (pino's sonic-boom, one synchronous write) when it
+ * reaches AUDIT_FLUSH_BYTES or `flushMs` after its first line, so under load
+ * one write carries dozens of lines. A batch kept as a string would be a
+ * tree of concatenations that every young-generation GC copies while it
+ * waits, and that is flattened again to be written. Writes
  * are synchronous on purpose: an asynchronous write still in libuv's
  * thread pool when the process exits would land after the exit hook's
  * lines, or not at all. The batch is written by close() and when the
@@ -102,8 +107,8 @@ export function createAuditSink(target: 'stdout' | string, options: AuditSinkOpt
   try {
     destination =
       target === 'stdout'
-        ? pino.destination({ dest: 1, sync: true })
-        : pino.destination({ dest: target, append: true, mkdir: false, sync: true });
+        ? pino.destination({ dest: 1, sync: true, contentMode: 'buffer' })
+        : pino.destination({ dest: target, append: true, mkdir: false, sync: true, contentMode: 'buffer' });
   } catch (err) {
     // A synchronous destination opens at once: a file that cannot be opened is reported like any later failure.
     return failedAuditSink(err as Error, target, options.logger);
@@ -119,21 +124,26 @@ export function createAuditSink(target: 'stdout' | string, options: AuditSinkOpt
   destination.on('error', (err: Error) => {
     if (failure) return;
     failure = err;
-    batch = '';
+    used = 0;
     options.logger?.error({ err, target }, 'audit destination failed');
   });
 
+  // In contentMode 'buffer' sonic-boom writes Buffers; its type declarations only name strings.
+  const writeBytes = destination.write.bind(destination) as unknown as (bytes: Buffer) => boolean;
   const clock = options.clock ?? systemClock;
   const flushMs = options.flushMs ?? AUDIT_FLUSH_MS;
-  let batch = '';
+  let batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  let used = 0;
   let flushTimer: TimerHandle | null = null;
   const flush = (): void => {
     clock.clearTimeout(flushTimer);
     flushTimer = null;
-    if (batch === '' || failure) return;
-    const text = batch;
-    batch = '';
-    destination.write(text);
+    if (used === 0 || failure) return;
+    // The destination may keep what it was given (a write it has to retry): a fresh buffer for the next batch.
+    const bytes = batch.subarray(0, used);
+    batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    used = 0;
+    writeBytes(bytes);
   };
   // A process that exits (even through process.exit) still writes the batch.
   const onExit = (): void => {
@@ -153,8 +163,17 @@ export function createAuditSink(target: 'stdout' | string, options: AuditSinkOpt
         return;
       }
       if (failure) return; // reported once, when it happened
-      batch += auditLine(event);
-      if (batch.length >= AUDIT_FLUSH_CHARS) flush();
+      const line = auditLine(event);
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      if (used + line.length * 3 > BATCH_BYTES) {
+        flush();
+        if (line.length * 3 > BATCH_BYTES) {
+          writeBytes(Buffer.from(line));
+          return;
+        }
+      }
+      used += batch.write(line, used);
+      if (used >= AUDIT_FLUSH_BYTES) flush();
       // Unref'd: a pending batch must not hold the process open (the exit hook writes it).
       else flushTimer ??= unrefTimer(clock.setTimeout(flush, flushMs));
     },

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { AuditSink } from '../../../src/commands/ports.js';
 import { Dispatcher } from '../../../src/commands/dispatcher.js';
 import { ManualClock } from '../../../src/shared/clock.js';
-import { AUDIT_FLUSH_CHARS, AUDIT_FLUSH_MS, auditLine, createAuditSink, type AuditEvent } from '../../../src/telemetry/audit.js';
+import { AUDIT_FLUSH_BYTES, AUDIT_FLUSH_MS, auditLine, createAuditSink, type AuditEvent } from '../../../src/telemetry/audit.js';
 import { captureLogger, DEFAULT_POLICY, FakeRegistry, FakeReply, FakeRole, FakeVault, profile, pwCmd, listCmd, SECRET, settle } from '../commands/fakes.js';
 
 function event(overrides: Partial<AuditEvent> = {}): AuditEvent {
@@ -81,10 +81,10 @@ describe('createAuditSink', () => {
     expect(clock.pending).toBe(1);
     clock.advance(AUDIT_FLUSH_MS);
     expect(clock.pending).toBe(0);
-    const perLine = auditLine(event()).length;
-    const n = Math.ceil(AUDIT_FLUSH_CHARS / perLine);
+    const perLine = Buffer.byteLength(auditLine(event()));
+    const n = Math.ceil(AUDIT_FLUSH_BYTES / perLine);
     for (let i = 0; i < n; i++) sink.record(event({ commandId: `c${i}` }));
-    // The batch reached AUDIT_FLUSH_CHARS with the last line and was handed over: no timer left.
+    // The batch reached AUDIT_FLUSH_BYTES with the last line and was handed over: no timer left.
     expect(clock.pending).toBe(0);
     sink.record(event({ commandId: 'last' }));
     await sink.close();
@@ -93,6 +93,25 @@ describe('createAuditSink', () => {
     expect(ids).toEqual(['a', 'b', ...Array.from({ length: n }, (_, i) => `c${i}`), 'last']);
   });
 
+  it('writes text beyond ASCII and a line longer than a whole batch intact and in order', async () => {
+    const file = join(dir, 'audit.log');
+    const clock = new ManualClock();
+    const sink = createAuditSink(file, { clock });
+    await sink.ready();
+    const wide = 'Zoë 🔐 ünïcödé — ';
+    const giant = 'x'.repeat(3 * AUDIT_FLUSH_BYTES) + wide;
+    const sent = [
+      event({ commandId: 'u1', reason: wide }),
+      event({ commandId: 'big', requestedBy: giant }),
+      event({ commandId: 'u2', accountName: wide.repeat(50) }),
+    ];
+    // Enough wide lines to cross batch boundaries several times.
+    for (let i = 0; i < 200; i++) sent.push(event({ commandId: `w${i}`, reason: wide.repeat(20) }));
+    for (const e of sent) sink.record(e);
+    await sink.close();
+    const got = readFileSync(file, 'utf8').trim().split('\n');
+    expect(got).toEqual(sent.map((e) => auditLine(e).trimEnd()));
+  });
   it('drops events after close, with a warning', async () => {
     const file = join(dir, 'audit.log');
     const { logger, lines } = captureLogger();
