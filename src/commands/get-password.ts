@@ -49,9 +49,13 @@ export async function getPassword(params: GetPasswordParams, ctx: CommandContext
   ctx.facts.accountName = fetched.accountName;
   // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
   ctx.policy.assertAccount(fetched.accountName);
-  const base = { resourceId: resource.id, accountId: params.accountId, accountName: fetched.accountName };
   // The plaintext lives only in `fetched` (scoped to this call) and, unsealed, in the result itself.
-  return recipient ? { ...base, sealedPassword: seal(recipient, fetched.password) } : { ...base, password: fetched.password };
+  // Two literals rather than a spread of common fields: a spread followed by a
+  // field took V8's slow path and made a new hidden class on every call.
+  const resourceId = resource.id;
+  return recipient
+    ? { resourceId, accountId: params.accountId, accountName: fetched.accountName, sealedPassword: seal(recipient, fetched.password) }
+    : { resourceId, accountId: params.accountId, accountName: fetched.accountName, password: fetched.password };
 }
 
 type RecipientKey = ReturnType<typeof parseRecipientKey>;
