@@ -35,20 +35,20 @@ export function assertAccountId(id: unknown): asserts id is string {
   }
 }
 
-// encodeURIComponent is a no-op on digits; it stays as a second line of defence.
-const seg = encodeURIComponent;
+// Each path function checks its IDs itself, right before they are written into
+// the path: digits only, which need no percent-encoding.
 
 /** 2. Accounts of a resource. */
 export function accountsPath(resourceId: string): string {
   assertResourceId(resourceId);
-  return `${API_BASE}/resources/${seg(resourceId)}/accounts`;
+  return `${API_BASE}/resources/${resourceId}/accounts`;
 }
 
 /** 3. Details (notes) of an account. */
 export function accountDetailsPath(resourceId: string, accountId: string): string {
   assertResourceId(resourceId);
   assertAccountId(accountId);
-  return `${API_BASE}/resources/${seg(resourceId)}/accounts/${seg(accountId)}`;
+  return `${API_BASE}/resources/${resourceId}/accounts/${accountId}`;
 }
 
 /** 4. The password of an account. */

@@ -3,7 +3,8 @@ import type { Clock } from '../shared/clock.js';
 
 /**
  * A small metadata cache (resource lists, account lists, notes; never
- * passwords) with a time-to-live on the injected Clock and one load per key
+ * passwords) with a time-to-live on the injected Clock's monotonic time (a
+ * wall-clock step neither expires nor extends entries) and one load per key
  * at a time: concurrent callers share the load, each waiting under its own
  * abort signal, so one caller's deadline does not fail the others.
  */
@@ -25,7 +26,7 @@ export class TtlCache<V> {
   peek(key: string): V | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    if (this.clock.now() - e.at >= this.ttlMs) {
+    if (this.clock.monotonic() - e.at >= this.ttlMs) {
       this.entries.delete(key);
       return undefined;
     }
@@ -66,7 +67,7 @@ export class TtlCache<V> {
   private store(key: string, value: V): void {
     if (this.ttlMs <= 0) return;
     this.entries.delete(key);
-    this.entries.set(key, { at: this.clock.now(), value });
+    this.entries.set(key, { at: this.clock.monotonic(), value });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
