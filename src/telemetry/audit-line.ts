@@ -1,0 +1,116 @@
+import type { AuditEvent } from '../shared/audit-event.js';
+
+/**
+ * The bytes of one audit line: the JSON that JSON.stringify would write for
+ * the event's own fields, in this order, with `reason` left out when
+ * undefined, then a newline, in UTF-8.
+ *
+ * The fields are named one by one, not spread, so nothing but the event's
+ * own fields can reach the trail: a caller passing a wider object (one with
+ * a `password`, say) gets those keys dropped.
+ *
+ * One line per command, so it is written straight into the audit batch (a
+ * buffer outside the JS heap) rather than built as a string: a string line
+ * is a tree of concatenations that has to be flattened and then encoded,
+ * about 1.8 KiB of garbage per command. A value of printable ASCII without
+ * a quote or a backslash (nearly all of them: IDs, names, codes, times) is
+ * copied byte by byte in the same pass that checks it; any other value is
+ * written as JSON.stringify writes it. Tests compare whole lines with
+ * JSON.stringify's on awkward text.
+ */
+export function writeAuditLine(e: AuditEvent, out: Buffer, at: number): number {
+  at = putAscii('{"type":"audit","time":', out, at);
+  at = putString(e.time, out, at);
+  at = putAscii(',"event":', out, at);
+  at = putString(e.event, out, at);
+  at = putAscii(',"commandId":', out, at);
+  at = putString(e.commandId, out, at);
+  at = putAscii(',"epoch":', out, at);
+  at = putAscii(jsonNumber(e.epoch), out, at);
+  at = putAscii(',"gatewayId":', out, at);
+  at = putString(e.gatewayId, out, at);
+  at = putAscii(',"requestedBy":', out, at);
+  at = putString(e.requestedBy, out, at);
+  at = putAscii(',"ticketId":', out, at);
+  at = putString(e.ticketId, out, at);
+  if (e.reason !== undefined) {
+    at = putAscii(',"reason":', out, at);
+    at = putString(e.reason, out, at);
+  }
+  at = putAscii(',"vault":', out, at);
+  at = putString(e.vault, out, at);
+  at = putAscii(',"resource":', out, at);
+  at = putString(e.resource, out, at);
+  at = putAscii(',"resourceId":', out, at);
+  at = putString(e.resourceId, out, at);
+  at = putAscii(',"accountId":', out, at);
+  at = putString(e.accountId, out, at);
+  at = putAscii(',"accountName":', out, at);
+  at = putString(e.accountName, out, at);
+  at = putAscii(',"outcome":', out, at);
+  at = putString(e.outcome, out, at);
+  at = putAscii(e.sealed === true ? ',"sealed":true,"durationMs":' : ',"sealed":false,"durationMs":', out, at);
+  at = putAscii(jsonNumber(e.durationMs), out, at);
+  return putAscii('}\n', out, at);
+}
+
+/** Keys, punctuation, numbers and literals of a line, beyond the values. */
+const FIXED_BYTES = 512;
+/** JSON writes one UTF-16 unit as at most 6 bytes (`\u001f`; UTF-8 needs at most 3). */
+const MAX_BYTES_PER_UNIT = 6;
+
+/** An upper bound of writeAuditLine's length for `e`: room to reserve before writing. */
+export function auditLineBound(e: AuditEvent): number {
+  const units =
+    e.time.length +
+    e.event.length +
+    e.commandId.length +
+    e.gatewayId.length +
+    (e.requestedBy?.length ?? 0) +
+    (e.ticketId?.length ?? 0) +
+    (e.reason?.length ?? 0) +
+    e.vault.length +
+    (e.resource?.length ?? 0) +
+    (e.resourceId?.length ?? 0) +
+    (e.accountId?.length ?? 0) +
+    (e.accountName?.length ?? 0) +
+    e.outcome.length;
+  return FIXED_BYTES + MAX_BYTES_PER_UNIT * units;
+}
+
+/** One audit line as a string (tests, and any caller without a batch). */
+export function auditLine(e: AuditEvent): string {
+  const buf = Buffer.allocUnsafe(auditLineBound(e));
+  return buf.toString('utf8', 0, writeAuditLine(e, buf, 0));
+}
+
+/** Text known to be ASCII (keys, numbers, literals). */
+function putAscii(s: string, out: Buffer, at: number): number {
+  for (let i = 0; i < s.length; i++) out[at++] = s.charCodeAt(i);
+  return at;
+}
+
+/** Characters JSON.stringify escapes in a string: quote, backslash, C0 controls, and (lone) surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string (or null) as JSON. */
+function putString(v: string | null | undefined, out: Buffer, at: number): number {
+  if (v === null || v === undefined) return putAscii('null', out, at);
+  const start = at;
+  out[at++] = 0x22;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    // Printable ASCII other than `"` and `\` is its own JSON and its own UTF-8.
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      return start + out.write(NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`, start, 'utf8');
+    }
+    out[at++] = c;
+  }
+  out[at++] = 0x22;
+  return at;
+}
+
+/** A number as JSON: as JSON.stringify writes it (NaN and the infinities become null). */
+function jsonNumber(v: number): string {
+  return Number.isFinite(v) ? String(v) : 'null';
+}
