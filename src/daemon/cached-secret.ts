@@ -7,25 +7,35 @@ import type { SecretRef } from '../config/types.js';
  */
 export class CachedSecret {
   private value: Promise<string> | null = null;
+  /** The value once the read has succeeded: handed out as it is, with no promise per use. */
+  private known: string | undefined;
 
   constructor(
     readonly ref: SecretRef,
     private readonly read: (ref: SecretRef) => Promise<string>,
   ) {}
 
-  get(): Promise<string> {
+  /** The secret: a promise until the first read has finished, the string itself after. */
+  get(): string | Promise<string> {
+    if (this.known !== undefined) return this.known;
     if (!this.value) {
       const pending = this.read(this.ref);
       this.value = pending;
-      // A failed read is not cached: the next use tries again (the file may appear).
-      pending.catch(() => {
-        if (this.value === pending) this.value = null;
-      });
+      pending.then(
+        (secret) => {
+          if (this.value === pending) this.known = secret;
+        },
+        // A failed read is not cached: the next use tries again (the file may appear).
+        () => {
+          if (this.value === pending) this.value = null;
+        },
+      );
     }
     return this.value;
   }
 
   forget(): void {
     this.value = null;
+    this.known = undefined;
   }
 }

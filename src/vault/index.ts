@@ -1,5 +1,6 @@
 export type * from './types.js';
-export { createVaultClient, CONNECT_RETRY_DELAYS_MS, type VaultClientDeps } from './pmp-client.js';
+export { createVaultClient, type VaultClientDeps } from './pmp-client.js';
+export { CONNECT_RETRY_DELAYS_MS } from './pmp-transport.js';
 export {
   VaultHealthMonitor,
   type MonitoredVault,

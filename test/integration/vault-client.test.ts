@@ -440,6 +440,25 @@ describe('vault failures', () => {
     await expect(c.probe()).resolves.toBeUndefined();
   });
 
+  it('takes the API key as a plain string too (no promise): used at once, a read that throws is VAULT_ERROR', async () => {
+    let token: string | Error = SAMPLE_TOKEN;
+    const c = createVaultClient(profileFor(sim), {
+      readToken: () => {
+        if (token instanceof Error) throw token;
+        return token;
+      },
+    });
+    clients.push(c);
+    await expect(c.getPassword('301', '902', {})).resolves.toMatchObject({ password: 'Sim-Adm1n-Pass!' });
+    await expect(c.getPassword('301', '902', {})).resolves.toMatchObject({ password: 'Sim-Adm1n-Pass!' });
+    token = 'pmp-bad-token-zz9';
+    expect(await codeOf(c.probe())).toBe('ACCESS_DENIED');
+    token = new Error('EACCES: /etc/credgw/pmp.token');
+    expect(await c.probe().catch((e: unknown) => e)).toMatchObject({ code: 'VAULT_ERROR', message: 'the vault API key cannot be read' });
+    token = SAMPLE_TOKEN;
+    await expect(c.probe()).resolves.toBeUndefined();
+  });
+
   it('a password fetch is never re-sent after the socket closes mid-request', async () => {
     const c = client(profileFor(sim));
     await c.listAccounts('301');
