@@ -2,7 +2,8 @@ import type { GetPasswordData, GetPasswordParams } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
 import { parseRecipientKey, RecipientKeyError, sealSecret } from '../tls/seal.js';
 import { checkNotAborted, lookupVault, type CommandContext } from './command-context.js';
-import { resolveResource } from './resolve-resource.js';
+import { resolveResource, type ResolvedResource } from './resolve-resource.js';
+import type { VaultClient } from '../vault/types.js';
 
 /**
  * getPassword (protocol section 5). Everything that can refuse the command
@@ -17,45 +18,85 @@ import { resolveResource } from './resolve-resource.js';
  *   6. the password call; sealed to recipientKey when one was given, in
  *      which case the data has `sealedPassword` and no `password` key.
  */
-export async function getPassword(params: GetPasswordParams, ctx: CommandContext): Promise<GetPasswordData> {
-  const { profile, client } = lookupVault(ctx.vaults, params.vault);
-  if (profile.requireTicketId && params.ticketId === undefined) {
-    throw new GatewayError('TICKET_ID_REQUIRED', `vault profile "${profile.name}" requires a ticket ID`);
+export function getPassword(params: GetPasswordParams, ctx: CommandContext): Promise<GetPasswordData> {
+  try {
+    const { profile, client } = lookupVault(ctx.vaults, params.vault);
+    if (profile.requireTicketId && params.ticketId === undefined) {
+      throw new GatewayError('TICKET_ID_REQUIRED', `vault profile "${profile.name}" requires a ticket ID`);
+    }
+    const recipient = params.recipientKey === undefined ? undefined : recipientKey(params.recipientKey);
+    const resource = resolveResource(params.resource, profile, client, ctx.signal, ctx.facts);
+    if (resource instanceof Promise) return resource.then((r) => checkAndFetch(params, ctx, profile.name, client, recipient, r));
+    return checkAndFetch(params, ctx, profile.name, client, recipient, resource);
+  } catch (err) {
+    return Promise.reject(err);
   }
-  const recipient = params.recipientKey === undefined ? undefined : recipientKey(params.recipientKey);
+}
 
-  const resource = await resolveResource(params.resource, profile, client, ctx.signal, ctx.facts);
-  const callOptions = { signal: ctx.signal };
+/*
+ * Written with then() rather than as async functions: in the steady state
+ * (the attribute holds an ID, no deny list) nothing waits before the
+ * password call, and a command in flight holds no suspended frame here.
+ */
+
+/** Steps 5 and 6 for a resolved resource (throws a refusal). */
+function checkAndFetch(
+  params: GetPasswordParams,
+  ctx: CommandContext,
+  vault: string,
+  client: VaultClient,
+  recipient: RecipientKey | undefined,
+  resource: ResolvedResource,
+): Promise<GetPasswordData> {
   const verdict = ctx.policy.resourceAllowed(resource);
   if (verdict === 'no') ctx.policy.assertResource(resource);
   if (verdict === 'unknown' || ctx.policy.hasDeniedAccounts) {
-    // Metadata only (the client caches it briefly); needed for the resource
-    // name or the account name before deciding to fetch.
-    checkNotAborted(ctx.signal);
-    const list = await client.listAccounts(resource.id, callOptions);
-    if (verdict === 'unknown') ctx.policy.assertResource({ ...resource, name: list.resourceName || resource.name });
-    if (ctx.policy.hasDeniedAccounts) {
-      const account = list.accounts.find((a) => a.id === params.accountId);
-      if (!account) {
-        throw new GatewayError('ACCOUNT_NOT_FOUND', `resource ${resource.id} has no account ${params.accountId}`);
-      }
-      ctx.facts.accountName = account.name;
-      ctx.policy.assertAccount(account.name);
-    }
+    return checkListed(params, ctx, client, resource, verdict === 'unknown').then(() => fetch(params, ctx, vault, client, recipient, resource));
   }
+  return fetch(params, ctx, vault, client, recipient, resource);
+}
+
+/** The policy checks that need the account list: the resource name (allow-list), the account name (deny list). */
+async function checkListed(params: GetPasswordParams, ctx: CommandContext, client: VaultClient, resource: ResolvedResource, nameNeeded: boolean): Promise<void> {
+  // Metadata only (the client caches it briefly); needed for the resource
+  // name or the account name before deciding to fetch.
   checkNotAborted(ctx.signal);
-  ctx.policy.takeFetch(profile.name, resource.id, params.accountId);
-  const fetched = await client.getPassword(resource.id, params.accountId, { ticketId: params.ticketId, reason: params.reason }, callOptions);
-  ctx.facts.accountName = fetched.accountName;
-  // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
-  ctx.policy.assertAccount(fetched.accountName);
-  // The plaintext lives only in `fetched` (scoped to this call) and, unsealed, in the result itself.
-  // Two literals rather than a spread of common fields: a spread followed by a
-  // field took V8's slow path and made a new hidden class on every call.
-  const resourceId = resource.id;
-  return recipient
-    ? { resourceId, accountId: params.accountId, accountName: fetched.accountName, sealedPassword: seal(recipient, fetched.password) }
-    : { resourceId, accountId: params.accountId, accountName: fetched.accountName, password: fetched.password };
+  const list = await client.listAccounts(resource.id, ctx);
+  if (nameNeeded) ctx.policy.assertResource({ ...resource, name: list.resourceName || resource.name });
+  if (ctx.policy.hasDeniedAccounts) {
+    const account = list.accounts.find((a) => a.id === params.accountId);
+    if (!account) {
+      throw new GatewayError('ACCOUNT_NOT_FOUND', `resource ${resource.id} has no account ${params.accountId}`);
+    }
+    ctx.facts.accountName = account.name;
+    ctx.policy.assertAccount(account.name);
+  }
+}
+
+/** The rate limit, then the password call; the result sealed when a recipientKey was given. */
+function fetch(
+  params: GetPasswordParams,
+  ctx: CommandContext,
+  vault: string,
+  client: VaultClient,
+  recipient: RecipientKey | undefined,
+  resource: ResolvedResource,
+): Promise<GetPasswordData> {
+  checkNotAborted(ctx.signal);
+  ctx.policy.takeFetch(vault, resource.id, params.accountId);
+  const request = { ticketId: params.ticketId, reason: params.reason };
+  return client.getPassword(resource.id, params.accountId, request, { signal: ctx.signal }).then((fetched) => {
+    ctx.facts.accountName = fetched.accountName;
+    // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
+    ctx.policy.assertAccount(fetched.accountName);
+    // The plaintext lives only in `fetched` (scoped to this call) and, unsealed, in the result itself.
+    // Two literals rather than a spread of common fields: a spread followed by a
+    // field took V8's slow path and made a new hidden class on every call.
+    const resourceId = resource.id;
+    return recipient
+      ? { resourceId, accountId: params.accountId, accountName: fetched.accountName, sealedPassword: seal(recipient, fetched.password) }
+      : { resourceId, accountId: params.accountId, accountName: fetched.accountName, password: fetched.password };
+  });
 }
 
 type RecipientKey = ReturnType<typeof parseRecipientKey>;

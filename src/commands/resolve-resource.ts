@@ -2,6 +2,7 @@ import type { AbortLike } from '../shared/abort.js';
 import type { VaultProfile } from '../config/types.js';
 import type { ResourceRef } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
+import { isPmpId } from '../vault/pmp-paths.js';
 import type { VaultClient } from '../vault/types.js';
 import { checkNotAborted, type AuditFacts } from './command-context.js';
 
@@ -46,9 +47,11 @@ export function findResourceAttribute(resource: ResourceRef, attribute: string):
 }
 
 /**
- * RESOURCE_NOT_MAPPED, or the resolved resource (RESOURCE_NOT_FOUND and vault
- * codes come from the client). One then() rather than an async function: it
- * runs once per command, and its frame and promise are garbage at once.
+ * The resolved resource, or RESOURCE_NOT_MAPPED (thrown, as is
+ * DEADLINE_EXCEEDED once the signal has fired). A PMP resource ID needs no
+ * vault call and is the common case (one per command): it comes back as it
+ * is, with no promise. A name comes back as a promise of the client's lookup
+ * (RESOURCE_NOT_FOUND and vault codes come from the client).
  */
 export function resolveResource(
   resource: ResourceRef,
@@ -56,19 +59,19 @@ export function resolveResource(
   client: VaultClient,
   signal: AbortLike,
   facts: AuditFacts,
-): Promise<ResolvedResource> {
-  try {
-    const ref = findResourceAttribute(resource, profile.resourceIdAttribute);
-    if (ref === undefined) {
-      throw new GatewayError('RESOURCE_NOT_MAPPED', `the resource has no "${profile.resourceIdAttribute}" custom attribute`);
-    }
-    facts.resource = ref;
-    checkNotAborted(signal);
-    return client.resolveResource(ref, { signal }).then((found) => {
-      facts.resourceId = found.id;
-      return { ref, id: found.id, name: found.name };
-    });
-  } catch (err) {
-    return Promise.reject(err);
+): ResolvedResource | Promise<ResolvedResource> {
+  const ref = findResourceAttribute(resource, profile.resourceIdAttribute);
+  if (ref === undefined) {
+    throw new GatewayError('RESOURCE_NOT_MAPPED', `the resource has no "${profile.resourceIdAttribute}" custom attribute`);
   }
+  facts.resource = ref;
+  checkNotAborted(signal);
+  if (isPmpId(ref)) {
+    facts.resourceId = ref;
+    return { ref, id: ref, name: undefined };
+  }
+  return client.resolveResource(ref, { signal }).then((found) => {
+    facts.resourceId = found.id;
+    return { ref, id: found.id, name: found.name };
+  });
 }

@@ -68,8 +68,6 @@ export class FakeVault implements VaultClient {
     ['302', [account('910', 'root', { reasonRequired: true })]],
   ]);
   password = SECRET;
-  /** A lookup by ID returns no name (as a client that does not list resources for it). */
-  nameOnIdLookup = false;
   /** Thrown (or rejected with) by the named method. */
   failures = new Map<string, unknown>();
   holdPasswords = false;
@@ -96,7 +94,7 @@ export class FakeVault implements VaultClient {
     if (/^\d+$/.test(ref)) {
       const name = this.resources.get(ref);
       if (name === undefined) throw new GatewayError('RESOURCE_NOT_FOUND', `no resource ${ref}`);
-      return { id: ref, name: this.nameOnIdLookup ? name : undefined };
+      return { id: ref, name: undefined };
     }
     for (const [id, name] of this.resources) if (name.toLowerCase() === ref.toLowerCase()) return { id, name };
     throw new GatewayError('RESOURCE_NOT_FOUND', `no resource named ${ref}`);

@@ -95,12 +95,12 @@ describe('getPassword: local policy', () => {
     expect(h.vault.calls.filter((c) => c.method === 'getPassword').map((c) => c.args[0])).toEqual(['301', '301']);
   });
 
-  it('allowResources by ID admits a resource named by the attribute, and refuses before listing when the name is known', async () => {
+  it('allowResources by ID admits a resource named by the attribute, and refuses another ID once its listed name does not match either', async () => {
     const h = harness({ policy: { allowResources: ['302'] } });
-    h.vault.nameOnIdLookup = true;
     const outcomes = await outcomesOf(h, [pwCmd({ resource: { customAttributes: { 'PMP Resource ID': 'linux_box' } }, accountId: '910' }), pwCmd()]);
     expect(outcomes).toEqual(['ok', 'POLICY_DENIED']);
-    expect(h.vault.calls.filter((c) => c.args[0] === '301').map((c) => c.method)).toEqual(['resolveResource']);
+    // Resource 301, named by ID: the allow-list might hold its name, which only its account list tells; no password call.
+    expect(h.vault.calls.filter((c) => c.args[0] === '301').map((c) => c.method)).toEqual(['listAccounts']);
   });
 
   it('denyAccounts (any case): POLICY_DENIED and the password is never fetched', async () => {

@@ -41,6 +41,27 @@ describe('resolveResource', () => {
     expect(f).toMatchObject({ resource: 'Windows_Jump_Box', resourceId: '301' });
   });
 
+  it('takes a PMP resource ID as it is: no vault call, no promise', () => {
+    const vault = new FakeVault();
+    const f = facts();
+    expect(resolveResource({ customAttributes: { [attr]: ' 301 ' } }, profile(), vault, new AbortController().signal, f)).toEqual({
+      ref: '301',
+      id: '301',
+      name: undefined,
+    });
+    expect(vault.calls).toEqual([]);
+    expect(f).toMatchObject({ resource: '301', resourceId: '301' });
+  });
+
+  it('asks the vault about digits too long for a PMP ID (it refuses them)', async () => {
+    const vault = new FakeVault();
+    const ref = '1'.repeat(19);
+    await Promise.resolve(resolveResource({ customAttributes: { [attr]: ref } }, profile(), vault, new AbortController().signal, facts())).catch(
+      () => undefined,
+    );
+    expect(vault.calls.map((c) => [c.method, c.args[0]])).toEqual([['resolveResource', ref]]);
+  });
+
   it('uses the profile attribute name', async () => {
     const vault = new FakeVault();
     const p = profile({ resourceIdAttribute: 'Vault Key' });
@@ -50,7 +71,12 @@ describe('resolveResource', () => {
 
   it('RESOURCE_NOT_MAPPED names the attribute; nothing is called', async () => {
     const vault = new FakeVault();
-    const err = await resolveResource({ customAttributes: {} }, profile(), vault, new AbortController().signal, facts()).catch((e: unknown) => e);
+    let err: unknown;
+    try {
+      resolveResource({ customAttributes: {} }, profile(), vault, new AbortController().signal, facts());
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(GatewayError);
     expect(err).toMatchObject({ code: 'RESOURCE_NOT_MAPPED', message: 'the resource has no "PMP Resource ID" custom attribute' });
     expect(vault.calls).toEqual([]);
@@ -60,9 +86,12 @@ describe('resolveResource', () => {
     const vault = new FakeVault();
     const c = new AbortController();
     c.abort(new GatewayError('DEADLINE_EXCEEDED', 'late'));
-    await expect(resolveResource({ customAttributes: { [attr]: '301' } }, profile(), vault, c.signal, facts())).rejects.toMatchObject({
-      code: 'DEADLINE_EXCEEDED',
-    });
+    expect(() => resolveResource({ customAttributes: { [attr]: '301' } }, profile(), vault, c.signal, facts())).toThrow(
+      expect.objectContaining({ code: 'DEADLINE_EXCEEDED' }),
+    );
+    await expect(
+      Promise.resolve().then(() => resolveResource({ customAttributes: { [attr]: 'Windows_Jump_Box' } }, profile(), vault, c.signal, facts())),
+    ).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect(vault.calls).toEqual([]);
   });
 });
