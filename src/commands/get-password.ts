@@ -25,9 +25,10 @@ export function getPassword(params: GetPasswordParams, ctx: CommandContext): Pro
       throw new GatewayError('TICKET_ID_REQUIRED', `vault profile "${profile.name}" requires a ticket ID`);
     }
     const recipient = params.recipientKey === undefined ? undefined : recipientKey(params.recipientKey);
+    const fetch: PasswordFetch = { params, ctx, vault: profile.name, client, recipient };
     const resource = resolveResource(params.resource, profile, client, ctx.signal, ctx.facts);
-    if (resource instanceof Promise) return resource.then((r) => checkAndFetch(params, ctx, profile.name, client, recipient, r));
-    return checkAndFetch(params, ctx, profile.name, client, recipient, resource);
+    if (resource instanceof Promise) return resource.then((r) => checkAndFetch(fetch, r));
+    return checkAndFetch(fetch, resource);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -39,29 +40,34 @@ export function getPassword(params: GetPasswordParams, ctx: CommandContext): Pro
  * password call, and a command in flight holds no suspended frame here.
  */
 
+/** One getPassword past steps 1-3: what steps 5 and 6 need. */
+interface PasswordFetch {
+  params: GetPasswordParams;
+  ctx: CommandContext;
+  /** The vault profile's name. */
+  vault: string;
+  client: VaultClient;
+  recipient: RecipientKey | undefined;
+}
+
 /** Steps 5 and 6 for a resolved resource (throws a refusal). */
-function checkAndFetch(
-  params: GetPasswordParams,
-  ctx: CommandContext,
-  vault: string,
-  client: VaultClient,
-  recipient: RecipientKey | undefined,
-  resource: ResolvedResource,
-): Promise<GetPasswordData> {
-  const verdict = ctx.policy.resourceAllowed(resource);
-  if (verdict === 'no') ctx.policy.assertResource(resource);
-  if (verdict === 'unknown' || ctx.policy.hasDeniedAccounts) {
-    return checkListed(params, ctx, client, resource, verdict === 'unknown').then(() => fetch(params, ctx, vault, client, recipient, resource));
+function checkAndFetch(f: PasswordFetch, resource: ResolvedResource): Promise<GetPasswordData> {
+  const policy = f.ctx.policy;
+  const verdict = policy.resourceAllowed(resource);
+  if (verdict === 'no') policy.assertResource(resource);
+  if (verdict === 'unknown' || policy.hasDeniedAccounts) {
+    return checkListed(f, resource, verdict === 'unknown').then(() => fetchPassword(f, resource));
   }
-  return fetch(params, ctx, vault, client, recipient, resource);
+  return fetchPassword(f, resource);
 }
 
 /** The policy checks that need the account list: the resource name (allow-list), the account name (deny list). */
-async function checkListed(params: GetPasswordParams, ctx: CommandContext, client: VaultClient, resource: ResolvedResource, nameNeeded: boolean): Promise<void> {
+async function checkListed(f: PasswordFetch, resource: ResolvedResource, nameNeeded: boolean): Promise<void> {
+  const { ctx, params } = f;
   // Metadata only (the client caches it briefly); needed for the resource
   // name or the account name before deciding to fetch.
   checkNotAborted(ctx.signal);
-  const list = await client.listAccounts(resource.id, ctx);
+  const list = await f.client.listAccounts(resource.id, { signal: ctx.signal });
   if (nameNeeded) ctx.policy.assertResource({ ...resource, name: list.resourceName || resource.name });
   if (ctx.policy.hasDeniedAccounts) {
     const account = list.accounts.find((a) => a.id === params.accountId);
@@ -74,18 +80,12 @@ async function checkListed(params: GetPasswordParams, ctx: CommandContext, clien
 }
 
 /** The rate limit, then the password call; the result sealed when a recipientKey was given. */
-function fetch(
-  params: GetPasswordParams,
-  ctx: CommandContext,
-  vault: string,
-  client: VaultClient,
-  recipient: RecipientKey | undefined,
-  resource: ResolvedResource,
-): Promise<GetPasswordData> {
+function fetchPassword(f: PasswordFetch, resource: ResolvedResource): Promise<GetPasswordData> {
+  const { ctx, params, recipient } = f;
   checkNotAborted(ctx.signal);
-  ctx.policy.takeFetch(vault, resource.id, params.accountId);
+  ctx.policy.takeFetch(f.vault, resource.id, params.accountId);
   const request = { ticketId: params.ticketId, reason: params.reason };
-  return client.getPassword(resource.id, params.accountId, request, { signal: ctx.signal }).then((fetched) => {
+  return f.client.getPassword(resource.id, params.accountId, request, { signal: ctx.signal }).then((fetched) => {
     ctx.facts.accountName = fetched.accountName;
     // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
     ctx.policy.assertAccount(fetched.accountName);

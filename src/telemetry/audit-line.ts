@@ -19,36 +19,21 @@ import type { AuditEvent } from '../shared/audit-event.js';
  * JSON.stringify's on awkward text.
  */
 export function writeAuditLine(e: AuditEvent, out: Buffer, at: number): number {
-  at = putAscii('{"type":"audit","time":', out, at);
-  at = putString(e.time, out, at);
-  at = putAscii(',"event":', out, at);
-  at = putString(e.event, out, at);
-  at = putAscii(',"commandId":', out, at);
-  at = putString(e.commandId, out, at);
+  at = putField('{"type":"audit","time":', e.time, out, at);
+  at = putField(',"event":', e.event, out, at);
+  at = putField(',"commandId":', e.commandId, out, at);
   at = putAscii(',"epoch":', out, at);
   at = putAscii(jsonNumber(e.epoch), out, at);
-  at = putAscii(',"gatewayId":', out, at);
-  at = putString(e.gatewayId, out, at);
-  at = putAscii(',"requestedBy":', out, at);
-  at = putString(e.requestedBy, out, at);
-  at = putAscii(',"ticketId":', out, at);
-  at = putString(e.ticketId, out, at);
-  if (e.reason !== undefined) {
-    at = putAscii(',"reason":', out, at);
-    at = putString(e.reason, out, at);
-  }
-  at = putAscii(',"vault":', out, at);
-  at = putString(e.vault, out, at);
-  at = putAscii(',"resource":', out, at);
-  at = putString(e.resource, out, at);
-  at = putAscii(',"resourceId":', out, at);
-  at = putString(e.resourceId, out, at);
-  at = putAscii(',"accountId":', out, at);
-  at = putString(e.accountId, out, at);
-  at = putAscii(',"accountName":', out, at);
-  at = putString(e.accountName, out, at);
-  at = putAscii(',"outcome":', out, at);
-  at = putString(e.outcome, out, at);
+  at = putField(',"gatewayId":', e.gatewayId, out, at);
+  at = putField(',"requestedBy":', e.requestedBy, out, at);
+  at = putField(',"ticketId":', e.ticketId, out, at);
+  if (e.reason !== undefined) at = putField(',"reason":', e.reason, out, at);
+  at = putField(',"vault":', e.vault, out, at);
+  at = putField(',"resource":', e.resource, out, at);
+  at = putField(',"resourceId":', e.resourceId, out, at);
+  at = putField(',"accountId":', e.accountId, out, at);
+  at = putField(',"accountName":', e.accountName, out, at);
+  at = putField(',"outcome":', e.outcome, out, at);
   at = putAscii(e.sealed === true ? ',"sealed":true,"durationMs":' : ',"sealed":false,"durationMs":', out, at);
   at = putAscii(jsonNumber(e.durationMs), out, at);
   return putAscii('}\n', out, at);
@@ -88,6 +73,11 @@ export function auditLine(e: AuditEvent): string {
 function putAscii(s: string, out: Buffer, at: number): number {
   for (let i = 0; i < s.length; i++) out[at++] = s.charCodeAt(i);
   return at;
+}
+
+/** A key (with its punctuation) and its string value. */
+function putField(key: string, v: string | null | undefined, out: Buffer, at: number): number {
+  return putString(v, out, putAscii(key, out, at));
 }
 
 /** Characters JSON.stringify escapes in a string: quote, backslash, C0 controls, and (lone) surrogates. */
