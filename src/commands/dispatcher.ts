@@ -1,14 +1,18 @@
 import type { Logger } from 'pino';
 import type { LimitsConfig, PolicyConfig } from '../config/types.js';
-import type { CommandMessage, CommandName, RejectedCommand, ResultMessage } from '../protocol/index.js';
-import { elapsedMs, isoTime, type Clock, type TimerHandle } from '../shared/clock.js';
+import type { CommandMessage, RejectedCommand, ResultMessage } from '../protocol/index.js';
+import { elapsedMs, type Clock, type TimerHandle } from '../shared/clock.js';
 import { CommandAbort } from '../shared/abort.js';
-import { GatewayError, type ErrorCode } from '../shared/errors.js';
+import { GatewayError } from '../shared/errors.js';
 import type { AuditFacts, CommandContext } from './command-context.js';
 import { getPassword } from './get-password.js';
 import { listAccounts } from './list-accounts.js';
 import { Policy } from './policy.js';
-import type { AuditEvent, AuditSink, ReplyPort, RolePort, VaultRegistry } from './ports.js';
+import type { AuditSink, ReplyPort, RolePort, VaultRegistry } from './ports.js';
+import { auditEvent, initialFacts } from './audit-facts.js';
+import { OutcomeTally, type CommandOutcome, type OutcomeCount } from './outcome-tally.js';
+
+export type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
 
 /**
  * Runs controller commands (protocol sections 4, 5, 7 and 8) and answers
@@ -35,23 +39,6 @@ import type { AuditEvent, AuditSink, ReplyPort, RolePort, VaultRegistry } from '
  * Anything thrown that is not a GatewayError is a bug: INTERNAL, logged
  * with its stack (the logs never see a password: results are never logged).
  */
-
-/** One finished command, for metrics. */
-export interface CommandOutcome {
-  id: string;
-  /** null for frames answered by reject() (their name was unknown or unusable). */
-  name: CommandName | null;
-  outcome: 'ok' | ErrorCode;
-  durationMs: number;
-}
-
-export interface OutcomeCount {
-  name: CommandName | null;
-  outcome: 'ok' | ErrorCode;
-  count: number;
-  totalDurationMs: number;
-  maxDurationMs: number;
-}
 
 export interface DispatcherStats {
   inFlight: number;
@@ -117,8 +104,7 @@ export class Dispatcher {
 
   private readonly running = new Map<string, Execution>();
   private readonly drainWaiters = new Set<DrainWaiter>();
-  /** name ('' for rejected frames) → outcome → count. */
-  private readonly counts = new Map<string, Map<string, OutcomeCount>>();
+  private readonly tally = new OutcomeTally();
   private joinedCount = 0;
   private acceptingNew = true;
 
@@ -213,9 +199,7 @@ export class Dispatcher {
   }
 
   stats(): DispatcherStats {
-    const outcomes: OutcomeCount[] = [];
-    for (const byOutcome of this.counts.values()) for (const c of byOutcome.values()) outcomes.push({ ...c });
-    return { inFlight: this.running.size, joined: this.joinedCount, outcomes };
+    return { inFlight: this.running.size, joined: this.joinedCount, outcomes: this.tally.snapshot() };
   }
 
   // ---- internals ----------------------------------------------------------
@@ -349,20 +333,7 @@ export class Dispatcher {
   }
 
   private count(o: CommandOutcome): void {
-    const nameKey = o.name ?? '';
-    let byOutcome = this.counts.get(nameKey);
-    if (!byOutcome) {
-      byOutcome = new Map();
-      this.counts.set(nameKey, byOutcome);
-    }
-    let c = byOutcome.get(o.outcome);
-    if (!c) {
-      c = { name: o.name, outcome: o.outcome, count: 0, totalDurationMs: 0, maxDurationMs: 0 };
-      byOutcome.set(o.outcome, c);
-    }
-    c.count++;
-    c.totalDurationMs += o.durationMs;
-    if (o.durationMs > c.maxDurationMs) c.maxDurationMs = o.durationMs;
+    this.tally.add(o);
     if (this.onOutcome) {
       try {
         this.onOutcome(o);
@@ -410,40 +381,4 @@ function resultFrame(id: string, epoch: number, outcome: Outcome): ResultMessage
   return outcome.ok
     ? { type: 'result', id, epoch, ok: true, data: outcome.data }
     : { type: 'result', id, epoch, ok: false, error: outcome.error.toWire() };
-}
-
-function initialFacts(cmd: CommandMessage): AuditFacts {
-  const p = cmd.params;
-  return {
-    vault: p.vault,
-    resource: null,
-    resourceId: null,
-    accountId: cmd.name === 'getPassword' ? cmd.params.accountId : null,
-    accountName: null,
-    sealed: cmd.name === 'getPassword' && cmd.params.recipientKey !== undefined,
-  };
-}
-
-function auditEvent(cmd: CommandMessage, facts: AuditFacts, outcome: 'ok' | ErrorCode, durationMs: number, gatewayId: string, clock: Clock): AuditEvent {
-  const gp = cmd.name === 'getPassword' ? cmd.params : undefined;
-  const event: AuditEvent = {
-    time: isoTime(clock.now()),
-    event: cmd.name,
-    commandId: cmd.id,
-    epoch: cmd.epoch,
-    gatewayId,
-    requestedBy: gp?.requestedBy ?? null,
-    ticketId: gp?.ticketId ?? null,
-    vault: facts.vault,
-    resource: facts.resource,
-    resourceId: facts.resourceId,
-    accountId: facts.accountId,
-    accountName: facts.accountName,
-    outcome,
-    sealed: facts.sealed,
-    durationMs,
-  };
-  // Present only when given (the audit line has no `reason` key otherwise).
-  if (gp?.reason !== undefined) event.reason = gp.reason;
-  return event;
 }
