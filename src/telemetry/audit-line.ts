@@ -63,10 +63,15 @@ export function auditLineBound(e: AuditEvent): number {
   return FIXED_BYTES + MAX_BYTES_PER_UNIT * units;
 }
 
+/** One audit line in a buffer of its own (a line too long for a batch). */
+export function auditLineBytes(e: AuditEvent): Buffer {
+  const buf = Buffer.allocUnsafe(auditLineBound(e));
+  return buf.subarray(0, writeAuditLine(e, buf, 0));
+}
+
 /** One audit line as a string (tests, and any caller without a batch). */
 export function auditLine(e: AuditEvent): string {
-  const buf = Buffer.allocUnsafe(auditLineBound(e));
-  return buf.toString('utf8', 0, writeAuditLine(e, buf, 0));
+  return auditLineBytes(e).toString('utf8');
 }
 
 /** Text known to be ASCII (keys, numbers, literals). */

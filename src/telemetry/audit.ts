@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { AuditEvent } from '../shared/audit-event.js';
 import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
-import { auditLineBound, writeAuditLine } from './audit-line.js';
+import { auditLineBound, auditLineBytes, writeAuditLine } from './audit-line.js';
 
 export type { AuditEvent };
 export { auditLine } from './audit-line.js';
@@ -131,8 +131,7 @@ export function createAuditSink(target: 'stdout' | string, options: AuditSinkOpt
       if (used + bound > BATCH_BYTES) {
         flush();
         if (bound > BATCH_BYTES) {
-          const own = Buffer.allocUnsafe(bound);
-          writeBytes(own.subarray(0, writeAuditLine(event, own, 0)));
+          writeBytes(auditLineBytes(event));
           return;
         }
       }
