@@ -36,22 +36,15 @@ import type {
 } from './types.js';
 
 /**
- * The PMP/PAM360 REST client of one vault profile, on one undici Pool.
+ * The PMP/PAM360 REST client of one vault profile: the calls of the
+ * VaultClient port on top of one PmpTransport (pmp-transport.ts: the pool,
+ * trust, time-out, API key header, retries and logging of each request).
  *
- * - Every request carries the API key in the AUTHTOKEN header (never the
- *   query string) and `orgName` when the profile sets one.
  * - Account metadata (never passwords) is cached for `metadataTtlMs`, so a
  *   password fetch in steady state is one HTTP request.
  * - Only failures before a request was written (connect errors) are retried;
  *   a password call that may have reached PMP is never sent twice (each one
  *   is an audit entry there).
- * - `timeoutMs` bounds each attempt as a whole (trust, a free connection,
- *   the answer) on the injected clock, through one DeadlineQueue timer for
- *   every request in flight; undici's connect, headers and body time-outs
- *   are back-ups. Requests go through undici's dispatch API (PmpExchange):
- *   no stream, timer or AbortController of our own per request.
- * - Logs carry method, path without query, status, duration and error
- *   code: never the key, a password, INPUT_DATA or a body.
  */
 
 export interface VaultClientDeps {

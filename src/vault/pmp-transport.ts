@@ -33,6 +33,8 @@ export interface PmpTransportDeps {
  * one undici Pool, with the profile's trust (CA file or pinned key), time-out
  * and API key, and the retry rules of `request`.
  *
+ * - Every request carries the API key in the AUTHTOKEN header (never the
+ *   query string) and `orgName` when the profile sets one.
  * - `timeoutMs` bounds each attempt as a whole (trust, a free connection,
  *   the answer) on the injected clock, through one DeadlineQueue timer for
  *   every request in flight; undici's connect, headers and body time-outs
@@ -82,7 +84,6 @@ export class PmpTransport {
     this.deadlines.stop();
     if (pool) await pool.destroy().catch(() => undefined);
   }
-
 
   /**
    * One PMP call: one HTTP exchange under the profile's time-out (counted
