@@ -91,7 +91,6 @@ export class Metrics {
   private readonly reconnects: Counter;
   private readonly roleGauge: Gauge<'role'>;
   private readonly epochGauge: Gauge;
-  private readonly inFlight: Gauge;
   private readonly denials: Counter<'vault'>;
   private inFlightSource: () => number = () => 0;
   private readonly linkStates = new Set<string>(LINK_STATE_LABELS);
@@ -161,7 +160,8 @@ export class Metrics {
       registers,
     });
     const metrics = this;
-    this.inFlight = new Gauge({
+    // Registered for its collect(); nothing sets it between scrapes.
+    new Gauge({
       name: `${p}commands_in_flight`,
       help: 'Commands executing now.',
       registers,
