@@ -50,11 +50,11 @@ getPassword end to end through (a) credgw run over the WebSocket protocol,
   --paths L             which paths to run (default a,b,c,d)
   --concurrency N       closed-loop concurrency for throughput (default 32)
   --rate R              open-loop rate for latency, req/s (default 200)
-  --duration S          seconds of each throughput measurement (default 5)
+  --duration S          seconds of each throughput measurement (default 10)
   --latency-duration S  seconds of each latency measurement (default 6)
   --warmup S            unrecorded seconds before each measurement (default 1)
   --rounds N            with (a) and (b) both, their throughput is measured in N
-                        alternating rounds of duration/N each (default 3)
+                        alternating rounds of duration/N each (default 6)
   --starts N            gateway starts for the start-to-hello median (default 5)
   --in-flight N         commands held in flight for the RSS figure (default 1000)
   --rss-starts N        fresh starts of the gateway as the service runs it for the
@@ -68,10 +68,10 @@ const args = benchArgs(
     paths: { type: 'string', default: 'a,b,c,d' },
     concurrency: { type: 'string', default: '32' },
     rate: { type: 'string', default: '200' },
-    duration: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '10' },
     'latency-duration': { type: 'string', default: '6' },
     warmup: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '6' },
     starts: { type: 'string', default: '5' },
     'in-flight': { type: 'string', default: '1000' },
     'rss-starts': { type: 'string', default: '3' },

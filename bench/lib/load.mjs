@@ -97,18 +97,21 @@ export async function closedLoop({ concurrency, durationMs = 5000, count = Infin
 
 /**
  * Closed loops of several paths in alternating rounds: round 1 runs each
- * path for durationMs/rounds in turn, then round 2, and so on. On a small
- * shared machine throughput drifts over tens of seconds (other load, CPU
- * frequency, the page cache); two paths measured one after the other
- * inherit that drift in their ratio, alternating rounds spread it over
- * both. Each path's result pools its rounds (ok / total elapsed time,
- * latencies of every round) and lists the throughput of each round.
+ * path for durationMs/rounds in turn, then round 2, and so on, the order
+ * rotating by one path every round. On a small shared machine throughput
+ * drifts over seconds (other load, CPU frequency, the host's other guests):
+ * two paths measured one after the other inherit that drift in their
+ * ratio, alternating rounds spread it over both, and the rotation stops a
+ * steady drift from always favouring the path that goes first. Each path's
+ * result pools its rounds (ok / total elapsed time, latencies of every
+ * round) and lists the throughput of each round.
  * `paths` is [[key, fn], ...]; resolves to { key: result }.
  */
 export async function pooledClosedLoops({ concurrency, durationMs, warmupMs, rounds, paths }) {
   const pooled = Object.fromEntries(paths.map(([key]) => [key, { rec: new Recorder(), runs: [] }]));
   for (let r = 0; r < rounds; r++) {
-    for (const [key, fn] of paths) {
+    const shift = r % paths.length;
+    for (const [key, fn] of [...paths.slice(shift), ...paths.slice(0, shift)]) {
       const p = pooled[key];
       p.runs.push(await closedLoop({ concurrency, durationMs: durationMs / rounds, warmupMs, fn, recorder: p.rec }));
     }
