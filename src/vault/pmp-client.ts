@@ -99,23 +99,15 @@ class PmpVaultClient implements VaultClient {
     return value.map((r) => ({ ...r }));
   }
 
-  resolveResource(ref: string, opts?: CallOptions): Promise<{ id: string; name: string | undefined }> {
+  async resolveResource(ref: string, opts?: CallOptions): Promise<{ id: string; name: string | undefined }> {
     if (typeof ref !== 'string' || ref.trim() === '') {
-      return Promise.reject(new GatewayError('RESOURCE_NOT_FOUND', 'the resource reference is empty'));
+      throw new GatewayError('RESOURCE_NOT_FOUND', 'the resource reference is empty');
     }
     if (/^\d+$/.test(ref)) {
-      // An ID needs no call (and is the common case: one per command), so no async frame either.
-      try {
-        assertResourceId(ref);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      return Promise.resolve({ id: ref, name: undefined });
+      assertResourceId(ref);
+      return { id: ref, name: undefined };
     }
-    return this.resolveResourceName(ref, opts?.signal);
-  }
-
-  private async resolveResourceName(ref: string, signal: AbortLike | undefined): Promise<{ id: string; name: string | undefined }> {
+    const signal = opts?.signal;
     let { value: list, cached } = await this.resources.get('', () => this.fetchResources(), signal);
     let found = matchResource(list, ref);
     if (found === 'none' && cached) {
@@ -206,8 +198,7 @@ class PmpVaultClient implements VaultClient {
     if (account.reasonRequired && !reason) {
       throw new GatewayError('REASON_REQUIRED', 'a reason is required for this account', { detail: 'ISREASONREQUIRED' });
     }
-    const query = ticketId === undefined && reason === undefined ? undefined : passwordQuery({ ticketId, reason });
-    return this.http.request('getPassword', passwordPath(resourceId, accountId), query, signal).then((env) => {
+    return this.http.request('getPassword', passwordPath(resourceId, accountId), passwordQuery({ ticketId, reason }), signal).then((env) => {
       if (env.status !== 'Success') {
         expectSuccess(env, { call: 'getPassword', account, supplied: { ticketId: ticketId !== undefined, reason: reason !== undefined } });
       }
