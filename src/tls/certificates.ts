@@ -1,7 +1,7 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { loadForge } from './forge.js';
 import { isIP } from 'node:net';
-import { spkiPinFromDer } from './pin.js';
+import { spkiPin, spkiPinFromDer } from './pin.js';
 
 /**
  * Certificates: what an admin is shown about one, and making them for the
@@ -31,7 +31,7 @@ export function describeCertificate(certPemOrDer: string | Uint8Array): Certific
     validFrom: x509.validFrom,
     validTo: x509.validTo,
     fingerprintSha256: x509.fingerprint256,
-    spkiPinSha256: spkiPinFromDer(x509.raw),
+    spkiPinSha256: spkiPin(x509),
     subjectAltName: x509.subjectAltName,
     selfSigned: x509.subject === x509.issuer,
   };

@@ -15,24 +15,37 @@ import { createHash, X509Certificate } from 'node:crypto';
 
 /** Extracts the DER SubjectPublicKeyInfo from a DER certificate. */
 export function spkiFromCertificateDer(der: Uint8Array): Buffer {
-  return new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' });
+  return spkiDer(new X509Certificate(der));
+}
+
+function spkiDer(cert: X509Certificate): Buffer {
+  return cert.publicKey.export({ type: 'spki', format: 'der' });
+}
+
+/** The base64 SHA-256 SPKI pin of a parsed certificate. */
+export function spkiPin(cert: X509Certificate): string {
+  return createHash('sha256').update(spkiDer(cert)).digest('base64');
 }
 
 /** The base64 SHA-256 SPKI pin of a DER certificate. */
 export function spkiPinFromDer(der: Uint8Array): string {
-  return createHash('sha256').update(spkiFromCertificateDer(der)).digest('base64');
+  return spkiPin(new X509Certificate(der));
 }
 
 /** The base64 SHA-256 SPKI pin of the first certificate in a PEM text. */
 export function spkiPinFromPem(pem: string): string {
-  return spkiPinFromDer(pemToDer(pem));
+  return spkiPin(firstCertificate(pem));
 }
 
 /** DER bytes of the first certificate in a PEM text. */
 export function pemToDer(pem: string): Buffer {
+  return firstCertificate(pem).raw;
+}
+
+function firstCertificate(pem: string): X509Certificate {
   const first = certificates(pem)[0];
   if (!first) throw new Error('no CERTIFICATE block in PEM');
-  return first.raw;
+  return first;
 }
 
 /**
