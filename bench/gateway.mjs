@@ -181,7 +181,7 @@ async function main() {
       });
       // Every gateway measured for a target runs as the systemd unit runs it (its Environment=
       // lines); one plain `node dist/cli/main.js run` is measured for RSS, for reference.
-      const serviceEnv = unitEnvironment() ?? {};
+      const serviceEnv = unitEnvironment();
       /** Spawns `credgw run` (env: extra environment) and resolves with [process, its hello] once it said hello. */
       const startGateway = async (env) => {
         const proc = spawnGateway(configDir, { env });
@@ -309,7 +309,7 @@ async function main() {
         vault,
         logLevel: 'warn',
       });
-      const gw = spawnGateway(configDir, { env: unitEnvironment() ?? {} });
+      const gw = spawnGateway(configDir, { env: unitEnvironment() });
       const api = controllerApi(ctl.httpUrl, { connections: concurrency });
       const deadline = performance.now() + 15_000;
       for (;;) {

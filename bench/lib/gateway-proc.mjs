@@ -110,7 +110,7 @@ export function memoryMiB(pid) {
 /**
  * The environment the systemd unit gives the service (its `Environment=`
  * lines: NODE_OPTIONS, the malloc settings, NODE_ENV), so a benchmark can
- * also run the gateway as the service runs it; null when the unit sets none.
+ * also run the gateway as the service runs it; {} when the unit sets none.
  */
 export function unitEnvironment() {
   const unit = readFileSync(new URL('../../systemd/credgw.service', import.meta.url), 'utf8');
@@ -123,5 +123,5 @@ export function unitEnvironment() {
       if (eq > 0) env[a.slice(0, eq)] = a.slice(eq + 1);
     }
   }
-  return Object.keys(env).length > 0 ? env : null;
+  return env;
 }

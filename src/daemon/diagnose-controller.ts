@@ -239,7 +239,6 @@ class ControllerProbe {
     );
   }
 
-
   /** TLS over `raw`, as the link does it (link/dial.ts), bounded by the check's time-out. */
   private tlsOver(raw: Socket, host: string, port: number, options: ConnectionOptions): Promise<TLSSocket> {
     return this.bounded('TLS handshake', (signal) => startTls(raw, host, port, options, signal));

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCredgw } from '../helpers/cli.js';
 
-
 const isRoot = process.getuid?.() === 0;
 let dir: string;
 let cfg: (args: string[], env?: NodeJS.ProcessEnv) => ReturnType<typeof runCredgw>;

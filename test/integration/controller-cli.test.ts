@@ -3,28 +3,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import { runSimController, simControllerCommand } from '../../src/cli/sim-controller.js';
 import { spkiPinFromPem } from '../../src/tls/index.js';
+import { capture } from '../helpers/cli.js';
 
 const TOKEN = 'cli-gw-token-8Jk2pQ';
 const API_TOKEN = 'cli-api-token-3Hs9';
-
-function capture(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  return {
-    stream: new Writable({
-      write(c: Buffer, _e, cb) {
-        chunks.push(c.toString());
-        cb();
-      },
-    }),
-    text: () => chunks.join(''),
-  };
-}
 
 function connectGateway(url: string, ca: string | undefined, token: string): Promise<Record<string, unknown>> {
   const ws = new WebSocket(url, ['credgw.v1'], {

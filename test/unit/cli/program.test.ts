@@ -4,7 +4,6 @@ import { runCredgw as cli } from '../../helpers/cli.js';
 
 const ALL = ['config', 'vault', 'cert', 'sim', 'run', 'status', 'diagnose', 'demo'];
 
-
 describe('subcommandsFor: which subcommand modules a command line loads', () => {
   it.each([
     [['run'], ['run']],
