@@ -32,8 +32,9 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BA
 }
 
 /**
- * The delay after the controller refused the token (HTTP 401) or otherwise
- * told the gateway not to come straight back: the cap itself. Protocol
+ * The delay after the controller refused the token (HTTP 401), the proxy
+ * refused its credentials (407), or a peer otherwise told the gateway not
+ * to come straight back: the cap itself. Protocol
  * section 2 says the delay "starts at the cap" so that a wrong token cannot
  * hammer the controller; full jitter over [0, cap] could still retry at once.
  */

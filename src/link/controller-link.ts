@@ -135,8 +135,11 @@ const FAILURE_LOG: Record<LinkFailureCode, { level: 'warn' | 'error' | 'info'; m
   CLOSED: { level: 'info', msg: 'controller connection closed' },
 };
 
-/** Failures after which the next delay is the cap: coming straight back cannot help. */
-const REFUSED: ReadonlySet<LinkFailureCode> = new Set<LinkFailureCode>(['UNAUTHORIZED', 'REPLACED']);
+/**
+ * Failures after which the next delay is the cap: coming straight back cannot help. A 407 is a
+ * wrong proxy password, and retrying it quickly locks a directory-backed proxy account.
+ */
+const REFUSED: ReadonlySet<LinkFailureCode> = new Set<LinkFailureCode>(['UNAUTHORIZED', 'PROXY_AUTH_REQUIRED', 'REPLACED']);
 
 function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;

@@ -611,6 +611,31 @@ describe('ControllerLink through an HTTP CONNECT proxy', () => {
     expect(ctrl.connections).toHaveLength(0);
   });
 
+  it('backs off a 407 at the cap like a 401: one CONNECT per 30 s, not 8 in 20 s (manual clock, real sockets)', async () => {
+    const ctrl = await startController();
+    const p = await proxy();
+    const clock = new ManualClock();
+    // random 1 takes the top of every jitter window: 250, 500, 1000 … ms if a 407 were an ordinary failure.
+    const link = makeLink(ctrl, { proxy: p.url({ user: 'user', password: `${PROXY_PASSWORD}-wrong` }) }, { clock, random: () => 1, backoff: { baseMs: 250, capMs: 30_000 } });
+    const delays: number[] = [];
+    let elapsed = 0;
+    let backoff = nextEvent(link, 'backoff');
+    link.start();
+    // Follow the link's own schedule through 50 s, counting the CONNECTs: a 401-like cap allows 2.
+    while (elapsed <= 50_000) {
+      const [info] = await backoff;
+      expect(info.code).toBe('PROXY_AUTH_REQUIRED');
+      delays.push(info.delayMs);
+      if (elapsed + info.delayMs > 50_000) break;
+      elapsed += info.delayMs;
+      backoff = nextEvent(link, 'backoff');
+      clock.advance(info.delayMs); // fires the re-dial
+    }
+    expect(delays).toEqual([30_000, 30_000]);
+    expect(p.refused).toBe(2);
+    expect(ctrl.connections).toHaveLength(0);
+  });
+
   it('uses HTTPS_PROXY from the environment, and NO_PROXY bypasses it', async () => {
     const ctrl = await startController();
     const p = await proxy();
