@@ -1,14 +1,24 @@
 import http from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { LinkConfigError, LinkError } from './link-errors.js';
+import { bypassesProxy, stripBrackets } from './no-proxy.js';
+
+export { bypassesProxy } from './no-proxy.js';
 
 /**
  * The HTTP CONNECT proxy of the controller link (protocol section 1):
  * `controller.proxy`, else the environment's HTTPS_PROXY (HTTP_PROXY for a
- * ws:// controller) honouring NO_PROXY. Only `http://` proxies: the tunnel
- * itself carries TLS end to end to the controller, so the proxy never sees
- * the token.
+ * ws:// controller) honouring NO_PROXY (no-proxy.ts). Only `http://`
+ * proxies: the tunnel itself carries TLS end to end to the controller, so
+ * the proxy never sees the token. The password of controller.proxy is a
+ * secret reference (controller.proxyPassword) read at every dial (dial.ts);
+ * HTTPS_PROXY may carry `user:password@` as curl reads it.
  */
+
+/** What controller.proxy looks like: its password is a secret reference of its own. */
+const CONFIG_PROXY_HELP = 'http://[user@]host:port (the password goes in controller.proxyPassword)';
+/** What HTTPS_PROXY looks like; the scheme is optional, as in curl. */
+const ENV_PROXY_HELP = '[http://][user:password@]host:port';
 
 export interface ProxyTarget {
   /** The proxy's URL (may carry user:password for Basic auth). */
@@ -22,12 +32,25 @@ export function redactProxy(url: URL): string {
   return `${url.protocol}//${url.host}`;
 }
 
-function parseProxyUrl(value: string, source: string): URL {
+/**
+ * `text` with the user info of every URL in it replaced by `***`:
+ * `http://user:pass@[::1]:3128` → `http://***@[::1]:3128`. The user info
+ * runs to the last `@` before the host, as URL parsers read it. It cannot
+ * start with `[` (RFC 3986), so a help text such as
+ * `http://[user:password@]host:port` is left as written.
+ */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#[\]@][^\s/?#[\]]*@/gi, '$1***@');
+}
+
+function parseProxyUrl(value: string, source: string, help: string): URL {
+  // curl reads a proxy without a scheme (`proxy.corp:3128`) as http://.
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
   let url: URL;
   try {
-    url = new URL(value);
+    url = new URL(withScheme);
   } catch {
-    throw new LinkConfigError(source, 'must be a URL like http://[user:password@]host:port');
+    throw new LinkConfigError(source, `must be a URL like ${help}`);
   }
   if (url.protocol !== 'http:') throw new LinkConfigError(source, `proxy scheme ${url.protocol} is not supported (use http://host:port; the tunnel carries TLS)`);
   if (!url.hostname) throw new LinkConfigError(source, 'proxy URL has no host');
@@ -43,49 +66,10 @@ function envValue(env: NodeJS.ProcessEnv, name: string): { name: string; value: 
   return null;
 }
 
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
-
 /** The port a URL connects to, with the scheme's default. */
 export function effectivePort(url: URL): number {
   if (url.port) return Number(url.port);
   return url.protocol === 'wss:' || url.protocol === 'https:' ? 443 : 80;
-}
-
-/**
- * True when NO_PROXY says `host:port` goes direct. Entries are separated by
- * commas or blanks and matched case-insensitively: `*` matches everything;
- * `name` matches that host and its subdomains; `.name` (or `*.name`) only
- * its subdomains; an entry with `:port` matches that port only; IP
- * addresses match exactly (Go's net/http/httpproxy rules without CIDR).
- */
-export function bypassesProxy(host: string, port: number, noProxy: string): boolean {
-  const h = stripBrackets(host).toLowerCase().replace(/\.$/, '');
-  for (const raw of noProxy.split(/[\s,]+/)) {
-    let entry = raw.trim().toLowerCase();
-    if (entry === '') continue;
-    if (entry === '*') return true;
-    let entryPort: number | null = null;
-    const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry);
-    if (m && m[1] !== undefined && m[2] !== undefined) {
-      entry = m[1];
-      entryPort = Number(m[2]);
-    }
-    entry = stripBrackets(entry).replace(/\.$/, '');
-    if (entryPort !== null && entryPort !== port) continue;
-    if (entry.startsWith('*.')) entry = entry.slice(1);
-    if (isIP(entry) || isIP(h)) {
-      if (entry === h) return true;
-      continue;
-    }
-    if (entry.startsWith('.')) {
-      if (h.endsWith(entry)) return true;
-      continue;
-    }
-    if (h === entry || h.endsWith(`.${entry}`)) return true;
-  }
-  return false;
 }
 
 /**
@@ -96,13 +80,13 @@ export function bypassesProxy(host: string, port: number, noProxy: string): bool
  */
 export function resolveProxy(target: URL, configured: string | null, env: NodeJS.ProcessEnv): ProxyTarget | null {
   if (configured !== null && configured.trim() !== '') {
-    return { url: parseProxyUrl(configured.trim(), 'controller.proxy'), source: 'controller.proxy' };
+    return { url: parseProxyUrl(configured.trim(), 'controller.proxy', CONFIG_PROXY_HELP), source: 'controller.proxy' };
   }
   const fromEnv = envValue(env, target.protocol === 'wss:' ? 'HTTPS_PROXY' : 'HTTP_PROXY');
   if (!fromEnv) return null;
   const noProxy = envValue(env, 'NO_PROXY');
   if (noProxy && bypassesProxy(target.hostname, effectivePort(target), noProxy.value)) return null;
-  return { url: parseProxyUrl(fromEnv.value, fromEnv.name), source: fromEnv.name };
+  return { url: parseProxyUrl(fromEnv.value, fromEnv.name, ENV_PROXY_HELP), source: fromEnv.name };
 }
 
 function basicAuth(url: URL): string | null {
@@ -158,7 +142,7 @@ export function openTunnel(proxy: URL, host: string, port: number, signal: Abort
         socket.destroy();
         finish(
           status === 407
-            ? new LinkError('PROXY_AUTH_REQUIRED', `proxy ${where} requires authentication (407): check the user and password in the proxy URL`)
+            ? new LinkError('PROXY_AUTH_REQUIRED', `proxy ${where} refused the credentials (407): check the proxy user and controller.proxyPassword (or the user:password of HTTPS_PROXY)`)
             : new LinkError('PROXY_REFUSED', `proxy ${where} refused the tunnel to ${authority} with HTTP ${status}`),
         );
         return;
