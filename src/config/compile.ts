@@ -142,13 +142,7 @@ function compileController(raw: RawControllerConfig | null | undefined, rules: R
   const keyFile = raw.keyFile ?? null;
   if (certFile !== null && keyFile === null) rules.fail(['controller', 'keyFile'], 'is required when controller.certFile is set');
   if (keyFile !== null && certFile === null) rules.fail(['controller', 'certFile'], 'is required when controller.keyFile is set');
-  if (typeof raw.proxy === 'string' && rules.ok(['controller', 'proxy'])) {
-    const url = parseUrl(raw.proxy);
-    if (!url || !url.hostname) rules.fail(['controller', 'proxy'], 'is not a valid URL');
-    else if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
-      rules.fail(['controller', 'proxy'], 'must be http://[user:password@]host:port with no path');
-    }
-  }
+  checkProxy(raw, rules);
   return {
     url: raw.url,
     token: raw.token,
@@ -158,7 +152,31 @@ function compileController(raw: RawControllerConfig | null | undefined, rules: R
     certFile,
     keyFile,
     proxy: raw.proxy ?? null,
+    proxyPassword: raw.proxyPassword ?? null,
   };
+}
+
+/** controller.proxy is `http://[user@]host:port`; its password is a secret reference in controller.proxyPassword. */
+function checkProxy(raw: RawControllerConfig, rules: Rules): void {
+  const proxyPath = ['controller', 'proxy'];
+  const url = typeof raw.proxy === 'string' && rules.ok(proxyPath) ? parseUrl(raw.proxy) : undefined;
+  if (typeof raw.proxy === 'string' && rules.ok(proxyPath)) {
+    if (!url || !url.hostname) rules.fail(proxyPath, 'is not a valid URL');
+    else if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+      rules.fail(proxyPath, 'must be http://[user@]host:port with no path');
+    } else if (url.password) {
+      // config.json is no place for a secret: the password is read like every other one.
+      rules.fail(
+        proxyPath,
+        'must not contain a password: write http://user@host:port and put the password in controller.proxyPassword ' +
+          '(file:///absolute/path, env://NAME or credential://NAME)',
+      );
+    }
+  }
+  if (typeof raw.proxyPassword === 'string' && rules.ok(['controller', 'proxyPassword'])) {
+    if (typeof raw.proxy !== 'string') rules.fail(['controller', 'proxyPassword'], 'needs controller.proxy (http://user@host:port)');
+    else if (url && !url.username) rules.fail(['controller', 'proxyPassword'], 'needs a user in controller.proxy (http://user@host:port)');
+  }
 }
 
 function compileVault(raw: RawVaultProfile, i: number, rules: Rules): VaultProfile {

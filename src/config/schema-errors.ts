@@ -21,7 +21,7 @@ export const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
     'or pass it with systemd LoadCredential= and write credential://<name>',
   httpsUrl: 'must be https://host[:port]',
   controllerUrl: 'must be wss://host[:port]/path (ws:// only with controller.insecure true)',
-  proxyUrl: 'must be http://[user:password@]host:port',
+  proxyUrl: 'must be http://[user@]host:port',
   absPath: 'must be an absolute path',
   audit: 'must be "stdout" or an absolute file path',
 };

@@ -40,6 +40,7 @@ export interface RawControllerConfig {
   certFile?: string | null;
   keyFile?: string | null;
   proxy?: string | null;
+  proxyPassword?: string | null;
   [comment: `//${string}`]: unknown;
 }
 
@@ -129,6 +130,7 @@ export const configSchema = {
         certFile: strOrNull('absPath'),
         keyFile: strOrNull('absPath'),
         proxy: strOrNull('proxyUrl'),
+        proxyPassword: strOrNull('secretRef'),
       },
     },
   },

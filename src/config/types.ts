@@ -52,8 +52,10 @@ export interface ControllerConfig {
   /** Client certificate and key (PEM files) for mutual TLS. */
   readonly certFile: string | null;
   readonly keyFile: string | null;
-  /** `http://[user:pass@]host:port` HTTP CONNECT proxy; null → HTTPS_PROXY/NO_PROXY. */
+  /** `http://[user@]host:port` HTTP CONNECT proxy; null → HTTPS_PROXY/NO_PROXY. */
   readonly proxy: string | null;
+  /** Reference to the password of controller.proxy's user, read at every dial; null for none. */
+  readonly proxyPassword: SecretRef | null;
 }
 
 export interface PolicyConfig {

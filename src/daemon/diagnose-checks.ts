@@ -8,6 +8,7 @@ import { openConfigStore, readConfigFile } from '../config/store.js';
 import type { GatewayConfig, VaultProfile } from '../config/types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { VERSION } from '../shared/version.js';
+import { redactUrlCredentials } from '../link/proxy.js';
 import { describeCertificate } from '../tls/certificates.js';
 import { readCaFile } from '../tls/trust.js';
 import { fetchGatewayStatus, TelemetryError } from '../telemetry/http-server.js';
@@ -103,7 +104,7 @@ class Run {
     let out = text.replace(/\s*\n\s*/g, ' ');
     for (const s of this.secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
     // user:password@ in any URL, whoever wrote the message.
-    return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1***@');
+    return redactUrlCredentials(out);
   }
 
   async all(): Promise<void> {
@@ -191,17 +192,18 @@ class Run {
   }
 
   private async checkSecrets(config: GatewayConfig): Promise<void> {
-    const refs: Array<{ subject: string; ref: string }> = [];
+    const refs: Array<{ subject: string; ref: string; check?: string }> = [];
     if (config.controller) refs.push({ subject: 'controller', ref: config.controller.token });
+    if (config.controller?.proxyPassword) refs.push({ subject: 'controller', ref: config.controller.proxyPassword, check: 'proxyPassword' });
     for (const v of config.vaults) refs.push({ subject: `vault ${v.name}`, ref: v.token });
-    for (const { subject, ref } of refs) {
+    for (const { subject, ref, check = 'token' } of refs) {
       try {
         const value = await readSecret(ref, this.env);
         this.secrets.add(value);
         this.tokens.set(ref, value);
-        this.add(subject, 'token', 'ok', `${describeSecretRef(ref)}: readable, ${Buffer.byteLength(value, 'utf8')} bytes`);
+        this.add(subject, check, 'ok', `${describeSecretRef(ref)}: readable, ${Buffer.byteLength(value, 'utf8')} bytes`);
       } catch (err) {
-        this.add(subject, 'token', 'fail', err instanceof SecretError ? err.message : `${describeSecretRef(ref)}: ${(err as Error).message}`);
+        this.add(subject, check, 'fail', err instanceof SecretError ? err.message : `${describeSecretRef(ref)}: ${(err as Error).message}`);
       }
     }
   }

@@ -43,7 +43,7 @@ export interface ControllerProbeContext {
   timeoutMs: number;
   /** For HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
   env: NodeJS.ProcessEnv;
-  /** Token references that could be read, and their values. */
+  /** Secret references (tokens, controller.proxyPassword) that could be read, and their values. */
   tokens: ReadonlyMap<string, string>;
 }
 
@@ -70,6 +70,8 @@ class ControllerProbe {
   private readonly timeoutMs: number;
   private readonly env: NodeJS.ProcessEnv;
   private readonly tokens: ReadonlyMap<string, string>;
+  /** controller.proxyPassword, as the link reads it at each dial; null when controller.proxy has none. */
+  private proxyPassword: (() => Promise<string>) | null = null;
 
   constructor(private readonly ctx: ControllerProbeContext) {
     this.clock = ctx.clock;
@@ -99,6 +101,8 @@ class ControllerProbe {
     }
     if (proxy) {
       rememberProxySecret(proxy.url.href, (s) => this.ctx.rememberSecret(s));
+      const ref = proxy.source === 'controller.proxy' ? c.proxyPassword : null;
+      if (ref) this.proxyPassword = () => this.readRef(ref, 'see the proxyPassword line above');
       const creds = proxy.url.username || proxy.url.password ? ', with credentials (not shown)' : '';
       this.add(S, 'proxy', 'ok', `${redactProxy(proxy.url)} from ${proxy.source}${creds}`);
     } else {
@@ -228,7 +232,14 @@ class ControllerProbe {
   /** TCP or the proxy tunnel, as the link dials it (link/dial.ts), bounded by the check's time-out. */
   private openRaw(proxy: ProxyTarget | null, host: string, port: number): Promise<Socket> {
     const what = proxy ? `tunnel through ${redactProxy(proxy.url)}` : `connect to ${host}:${port}`;
-    return this.bounded(what, (signal) => openRawSocket({ host, port, proxy: proxy?.url ?? null }, signal));
+    return this.bounded(what, (signal) => openRawSocket({ host, port, proxy: proxy?.url ?? null, proxyPassword: this.proxyPassword }, signal));
+  }
+
+  /** A secret the run has already read (checkSecrets); rejects when it could not be read. */
+  private async readRef(ref: string, hint: string): Promise<string> {
+    const value = this.tokens.get(ref);
+    if (value === undefined) throw new Error(`${ref} cannot be read (${hint})`);
+    return value;
   }
 
   /** `fn` under the check's time-out: its signal is aborted when the time runs out. */

@@ -128,6 +128,7 @@ export class Gateway {
           priority: config.priority,
           version: VERSION,
           readToken: () => readSecret(config.controller!.token),
+          ...(config.controller.proxyPassword ? { readProxyPassword: () => readSecret(config.controller!.proxyPassword!) } : {}),
           vaultHealth: () => this.vaults.wire(),
           logger: this.log,
           clock: this.clock,

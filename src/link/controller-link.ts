@@ -26,6 +26,7 @@ import { brief, controllerTlsOptions, openControllerSocket } from './dial.js';
 import { LinkConfigError, LinkError, type LinkFailureCode } from './link-errors.js';
 import { LinkConnection, type LinkSession } from './link-connection.js';
 import { LINK_TRANSITIONS, type LinkState } from './link-state.js';
+import { stripBrackets } from './no-proxy.js';
 import { effectivePort, redactProxy, resolveProxy, type ProxyTarget } from './proxy.js';
 
 /** Longest connect + proxy tunnel + TLS + upgrade, in ms. */
@@ -96,6 +97,8 @@ export interface ControllerLinkOptions {
   capabilities?: readonly string[];
   /** Reads the bearer token; called at every dial so a rotated token is picked up. */
   readToken: () => Promise<string>;
+  /** Reads controller.proxyPassword; called at every dial through controller.proxy. Default: the proxy URL's own credentials. */
+  readProxyPassword?: () => Promise<string>;
   /** Current vault health, sent in every hello. */
   vaultHealth: () => VaultHealth[];
   logger: Logger;
@@ -120,6 +123,7 @@ const FAILURE_LOG: Record<LinkFailureCode, { level: 'warn' | 'error' | 'info'; m
   CONNECT_FAILED: { level: 'warn', msg: 'cannot connect to the controller' },
   CONNECT_TIMEOUT: { level: 'warn', msg: 'controller connection timed out' },
   PROXY_FAILED: { level: 'error', msg: 'cannot reach the proxy' },
+  PROXY_PASSWORD_UNREADABLE: { level: 'error', msg: 'cannot read the proxy password' },
   PROXY_AUTH_REQUIRED: { level: 'error', msg: 'proxy refused the credentials' },
   PROXY_REFUSED: { level: 'error', msg: 'proxy refused the tunnel' },
   TLS_ERROR: { level: 'error', msg: 'TLS with the controller failed' },
@@ -140,10 +144,6 @@ const FAILURE_LOG: Record<LinkFailureCode, { level: 'warn' | 'error' | 'info'; m
  * wrong proxy password, and retrying it quickly locks a directory-backed proxy account.
  */
 const REFUSED: ReadonlySet<LinkFailureCode> = new Set<LinkFailureCode>(['UNAUTHORIZED', 'PROXY_AUTH_REQUIRED', 'REPLACED']);
-
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
 
 /**
  * The gateway's outbound WebSocket to the cloud controller (protocol
@@ -377,7 +377,17 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
 
   /** TCP (or a CONNECT tunnel), then TLS when wss://; resolves when the socket is ready for HTTP. */
   private openSocket(signal: AbortSignal): Promise<Socket> {
-    return openControllerSocket({ host: this.host, port: this.port, proxy: this.proxy?.url ?? null, tls: this.secure ? () => this.tlsOptions() : null }, signal);
+    return openControllerSocket(
+      {
+        host: this.host,
+        port: this.port,
+        proxy: this.proxy?.url ?? null,
+        // The password reference belongs to controller.proxy, never to a proxy from the environment.
+        proxyPassword: this.proxy?.source === 'controller.proxy' ? (this.opts.readProxyPassword ?? null) : null,
+        tls: this.secure ? () => this.tlsOptions() : null,
+      },
+      signal,
+    );
   }
 
   private attachWebSocket(conn: LinkConnection, socket: Socket, token: string, signal: AbortSignal): void {

@@ -20,6 +20,8 @@ export interface DialTarget {
   port: number;
   /** HTTP CONNECT proxy, or null for a direct connection. */
   proxy: URL | null;
+  /** Reads the proxy's password (controller.proxyPassword) at each dial, so a rotated secret is used; null when the URL carries what it needs. */
+  proxyPassword?: (() => Promise<string>) | null;
   /** TLS options (trust, pin, client cert) for wss://, or null for ws://. May throw a LinkError. */
   tls: (() => ConnectionOptions) | null;
 }
@@ -66,10 +68,27 @@ function settle(socket: Socket, ready: 'connect' | 'secureConnect', signal: Abor
 }
 
 /** TCP to the controller, or an HTTP CONNECT tunnel to it through `target.proxy`. */
-export async function openRawSocket(target: Pick<DialTarget, 'host' | 'port' | 'proxy'>, signal: AbortSignal): Promise<Socket> {
+export async function openRawSocket(target: Pick<DialTarget, 'host' | 'port' | 'proxy' | 'proxyPassword'>, signal: AbortSignal): Promise<Socket> {
   const { host, port } = target;
-  if (target.proxy) return openTunnel(target.proxy, host, port, signal);
+  if (target.proxy) {
+    const proxy = target.proxyPassword ? await withPassword(target.proxy, target.proxyPassword) : target.proxy;
+    signal.throwIfAborted();
+    return openTunnel(proxy, host, port, signal);
+  }
   return settle(net.connect({ host, port }), 'connect', signal, (err) => new LinkError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${brief(err)}`, { cause: err }));
+}
+
+/** A copy of `proxy` carrying the password read now; PROXY_PASSWORD_UNREADABLE when it cannot be read. */
+async function withPassword(proxy: URL, read: () => Promise<string>): Promise<URL> {
+  let password: string;
+  try {
+    password = await read();
+  } catch (err) {
+    throw new LinkError('PROXY_PASSWORD_UNREADABLE', brief(err));
+  }
+  const url = new URL(proxy.href);
+  url.password = password; // percent-encoded here, decoded again for the Basic header
+  return url;
 }
 
 /**

@@ -12,6 +12,8 @@ export type LinkFailureCode =
   | 'CONNECT_TIMEOUT'
   /** The proxy could not be reached or broke the tunnel. */
   | 'PROXY_FAILED'
+  /** controller.proxyPassword could not be read. */
+  | 'PROXY_PASSWORD_UNREADABLE'
   /** The proxy answered CONNECT with 407: missing or wrong credentials. */
   | 'PROXY_AUTH_REQUIRED'
   /** The proxy answered CONNECT with another non-2xx status. */

@@ -87,7 +87,12 @@ describe('credgw config', () => {
       JSON.stringify({
         gatewayId: 'gw-a',
         clusterId: 'site-1',
-        controller: { url: 'wss://c.example/gw', token: 'file:///etc/credgw/controller.token', proxy: 'http://bob:hunter2@proxy:3128' },
+        controller: {
+          url: 'wss://c.example/gw',
+          token: 'file:///etc/credgw/controller.token',
+          proxy: 'http://bob@proxy:3128',
+          proxyPassword: 'credential://proxy-password',
+        },
       }),
       { mode: 0o600 },
     );
@@ -95,11 +100,27 @@ describe('credgw config', () => {
     expect(shown.code).toBe(0);
     const parsed = JSON.parse(shown.out) as { controller: Record<string, unknown>; limits: unknown };
     expect(parsed.controller['token']).toBe('file:///etc/credgw/controller.token');
-    expect(parsed.controller['proxy']).toBe('http://bob:***@proxy:3128');
+    expect(parsed.controller['proxy']).toBe('http://bob@proxy:3128');
+    expect(parsed.controller['proxyPassword']).toBe('credential://proxy-password');
     expect(parsed.limits).toEqual({ maxInFlight: 256, drainTimeoutMs: 10000 });
-    expect(shown.out).not.toContain('hunter2');
+
+    // A password written into the proxy URL is refused; --raw still shows the file with it masked.
+    writeFileSync(
+      file(),
+      JSON.stringify({
+        gatewayId: 'gw-a',
+        clusterId: 'site-1',
+        controller: { url: 'wss://c.example/gw', token: 'file:///etc/credgw/controller.token', proxy: 'http://bob:hunter2@proxy:3128' },
+      }),
+      { mode: 0o600 },
+    );
+    const refused = await cfg(['config', 'show']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain('controller.proxy: must not contain a password');
+    expect(refused.err + refused.out).not.toContain('hunter2');
     const raw = await cfg(['config', 'show', '--raw']);
     expect(JSON.parse(raw.out)).not.toHaveProperty('limits');
+    expect(JSON.parse(raw.out).controller.proxy).toBe('http://bob:***@proxy:3128');
     expect(raw.out).not.toContain('hunter2');
   });
 

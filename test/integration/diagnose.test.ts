@@ -71,7 +71,7 @@ describe('credgw diagnose', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  function configDir(name: string, patch: { token?: string; proxy?: string; vaultToken?: string } = {}): string {
+  function configDir(name: string, patch: { token?: string; proxy?: string; proxyPassword?: string; vaultToken?: string } = {}): string {
     const dir = join(work, name);
     rmSync(dir, { recursive: true, force: true });
     const pki = testPki();
@@ -83,6 +83,7 @@ describe('credgw diagnose', () => {
         token: pathToFileURL(patch.token ?? gwTokenFile).href,
         caFile: join(pki.dir, 'ca.crt'),
         ...(patch.proxy ? { proxy: patch.proxy } : {}),
+        ...(patch.proxyPassword ? { proxyPassword: patch.proxyPassword } : {}),
       },
       vaults: [{ name: 'pmp-lab', url: pmp.url, token: pathToFileURL(patch.vaultToken ?? vaultTokenFile).href, caFile: vaultCaFile }],
       telemetry: { listen: `127.0.0.1:${deadPort}` },
@@ -132,9 +133,14 @@ describe('credgw diagnose', () => {
 
   it('through an authenticating proxy: the tunnel is used, its credentials never shown; NO_PROXY bypasses the env proxy', async () => {
     const proxyUrl = proxy.url({ user: 'squid', password: PROXY_PASSWORD });
+    const passwordFile = join(work, 'proxy.password');
+    writeFileSync(passwordFile, `${PROXY_PASSWORD}\n`, { mode: 0o600 });
     const before = proxy.tunnels.length;
-    const r = await diagnose(configDir('proxy', { proxy: proxyUrl }));
+    const r = await diagnose(configDir('proxy', { proxy: `http://squid@127.0.0.1:${proxy.port}`, proxyPassword: pathToFileURL(passwordFile).href }));
     expect(r.code).toBe(0);
+    expect(line(r.out, 'controller proxyPassword')).toBe(
+      `ok    controller proxyPassword    ${pathToFileURL(passwordFile).href}: readable, ${PROXY_PASSWORD.length} bytes`,
+    );
     expect(line(r.out, 'controller proxy')).toMatch(
       new RegExp(`^ok .*http://127\\.0\\.0\\.1:${proxy.port} from controller\\.proxy, with credentials \\(not shown\\)$`),
     );
@@ -150,10 +156,33 @@ describe('credgw diagnose', () => {
     expect(line(direct.out, 'controller proxy')).toMatch(/^ok .*none: NO_PROXY matches localhost, connecting directly$/);
     expectNoSecrets(direct.out);
 
-    const wrongCreds = await diagnose(configDir('proxy-407', { proxy: proxy.url({ user: 'squid', password: 'nope-nope' }) }));
+    const wrongFile = join(work, 'wrong-proxy.password');
+    writeFileSync(wrongFile, 'nope-nope\n', { mode: 0o600 });
+    const wrongCreds = await diagnose(configDir('proxy-407', { proxy: `http://squid@127.0.0.1:${proxy.port}`, proxyPassword: pathToFileURL(wrongFile).href }));
     expect(wrongCreds.code).toBe(1);
-    expect(line(wrongCreds.out, 'controller tcp')).toMatch(/^FAIL .*requires authentication \(407\)/);
+    expect(line(wrongCreds.out, 'controller tcp')).toMatch(/^FAIL .*refused the credentials \(407\)/);
     expect(wrongCreds.out).not.toContain('nope-nope');
+
+    // A literal password in controller.proxy is refused, pointing at controller.proxyPassword, and never shown.
+    const literal = await diagnose(configDir('proxy-literal', { proxy: proxyUrl }));
+    expect(literal.code).toBe(1);
+    expect(line(literal.out, 'config valid')).toMatch(/^FAIL .*controller\.proxy: must not contain a password: .*controller\.proxyPassword/);
+    expectNoSecrets(literal.out);
+  });
+
+  it('shows proxy help texts as written (the URL redactor leaves "http://[user:password@]" alone)', async () => {
+    const results = await runDiagnostics({ configDir: configDir('proxy-help'), env: { HTTPS_PROXY: 'bad host:3128' }, timeoutMs: 5000 });
+    const proxyLine = results.find((r) => r.subject === 'controller' && r.check === 'proxy');
+    expect(proxyLine).toEqual({
+      subject: 'controller',
+      check: 'proxy',
+      level: 'fail',
+      detail: 'HTTPS_PROXY: must be a URL like [http://][user:password@]host:port',
+    });
+    const config = await runDiagnostics({ configDir: configDir('proxy-help-config', { proxy: 'socks5://proxy:1080' }), env: {}, timeoutMs: 5000 });
+    const configLine = config.find((r) => r.subject === 'config' && r.check === 'valid');
+    expect(configLine?.detail).toMatch(/controller\.proxy: must be http:\/\/\[user@\]host:port$/);
+    for (const r of [...results, ...config]) expect(r.detail).not.toContain('***@]');
   });
 
   it('file problems: a world-readable token FAILs with the chmod that fixes it; a world-readable config warns', async () => {

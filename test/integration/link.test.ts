@@ -152,6 +152,7 @@ function makeLink(ctrl: { url: string } | string, controller: Partial<Controller
       certFile: null,
       keyFile: null,
       proxy: null,
+      proxyPassword: null,
       ...controller,
     },
     gatewayId: 'gw-a',
@@ -636,6 +637,43 @@ describe('ControllerLink through an HTTP CONNECT proxy', () => {
     expect(ctrl.connections).toHaveLength(0);
   });
 
+  it('reads controller.proxyPassword at every dial, so a rotated password is used without a restart', async () => {
+    const ctrl = await startController();
+    const p = await proxy();
+    let password = `${PROXY_PASSWORD}-old`;
+    const reads: number[] = [];
+    const link = makeLink(ctrl, { proxy: `http://user@127.0.0.1:${p.port}`, proxyPassword: 'env://PROXY_PASSWORD' }, {
+      readProxyPassword: async () => {
+        reads.push(reads.length);
+        return password;
+      },
+    });
+    const backoff = nextEvent(link, 'backoff');
+    const up = nextEvent(link, 'welcome');
+    link.start();
+    expect((await backoff)[0].code).toBe('PROXY_AUTH_REQUIRED');
+    password = PROXY_PASSWORD; // rotated while the link waits
+    await handshake(ctrl);
+    await up;
+    expect(p.refused).toBe(1);
+    expect(p.tunnels).toEqual([`127.0.0.1:${ctrl.port}`]);
+    expect(reads).toEqual([0, 1]);
+  });
+
+  it('backs off with PROXY_PASSWORD_UNREADABLE, sending no CONNECT, when the proxy password cannot be read', async () => {
+    const ctrl = await startController();
+    const p = await proxy();
+    const link = makeLink(ctrl, { proxy: `http://user@127.0.0.1:${p.port}`, proxyPassword: 'file:///etc/credgw/proxy.password' }, {
+      readProxyPassword: async () => Promise.reject(new Error('file:///etc/credgw/proxy.password: /etc/credgw/proxy.password does not exist')),
+    });
+    const backoff = nextEvent(link, 'backoff');
+    link.start();
+    expect((await backoff)[0].code).toBe('PROXY_PASSWORD_UNREADABLE');
+    expect(logged('cannot read the proxy password')[0]).toMatchObject({ detail: expect.stringContaining('does not exist') });
+    expect(p.refused).toBe(0);
+    expect(p.tunnels).toEqual([]);
+  });
+
   it('uses HTTPS_PROXY from the environment, and NO_PROXY bypasses it', async () => {
     const ctrl = await startController();
     const p = await proxy();
@@ -650,6 +688,27 @@ describe('ControllerLink through an HTTP CONNECT proxy', () => {
     await viaProxy.stop();
 
     const direct = makeLink(ctrl, {}, { env: { ...env, NO_PROXY: `localhost,127.0.0.1:${ctrl.port}` } });
+    up = nextEvent(direct, 'welcome');
+    direct.start();
+    await handshake(ctrl);
+    await up;
+    expect(p.tunnels).toHaveLength(1);
+  });
+
+  it('reads HTTPS_PROXY without a scheme as http://, and a CIDR range in NO_PROXY bypasses it, as curl does', async () => {
+    const ctrl = await startController();
+    const p = await proxy();
+    const env = { HTTPS_PROXY: `user:${PROXY_PASSWORD}@127.0.0.1:${p.port}` };
+
+    const viaProxy = makeLink(ctrl, {}, { env });
+    let up = nextEvent(viaProxy, 'welcome');
+    viaProxy.start();
+    await handshake(ctrl);
+    await up;
+    expect(p.tunnels).toEqual([`127.0.0.1:${ctrl.port}`]);
+    await viaProxy.stop();
+
+    const direct = makeLink(ctrl, {}, { env: { ...env, NO_PROXY: 'example.com, 127.0.0.0/8' } });
     up = nextEvent(direct, 'welcome');
     direct.start();
     await handshake(ctrl);

@@ -60,6 +60,7 @@ describe('compileConfig', () => {
       certFile: null,
       keyFile: null,
       proxy: null,
+      proxyPassword: null,
     });
     expect(c.vaults[0]).toEqual({
       name: 'pmp-prod',
@@ -176,7 +177,7 @@ describe('schema rules (key path of each problem)', () => {
     ['controller url scheme', { gatewayId: 'a', clusterId: 'b', controller: { url: 'https://x', token: 'env://T' } }, 'controller.url: must be wss://host[:port]/path (ws:// only with controller.insecure true)'],
     ['controller token missing', { gatewayId: 'a', clusterId: 'b', controller: { url: 'wss://x' } }, 'controller.token: is required'],
     ['controller wrong type', { controller: 'wss://x' }, 'controller: must be an object or null'],
-    ['proxy scheme', { gatewayId: 'a', clusterId: 'b', controller: { url: 'wss://x', token: 'env://T', proxy: 'socks5://p:1080' } }, 'controller.proxy: must be http://[user:password@]host:port'],
+    ['proxy scheme', { gatewayId: 'a', clusterId: 'b', controller: { url: 'wss://x', token: 'env://T', proxy: 'socks5://p:1080' } }, 'controller.proxy: must be http://[user@]host:port'],
     ['allowResources type', { policy: { allowResources: 'all' } }, 'policy.allowResources: must be an array or null'],
     ['denyAccounts item', { policy: { denyAccounts: [''] } }, 'policy.denyAccounts[0]: must not be empty'],
     ['rate limit zero', { policy: { maxFetchesPerAccountPerMinute: 0 } }, 'policy.maxFetchesPerAccountPerMinute: must be at least 1'],
@@ -244,8 +245,32 @@ describe('cross-field rules', () => {
   });
 
   it('proxy without path', () => {
-    expect(problems(controller({ proxy: 'http://user:pw@proxy.corp:3128' }))).toEqual([]);
-    expect(problems(controller({ proxy: 'http://proxy.corp:3128/x' }))).toEqual(['controller.proxy: must be http://[user:password@]host:port with no path']);
+    expect(problems(controller({ proxy: 'http://user@proxy.corp:3128' }))).toEqual([]);
+    expect(problems(controller({ proxy: 'http://proxy.corp:3128/x' }))).toEqual(['controller.proxy: must be http://[user@]host:port with no path']);
+  });
+
+  it('proxy password as a secret reference, never literal in the proxy URL', () => {
+    const literal = 'Winter2024!-proxy';
+    const refused = problems(controller({ proxy: `http://svc-credgw:${literal}@proxy.corp:3128` }));
+    expect(refused).toEqual([
+      'controller.proxy: must not contain a password: write http://user@host:port and put the password in controller.proxyPassword ' +
+        '(file:///absolute/path, env://NAME or credential://NAME)',
+    ]);
+    expect(refused.join('')).not.toContain(literal);
+    for (const ref of ['file:///etc/credgw/proxy.password', 'env://PROXY_PASSWORD', 'credential://proxy-password']) {
+      expect(problems(controller({ proxy: 'http://svc-credgw@proxy.corp:3128', proxyPassword: ref }))).toEqual([]);
+    }
+    expect(compileConfig(controller({ proxy: 'http://svc-credgw@proxy.corp:3128', proxyPassword: 'credential://proxy-password' }), opts).controller).toMatchObject({
+      proxy: 'http://svc-credgw@proxy.corp:3128',
+      proxyPassword: 'credential://proxy-password',
+    });
+    const bad = problems(controller({ proxy: 'http://svc-credgw@proxy.corp:3128', proxyPassword: literal }));
+    expect(bad).toEqual([expect.stringMatching(/^controller\.proxyPassword: must be a secret reference/)]);
+    expect(bad.join('')).not.toContain(literal);
+    expect(problems(controller({ proxyPassword: 'env://PROXY_PASSWORD' }))).toEqual(['controller.proxyPassword: needs controller.proxy (http://user@host:port)']);
+    expect(problems(controller({ proxy: 'http://proxy.corp:3128', proxyPassword: 'env://PROXY_PASSWORD' }))).toEqual([
+      'controller.proxyPassword: needs a user in controller.proxy (http://user@host:port)',
+    ]);
   });
 
   it('vault URL without path, query, fragment or credentials', () => {
@@ -296,7 +321,7 @@ describe('shipped configs', () => {
     expect(problems(raw)).toEqual([]);
     const keys = (o: object) => Object.keys(o).filter((k) => !k.startsWith('//'));
     expect(keys(raw).sort()).toEqual(['clusterId', 'controller', 'gatewayId', 'limits', 'policy', 'priority', 'telemetry', 'vaults']);
-    expect(keys(raw.controller!)).toHaveLength(8);
+    expect(keys(raw.controller!)).toHaveLength(9);
     expect(keys(raw.vaults![0]!)).toHaveLength(14);
   });
 });
