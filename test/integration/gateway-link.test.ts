@@ -207,10 +207,12 @@ describe('controller link', () => {
     });
   });
 
-  it('works through an HTTP CONNECT proxy with Basic auth', async () => {
+  it('works through an HTTP CONNECT proxy with Basic auth, the password read from controller.proxyPassword', async () => {
     const ctl = await controller();
     proxy = await startConnectProxy({ user: 'gw-proxy-user', password: PROXY_PASSWORD });
-    const gw = await gateway('gw-proxy', ctl, { controller: { proxy: proxy.url({ user: 'gw-proxy-user', password: PROXY_PASSWORD }) } });
+    const gw = await gateway('gw-proxy', ctl, {
+      controller: { proxy: `http://gw-proxy-user@127.0.0.1:${proxy.port}`, proxyPassword: ws.secret('gw-proxy.password', PROXY_PASSWORD) },
+    });
     await waitActive(ctl, 'site-gw-proxy', 'gw-proxy', gw);
     expect(proxy.tunnels).toEqual([`127.0.0.1:${ctl.port}`]);
     expect(proxy.refused).toBe(0);
