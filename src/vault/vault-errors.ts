@@ -107,6 +107,15 @@ export function pmpFailureToError(ctx: PmpFailureContext): GatewayError {
   return new GatewayError(rule.code, rule.message, { detail: ctx.message || `${ctx.operationName} failed` });
 }
 
+// ---- answers -------------------------------------------------------------
+
+/** VAULT_ERROR for an answer past the profile's `maxResponseBytes` (`announced`: its Content-Length). */
+export function responseTooLargeError(maxBytes: number, announced: number | undefined): GatewayError {
+  return new GatewayError('VAULT_ERROR', 'the vault answer exceeded the size limit (maxResponseBytes)', {
+    detail: announced === undefined ? `body longer than ${maxBytes} bytes` : `Content-Length ${announced} is over ${maxBytes} bytes`,
+  });
+}
+
 // ---- transport ------------------------------------------------------------
 
 /** Node, undici and OpenSSL codes → our code. TLS verification is checked first (isTlsVerificationError). */

@@ -43,6 +43,7 @@ function profileFor(sim: PmpSimulator, over: Partial<VaultProfile> = {}): VaultP
     metadataTtlMs: 30_000,
     notesConcurrency: 2,
     healthIntervalMs: 15_000,
+    maxResponseBytes: 24 * 1024 * 1024,
     ...over,
   };
 }

@@ -43,6 +43,7 @@ function profileFor(url: string, over: Partial<VaultProfile> = {}): VaultProfile
     metadataTtlMs: 30_000,
     notesConcurrency: 2,
     healthIntervalMs: 15_000,
+    maxResponseBytes: 24 * 1024 * 1024,
     ...over,
   };
 }
