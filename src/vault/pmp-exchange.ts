@@ -38,6 +38,8 @@ export class PmpExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
   readonly promise: Promise<PmpAnswer>;
   /** True once the DeadlineQueue expired the exchange. */
   timedOut = false;
+  /** The API key the request carried, so that an echo of it can be redacted from the answer. */
+  token: string | undefined;
   private settled = false;
   private status = 0;
   private chunks: Buffer[] | undefined;

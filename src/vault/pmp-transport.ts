@@ -120,7 +120,7 @@ export class PmpTransport {
     return ex.promise.then((answer) => {
       let env: PmpEnvelope;
       try {
-        env = decodeEnvelope(answer.status, answer.body);
+        env = decodeEnvelope(answer.status, answer.body, ex.token);
       } catch (err) {
         // PMP answered: nothing to retry, `failed` only passes the error on.
         return onFailure(err, answer.status);
@@ -218,6 +218,7 @@ export class PmpTransport {
   private send(pool: Pool, ex: PmpExchange, path: string, raw: string): void {
     const headers = this.headersFor(raw);
     if (ex.done) return;
+    ex.token = headers['AUTHTOKEN'];
     if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
     pool.dispatch({ method: 'GET', path, headers }, ex);
   }

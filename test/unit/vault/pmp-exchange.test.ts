@@ -130,4 +130,25 @@ describe('PmpExchange', () => {
     await expect(ex.promise).rejects.toBe(err);
     expect(queue.size).toBe(0);
   });
+
+  it('a Content-Length over maxBytes ends the exchange at the headers: VAULT_ERROR, request aborted', async () => {
+    const { ex, queue, ctl } = setup();
+    ex.onRequestStart(ctl);
+    ex.onResponseStart(ctl, 200, { 'content-length': '1025' });
+    expect(ctl.aborted).toBe(true);
+    await expect(ex.promise).rejects.toMatchObject({ code: 'VAULT_ERROR', detail: 'Content-Length 1025 is over 1024 bytes' });
+    expect(queue.size).toBe(0);
+  });
+
+  it('a body growing past maxBytes ends the exchange: VAULT_ERROR, request aborted, nothing more kept', async () => {
+    const { ex, ctl } = setup();
+    ex.onRequestStart(ctl);
+    ex.onResponseStart(ctl, 200, {});
+    ex.onResponseData(ctl, Buffer.alloc(1024));
+    expect(ctl.aborted).toBe(false);
+    ex.onResponseData(ctl, Buffer.alloc(1));
+    expect(ctl.aborted).toBe(true);
+    await expect(ex.promise).rejects.toMatchObject({ code: 'VAULT_ERROR', detail: 'body longer than 1024 bytes' });
+    expect((ex as unknown as { chunks: unknown }).chunks).toBeUndefined();
+  });
 });
