@@ -5,6 +5,7 @@ import { GatewayError } from '../../src/shared/errors.js';
 import { createVaultClient, type VaultClient } from '../../src/vault/index.js';
 import { pump, startHostileVault, type HostileVault } from '../helpers/hostile-vault.js';
 import { testPki } from '../helpers/pki.js';
+import { testVaultProfile } from '../helpers/vault-profile.js';
 
 /**
  * The vault client against a vault that answers too much or too slowly, on
@@ -19,26 +20,9 @@ const pki = testPki();
 const MAX = 64 * 1024;
 const MB = 1024 * 1024;
 
-function profileFor(url: string, over: Partial<VaultProfile> = {}): VaultProfile {
-  return {
-    name: 'pmp',
-    url,
-    token: 'env://PMP_TOKEN',
-    orgName: null,
-    resourceIdAttribute: 'PMP Resource ID',
-    includeAccountNotes: false,
-    requireTicketId: false,
-    caFile: join(pki.dir, 'ca.crt'),
-    pinSha256: null,
-    // On the ManualClock below: only the test ends a request by time.
-    timeoutMs: 60_000,
-    maxConnections: 2,
-    metadataTtlMs: 30_000,
-    notesConcurrency: 2,
-    healthIntervalMs: 15_000,
-    maxResponseBytes: MAX,
-    ...over,
-  };
+function profileFor(url: string): VaultProfile {
+  // timeoutMs on the ManualClock below: only the test ends a request by time.
+  return testVaultProfile(url, { caFile: join(pki.dir, 'ca.crt'), timeoutMs: 60_000, maxResponseBytes: MAX });
 }
 
 async function failure(p: Promise<unknown>): Promise<GatewayError> {
