@@ -79,6 +79,7 @@ async function main() {
     metadataTtlMs: 30_000,
     notesConcurrency: 8,
     healthIntervalMs: 15_000,
+    maxResponseBytes: 24 * 1024 * 1024,
   });
   // The daemon reads the token file once and keeps it; so does the benchmark.
   const token = sim.token;

@@ -207,6 +207,7 @@ function compileVault(raw: RawVaultProfile, i: number, rules: Rules): VaultProfi
     metadataTtlMs: v.metadataTtlMs ?? D.DEFAULT_METADATA_TTL_MS,
     notesConcurrency: v.notesConcurrency ?? D.DEFAULT_NOTES_CONCURRENCY,
     healthIntervalMs: v.healthIntervalMs ?? D.DEFAULT_HEALTH_INTERVAL_MS,
+    maxResponseBytes: v.maxResponseBytes ?? D.DEFAULT_MAX_RESPONSE_BYTES,
   };
 }
 

@@ -22,6 +22,8 @@ export const DEFAULT_VAULT_MAX_CONNECTIONS = 32;
 export const DEFAULT_METADATA_TTL_MS = 30_000;
 export const DEFAULT_NOTES_CONCURRENCY = 8;
 export const DEFAULT_HEALTH_INTERVAL_MS = 15_000;
+/** 24 MiB: a resource with 40,000 accounts is an account list of about 20 MB, and it must still be listed. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 24 * 1024 * 1024;
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
@@ -38,6 +40,8 @@ export const LIMITS = {
   metadataTtlMs: { min: 0, max: 3_600_000 },
   notesConcurrency: { min: 1, max: 64 },
   healthIntervalMs: { min: 1_000, max: 3_600_000 },
+  /** 64 KiB to 256 MiB. */
+  maxResponseBytes: { min: 64 * 1024, max: 256 * 1024 * 1024 },
   maxInFlight: { min: 1, max: 100_000 },
   drainTimeoutMs: { min: 0, max: 600_000 },
   maxFetchesPerAccountPerMinute: { min: 1, max: 100_000 },

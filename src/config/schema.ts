@@ -28,6 +28,7 @@ export interface RawVaultProfile {
   metadataTtlMs?: number;
   notesConcurrency?: number;
   healthIntervalMs?: number;
+  maxResponseBytes?: number;
   [comment: `//${string}`]: unknown;
 }
 
@@ -115,6 +116,7 @@ export const configSchema = {
         metadataTtlMs: int(LIMITS.metadataTtlMs),
         notesConcurrency: int(LIMITS.notesConcurrency),
         healthIntervalMs: int(LIMITS.healthIntervalMs),
+        maxResponseBytes: int(LIMITS.maxResponseBytes),
       },
     },
     controller: {

@@ -38,6 +38,8 @@ export interface VaultProfile {
   readonly notesConcurrency: number;
   /** Interval of the health probe. Default 15000. */
   readonly healthIntervalMs: number;
+  /** Largest answer read from the vault; a longer one is VAULT_ERROR, read no further. Default 25165824 (24 MiB). */
+  readonly maxResponseBytes: number;
 }
 
 export interface ControllerConfig {

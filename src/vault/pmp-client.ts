@@ -82,10 +82,11 @@ class PmpVaultClient implements VaultClient {
     this.name = profile.name;
     this.clock = deps.clock ?? systemClock;
     // Nothing secret is ever put in a log object; redaction is the second line of defence.
-    this.log = (deps.logger ?? pino({ level: 'silent' })).child(
-      { vault: profile.name },
-      { redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    );
+    const parent = deps.logger ?? pino({ level: 'silent' });
+    // pino writes a binding again for each child that sets it: `vault` only when the caller's logger has none.
+    this.log = parent.child('vault' in parent.bindings() ? {} : { vault: profile.name }, {
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    });
     this.http = new PmpTransport(profile, { readToken: deps.readToken, log: this.log, clock: this.clock });
     this.resources = new TtlCache(this.clock, profile.metadataTtlMs);
     this.accountLists = new TtlCache(this.clock, profile.metadataTtlMs);

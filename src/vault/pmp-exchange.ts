@@ -1,6 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AbortLike } from '../shared/abort.js';
 import type { Dispatcher } from 'undici';
 import type { DeadlineEntry, DeadlineLink, DeadlineQueue } from './deadline-queue.js';
+import { responseTooLargeError } from './vault-errors.js';
 
 /**
  * One HTTP exchange with PMP on undici's dispatch API: the answer is
@@ -15,6 +17,11 @@ import type { DeadlineEntry, DeadlineLink, DeadlineQueue } from './deadline-queu
  * aborts the request through undici's own controller: a request still
  * queued for a connection is aborted as soon as undici starts it, a running
  * one tears its socket down (so it is never completed, nor re-sent).
+ *
+ * The answer is bounded by `maxBytes` the same way: a Content-Length above
+ * it, or a body that grows past it, ends the exchange with VAULT_ERROR and
+ * tears the socket down, so a hostile vault cannot make the gateway hold
+ * more than that per request.
  */
 
 export interface PmpAnswer {
@@ -31,9 +38,12 @@ export class PmpExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
   readonly promise: Promise<PmpAnswer>;
   /** True once the DeadlineQueue expired the exchange. */
   timedOut = false;
+  /** The API key the request carried, so that an echo of it can be redacted from the answer. */
+  token: string | undefined;
   private settled = false;
   private status = 0;
   private chunks: Buffer[] | undefined;
+  private bytes = 0;
   private controller: Dispatcher.DispatchController | undefined;
   private resolve!: (answer: PmpAnswer) => void;
   private reject!: (reason: unknown) => void;
@@ -41,10 +51,12 @@ export class PmpExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
   /**
    * Starts the time-out (`deadlines`) and listens to `signal` (aborting
    * rejects with `signal.reason`). The caller checks `signal.aborted` first.
+   * `maxBytes` caps the body (the profile's maxResponseBytes).
    */
   constructor(
     private readonly deadlines: DeadlineQueue,
     private readonly signal: AbortLike | undefined,
+    private readonly maxBytes: number,
   ) {
     this.promise = new Promise<PmpAnswer>((resolve, reject) => {
       this.resolve = resolve;
@@ -91,13 +103,21 @@ export class PmpExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
     this.controller = controller;
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     // 1xx answers come first and carry no body: the last status is the final one.
     this.status = statusCode;
+    const announced = Number(headers['content-length']);
+    // No byte of a body announced too large is worth reading.
+    if (announced > this.maxBytes) this.fail(responseTooLargeError(this.maxBytes, announced));
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return;
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      this.fail(responseTooLargeError(this.maxBytes, undefined));
+      return;
+    }
     if (this.chunks) this.chunks.push(chunk);
     else this.chunks = [chunk];
   }

@@ -1,6 +1,6 @@
 import { GatewayError } from '../shared/errors.js';
 import type { PmpAccount, PmpResource } from './types.js';
-import { pmpFailureToError, type PmpFailureContext } from './vault-errors.js';
+import { pmpFailureToError, redactVaultText, type PmpFailureContext } from './vault-errors.js';
 
 /**
  * Parsing of PMP/PAM360 answers (shared/reference/pmp-api.md), pure and
@@ -12,10 +12,10 @@ import { pmpFailureToError, type PmpFailureContext } from './vault-errors.js';
  */
 
 export interface PmpEnvelope {
-  /** `operation.name` ("" when absent). */
+  /** `operation.name` ("" when absent), the API key redacted. */
   operationName: string;
   status: 'Success' | 'Failed';
-  /** `operation.result.message` ("" when absent). */
+  /** `operation.result.message` ("" when absent), the API key redacted. */
   message: string;
   /** `operation.Details` as sent (undefined when the key is absent). */
   details: unknown;
@@ -80,9 +80,11 @@ function requiredString(v: unknown, where: string): string {
 /**
  * Checks the HTTP status and decodes the envelope. Empty bodies (a
  * misconfigured API-user host), non-JSON bodies (an HTML error page) and
- * bodies without `operation.result.status` are VAULT_ERROR.
+ * bodies without `operation.result.status` are VAULT_ERROR. The vault's own
+ * words (message, operation name) come out with `token`, the key the request
+ * carried, and anything shaped like a PMP key redacted (redactVaultText).
  */
-export function decodeEnvelope(httpStatus: number, body: string): PmpEnvelope {
+export function decodeEnvelope(httpStatus: number, body: string, token?: string): PmpEnvelope {
   if (httpStatus !== 200) {
     throw new GatewayError('VAULT_ERROR', 'the vault answered with an HTTP error', { detail: `HTTP ${httpStatus}` });
   }
@@ -103,9 +105,9 @@ export function decodeEnvelope(httpStatus: number, body: string): PmpEnvelope {
   if (status !== 'success' && status !== 'failed') throw malformed('operation.result.status is neither Success nor Failed');
   const totalRows = op['totalRows'];
   return {
-    operationName: typeof op['name'] === 'string' ? op['name'] : '',
+    operationName: typeof op['name'] === 'string' ? redactVaultText(op['name'], token) : '',
     status: status === 'success' ? 'Success' : 'Failed',
-    message: typeof result['message'] === 'string' ? result['message'] : '',
+    message: typeof result['message'] === 'string' ? redactVaultText(result['message'], token) : '',
     details: op['Details'],
     totalRows: typeof totalRows === 'number' ? totalRows : undefined,
   };

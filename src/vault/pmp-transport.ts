@@ -40,6 +40,7 @@ export interface PmpTransportDeps {
  *   every request in flight; undici's connect, headers and body time-outs
  *   are back-ups. Requests go through undici's dispatch API (PmpExchange):
  *   no stream, timer or AbortController of our own per request.
+ * - Answers are bounded by the profile's `maxResponseBytes` (PmpExchange).
  * - Logs carry method, path without query, status, duration and error
  *   code: never the key, a password, INPUT_DATA or a body.
  */
@@ -108,7 +109,7 @@ export class PmpTransport {
   ): Promise<PmpEnvelope> {
     if (this.closed) return Promise.reject(new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const ex = new PmpExchange(this.deadlines, signal);
+    const ex = new PmpExchange(this.deadlines, signal, this.profile.maxResponseBytes);
     try {
       this.dispatch(ex, query ? `${path}?${query}` : path);
     } catch (err) {
@@ -119,7 +120,7 @@ export class PmpTransport {
     return ex.promise.then((answer) => {
       let env: PmpEnvelope;
       try {
-        env = decodeEnvelope(answer.status, answer.body);
+        env = decodeEnvelope(answer.status, answer.body, ex.token);
       } catch (err) {
         // PMP answered: nothing to retry, `failed` only passes the error on.
         return onFailure(err, answer.status);
@@ -217,6 +218,7 @@ export class PmpTransport {
   private send(pool: Pool, ex: PmpExchange, path: string, raw: string): void {
     const headers = this.headersFor(raw);
     if (ex.done) return;
+    ex.token = headers['AUTHTOKEN'];
     if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
     pool.dispatch({ method: 'GET', path, headers }, ex);
   }

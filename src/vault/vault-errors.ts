@@ -101,10 +101,38 @@ export const PMP_FAILURE_RULES: readonly PmpFailureRule[] = [
   },
 ];
 
-/** The GatewayError for a PMP `Failed` envelope. */
+/** The GatewayError for a PMP `Failed` envelope (ctx.message already redacted: redactVaultText). */
 export function pmpFailureToError(ctx: PmpFailureContext): GatewayError {
   const rule = PMP_FAILURE_RULES.find((r) => r.when(ctx)) as PmpFailureRule;
   return new GatewayError(rule.code, rule.message, { detail: ctx.message || `${ctx.operationName} failed` });
+}
+
+// ---- what the vault writes -------------------------------------------------
+
+/** What a PMP/PAM360 API key looks like: a UUID (hex in 8-4-4-4-12), in either case. */
+const PMP_KEY_SHAPE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+const REDACTED = '[redacted]';
+
+/**
+ * Vault text (an envelope's message or operation name) with the request's
+ * own API key and anything shaped like a PMP key replaced, case-insensitively:
+ * a vault that echoes the AUTHTOKEN header must not put it in a log line,
+ * the health status or a result. Applied once, where the envelope is decoded.
+ */
+export function redactVaultText(text: string, token: string | undefined): string {
+  let out = text;
+  const key = token?.trim();
+  if (key && out.toLowerCase().includes(key.toLowerCase())) {
+    out = out.replace(new RegExp(key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), REDACTED);
+  }
+  return out.replace(PMP_KEY_SHAPE, REDACTED);
+}
+
+/** VAULT_ERROR for an answer past the profile's `maxResponseBytes` (`announced`: its Content-Length). */
+export function responseTooLargeError(maxBytes: number, announced: number | undefined): GatewayError {
+  return new GatewayError('VAULT_ERROR', 'the vault answer exceeded the size limit (maxResponseBytes)', {
+    detail: announced === undefined ? `body longer than ${maxBytes} bytes` : `Content-Length ${announced} is over ${maxBytes} bytes`,
+  });
 }
 
 // ---- transport ------------------------------------------------------------

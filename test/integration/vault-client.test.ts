@@ -16,6 +16,7 @@ import {
 } from '../../src/sim/pmp/index.js';
 import { CONNECT_RETRY_DELAYS_MS, createVaultClient, type VaultClient } from '../../src/vault/index.js';
 import { testPki } from '../helpers/pki.js';
+import { testVaultProfile } from '../helpers/vault-profile.js';
 
 /**
  * The vault client against the PMP simulator over real TLS (CA-signed
@@ -28,23 +29,7 @@ const pki = testPki();
 const P = '/restapi/json/v1/resources';
 
 function profileFor(sim: PmpSimulator, over: Partial<VaultProfile> = {}): VaultProfile {
-  return {
-    name: 'pmp',
-    url: sim.url,
-    token: 'env://PMP_TOKEN',
-    orgName: null,
-    resourceIdAttribute: 'PMP Resource ID',
-    includeAccountNotes: false,
-    requireTicketId: false,
-    caFile: join(pki.dir, 'ca.crt'),
-    pinSha256: null,
-    timeoutMs: 5000,
-    maxConnections: 4,
-    metadataTtlMs: 30_000,
-    notesConcurrency: 2,
-    healthIntervalMs: 15_000,
-    ...over,
-  };
+  return testVaultProfile(sim.url, { caFile: join(pki.dir, 'ca.crt'), maxConnections: 4, ...over });
 }
 
 async function codeOf(p: Promise<unknown>): Promise<ErrorCode> {

@@ -16,6 +16,7 @@ import {
   type VaultHealthState,
 } from '../../src/vault/index.js';
 import { testPki } from '../helpers/pki.js';
+import { testVaultProfile } from '../helpers/vault-profile.js';
 
 /**
  * How the vault client trusts PMP: a CA file (the CA or the certificate
@@ -26,26 +27,6 @@ import { testPki } from '../helpers/pki.js';
 
 const pki = testPki();
 const caFile = join(pki.dir, 'ca.crt');
-
-function profileFor(url: string, over: Partial<VaultProfile> = {}): VaultProfile {
-  return {
-    name: 'pmp',
-    url,
-    token: 'env://PMP_TOKEN',
-    orgName: null,
-    resourceIdAttribute: 'PMP Resource ID',
-    includeAccountNotes: false,
-    requireTicketId: false,
-    caFile: null,
-    pinSha256: null,
-    timeoutMs: 5000,
-    maxConnections: 2,
-    metadataTtlMs: 30_000,
-    notesConcurrency: 2,
-    healthIntervalMs: 15_000,
-    ...over,
-  };
-}
 
 const readToken = async (): Promise<string> => SAMPLE_TOKEN;
 const clients: VaultClient[] = [];
@@ -97,19 +78,19 @@ afterEach(async () => {
 describe('trusted', () => {
   it('a CA-signed vault through caFile = the CA (hostname checked)', async () => {
     const sim = await startSim(pki.server);
-    const c = client(profileFor(sim.url, { caFile }));
+    const c = client(testVaultProfile(sim.url, { caFile }));
     await expect(c.getPassword('301', '902', {})).resolves.toMatchObject({ password: 'Sim-Adm1n-Pass!' });
   });
 
   it('a self-signed vault through caFile = its certificate (PAM360 importCert)', async () => {
     const sim = await startSim(pki.selfSigned);
-    const c = client(profileFor(sim.url, { caFile: join(pki.dir, 'selfSigned.crt') }));
+    const c = client(testVaultProfile(sim.url, { caFile: join(pki.dir, 'selfSigned.crt') }));
     await expect(c.probe()).resolves.toBeUndefined();
   });
 
   it('a self-signed vault through its pin alone: the leaf is learned once, then fully verified', async () => {
     const sim = await startSim(pki.selfSigned);
-    const c = client(profileFor(sim.url, { pinSha256: `sha256//${pki.selfSigned.pin}` }));
+    const c = client(testVaultProfile(sim.url, { pinSha256: `sha256//${pki.selfSigned.pin}` }));
     await c.probe();
     await expect(c.getPassword('301', '902', {})).resolves.toMatchObject({ password: 'Sim-Adm1n-Pass!' });
     expect(sim.stats().requests).toBe(3);
@@ -117,7 +98,7 @@ describe('trusted', () => {
 
   it('CA and pin together', async () => {
     const sim = await startSim(pki.server);
-    const c = client(profileFor(sim.url, { caFile, pinSha256: pki.server.pin }));
+    const c = client(testVaultProfile(sim.url, { caFile, pinSha256: pki.server.pin }));
     await expect(c.probe()).resolves.toBeUndefined();
   });
 
@@ -125,7 +106,7 @@ describe('trusted', () => {
     const first = await startSim(pki.selfSigned);
     const codes: unknown[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => codes.push((JSON.parse(line) as { code?: unknown }).code) });
-    const c = createVaultClient(profileFor(first.url, { pinSha256: pki.selfSigned.pin }), { readToken, clock: systemClock, logger });
+    const c = createVaultClient(testVaultProfile(first.url, { pinSha256: pki.selfSigned.pin }), { readToken, clock: systemClock, logger });
     clients.push(c);
     await c.probe();
     const port = first.port;
@@ -154,7 +135,7 @@ describe('refused before the token is sent', () => {
     ['CA file that does not exist', () => pki.server, { caFile: join(pki.dir, 'missing.crt') }],
   ] as const)('%s → VAULT_TLS_ERROR', async (_n, cert, over) => {
     const sim = await startSim(cert());
-    const c = client(profileFor(sim.url, over));
+    const c = client(testVaultProfile(sim.url, over));
     const err = (await c.getPassword('301', '902', {}).catch((e: unknown) => e)) as GatewayError;
     expect(err).toBeInstanceOf(GatewayError);
     expect(err.code).toBe('VAULT_TLS_ERROR');
@@ -164,7 +145,7 @@ describe('refused before the token is sent', () => {
 
   it('pin only: a new key after renewal is refused', async () => {
     const first = await startSim(pki.selfSigned);
-    const c = client(profileFor(first.url, { pinSha256: pki.selfSigned.pin }));
+    const c = client(testVaultProfile(first.url, { pinSha256: pki.selfSigned.pin }));
     await c.probe();
     const port = first.port;
     await first.close();
@@ -176,7 +157,7 @@ describe('refused before the token is sent', () => {
   it('the host name must match when trust comes from a CA', async () => {
     const elsewhere = issueCertificate({ commonName: 'pmp.elsewhere.test', altNames: ['pmp.elsewhere.test'] }, pki.ca);
     const sim = await startSim(elsewhere);
-    const c = client(profileFor(sim.url, { caFile }));
+    const c = client(testVaultProfile(sim.url, { caFile }));
     expect(await codeOf(c.probe())).toBe('VAULT_TLS_ERROR');
     expect(sim.stats().requests).toBe(0);
   });
@@ -186,7 +167,7 @@ describe('testVaultConnection', () => {
   it('one line per check, all ok, no secret', async () => {
     const sim = await startSim(pki.selfSigned);
     const url = sim.url.replace('127.0.0.1', 'localhost');
-    const checks = await testVaultConnection(profileFor(url, { pinSha256: pki.selfSigned.pin }), readToken);
+    const checks = await testVaultConnection(testVaultProfile(url, { pinSha256: pki.selfSigned.pin }), readToken);
     expect(checks.map((c) => [c.check, c.ok])).toEqual([
       ['dns', true],
       ['tcp connect', true],
@@ -200,7 +181,7 @@ describe('testVaultConnection', () => {
 
   it('stops at an untrusted certificate and shows what was presented', async () => {
     const sim = await startSim(pki.selfSigned);
-    const checks = await testVaultConnection(profileFor(sim.url, { pinSha256: pki.server.pin }), readToken);
+    const checks = await testVaultConnection(testVaultProfile(sim.url, { pinSha256: pki.server.pin }), readToken);
     expect(checks.map((c) => [c.check, c.ok])).toEqual([
       ['dns', true],
       ['tcp connect', true],
@@ -218,7 +199,7 @@ describe('testVaultConnection', () => {
         s.close(() => resolve(p));
       });
     });
-    const checks = await testVaultConnection(profileFor(`https://127.0.0.1:${port}`), readToken);
+    const checks = await testVaultConnection(testVaultProfile(`https://127.0.0.1:${port}`), readToken);
     expect(checks.map((c) => [c.check, c.ok])).toEqual([
       ['dns', true],
       ['tcp connect', false],
@@ -228,7 +209,7 @@ describe('testVaultConnection', () => {
 
   it('reports a refused key at the auth check', async () => {
     const sim = await startSim(pki.server);
-    const checks = await testVaultConnection(profileFor(sim.url, { caFile }), async () => 'wrong-key-123');
+    const checks = await testVaultConnection(testVaultProfile(sim.url, { caFile }), async () => 'wrong-key-123');
     expect(checks.map((c) => c.ok)).toEqual([true, true, true, false]);
     expect(checks[3]?.detail).toMatch(/^ACCESS_DENIED: /);
     expect(JSON.stringify(checks)).not.toContain('wrong-key-123');
@@ -238,7 +219,7 @@ describe('testVaultConnection', () => {
 describe('VaultHealthMonitor with a real client', () => {
   it('turns healthy after the first probe and unhealthy when the vault goes away', async () => {
     const sim = await startSim(pki.server);
-    const c = client(profileFor(sim.url, { caFile }));
+    const c = client(testVaultProfile(sim.url, { caFile }));
     const monitor = new VaultHealthMonitor({ vaults: [{ client: c, intervalMs: 60_000 }], clock: systemClock });
     const changes: VaultHealthState[] = [];
     const next = (): Promise<VaultHealthState> => new Promise((resolve) => monitor.once('change', resolve));

@@ -37,6 +37,7 @@ export function profile(overrides: Partial<VaultProfile> = {}): VaultProfile {
     metadataTtlMs: 30000,
     notesConcurrency: 8,
     healthIntervalMs: 15000,
+    maxResponseBytes: 24 * 1024 * 1024,
     ...overrides,
   };
 }

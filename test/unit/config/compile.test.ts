@@ -77,6 +77,7 @@ describe('compileConfig', () => {
       metadataTtlMs: D.DEFAULT_METADATA_TTL_MS,
       notesConcurrency: D.DEFAULT_NOTES_CONCURRENCY,
       healthIntervalMs: D.DEFAULT_HEALTH_INTERVAL_MS,
+      maxResponseBytes: D.DEFAULT_MAX_RESPONSE_BYTES,
     });
     expect(c.limits).toEqual({ maxInFlight: 256, drainTimeoutMs: D.DEFAULT_DRAIN_TIMEOUT_MS });
   });
@@ -172,6 +173,8 @@ describe('schema rules (key path of each problem)', () => {
     ['maxConnections zero', { vaults: [vault({ maxConnections: 0 })] }, 'vaults[0].maxConnections: must be at least 1'],
     ['notesConcurrency', { vaults: [vault({ notesConcurrency: 65 })] }, 'vaults[0].notesConcurrency: must be at most 64'],
     ['healthIntervalMs', { vaults: [vault({ healthIntervalMs: 10 })] }, 'vaults[0].healthIntervalMs: must be at least 1000'],
+    ['maxResponseBytes too small', { vaults: [vault({ maxResponseBytes: 65_535 })] }, 'vaults[0].maxResponseBytes: must be at least 65536'],
+    ['maxResponseBytes too big', { vaults: [vault({ maxResponseBytes: 256 * 1024 * 1024 + 1 })] }, 'vaults[0].maxResponseBytes: must be at most 268435456'],
     ['metadataTtlMs type', { vaults: [vault({ metadataTtlMs: '30s' })] }, 'vaults[0].metadataTtlMs: must be an integer'],
     ['vaults not array', { vaults: {} }, 'vaults: must be an array'],
     ['controller url scheme', { gatewayId: 'a', clusterId: 'b', controller: { url: 'https://x', token: 'env://T' } }, 'controller.url: must be wss://host[:port]/path (ws:// only with controller.insecure true)'],

@@ -25,7 +25,7 @@ describe('PmpExchange', () => {
   function setup(signal?: AbortSignal): { ex: PmpExchange; clock: ManualClock; queue: DeadlineQueue; ctl: FakeController } {
     const clock = new ManualClock();
     const queue = new DeadlineQueue(clock, 1000);
-    return { ex: new PmpExchange(queue, signal), clock, queue, ctl: new FakeController() };
+    return { ex: new PmpExchange(queue, signal, 1024), clock, queue, ctl: new FakeController() };
   }
 
   async function outcome(p: Promise<unknown>): Promise<unknown> {
@@ -40,8 +40,8 @@ describe('PmpExchange', () => {
     expect(queue.size).toBe(1);
     const bytes = Buffer.from('{"p":"é€"}', 'utf8');
     ex.onRequestStart(ctl);
-    ex.onResponseStart(ctl, 100); // informational first
-    ex.onResponseStart(ctl, 200);
+    ex.onResponseStart(ctl, 100, {}); // informational first
+    ex.onResponseStart(ctl, 200, {});
     ex.onResponseData(ctl, bytes.subarray(0, 7));
     ex.onResponseData(ctl, bytes.subarray(7));
     ex.onResponseEnd();
@@ -54,7 +54,7 @@ describe('PmpExchange', () => {
   it('an empty answer is an empty body', async () => {
     const { ex, ctl } = setup();
     ex.onRequestStart(ctl);
-    ex.onResponseStart(ctl, 200);
+    ex.onResponseStart(ctl, 200, {});
     ex.onResponseEnd();
     await expect(ex.promise).resolves.toEqual({ status: 200, body: '' });
   });
@@ -71,7 +71,7 @@ describe('PmpExchange', () => {
   it('the time-out passes on the clock: timedOut, rejected, the running request aborted, late data ignored', async () => {
     const { ex, clock, queue, ctl } = setup();
     ex.onRequestStart(ctl);
-    ex.onResponseStart(ctl, 200);
+    ex.onResponseStart(ctl, 200, {});
     clock.advance(999);
     expect(ex.done).toBe(false);
     clock.advance(1);
@@ -113,7 +113,7 @@ describe('PmpExchange', () => {
     const { ex, ctl } = setup(ac.signal);
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
     ex.onRequestStart(ctl);
-    ex.onResponseStart(ctl, 200);
+    ex.onResponseStart(ctl, 200, {});
     ex.onResponseData(ctl, Buffer.from('{}'));
     ex.onResponseEnd();
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
@@ -129,5 +129,26 @@ describe('PmpExchange', () => {
     ex.fail(new Error('second'));
     await expect(ex.promise).rejects.toBe(err);
     expect(queue.size).toBe(0);
+  });
+
+  it('a Content-Length over maxBytes ends the exchange at the headers: VAULT_ERROR, request aborted', async () => {
+    const { ex, queue, ctl } = setup();
+    ex.onRequestStart(ctl);
+    ex.onResponseStart(ctl, 200, { 'content-length': '1025' });
+    expect(ctl.aborted).toBe(true);
+    await expect(ex.promise).rejects.toMatchObject({ code: 'VAULT_ERROR', detail: 'Content-Length 1025 is over 1024 bytes' });
+    expect(queue.size).toBe(0);
+  });
+
+  it('a body growing past maxBytes ends the exchange: VAULT_ERROR, request aborted, nothing more kept', async () => {
+    const { ex, ctl } = setup();
+    ex.onRequestStart(ctl);
+    ex.onResponseStart(ctl, 200, {});
+    ex.onResponseData(ctl, Buffer.alloc(1024));
+    expect(ctl.aborted).toBe(false);
+    ex.onResponseData(ctl, Buffer.alloc(1));
+    expect(ctl.aborted).toBe(true);
+    await expect(ex.promise).rejects.toMatchObject({ code: 'VAULT_ERROR', detail: 'body longer than 1024 bytes' });
+    expect((ex as unknown as { chunks: unknown }).chunks).toBeUndefined();
   });
 });

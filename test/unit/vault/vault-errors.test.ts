@@ -5,6 +5,7 @@ import {
   isConnectPhaseError,
   pmpFailureToError,
   PMP_FAILURE_RULES,
+  redactVaultText,
   transportErrorToError,
   type PmpFailureContext,
 } from '../../../src/vault/vault-errors.js';
@@ -100,5 +101,18 @@ describe('isConnectPhaseError (the only failures retried)', () => {
     ['refused and reset mixed', new AggregateError([sysErr('ECONNREFUSED'), sysErr('ECONNRESET')], ''), false],
   ])('%s → %s', (_n, err, expected) => {
     expect(isConnectPhaseError(err)).toBe(expected);
+  });
+});
+
+describe('redactVaultText (what the vault writes, before it becomes a detail)', () => {
+  const key = 'pmp-key.(0001)+';
+  it.each([
+    ['the profile key, any case', `bad key ${key} / ${key.toUpperCase()}`, key, 'bad key [redacted] / [redacted]'],
+    ['a PMP-shaped key, any case', 'key a1b2c3d4-e5f6-4711-8899-AABBCCDDEEFF refused', undefined, 'key [redacted] refused'],
+    ['the key with the whitespace the header dropped', `x ${key} y`, `  ${key}\n`, 'x [redacted] y'],
+    ['no key: unchanged', 'Resource does not exist', key, 'Resource does not exist'],
+    ['an empty token redacts nothing', 'Resource does not exist', '', 'Resource does not exist'],
+  ])('%s', (_n, text, token, expected) => {
+    expect(redactVaultText(text, token)).toBe(expected);
   });
 });
