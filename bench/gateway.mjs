@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // Benchmark (issue 2/4): getPassword end to end, one Node load generator
-// playing the cloud, four paths to the same PMP simulator in one run:
+// playing the cloud, five paths to the same PMP simulator in one run:
 //   (a) the protocol over the WebSocket to a real `credgw run` process (the
 //       load generator is the controller: lib/cloud.mjs);
 //   (b) undici straight to the simulator (the floor);
 //   (c) undici through an OpenSSH reverse tunnel (ssh -R) to the simulator,
 //       what an admin would set up instead of a gateway;
 //   (d) the reference controller's HTTP API (POST .../commands) in front of
-//       a second `credgw run` process.
-// For each: throughput at concurrency 32 (closed loop) and p50/p99 at a
-// fixed 200 req/s (open loop, latency from the scheduled send time). Also
+//       a second `credgw run` process;
+//   (e) the minimal relay (lib/relay.mjs: ws + undici, no validation, audit
+//       or policy) posing as `credgw run`, with its own load-generator cloud.
+// For (a)-(d): throughput at concurrency 32 (closed loop) and p50/p99 at a
+// fixed 200 req/s (open loop, latency from the scheduled send time). The
+// target of (a)'s speed is what its code controls: its CPU time per command
+// against (e)'s at a fixed open-loop rate, in alternating rounds. Also
 // the gateway's RSS with 1,000 commands in flight (simulator latency
 // injection keeps them there) and the time from process start to the hello
 // the controller receives (median of several starts).
@@ -17,12 +21,13 @@
 import { performance } from 'node:perf_hooks';
 import { benchArgs, runBench, numberArg, secretFile, startSimProcess, stopChild, tempDir } from './lib/env.mjs';
 import { startBenchCloud } from './lib/cloud.mjs';
-import { daemonUnavailableReason, memoryMiB, spawnGateway, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
+import { cpuTimeMs, daemonUnavailableReason, memoryMiB, RELAY, spawnGateway, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
 import {
   closedLoop,
   fmtMs,
   fmtNum,
   fmtRatio,
+  info,
   machineLine,
   median,
   openLoop,
@@ -40,21 +45,28 @@ import { INSTALL_HINT, sshUnavailableReason, startReverseTunnel } from './lib/ss
 
 const NAME = 'gateway';
 const USAGE = `
-node bench/gateway.mjs [--paths a,b,c,d] [--concurrency N] [--rate R] [--duration S]
+node bench/gateway.mjs [--paths a,b,c,d,e] [--concurrency N] [--rate R] [--duration S]
                        [--latency-duration S] [--warmup S] [--rounds N] [--starts N]
-                       [--in-flight N] [--rss-starts N] [--json]
+                       [--in-flight N] [--rss-starts N] [--cpu-rate R] [--cpu-duration S]
+                       [--cpu-warmup S] [--cpu-rounds N] [--json]
 
 getPassword end to end through (a) credgw run over the WebSocket protocol,
 (b) undici straight to the PMP simulator, (c) undici through an ssh -R tunnel,
-(d) the reference controller's HTTP API in front of credgw run.
-  --paths L             which paths to run (default a,b,c,d)
+(d) the reference controller's HTTP API in front of credgw run, (e) the minimal
+ws + undici relay posing as credgw run (CPU per command against (a); needs a).
+  --paths L             which paths to run (default a,b,c,d,e)
   --concurrency N       closed-loop concurrency for throughput (default 32)
   --rate R              open-loop rate for latency, req/s (default 200)
-  --duration S          seconds of each throughput measurement (default 10)
+  --duration S          seconds of each throughput measurement (default 5)
   --latency-duration S  seconds of each latency measurement (default 6)
-  --warmup S            unrecorded seconds before each measurement (default 1)
+  --warmup S            unrecorded seconds before each measurement (default 0.5)
   --rounds N            with (a) and (b) both, their throughput is measured in N
-                        alternating rounds of duration/N each (default 6)
+                        alternating rounds of duration/N each (default 4)
+  --cpu-rate R          open-loop rate of the CPU-per-command rounds of (a) and (e),
+                        commands/s (default 5000)
+  --cpu-duration S      seconds of each CPU round (default 2)
+  --cpu-warmup S        unrecorded seconds at the same rate before each (default 0.5)
+  --cpu-rounds N        CPU rounds of each of (a) and (e), alternating (default 5)
   --starts N            gateway starts for the start-to-hello median (default 5)
   --in-flight N         commands held in flight for the RSS figure (default 1000)
   --rss-starts N        fresh starts of the gateway as the service runs it for the
@@ -65,16 +77,20 @@ openssh-client (${INSTALL_HINT}) and root.`;
 
 const args = benchArgs(
   {
-    paths: { type: 'string', default: 'a,b,c,d' },
+    paths: { type: 'string', default: 'a,b,c,d,e' },
     concurrency: { type: 'string', default: '32' },
     rate: { type: 'string', default: '200' },
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '5' },
     'latency-duration': { type: 'string', default: '6' },
-    warmup: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '0.5' },
+    rounds: { type: 'string', default: '4' },
     starts: { type: 'string', default: '5' },
     'in-flight': { type: 'string', default: '1000' },
     'rss-starts': { type: 'string', default: '3' },
+    'cpu-rate': { type: 'string', default: '5000' },
+    'cpu-duration': { type: 'string', default: '2' },
+    'cpu-warmup': { type: 'string', default: '0.5' },
+    'cpu-rounds': { type: 'string', default: '5' },
   },
   USAGE,
 );
@@ -88,6 +104,14 @@ const rounds = numberArg(args, 'rounds', { min: 1, integer: true });
 const starts = numberArg(args, 'starts', { min: 1, integer: true });
 const inFlightN = numberArg(args, 'in-flight', { min: 1, integer: true });
 const rssStarts = numberArg(args, 'rss-starts', { min: 1, integer: true });
+const cpuRate = numberArg(args, 'cpu-rate', { min: 1 });
+const cpuDurationMs = numberArg(args, 'cpu-duration', { min: 0.1 }) * 1000;
+const cpuWarmupMs = numberArg(args, 'cpu-warmup') * 1000;
+const cpuRounds = numberArg(args, 'cpu-rounds', { min: 1, integer: true });
+// credgw's CPU time per command may exceed the minimal relay's by this much (median of the rounds).
+const CPU_RATIO_LIMIT = 1.15;
+/** A CPU round whose median answer took longer than this did not keep up with the rate. */
+const CPU_ROUND_BEHIND_MS = 100;
 
 const CLUSTER = 'bench';
 const PARAMS = Object.freeze({
@@ -95,7 +119,13 @@ const PARAMS = Object.freeze({
   resource: { id: 'bench-resource', customAttributes: { 'PMP Resource ID': '301' } },
   accountId: '902',
 });
-const LABEL = { a: '(a) credgw run, WebSocket', b: '(b) undici direct', c: '(c) undici via ssh -R', d: '(d) ref. controller HTTP API' };
+const LABEL = {
+  a: '(a) credgw run, WebSocket',
+  b: '(b) undici direct',
+  c: '(c) undici via ssh -R',
+  d: '(d) ref. controller HTTP API',
+  e: '(e) minimal relay, WebSocket',
+};
 
 const log = (line) => process.stdout.write(`${line}\n`);
 
@@ -110,6 +140,41 @@ async function measure(key, fn) {
 
 function expectPassword(data) {
   if (typeof data?.password !== 'string' || data.password === '') throw new Error('result without a password');
+}
+
+/**
+ * CPU time per command of each gateway process ({ key, pid, fn }) at a fixed
+ * open-loop rate, in alternating rounds (the order reversed every round:
+ * a e e a a e …) so that the host's phases land on both. A round is an
+ * unrecorded warm-up at the rate, then the CPU time of the gateway process
+ * (and only it) across a measured open loop, which ends when every command
+ * has been answered; divided by the commands sent. Resolves to
+ * { key: [{ usPerCommand, sent, ok, errors, firstError, p50, p99, source }] }.
+ */
+async function cpuPerCommandRounds(gateways) {
+  const byKey = Object.fromEntries(gateways.map(({ key }) => [key, []]));
+  for (let r = 0; r < cpuRounds; r++) {
+    for (const { key, pid, fn } of r % 2 === 0 ? gateways : [...gateways].reverse()) {
+      if (cpuWarmupMs > 0) await openLoop({ rate: cpuRate, durationMs: cpuWarmupMs, warmupMs: 0, drainMs: 5000, fn });
+      const before = cpuTimeMs(pid);
+      const run = await openLoop({ rate: cpuRate, durationMs: cpuDurationMs, warmupMs: 0, drainMs: 5000, fn });
+      const after = cpuTimeMs(pid);
+      if (!before || !after) throw new Error(`cannot read the CPU time of ${LABEL[key]} (pid ${pid}) from /proc`);
+      byKey[key].push({
+        usPerCommand: ((after.ms - before.ms) * 1000) / run.sent,
+        sent: run.sent,
+        ok: run.ok,
+        errors: run.errors,
+        firstError: run.firstError,
+        p50: run.latency.p50,
+        p99: run.latency.p99,
+        source: after.source,
+      });
+    }
+    const shown = gateways.map(({ key }) => `${key} ${fmtNum(byKey[key][r].usPerCommand)} µs`).join(', ');
+    log(`  round ${r + 1} of ${cpuRounds}: ${shown}`);
+  }
+  return byKey;
 }
 
 async function main() {
@@ -166,6 +231,7 @@ async function main() {
   if (paths.has('a')) {
     if (daemonReason) {
       skipped.a = daemonReason;
+      if (paths.has('e')) skipped.e = daemonReason;
       log(`(a) SKIPPED: ${daemonReason}`);
     } else {
       const cloud = await startBenchCloud({ token: controllerToken, heartbeatMs: 1000, role: 'active', epoch: 1 });
@@ -288,9 +354,59 @@ async function main() {
       extra.rss.afterLoadMiB = afterLoad?.rss ?? null;
       extra.rss.afterLoadHwmMiB = afterLoad?.hwm ?? null;
       log(`  RSS after the measurements ${fmtNum(afterLoad?.rss)} MiB (VmHWM ${fmtNum(afterLoad?.hwm)} MiB), for reference`);
+
+      // ---- (e) the minimal relay: CPU per command against (a) -----------------------
+      if (paths.has('e')) {
+        // Its own cloud: a cloud sends to the last gateway that said hello.
+        const relayCloud = await startBenchCloud({ token: controllerToken, heartbeatMs: 1000, role: 'active', epoch: 1 });
+        const relayConfig = writeGatewayConfig(dir, {
+          gatewayId: 'bench-relay-e',
+          clusterId: CLUSTER,
+          controllerUrl: relayCloud.url,
+          controllerTokenRef,
+          vault,
+          logLevel: 'warn',
+        });
+        const relay = spawnGateway(relayConfig.configDir, { env: serviceEnv, entry: RELAY });
+        await Promise.race([
+          relayCloud.waitForHello(15_000, relay.startedAt),
+          relay.exited.then(({ code, signal }) => {
+            throw new Error(`the relay exited (${code ?? signal}) before its hello: ${relay.tail().trim()}`);
+          }),
+        ]);
+        const viaRelay = async () => expectPassword(await relayCloud.send('getPassword', PARAMS, 10_000));
+        // The gateway has just run the measurements above: the relay gets a warm-up of its own (JIT, heap).
+        await closedLoop({ concurrency, durationMs: 1000, warmupMs: 0, fn: viaRelay });
+        log(
+          `(a) and (e) minimal relay (pid ${relay.pid}): CPU time per command at ${cpuRate}/s, ` +
+            `${cpuRounds} alternating round(s) of ${fmtNum(cpuDurationMs / 1000)} s each`,
+        );
+        const rounds = await cpuPerCommandRounds([
+          { key: 'a', pid: gw.pid, fn: viaGateway },
+          { key: 'e', pid: relay.pid, fn: viaRelay },
+        ]);
+        const ratios = rounds.a.map((x, i) => x.usPerCommand / rounds.e[i].usPerCommand);
+        extra.cpuPerCommand = {
+          rate: cpuRate,
+          durationMs: cpuDurationMs,
+          source: rounds.a[0].source,
+          a: rounds.a,
+          e: rounds.e,
+          ratioByRound: ratios,
+          ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+          errors: { a: rounds.a.reduce((t, x) => t + x.errors, 0), e: rounds.e.reduce((t, x) => t + x.errors, 0) },
+        };
+        // A refused or unanswered command costs a gateway less than a served one: with any, the
+        // two did different work and their ratio is no measurement (the errors targets say why).
+        extra.cpuPerCommand.comparable = extra.cpuPerCommand.errors.a === 0 && extra.cpuPerCommand.errors.e === 0;
+        await stopChild(relay);
+        await relayCloud.close();
+      }
       await stopChild(gw);
       await cloud.close();
     }
+  } else if (paths.has('e')) {
+    skipped.e = 'the relay is measured against (a): run with --paths including a';
   }
 
   // ---- (d) the reference controller's HTTP API --------------------------------
@@ -372,17 +488,46 @@ async function main() {
       fmtMs(sub(lat(k, 'p99'), lat('b', 'p99'))),
     ]),
   );
+  const cpu = extra.cpuPerCommand;
+  if (cpu) {
+    printTable(
+      `gateway CPU time per command, open loop at ${cpu.rate}/s (${cpu.source === 'schedstat' ? '/proc/<pid>/task/*/schedstat' : '/proc/<pid>/stat'})`,
+      ['round', '(a) credgw', '(e) relay', '(a) / (e)', '(a) p50 / p99', '(e) p50 / p99'],
+      cpu.ratioByRound.map((ratio, i) => [
+        String(i + 1),
+        `${fmtNum(cpu.a[i].usPerCommand)} µs`,
+        `${fmtNum(cpu.e[i].usPerCommand)} µs`,
+        fmtRatio(ratio),
+        `${fmtMs(cpu.a[i].p50)} / ${fmtMs(cpu.a[i].p99)}`,
+        `${fmtMs(cpu.e[i].p50)} / ${fmtMs(cpu.e[i].p99)}`,
+      ]),
+    );
+    log(`(a)/(e) CPU per command: median ${fmtRatio(cpu.ratio.median)}, rounds ${fmtRatio(cpu.ratio.min)} – ${fmtRatio(cpu.ratio.max)}`);
+    if (!cpu.comparable) log('  not counted for the target: commands failed in the rounds (below), so the two did different work');
+    for (const k of ['a', 'e']) {
+      const failed = cpu[k].find((x) => x.errors > 0);
+      if (failed) log(`  ${LABEL[k]}: ${cpu.errors[k]} error(s) in the CPU rounds, first: ${failed.firstError ?? 'unanswered'}`);
+      // At the rate, an answer takes a few ms; a queue of 100 ms means the process did not get the CPU to keep up.
+      const behind = cpu[k].flatMap((x, i) => (x.p50 === null || x.p50 > CPU_ROUND_BEHIND_MS ? [i + 1] : []));
+      if (behind.length > 0) {
+        log(`  ${LABEL[k]} fell behind the rate (p50 over ${CPU_ROUND_BEHIND_MS} ms) in round(s) ${behind.join(', ')}: the machine is too busy for ${cpu.rate}/s, and those rounds measure a queue`);
+      }
+    }
+  }
   for (const [k, why] of Object.entries(skipped)) log(`${LABEL[k]} skipped: ${why}`);
 
-  const errorsOf = (k) => (results[k] ? results[k].throughput.errors + results[k].latency.errors : null);
+  const errorsOf = (k) => (results[k] ? results[k].throughput.errors + results[k].latency.errors + (cpu?.errors[k] ?? 0) : null);
   const targets = [
-    target('(a) throughput / (c) ssh tunnel', ratios.throughputAoverC, '>=', 1.0, '×'),
-    target('(a) throughput / (b) direct', ratios.throughputAoverB, '>=', 0.6, '×'),
+    target(`(a) / (e) CPU per command at ${cpuRate}/s (median of ${cpuRounds} rounds)`, cpu?.comparable ? cpu.ratio.median : null, '<=', CPU_RATIO_LIMIT, '×'),
+    info('(a) throughput / (c) ssh tunnel', ratios.throughputAoverC, '×'),
+    info('(a) throughput / (b) direct', ratios.throughputAoverB, '×'),
     target('(a) p50 − (b) p50 at 200 req/s', ratios.p50AminusB, '<=', 1, ' ms'),
     target('(a) p99 − (b) p99 at 200 req/s', ratios.p99AminusB, '<=', 5, ' ms'),
     target(`gateway RSS with ${inFlightN} in flight (service, median)`, extra.rss?.service?.withInFlightMiB ?? null, '<=', 80, ' MiB'),
     target('process start → hello (median)', extra.startToHelloMs?.median ?? null, '<=', 400, ' ms'),
     target('(a) errors', errorsOf('a'), '==', 0),
+    // A relay that fails commands does less work per command: its figure would flatter nothing.
+    target('(e) errors in the CPU rounds', cpu?.errors.e ?? null, '==', 0),
   ];
   printTargets(targets);
   if (extra.rss) {
@@ -396,7 +541,21 @@ async function main() {
 
   if (args.json) {
     const file = writeResults(NAME, {
-      settings: { concurrency, rate, durationMs, latencyMs, warmupMs, rounds, starts, inFlight: inFlightN, paths: [...paths] },
+      settings: {
+        concurrency,
+        rate,
+        durationMs,
+        latencyMs,
+        warmupMs,
+        rounds,
+        starts,
+        inFlight: inFlightN,
+        cpuRate,
+        cpuDurationMs,
+        cpuWarmupMs,
+        cpuRounds,
+        paths: [...paths],
+      },
       results,
       skipped,
       ratios,

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, fmtNum, printTable, RESULTS_DIR } from './lib/load.mjs';
+import { BENCH_DIR, fmtNum, printTable, RESULTS_DIR, wantedText } from './lib/load.mjs';
 
 export const BENCHMARKS = ['vault-client', 'gateway', 'failover'];
 
@@ -110,7 +110,7 @@ for (const r of runs) {
   const data = JSON.parse(readFileSync(r.resultFile, 'utf8'));
   for (const t of data.targets ?? []) {
     if (t.status === 'MISS') missed++;
-    rows.push([r.name, t.name, t.value === null ? '—' : `${fmtNum(t.value)}${t.unit}`, `${t.op} ${fmtNum(t.limit)}${t.unit}`, t.status]);
+    rows.push([r.name, t.name, t.value === null ? '—' : `${fmtNum(t.value)}${t.unit}`, wantedText(t), t.status]);
   }
   if (data.skipped && typeof data.skipped === 'string') rows.push([r.name, `skipped: ${data.skipped}`, '', '', 'SKIP']);
 }

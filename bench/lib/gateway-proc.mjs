@@ -3,10 +3,14 @@
 // `node dist/cli/main.js --config-dir DIR run`.
 
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { CLI, DIST_DIR, spawnTracked } from './env.mjs';
+
+/** The minimal relay (gateway bench path (e)): takes `credgw run`'s command line and config. */
+export const RELAY = fileURLToPath(new URL('./relay.mjs', import.meta.url));
 
 let availability;
 
@@ -74,15 +78,16 @@ export function writeGatewayConfig(dir, o) {
 }
 
 /**
- * Spawns `credgw run`. The child gets `startedAt` (performance.now() just
- * before spawn) so the time to its hello can be measured. Its stdout (logs,
- * JSON lines) goes to `logFile` when given.
+ * Spawns `credgw run` (or, with `entry: RELAY`, the minimal relay posing as
+ * it). The child gets `startedAt` (performance.now() just before spawn) so
+ * the time to its hello can be measured. Its stdout (logs, JSON lines) goes
+ * to `logFile` when given.
  */
-export function spawnGateway(configDir, { logFile, env } = {}) {
+export function spawnGateway(configDir, { logFile, env, entry = CLI } = {}) {
   const startedAt = performance.now();
   // CREDGW_BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (profiling, V8 flags).
   const nodeArgs = (process.env.CREDGW_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawnTracked(process.execPath, [...nodeArgs, CLI, '--config-dir', configDir, 'run'], {
+  const child = spawnTracked(process.execPath, [...nodeArgs, entry, '--config-dir', configDir, 'run'], {
     env: { ...process.env, CREDGW_DIST: DIST_DIR, ...env },
     cwd: configDir,
   });
@@ -124,4 +129,35 @@ export function unitEnvironment() {
     }
   }
   return env;
+}
+
+/**
+ * On-CPU time of a process, all its threads, in ms: the sum of the first
+ * field of /proc/<pid>/task/<tid>/schedstat (ns); where the kernel has no
+ * schedstat, utime + stime of /proc/<pid>/stat (clock ticks, 10 ms at 100 Hz).
+ * A thread that exits takes its time with it: compare samples of a process
+ * whose threads live as long as it does (Node's do).
+ */
+export function cpuTimeMs(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    if (Number.isFinite(ns)) return { ms: ns / 1e6, source: 'schedstat' };
+  } catch {
+    // no schedstat (or the process is gone): try stat below
+  }
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks(), source: 'stat' };
+  } catch {
+    return null;
+  }
+}
+
+let ticks;
+function clockTicks() {
+  ticks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  return ticks;
 }

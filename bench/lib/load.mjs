@@ -240,12 +240,22 @@ export function target(name, value, op, limit, unit = '') {
   return { name, value: typeof value === 'number' && Number.isFinite(value) ? value : null, op, limit, unit, status };
 }
 
+/** A figure printed with the targets for information: status INFO, never PASS or MISS. */
+export function info(name, value, unit = '') {
+  return { name, value: typeof value === 'number' && Number.isFinite(value) ? value : null, op: 'info', limit: null, unit, status: 'INFO' };
+}
+
+/** The "wanted" column of a target (or of an information row). */
+export function wantedText(t) {
+  return t.status === 'INFO' ? 'information' : `${t.op} ${fmtNum(t.limit)}${t.unit}`;
+}
+
 export function printTargets(targets, out = process.stdout) {
   if (targets.length === 0) return;
   printTable(
     'targets',
     ['target', 'measured', 'wanted', 'status'],
-    targets.map((t) => [t.name, t.value === null ? '—' : `${fmtNum(t.value)}${t.unit}`, `${t.op} ${fmtNum(t.limit)}${t.unit}`, t.status]),
+    targets.map((t) => [t.name, t.value === null ? '—' : `${fmtNum(t.value)}${t.unit}`, wantedText(t), t.status]),
     out,
   );
 }
