@@ -3,7 +3,8 @@ import type { Readable, Writable } from 'node:stream';
 import { CommanderError, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
-import { SecretError } from '../config/secrets.js';
+import { readSecret, SecretError } from '../config/secrets.js';
+import type { SecretRef } from '../config/types.js';
 import { configFile, resolveConfigDir, type ConfigFile } from '../config/config-file.js';
 import type { ConfigStore } from '../config/store.js';
 import { GatewayError } from '../shared/errors.js';
@@ -88,6 +89,14 @@ export class CliContext {
   /** config.json of `--config-dir`, read-only (no conf). */
   configFile(): ConfigFile {
     return configFile(this.configDir());
+  }
+
+  /**
+   * Reads a secret reference now; outside systemd `credential://credgw_FILE`
+   * comes from `<config dir>/credentials/FILE`, as the unit would load it.
+   */
+  readSecret(ref: SecretRef): Promise<string> {
+    return readSecret(ref, this.io.env, { configDir: this.configDir() });
   }
 
   /** Silent unless `--verbose`, then debug lines (redacted) on stderr. */

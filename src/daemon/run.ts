@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
 import type { ConfigFile } from '../config/config-file.js';
+import { readSecret } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/types.js';
 import { claimSignals } from '../shared/signals.js';
 import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js';
@@ -37,7 +38,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const env = opts.env ?? process.env;
   const clock = opts.clock ?? systemClock;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
-  const gateway = new Gateway(opts.config, { logger: log, env, clock, ...opts.gatewayDeps });
+  // Outside systemd (a plain supervisor), credential://credgw_FILE is the unit's <config dir>/credentials/FILE.
+  const readConfiguredSecret = (ref: string): Promise<string> => readSecret(ref, env, { configDir: opts.store.dir });
+  const gateway = new Gateway(opts.config, { logger: log, env, clock, readSecret: readConfiguredSecret, ...opts.gatewayDeps });
   const notifier = createSystemdNotifier({ env, logger: log, clock });
 
   const reload = (): boolean => {
