@@ -29,7 +29,7 @@ export interface Daemon {
   notifier: SystemdNotifier;
   /** Graceful stop (as SIGTERM does), then resolves; does not exit the process. */
   stop(reason?: string): Promise<void>;
-  /** Re-reads config and secrets (as SIGHUP does); false when the new config was refused. */
+  /** Reopens the audit file and re-reads config and secrets (as SIGHUP does); false when the new config was refused. */
   reload(): boolean;
 }
 
@@ -45,6 +45,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const reload = (): boolean => {
     notifier.reloading();
+    gateway.reopenLogs();
     try {
       const next = opts.store.load();
       gateway.reload(next);
