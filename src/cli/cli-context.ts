@@ -127,6 +127,18 @@ export class CliContext {
   }
 }
 
+/**
+ * A reader that leaves early (`credgw diagnose | head -1`) ends the command
+ * at once, quietly and with status 0: it asked for no more output. Any
+ * other failure of the stream stays fatal.
+ */
+export function endQuietlyOnBrokenPipe(stream: Writable, exit: (code: number) => void): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    exit(EXIT_OK);
+  });
+}
+
 /** The stable code shown for an error. */
 export function errorCode(err: unknown): string {
   if (err instanceof GatewayError || err instanceof ConfigError || err instanceof SecretError) return err.code;

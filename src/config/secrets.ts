@@ -130,29 +130,45 @@ export async function readSecret(
   env: NodeJS.ProcessEnv = process.env,
   options: ReadSecretOptions = {},
 ): Promise<string> {
+  const source = secretSource(ref, env, options);
+  if (source.kind === 'env') {
+    const value = env[source.name];
+    if (value === undefined) throw new SecretError(ref, 'NOT_FOUND', `environment variable ${source.name} is not set`);
+    return checkValue(ref, value);
+  }
+  return checkValue(ref, await readSecretFile(ref, source.path, source.private));
+}
+
+/**
+ * Where a reference is read from: an environment variable, or a file, which
+ * is `private` when systemd made it so ($CREDENTIALS_DIRECTORY) and must
+ * otherwise keep "other" users out. Throws SecretError when there is no such place.
+ */
+export function secretSource(
+  ref: SecretRef,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ReadSecretOptions = {},
+): { kind: 'env'; name: string } | { kind: 'file'; path: string; private: boolean } {
   const parsed = parseSecretRef(ref);
   if (!parsed) {
     throw new SecretError(ref, 'INVALID_REFERENCE', 'must be file:///absolute/path, env://NAME or credential://NAME');
   }
   switch (parsed.kind) {
-    case 'env': {
-      const value = env[parsed.name];
-      if (value === undefined) throw new SecretError(ref, 'NOT_FOUND', `environment variable ${parsed.name} is not set`);
-      return checkValue(ref, value);
-    }
+    case 'env':
+      return parsed;
+    case 'file':
+      return { kind: 'file', path: parsed.path, private: false };
     case 'credential': {
       const dir = env['CREDENTIALS_DIRECTORY'];
-      if (dir) return checkValue(ref, await readSecretFile(ref, join(dir, parsed.name), false));
+      if (dir) return { kind: 'file', path: join(dir, parsed.name), private: true };
       const source = options.configDir === undefined ? undefined : credentialSourcePath(parsed.name, options.configDir);
-      if (source) return checkValue(ref, await readSecretFile(ref, source, true));
+      if (source) return { kind: 'file', path: source, private: false };
       throw new SecretError(ref, 'NO_CREDENTIALS_DIRECTORY', noCredentialsDirectory(parsed.name, options.configDir));
     }
-    case 'file':
-      return checkValue(ref, await readSecretFile(ref, parsed.path, true));
   }
 }
 
-async function readSecretFile(ref: string, path: string, checkMode: boolean): Promise<string> {
+async function readSecretFile(ref: string, path: string, isPrivate: boolean): Promise<string> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -162,7 +178,7 @@ async function readSecretFile(ref: string, path: string, checkMode: boolean): Pr
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new SecretError(ref, 'UNREADABLE', `${path} is not a regular file`);
-    if (checkMode && (st.mode & 0o007) !== 0) {
+    if (!isPrivate && (st.mode & 0o007) !== 0) {
       const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
       throw new SecretError(
         ref,
