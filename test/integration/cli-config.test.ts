@@ -63,7 +63,7 @@ describe('credgw config', () => {
     const lines = res.err.trimEnd().split('\n');
     expect(lines.slice(0, -1).sort()).toEqual(
       [
-        `${bad}: controller.token: must be a secret reference (file:///absolute/path, env://NAME or credential://NAME), never the token itself: put the token in a file only the service can read (chmod 600) and write file:///etc/credgw/<name>.token, or pass it with systemd LoadCredential= and write credential://<name>`,
+        `${bad}: controller.token: must be a secret reference (file:///absolute/path, env://NAME or credential://NAME), never the token itself: put the token in /etc/credgw/credentials/<name> (root:credgw, chmod 640; credgw.service passes it on with LoadCredential=) and write credential://credgw_<name>, or in another file others cannot read (chmod o-rwx) and write file:///path/to/it`,
         `${bad}: controller.url: must be wss:// (ws:// is allowed only with controller.insecure true)`,
         `${bad}: controller.keyFile: is required when controller.certFile is set`,
         `${bad}: vaults[0].url: must be https://host[:port] with no path, query or fragment`,
