@@ -81,8 +81,14 @@ else
   }
   check /etc/credgw 750 root:credgw
   check /etc/credgw/config.json 640 root:credgw
-  check /etc/credgw/credentials 700 root:root
+  check /etc/credgw/credentials 750 root:credgw
   check /var/lib/credgw 750 credgw:credgw
+  check /var/log/credgw 750 credgw:credgw
+  check /etc/logrotate.d/credgw 644 root:root
+  dpkg-query --control-show credgw conffiles | grep -qx /etc/logrotate.d/credgw || fail "/etc/logrotate.d/credgw is not a conffile"
+  if command -v logrotate >/dev/null; then
+    logrotate --debug /etc/logrotate.d/credgw >/dev/null 2>&1 || fail "logrotate does not accept /etc/logrotate.d/credgw"
+  fi
   check /usr/bin/credgw 755 root:root
   check /lib/systemd/system/credgw.service 644 root:root
   echo '{"marker":true}' >/etc/credgw/config.json
@@ -90,7 +96,8 @@ else
   grep -q marker /etc/credgw/config.json || fail "the upgrade replaced /etc/credgw/config.json"
   check /etc/credgw/config.json 640 root:credgw
   dpkg --purge credgw >/dev/null
-  [ ! -e /etc/credgw ] && [ ! -e /var/lib/credgw ] && [ ! -e /usr/lib/credgw ] || fail "purge left files behind"
+  [ ! -e /etc/credgw ] && [ ! -e /var/lib/credgw ] && [ ! -e /var/log/credgw ] && [ ! -e /usr/lib/credgw ] &&
+    [ ! -e /etc/logrotate.d/credgw ] || fail "purge left files behind"
   # Debian keeps system users on purge; remove the one this check created.
   [ "$had_user" -eq 1 ] || { userdel credgw 2>/dev/null || true; groupdel credgw 2>/dev/null || true; }
 fi

@@ -8,12 +8,14 @@
 #   /usr/lib/credgw/                 the app: dist/, package.json, production node_modules
 #   /usr/bin/credgw                  wrapper running the app with the Node.js found now
 #   /lib/systemd/system/credgw.service
+#   /etc/logrotate.d/credgw          rotation of an audit file under /var/log/credgw
 #   /usr/share/man/man1/credgw.1.gz
 #   user and group credgw (system account, no login, home /var/lib/credgw)
 #   /etc/credgw/                     root:credgw 0750
 #   /etc/credgw/config.json          root:credgw 0640, created only when absent
-#   /etc/credgw/credentials/         root:root 0700 (read by systemd's LoadCredential=)
+#   /etc/credgw/credentials/         root:credgw 0750: token files, root:credgw 0640 (LoadCredential=)
 #   /var/lib/credgw/                 credgw:credgw 0750
+#   /var/log/credgw/                 credgw:credgw 0750 (the unit's LogsDirectory=, for telemetry.audit)
 #
 # An upgrade replaces only the app, wrapper, unit and man page: config,
 # credentials and state are kept, and the service is restarted only if it was
@@ -84,6 +86,8 @@ fi
 [ -d "$APP_SRC/node_modules" ] || die "$APP_SRC/node_modules missing: run 'npm ci' there first"
 [ -f "$SCRIPT_DIR/../systemd/credgw.service" ] || die "systemd/credgw.service not found next to the installer"
 UNIT_SRC=$(cd "$SCRIPT_DIR/../systemd" && pwd)/credgw.service
+LOGROTATE_SRC=$SCRIPT_DIR/credgw.logrotate
+[ -f "$LOGROTATE_SRC" ] || die "$LOGROTATE_SRC not found"
 MAN_SRC=$SCRIPT_DIR/credgw.1
 
 # --- Node.js ----------------------------------------------------------------
@@ -215,6 +219,8 @@ EOF
 
   mkdir -p "$R/lib/systemd/system"
   install -m 0644 "$UNIT_SRC" "$R/lib/systemd/system/credgw.service"
+  mkdir -p "$R/etc/logrotate.d"
+  install -m 0644 "$LOGROTATE_SRC" "$R/etc/logrotate.d/credgw"
 
   if [ -f "$MAN_SRC" ]; then
     mkdir -p "$R/usr/share/man/man1"
@@ -222,7 +228,7 @@ EOF
     chmod 0644 "$R/usr/share/man/man1/credgw.1.gz"
   fi
   if [ "$IS_ROOT" -eq 1 ]; then
-    chown -R 0:0 "$app" "$R/usr/bin/credgw" "$R/lib/systemd/system/credgw.service"
+    chown -R 0:0 "$app" "$R/usr/bin/credgw" "$R/lib/systemd/system/credgw.service" "$R/etc/logrotate.d/credgw"
     [ ! -f "$R/usr/share/man/man1/credgw.1.gz" ] || chown 0:0 "$R/usr/share/man/man1/credgw.1.gz"
   fi
 }
@@ -251,14 +257,20 @@ install_state() {
     chmod 0640 "$R/etc/credgw/config.json.tmp"
     mv "$R/etc/credgw/config.json.tmp" "$R/etc/credgw/config.json"
   fi
-  # Token files for LoadCredential=: only root (and PID 1) reads them; the
-  # service sees private copies in $CREDENTIALS_DIRECTORY.
+  # Token files for LoadCredential= (root:credgw 0640 each): PID 1 gives the
+  # service private copies in $CREDENTIALS_DIRECTORY; root and members of
+  # group credgw read them with the CLI (credential://credgw_FILE outside
+  # systemd). An older install's root-only 0700 directory is opened up to the group.
   mkdir -p "$R/etc/credgw/credentials"
-  own 0 0 "$R/etc/credgw/credentials"
-  chmod 0700 "$R/etc/credgw/credentials"
+  own 0 "$SVC_GID" "$R/etc/credgw/credentials"
+  chmod 0750 "$R/etc/credgw/credentials"
   mkdir -p "$R/var/lib/credgw"
   own "$SVC_UID" "$SVC_GID" "$R/var/lib/credgw"
   chmod 0750 "$R/var/lib/credgw"
+  # systemd creates it too (LogsDirectory=); made here for another supervisor.
+  mkdir -p "$R/var/log/credgw"
+  own "$SVC_UID" "$SVC_GID" "$R/var/log/credgw"
+  chmod 0750 "$R/var/log/credgw"
 }
 
 TMP_LIST=$(mktemp)
@@ -307,8 +319,8 @@ else
   note "systemd not found: the unit is installed but nothing will start it."
   note "run the gateway under your supervisor as user $SERVICE_USER:"
   note "  credgw run --config-dir /etc/credgw"
-  note "(pass secrets as file:// or env:// references; credential:// needs systemd)"
+  note "(credential://credgw_FILE is read from /etc/credgw/credentials/FILE there; file:// and env:// work too)"
 fi
 if [ "$UPGRADE" -eq 0 ]; then
-  note "next: put tokens in /etc/credgw/credentials/ (root, 0600), configure with 'credgw config init' and 'credgw vault add', then start"
+  note "next: put tokens in /etc/credgw/credentials/NAME (root:credgw 0640; referenced as credential://credgw_NAME), configure with 'credgw config init' and 'credgw vault add', then start"
 fi

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Removes what installer/install.sh installed.
 #
-#   sudo installer/uninstall.sh            # keep /etc/credgw, /var/lib/credgw and the credgw user
+#   sudo installer/uninstall.sh            # keep /etc/credgw, /var/lib/credgw, /var/log/credgw and the credgw user
 #   sudo installer/uninstall.sh --purge    # remove those too
 #   installer/uninstall.sh --root DIR      # a staging root
 #
@@ -47,11 +47,11 @@ if [ "$STAGING" -eq 0 ] && command -v systemctl >/dev/null && [ -e /lib/systemd/
 fi
 
 rm -rf "$R/usr/lib/credgw" "$R/usr/lib/credgw.new" "$R/usr/lib/credgw.old"
-rm -f "$R/usr/bin/credgw" "$R/lib/systemd/system/credgw.service" "$R/usr/share/man/man1/credgw.1.gz"
+rm -f "$R/usr/bin/credgw" "$R/lib/systemd/system/credgw.service" "$R/usr/share/man/man1/credgw.1.gz" "$R/etc/logrotate.d/credgw"
 [ "$SYSTEMD_RUNNING" -eq 0 ] || systemctl daemon-reload
 
 if [ "$PURGE" -eq 1 ]; then
-  rm -rf "$R/etc/credgw" "$R/var/lib/credgw" "$R/etc/systemd/system/credgw.service.d"
+  rm -rf "$R/etc/credgw" "$R/var/lib/credgw" "$R/var/log/credgw" "$R/etc/systemd/system/credgw.service.d"
   if [ "$STAGING" -eq 0 ]; then
     if getent passwd credgw >/dev/null; then userdel credgw; fi
     if getent group credgw >/dev/null; then groupdel credgw; fi
@@ -65,5 +65,5 @@ if [ "$PURGE" -eq 1 ]; then
   fi
   note "credgw removed with its configuration, credentials, state and user"
 else
-  note "credgw removed; kept /etc/credgw, /var/lib/credgw and the credgw user (--purge removes them)"
+  note "credgw removed; kept /etc/credgw, /var/lib/credgw, /var/log/credgw and the credgw user (--purge removes them)"
 fi

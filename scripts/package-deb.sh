@@ -169,9 +169,13 @@ if [ "$1" = "configure" ]; then
 		chmod 0640 /etc/credgw/config.json.dpkg-new
 		mv /etc/credgw/config.json.dpkg-new /etc/credgw/config.json
 	fi
-	# Token files for LoadCredential=: root only.
-	install -d -m 0700 -o root -g root /etc/credgw/credentials
+	# Token files for LoadCredential= (root:credgw 0640 each): the service gets
+	# private copies from PID 1; root and group credgw read them with the CLI.
+	install -d -m 0750 -o root -g credgw /etc/credgw/credentials
 	install -d -m 0750 -o credgw -g credgw /var/lib/credgw
+	# The unit's LogsDirectory= (for a telemetry.audit file; rotated by
+	# /etc/logrotate.d/credgw).
+	install -d -m 0750 -o credgw -g credgw /var/log/credgw
 fi
 
 # systemd, as dh_installsystemd does it (enable on first install, restart
@@ -194,8 +198,9 @@ if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || [ "$1" = "abort-decon
 fi
 
 if [ "$1" = "configure" ] && [ -z "$2" ]; then
-	echo "credgw: put tokens in /etc/credgw/credentials/, configure with 'credgw config init'"
-	echo "credgw: and 'credgw vault add', then run 'systemctl start credgw'."
+	echo "credgw: put tokens in /etc/credgw/credentials/NAME (root:credgw 0640; referenced as"
+	echo "credgw: credential://credgw_NAME), configure with 'credgw config init' and"
+	echo "credgw: 'credgw vault add', then run 'systemctl start credgw'."
 fi
 
 exit 0
@@ -228,17 +233,22 @@ if [ "$1" = "purge" ]; then
 		deb-systemd-helper purge 'credgw.service' >/dev/null || true
 		deb-systemd-helper unmask 'credgw.service' >/dev/null || true
 	fi
-	# Configuration, credentials and state. The credgw user stays, as Debian
-	# does for system users (files elsewhere may still carry its ids).
-	rm -rf /etc/credgw /var/lib/credgw
+	# Configuration, credentials, state and the audit files. The credgw user
+	# stays, as Debian does for system users (files elsewhere may still carry its ids).
+	rm -rf /etc/credgw /var/lib/credgw /var/log/credgw
 fi
 
 exit 0
 EOF
 chmod 0755 "$PKG/DEBIAN/postinst" "$PKG/DEBIAN/prerm" "$PKG/DEBIAN/postrm"
 
-(cd "$PKG" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$PKG/DEBIAN/md5sums"
-chmod 0644 "$PKG/DEBIAN/control" "$PKG/DEBIAN/md5sums"
+# Every packaged file under /etc is a conffile (an admin's edit survives upgrades).
+(cd "$PKG" && find etc -type f -printf '/%p\n' | LC_ALL=C sort) >"$PKG/DEBIAN/conffiles"
+grep -qx /etc/logrotate.d/credgw "$PKG/DEBIAN/conffiles" || die "/etc/logrotate.d/credgw missing from the package"
+# md5sums of the other files (dpkg keeps conffiles' sums itself, as dh_md5sums does).
+(cd "$PKG" && find . \( -path ./DEBIAN -o -path ./etc \) -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$PKG/DEBIAN/md5sums"
+
+chmod 0644 "$PKG/DEBIAN/control" "$PKG/DEBIAN/md5sums" "$PKG/DEBIAN/conffiles"
 
 # Normalise modes and times for a reproducible archive.
 find "$PKG" -type d -exec chmod 0755 {} +

@@ -3,7 +3,8 @@ import type { Readable, Writable } from 'node:stream';
 import { CommanderError, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
-import { SecretError } from '../config/secrets.js';
+import { readSecret, SecretError } from '../config/secrets.js';
+import type { SecretRef } from '../config/types.js';
 import { configFile, resolveConfigDir, type ConfigFile } from '../config/config-file.js';
 import type { ConfigStore } from '../config/store.js';
 import { GatewayError } from '../shared/errors.js';
@@ -90,6 +91,14 @@ export class CliContext {
     return configFile(this.configDir());
   }
 
+  /**
+   * Reads a secret reference now; outside systemd `credential://credgw_FILE`
+   * comes from `<config dir>/credentials/FILE`, as the unit would load it.
+   */
+  readSecret(ref: SecretRef): Promise<string> {
+    return readSecret(ref, this.io.env, { configDir: this.configDir() });
+  }
+
   /** Silent unless `--verbose`, then debug lines (redacted) on stderr. */
   logger(): Logger {
     this.cachedLogger ??= this.globals().verbose
@@ -116,6 +125,18 @@ export class CliContext {
       rl.close();
     }
   }
+}
+
+/**
+ * A reader that leaves early (`credgw diagnose | head -1`) ends the command
+ * at once, quietly and with status 0: it asked for no more output. Any
+ * other failure of the stream stays fatal.
+ */
+export function endQuietlyOnBrokenPipe(stream: Writable, exit: (code: number) => void): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    exit(EXIT_OK);
+  });
 }
 
 /** The stable code shown for an error. */

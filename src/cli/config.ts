@@ -1,8 +1,13 @@
+import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { compileConfig, validateConfig } from '../config/compile.js';
 import { ConfigError } from '../config/config-error.js';
+import { CREDENTIAL_ID, CREDENTIALS_SUBDIR } from '../config/defaults.js';
 import { KeyPathError, parseCliValue, parseKeyPath, setAtPath, unsetAtPath } from '../config/key-path.js';
+import { describeSecretRef, readSecret, secretSource, SecretError } from '../config/secrets.js';
+import type { GatewayConfig } from '../config/types.js';
 import type { RawConfig } from '../config/schema.js';
 import { startingConfig } from '../config/starting-config.js';
 import { readConfigFile } from '../config/store.js';
@@ -27,14 +32,19 @@ export function configCommand(ctx: CliContext): Command {
       store.update(() => startingConfig());
       ctx.out(`wrote ${store.path}`);
       ctx.out(`annotated example of every key: ${EXAMPLE_CONFIG_PATH}`);
-      ctx.out('next: credgw vault add NAME --url https://pmp.example:7272 --token credential://NAME');
+      const credentials = join(ctx.configDir(), CREDENTIALS_SUBDIR);
+      ctx.out(
+        `next: put the API key in ${credentials}/NAME (root:credgw 0640), then: ` +
+          `credgw vault add NAME --url https://pmp.example:7272 --token credential://${CREDENTIAL_ID}_NAME`,
+      );
     });
 
   cmd
     .command('validate')
     .description('check a config file; prints the key path of every problem')
     .argument('[file]', 'the file to check (default: config.json of --config-dir)')
-    .action((file: string | undefined) => {
+    .option('--secrets', 'also read every token reference: it exists, is readable, not empty, not writable by group or others, not readable by others (values never shown)')
+    .action(async (file: string | undefined, opts: { secrets?: boolean }) => {
       const path = file ?? ctx.store().path;
       let problems: readonly string[];
       try {
@@ -47,6 +57,7 @@ export function configCommand(ctx: CliContext): Command {
         const config = compileConfig(readConfigFile(path));
         const controller = config.controller ? `controller ${config.controller.url}` : 'no controller';
         ctx.out(`${path}: valid (${config.vaults.length} vault${config.vaults.length === 1 ? '' : 's'}, ${controller})`);
+        if (opts.secrets) await validateSecrets(ctx, config, path);
         return;
       }
       for (const p of problems) ctx.err(`${path}: ${p}`);
@@ -93,6 +104,46 @@ export function configCommand(ctx: CliContext): Command {
     });
 
   return cmd;
+}
+
+/** Token references of a config, by key path. */
+function secretRefs(config: GatewayConfig): Array<{ key: string; ref: string }> {
+  const refs = config.controller ? [{ key: 'controller.token', ref: config.controller.token }] : [];
+  return [...refs, ...config.vaults.map((v, i) => ({ key: `vaults[${i}].token`, ref: v.token }))];
+}
+
+/**
+ * `config validate --secrets`: reads each reference as the daemon would
+ * (credential://credgw_FILE from the credentials folder next to the file
+ * outside systemd) and also refuses a token file its group may rewrite.
+ * One line per problem with its key path; never a value.
+ */
+async function validateSecrets(ctx: CliContext, config: GatewayConfig, path: string): Promise<void> {
+  const options = { configDir: dirname(path) };
+  const problems: string[] = [];
+  const refs = secretRefs(config);
+  for (const { key, ref } of refs) {
+    try {
+      await readSecret(ref, ctx.io.env, options);
+      const source = secretSource(ref, ctx.io.env, options);
+      if (source.kind !== 'file' || source.private) continue;
+      const mode = (await stat(source.path)).mode & 0o777;
+      if ((mode & 0o020) !== 0) {
+        const shown = mode.toString(8).padStart(4, '0');
+        problems.push(`${key}: ${describeSecretRef(ref)}: ${source.path} is writable by its group (mode ${shown}); run: chmod g-w ${source.path}`);
+      }
+    } catch (err) {
+      if (!(err instanceof SecretError)) throw err;
+      problems.push(`${key}: ${err.message}`);
+    }
+  }
+  if (problems.length === 0) {
+    ctx.out(`${path}: secrets: ${refs.length} readable${refs.length > 0 ? ` (${refs.map((r) => r.key).join(', ')})` : ''}`);
+    return;
+  }
+  for (const p of problems) ctx.err(`${path}: ${p}`);
+  ctx.err(`error: SECRET_UNAVAILABLE: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the secrets of ${path}`);
+  ctx.exitCode = EXIT_FAILURE;
 }
 
 function keyPathOrUsage(key: string): ReturnType<typeof parseKeyPath> {

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/config-error.js';
 import type { GatewayConfig } from '../config/types.js';
 import { startDaemon } from '../daemon/run.js';
 import { LinkConfigError } from '../link/index.js';
+import { AuditTargetError } from '../telemetry/audit.js';
 import { createLogger } from '../telemetry/logger.js';
 import { EXIT_FAILURE, type CliContext } from './cli-context.js';
 
@@ -36,8 +37,13 @@ export function runCommand(ctx: CliContext): Command {
       try {
         await startDaemon({ config, store, logger, env: ctx.io.env });
       } catch (err) {
-        if (!(err instanceof LinkConfigError)) throw err;
-        ctx.err(`error: CONFIG_INVALID: ${store.path}: ${err.message}; credgw run refuses to start`);
+        if (err instanceof AuditTargetError) {
+          ctx.err(`error: ${err.code}: ${err.message}; credgw run refuses to start`);
+        } else if (err instanceof LinkConfigError) {
+          ctx.err(`error: CONFIG_INVALID: ${store.path}: ${err.message}; credgw run refuses to start`);
+        } else {
+          throw err;
+        }
         ctx.exitCode = EXIT_FAILURE;
       }
     });

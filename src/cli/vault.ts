@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { validateConfig } from '../config/compile.js';
 import type { RawVaultProfile } from '../config/schema.js';
-import { describeSecretRef, isSecretRef, readSecret } from '../config/secrets.js';
+import { describeSecretRef, isSecretRef } from '../config/secrets.js';
 import type { GatewayConfig, VaultProfile } from '../config/types.js';
 import { GatewayError } from '../shared/errors.js';
 import { isValidPin, normalizePin } from '../tls/pin.js';
@@ -87,7 +87,7 @@ export function vaultCommand(ctx: CliContext): Command {
     .argument('<name>', 'profile name')
     .action(async (name: string) => {
       const profile = findProfile(ctx.store().load(), name);
-      const checks = await testVaultConnection(profile, () => readSecret(profile.token, ctx.io.env), { logger: ctx.logger() });
+      const checks = await testVaultConnection(profile, () => ctx.readSecret(profile.token), { logger: ctx.logger() });
       const width = Math.max(...checks.map((c) => c.check.length));
       for (const c of checks) ctx.out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.check.padEnd(width)}  ${c.detail}`);
       const passed = checks.length > 0 && checks.every((c) => c.ok) && checks.some((c) => c.check === 'auth');
@@ -221,7 +221,7 @@ export function findProfile(config: GatewayConfig, name: string): VaultProfile {
 
 async function withClient(ctx: CliContext, name: string, fn: (client: VaultClient, profile: VaultProfile) => Promise<void>): Promise<void> {
   const profile = findProfile(ctx.store().load(), name);
-  const client = createVaultClient(profile, { readToken: () => readSecret(profile.token, ctx.io.env), logger: ctx.logger() });
+  const client = createVaultClient(profile, { readToken: () => ctx.readSecret(profile.token), logger: ctx.logger() });
   try {
     await fn(client, profile);
   } finally {

@@ -13,6 +13,14 @@ export const CONFIG_DIR_ENV = 'CREDGW_CONFIG_DIR';
 export const CONFIG_NAME = 'config';
 /** Mode of a config.json created from scratch (an existing file keeps its own). */
 export const NEW_CONFIG_FILE_MODE = 0o600;
+/**
+ * The unit's `LoadCredential=credgw:<config dir>/credentials`: systemd names
+ * each file of that directory `credgw_<FILE>`. Outside systemd the CLI reads
+ * `credential://credgw_<FILE>` from the same file (secrets.ts).
+ */
+export const CREDENTIAL_ID = 'credgw';
+/** The folder of the config directory holding the token files of CREDENTIAL_ID. */
+export const CREDENTIALS_SUBDIR = 'credentials';
 
 export const DEFAULT_PRIORITY = 100;
 

@@ -17,8 +17,8 @@ export const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
   vaultName: 'must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit',
   secretRef:
     'must be a secret reference (file:///absolute/path, env://NAME or credential://NAME), never the token itself: ' +
-    'put the token in a file only the service can read (chmod 600) and write file:///etc/credgw/<name>.token, ' +
-    'or pass it with systemd LoadCredential= and write credential://<name>',
+    'put the token in /etc/credgw/credentials/<name> (root:credgw, chmod 640; credgw.service passes it on with LoadCredential=) and write credential://credgw_<name>, ' +
+    'or in another file others cannot read (chmod o-rwx) and write file:///path/to/it',
   httpsUrl: 'must be https://host[:port]',
   controllerUrl: 'must be wss://host[:port]/path (ws:// only with controller.insecure true)',
   proxyUrl: 'must be http://[user@]host:port',

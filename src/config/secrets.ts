@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CREDENTIAL_ID, CREDENTIALS_SUBDIR } from './defaults.js';
 import type { SecretRef } from './types.js';
 
 /**
@@ -16,6 +17,10 @@ import type { SecretRef } from './types.js';
  * - `env://NAME` — an environment variable of the process.
  * - `credential://NAME` — systemd's `LoadCredential=NAME:…`, read from
  *   `$CREDENTIALS_DIRECTORY/NAME` (systemd already makes that private).
+ *   Without it (the CLI in an admin's shell), `credential://credgw_FILE` is
+ *   read from `<config dir>/credentials/FILE`, the very file the unit's
+ *   `LoadCredential=credgw:<config dir>/credentials` loads under that name,
+ *   with the same mode rule as `file://`.
  *
  * Errors name the reference, never the value.
  */
@@ -97,35 +102,73 @@ export function describeSecretRef(ref: string): string {
   }
 }
 
+export interface ReadSecretOptions {
+  /**
+   * The config directory, where `credential://credgw_FILE` is found outside
+   * systemd (`<configDir>/credentials/FILE`). Default: none (then
+   * `credential://` needs $CREDENTIALS_DIRECTORY).
+   */
+  configDir?: string | undefined;
+}
+
+/**
+ * The file systemd loads as `credential://NAME` through the unit's
+ * `LoadCredential=credgw:<configDir>/credentials`: `<configDir>/credentials/FILE`
+ * for NAME `credgw_FILE`; undefined for any other name.
+ */
+export function credentialSourcePath(name: string, configDir: string): string | undefined {
+  const prefix = `${CREDENTIAL_ID}_`;
+  if (!name.startsWith(prefix)) return undefined;
+  const file = name.slice(prefix.length);
+  if (file === '' || file === '.' || file === '..') return undefined;
+  return join(configDir, CREDENTIALS_SUBDIR, file);
+}
+
 /** Reads a secret now. Rejects with SecretError (naming the reference, never the value). */
-export async function readSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function readSecret(
+  ref: SecretRef,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ReadSecretOptions = {},
+): Promise<string> {
+  const source = secretSource(ref, env, options);
+  if (source.kind === 'env') {
+    const value = env[source.name];
+    if (value === undefined) throw new SecretError(ref, 'NOT_FOUND', `environment variable ${source.name} is not set`);
+    return checkValue(ref, value);
+  }
+  return checkValue(ref, await readSecretFile(ref, source.path, source.private));
+}
+
+/**
+ * Where a reference is read from: an environment variable, or a file, which
+ * is `private` when systemd made it so ($CREDENTIALS_DIRECTORY) and must
+ * otherwise keep "other" users out. Throws SecretError when there is no such place.
+ */
+export function secretSource(
+  ref: SecretRef,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ReadSecretOptions = {},
+): { kind: 'env'; name: string } | { kind: 'file'; path: string; private: boolean } {
   const parsed = parseSecretRef(ref);
   if (!parsed) {
     throw new SecretError(ref, 'INVALID_REFERENCE', 'must be file:///absolute/path, env://NAME or credential://NAME');
   }
   switch (parsed.kind) {
-    case 'env': {
-      const value = env[parsed.name];
-      if (value === undefined) throw new SecretError(ref, 'NOT_FOUND', `environment variable ${parsed.name} is not set`);
-      return checkValue(ref, value);
-    }
+    case 'env':
+      return parsed;
+    case 'file':
+      return { kind: 'file', path: parsed.path, private: false };
     case 'credential': {
       const dir = env['CREDENTIALS_DIRECTORY'];
-      if (!dir) {
-        throw new SecretError(
-          ref,
-          'NO_CREDENTIALS_DIRECTORY',
-          `CREDENTIALS_DIRECTORY is not set (credential:// works under systemd with LoadCredential=${parsed.name}:/path/to/token)`,
-        );
-      }
-      return checkValue(ref, await readSecretFile(ref, join(dir, parsed.name), false));
+      if (dir) return { kind: 'file', path: join(dir, parsed.name), private: true };
+      const source = options.configDir === undefined ? undefined : credentialSourcePath(parsed.name, options.configDir);
+      if (source) return { kind: 'file', path: source, private: false };
+      throw new SecretError(ref, 'NO_CREDENTIALS_DIRECTORY', noCredentialsDirectory(parsed.name, options.configDir));
     }
-    case 'file':
-      return checkValue(ref, await readSecretFile(ref, parsed.path, true));
   }
 }
 
-async function readSecretFile(ref: string, path: string, checkMode: boolean): Promise<string> {
+async function readSecretFile(ref: string, path: string, isPrivate: boolean): Promise<string> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -135,7 +178,7 @@ async function readSecretFile(ref: string, path: string, checkMode: boolean): Pr
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new SecretError(ref, 'UNREADABLE', `${path} is not a regular file`);
-    if (checkMode && (st.mode & 0o007) !== 0) {
+    if (!isPrivate && (st.mode & 0o007) !== 0) {
       const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
       throw new SecretError(
         ref,
@@ -161,6 +204,14 @@ function fileError(ref: string, path: string, err: unknown): SecretError {
   }
   if (code === 'EISDIR') return new SecretError(ref, 'UNREADABLE', `${path} is not a regular file`, { cause: err });
   return new SecretError(ref, 'UNREADABLE', `cannot read ${path} (${code ?? 'error'})`, { cause: err });
+}
+
+/** Why credential://NAME cannot be read here, and what would make it readable. */
+function noCredentialsDirectory(name: string, configDir: string | undefined): string {
+  const folder = configDir === undefined ? `<config dir>/${CREDENTIALS_SUBDIR}` : join(configDir, CREDENTIALS_SUBDIR);
+  const convention = `CREDENTIALS_DIRECTORY is not set (not started by systemd); credgw.service loads ${folder}/FILE as credential://${CREDENTIAL_ID}_FILE`;
+  if (credentialSourcePath(name, folder) !== undefined) return convention;
+  return `${convention}, and this name only with a drop-in line LoadCredential=${name}:/path/to/token`;
 }
 
 function checkValue(ref: string, raw: string): string {

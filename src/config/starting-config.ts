@@ -18,9 +18,10 @@ export function startingConfig(hostname: string = osHostname()): RawConfig {
     '//clusterId': 'gateways that share a clusterId form one active/standby pair: give both the same value',
     priority: D.DEFAULT_PRIORITY,
     '//controller':
-      'to connect to the cloud, replace null with {"url": "wss://cloud.example.com/gateway", "token": "file:///etc/credgw/controller.token"}',
+      'to connect to the cloud, put the gateway token in /etc/credgw/credentials/controller (root:credgw 0640) and replace null with {"url": "wss://cloud.example.com/gateway", "token": "credential://credgw_controller"}',
     controller: null,
-    '//vaults': 'add PMP/PAM360 connections with: credgw vault add NAME --url https://pmp.example:7272 --token credential://NAME --ca-file /etc/credgw/NAME.pem',
+    '//vaults':
+      'put each API key in /etc/credgw/credentials/NAME (root:credgw 0640), then: credgw vault add NAME --url https://pmp.example:7272 --token credential://credgw_NAME --ca-file /etc/credgw/NAME.pem',
     vaults: [],
     policy: {
       '//': 'allowResources null allows every PMP resource; denyAccounts are never fetched; the rate limit is per account',

@@ -94,6 +94,11 @@ class Run {
     this.logger = opts.logger ?? pino({ level: 'silent' });
   }
 
+  /** As the CLI reads it: outside systemd, credential://credgw_FILE from <config dir>/credentials/FILE. */
+  private readToken(ref: string): Promise<string> {
+    return readSecret(ref, this.env, { configDir: this.opts.configDir });
+  }
+
   add(subject: string, check: string, level: CheckLevel, detail: string): void {
     const r: CheckResult = { subject, check, level, detail: this.scrub(detail) };
     this.results.push(r);
@@ -198,7 +203,7 @@ class Run {
     for (const v of config.vaults) refs.push({ subject: `vault ${v.name}`, ref: v.token });
     for (const { subject, ref, check = 'token' } of refs) {
       try {
-        const value = await readSecret(ref, this.env);
+        const value = await this.readToken(ref);
         this.secrets.add(value);
         this.tokens.set(ref, value);
         this.add(subject, check, 'ok', `${describeSecretRef(ref)}: readable, ${Buffer.byteLength(value, 'utf8')} bytes`);
@@ -295,7 +300,7 @@ class Run {
       return;
     }
     try {
-      const checks = await testVaultConnection(v, () => readSecret(v.token, this.env), {
+      const checks = await testVaultConnection(v, () => this.readToken(v.token), {
         clock: this.clock,
         logger: this.logger,
         timeoutMs: Math.min(this.timeoutMs, v.timeoutMs),

@@ -167,6 +167,11 @@ export class Gateway {
     this.lifecycle.transition('running', 'started');
   }
 
+  /** Reopens the audit file at its configured path (after logrotate renamed it; SIGHUP). */
+  reopenLogs(): void {
+    this.audit.reopen();
+  }
+
   /** The telemetry endpoint's address, when it listens. */
   get telemetryAddress(): { host: string; port: number } | null {
     return this.telemetry?.address ?? null;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
 import type { ConfigFile } from '../config/config-file.js';
+import { readSecret } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/types.js';
 import { claimSignals } from '../shared/signals.js';
 import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js';
@@ -28,7 +29,7 @@ export interface Daemon {
   notifier: SystemdNotifier;
   /** Graceful stop (as SIGTERM does), then resolves; does not exit the process. */
   stop(reason?: string): Promise<void>;
-  /** Re-reads config and secrets (as SIGHUP does); false when the new config was refused. */
+  /** Reopens the audit file and re-reads config and secrets (as SIGHUP does); false when the new config was refused. */
   reload(): boolean;
 }
 
@@ -37,11 +38,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const env = opts.env ?? process.env;
   const clock = opts.clock ?? systemClock;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
-  const gateway = new Gateway(opts.config, { logger: log, env, clock, ...opts.gatewayDeps });
+  // Outside systemd (a plain supervisor), credential://credgw_FILE is the unit's <config dir>/credentials/FILE.
+  const readConfiguredSecret = (ref: string): Promise<string> => readSecret(ref, env, { configDir: opts.store.dir });
+  const gateway = new Gateway(opts.config, { logger: log, env, clock, readSecret: readConfiguredSecret, ...opts.gatewayDeps });
   const notifier = createSystemdNotifier({ env, logger: log, clock });
 
   const reload = (): boolean => {
     notifier.reloading();
+    gateway.reopenLogs();
     try {
       const next = opts.store.load();
       gateway.reload(next);

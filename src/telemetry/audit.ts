@@ -1,4 +1,5 @@
-import { isAbsolute } from 'node:path';
+import { closeSync, fchmodSync, openSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { AuditEvent } from '../shared/audit-event.js';
 import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
@@ -25,8 +26,32 @@ export interface AuditLog {
    * (so the daemon can refuse to start without its audit trail).
    */
   ready(): Promise<void>;
+  /**
+   * Writes what is buffered to the file open now, then opens the target path
+   * again (after logrotate renamed the file: new lines go to a new file
+   * there). When that fails, lines keep going to the file already open and
+   * the failure is logged. Nothing to do for stdout.
+   */
+  reopen(): void;
   /** Flushes what is buffered and closes the file (stdout stays open). Idempotent. */
   close(): Promise<void>;
+}
+
+/** Mode of an audit file the sink creates, whatever the umask: the service's group (a log shipper) may read it. */
+export const AUDIT_FILE_MODE = 0o640;
+
+/** The audit file cannot be opened: the daemon refuses to start without its audit trail. */
+export class AuditTargetError extends Error {
+  override readonly name = 'AuditTargetError';
+  /** Stable code for the CLI's one-line error. */
+  readonly code = 'AUDIT_UNAVAILABLE';
+  constructor(
+    readonly target: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 /** Longest a recorded line waits before it is handed to the destination, in ms. */
@@ -69,13 +94,14 @@ export function createAuditSink(target: 'stdout' | string, options: AuditSinkOpt
   }
   let destination: ReturnType<typeof pino.destination>;
   try {
+    if (target !== 'stdout') createAuditFile(target);
     destination =
       target === 'stdout'
         ? pino.destination({ dest: 1, sync: true, contentMode: 'buffer' })
         : pino.destination({ dest: target, append: true, mkdir: false, sync: true, contentMode: 'buffer' });
   } catch (err) {
-    // A synchronous destination opens at once: a file that cannot be opened is reported like any later failure.
-    return failedAuditSink(err as Error, target, options.logger);
+    // A synchronous destination opens at once: ready() rejects with what is wrong, in one line.
+    return failedAuditSink(auditTargetError(target, err));
   }
   let failure: Error | undefined;
   const opened = new Promise<void>((resolve, reject) => {
@@ -143,6 +169,17 @@ export function createAuditSink(target: 'stdout' | string, options: AuditSinkOpt
     ready(): Promise<void> {
       return target === 'stdout' ? Promise.resolve() : opened;
     },
+    reopen(): void {
+      if (target === 'stdout' || closing || failure) return;
+      flush();
+      try {
+        createAuditFile(target);
+        destination.reopen();
+        options.logger?.info({ target }, 'audit file reopened');
+      } catch (err) {
+        options.logger?.error({ target, problem: auditTargetError(target, err).message }, 'audit file not reopened, still writing to the one open');
+      }
+    },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         process.removeListener('exit', onExit);
@@ -161,12 +198,50 @@ export function createAuditSink(target: 'stdout' | string, options: AuditSinkOpt
   };
 }
 
-/** The sink of a destination that could not be opened: reported once, ready() rejects, events are dropped. */
-function failedAuditSink(err: Error, target: string, logger: Logger | undefined): AuditLog {
-  logger?.error({ err, target }, 'audit destination failed');
+/** The sink of a destination that could not be opened: ready() rejects with why, events are dropped. */
+function failedAuditSink(err: AuditTargetError): AuditLog {
   return {
     record: () => undefined,
     ready: () => Promise.reject(err),
+    reopen: () => undefined,
     close: () => Promise.resolve(),
   };
+}
+
+/**
+ * Creates a missing audit file with AUDIT_FILE_MODE (fchmod: the umask would
+ * take group read away; an existing file keeps its mode) and checks that it
+ * opens for appending, so that the destination's own open, which reports a
+ * failure only as an 'error' that ends the trail, does not fail.
+ */
+function createAuditFile(target: string): void {
+  let fd: number;
+  try {
+    fd = openSync(target, 'ax', AUDIT_FILE_MODE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    closeSync(openSync(target, 'a'));
+    return;
+  }
+  try {
+    fchmodSync(fd, AUDIT_FILE_MODE);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One line saying why `target` cannot be opened for appending, and what usually fixes it. */
+function auditTargetError(target: string, err: unknown): AuditTargetError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  const dir = dirname(target);
+  const uid = process.getuid?.() ?? '?';
+  const why: Record<string, string> = {
+    ENOENT: `${dir} does not exist`,
+    ENOTDIR: `${dir} is not a directory`,
+    EACCES: `not writable by uid ${uid}`,
+    EPERM: `not writable by uid ${uid}`,
+    EROFS: `${dir} is read-only here (credgw.service may write only /var/log/credgw, its LogsDirectory=)`,
+    EISDIR: 'it is a directory',
+  };
+  return new AuditTargetError(target, `telemetry.audit: cannot open ${target} for appending: ${why[code] ?? code}`, { cause: err });
 }

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCredgw } from '../helpers/cli.js';
@@ -21,6 +21,9 @@ describe('credgw config', () => {
     const first = await cfg(['config', 'init']);
     expect(first).toMatchObject({ code: 0, err: '' });
     expect(first.out).toContain(`wrote ${file()}`);
+    // The unit's naming: a token in <config dir>/credentials/NAME is credential://credgw_NAME.
+    expect(first.out).toContain(`next: put the API key in ${join(dir, 'credentials')}/NAME (root:credgw 0640), then: credgw vault add NAME --url https://pmp.example:7272 --token credential://credgw_NAME`);
+    expect(JSON.stringify(fileJson())).not.toMatch(/credential:\/\/(?!credgw_)/);
     expect(mode(file())).toBe(0o600);
     expect(fileJson()).toMatchObject({ controller: null, vaults: [], '//': expect.stringContaining('docs/configuration.md') });
     expect((await cfg(['config', 'validate'])).code).toBe(0);
@@ -60,7 +63,7 @@ describe('credgw config', () => {
     const lines = res.err.trimEnd().split('\n');
     expect(lines.slice(0, -1).sort()).toEqual(
       [
-        `${bad}: controller.token: must be a secret reference (file:///absolute/path, env://NAME or credential://NAME), never the token itself: put the token in a file only the service can read (chmod 600) and write file:///etc/credgw/<name>.token, or pass it with systemd LoadCredential= and write credential://<name>`,
+        `${bad}: controller.token: must be a secret reference (file:///absolute/path, env://NAME or credential://NAME), never the token itself: put the token in /etc/credgw/credentials/<name> (root:credgw, chmod 640; credgw.service passes it on with LoadCredential=) and write credential://credgw_<name>, or in another file others cannot read (chmod o-rwx) and write file:///path/to/it`,
         `${bad}: controller.url: must be wss:// (ws:// is allowed only with controller.insecure true)`,
         `${bad}: controller.keyFile: is required when controller.certFile is set`,
         `${bad}: vaults[0].url: must be https://host[:port] with no path, query or fragment`,
@@ -79,6 +82,53 @@ describe('credgw config', () => {
     const missing = await cfg(['config', 'validate']);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain(`cannot read ${file()} (ENOENT)`);
+  });
+
+  it('validate --secrets: reads every token reference, one problem per key path, never a value', async () => {
+    const secret = 'validate-secret-Zx81q';
+    mkdirSync(join(dir, 'credentials'), { mode: 0o750 });
+    const token = (name: string, content: string, fileMode: number): string => {
+      const path = join(dir, 'credentials', name);
+      writeFileSync(path, content, { mode: fileMode });
+      chmodSync(path, fileMode);
+      return path;
+    };
+    token('controller', `${secret}\n`, 0o640);
+    token('good', secret, 0o600);
+    const config = (vaultTokens: string[]) =>
+      writeFileSync(
+        file(),
+        JSON.stringify({
+          gatewayId: 'gw-a',
+          clusterId: 'site-1',
+          controller: { url: 'wss://ctl.example:443/gateway', token: 'credential://credgw_controller' },
+          vaults: vaultTokens.map((t, i) => ({ name: `v${i}`, url: 'https://pmp.example:7272', token: t })),
+        }),
+        { mode: 0o600 },
+      );
+    config(['credential://credgw_good']);
+    expect(await cfg(['config', 'validate', '--secrets'])).toEqual({
+      code: 0,
+      out: `${file()}: valid (1 vault, controller wss://ctl.example:443/gateway)\n${file()}: secrets: 2 readable (controller.token, vaults[0].token)\n`,
+      err: '',
+    });
+    // Without --secrets, the same problems pass unnoticed: the schema sees only references.
+    const open = token('open', secret, 0o644);
+    const groupWritable = token('shared', secret, 0o660);
+    token('empty', '\n', 0o600);
+    config(['credential://credgw_missing', 'credential://credgw_open', 'credential://credgw_shared', 'credential://credgw_empty', 'env://UNSET_TOKEN']);
+    expect((await cfg(['config', 'validate'])).code).toBe(0);
+    const bad = await cfg(['config', 'validate', '--secrets']);
+    expect(bad.code).toBe(1);
+    expect(bad.err.split('\n').filter(Boolean)).toEqual([
+      `${file()}: vaults[0].token: credential://credgw_missing: ${join(dir, 'credentials', 'missing')} does not exist`,
+      `${file()}: vaults[1].token: credential://credgw_open: ${open} is accessible to other users (mode 0644); run: chmod o-rwx ${open}`,
+      `${file()}: vaults[2].token: credential://credgw_shared: ${groupWritable} is writable by its group (mode 0660); run: chmod g-w ${groupWritable}`,
+      `${file()}: vaults[3].token: credential://credgw_empty: is empty`,
+      `${file()}: vaults[4].token: env://UNSET_TOKEN: environment variable UNSET_TOKEN is not set`,
+      `error: SECRET_UNAVAILABLE: 5 problems with the secrets of ${file()}`,
+    ]);
+    expect(bad.out + bad.err).not.toContain(secret);
   });
 
   it('show prints the effective config without secrets; --raw prints the file', async () => {

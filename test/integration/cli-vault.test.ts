@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCredgw } from '../helpers/cli.js';
@@ -52,6 +52,23 @@ describe('credgw vault test', () => {
     expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['ok dns', 'ok tcp', 'ok tls', 'ok auth']);
     expect(res.out).toContain(sim.pin);
     noSecrets(res.out, res.err);
+  });
+
+  it('reads credential://credgw_NAME from <config dir>/credentials/NAME outside systemd, as the unit would load it', async () => {
+    mkdirSync(join(dir, 'credentials'), { mode: 0o750 });
+    writeFileSync(join(dir, 'credentials', 'sim'), `${token}\n`, { mode: 0o640 });
+    expect((await run('config', 'set', 'vaults.sim.token', 'credential://credgw_sim')).code).toBe(0);
+    const res = await run('vault', 'test', 'sim');
+    expect(res.err).toBe('');
+    expect(res.out).toMatch(/^ok\s+auth\s/m);
+    expect(res.code).toBe(0);
+    expect((await run('vault', 'accounts', 'sim', '301')).code).toBe(0);
+
+    expect((await run('config', 'set', 'vaults.sim.token', 'credential://credgw_absent')).code).toBe(0);
+    const absent = await run('vault', 'test', 'sim');
+    expect(absent.code).toBe(1);
+    expect(absent.out + absent.err).toContain(`credential://credgw_absent: ${join(dir, 'credentials', 'absent')} does not exist`);
+    noSecrets(res.out, res.err, absent.out, absent.err);
   });
 
   it('fails the auth line with a wrong key, and the tls line with an untrusted certificate', async () => {

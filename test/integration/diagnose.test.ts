@@ -71,7 +71,7 @@ describe('credgw diagnose', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  function configDir(name: string, patch: { token?: string; proxy?: string; proxyPassword?: string; vaultToken?: string } = {}): string {
+  function configDir(name: string, patch: { token?: string; proxy?: string; proxyPassword?: string; vaultToken?: string; tokenRef?: string; vaultTokenRef?: string } = {}): string {
     const dir = join(work, name);
     rmSync(dir, { recursive: true, force: true });
     const pki = testPki();
@@ -80,12 +80,12 @@ describe('credgw diagnose', () => {
       clusterId: 'site-diag',
       controller: {
         url: controller.wsUrl.replace('127.0.0.1', 'localhost'),
-        token: pathToFileURL(patch.token ?? gwTokenFile).href,
+        token: patch.tokenRef ?? pathToFileURL(patch.token ?? gwTokenFile).href,
         caFile: join(pki.dir, 'ca.crt'),
         ...(patch.proxy ? { proxy: patch.proxy } : {}),
         ...(patch.proxyPassword ? { proxyPassword: patch.proxyPassword } : {}),
       },
-      vaults: [{ name: 'pmp-lab', url: pmp.url, token: pathToFileURL(patch.vaultToken ?? vaultTokenFile).href, caFile: vaultCaFile }],
+      vaults: [{ name: 'pmp-lab', url: pmp.url, token: patch.vaultTokenRef ?? pathToFileURL(patch.vaultToken ?? vaultTokenFile).href, caFile: vaultCaFile }],
       telemetry: { listen: `127.0.0.1:${deadPort}` },
     };
     mkdirSync(dir, { mode: 0o700 });
@@ -119,6 +119,21 @@ describe('credgw diagnose', () => {
     expectNoSecrets(r.out);
     // Closed before hello: the controller never saw a gateway session.
     expect(controller.connectedGateways()).toEqual([]);
+  });
+
+  it("credential://credgw_NAME tokens from a shell (no CREDENTIALS_DIRECTORY): read from <config dir>/credentials/NAME, 0 FAIL", async () => {
+    const dir = configDir('credentials', { tokenRef: 'credential://credgw_controller', vaultTokenRef: 'credential://credgw_pmp-lab' });
+    mkdirSync(join(dir, 'credentials'), { mode: 0o750 });
+    writeFileSync(join(dir, 'credentials', 'controller'), `${GW_TOKEN}\n`, { mode: 0o640 });
+    writeFileSync(join(dir, 'credentials', 'pmp-lab'), `${pmp.tokens[0]}\n`, { mode: 0o640 });
+    const r = await diagnose(dir);
+    expect(r.out).not.toMatch(/^FAIL/m);
+    expect(r.code).toBe(0);
+    expect(line(r.out, 'controller token')).toBe(`ok    controller token            credential://credgw_controller: readable, ${GW_TOKEN.length} bytes`);
+    expect(line(r.out, 'vault pmp-lab token')).toMatch(/^ok .*credential:\/\/credgw_pmp-lab: readable/);
+    expect(line(r.out, 'controller auth')).toMatch(/^ok /);
+    expect(line(r.out, 'vault pmp-lab auth')).toMatch(/^ok /);
+    expectNoSecrets(r.out + r.err);
   });
 
   it('a wrong controller token: FAIL "token refused", exit 1, the token never shown', async () => {

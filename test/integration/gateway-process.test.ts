@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { ManualClock } from '../../src/shared/clock.js';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
@@ -123,6 +125,21 @@ describe('credgw run as a process', () => {
     expect(connectedAt()).toBe(before);
   });
 
+  it('reopens the audit file on SIGHUP (logrotate: rename, then reload): new lines in a new 0640 file at the path', async () => {
+    const path = join(ws.dir, 'gw-proc-audit.log');
+    renameSync(path, `${path}.1`);
+    // The config on disk is still the refused one: the reopen does not depend on it.
+    proc!.child.kill('SIGHUP');
+    await proc!.waitForOutput(/"msg":"audit file reopened"/, 'the reopen');
+    const res = await launch(gp('pmp', '302', '912'));
+    expect(res.body).toMatchObject({ ok: true });
+    const id = String(res.body['id']);
+    await waitFor(() => existsSync(path) && readFileSync(path, 'utf8').includes(id), 'the new audit line in the new file');
+    expect(readFileSync(`${path}.1`, 'utf8')).not.toContain(id);
+    expect(readFileSync(`${path}.1`, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(4);
+    expect((statSync(path).mode & 0o777).toString(8)).toBe('640');
+  });
+
   it('drains the command in flight on SIGTERM, then exits 0', async () => {
     const listPath = '/restapi/json/v1/resources/301/accounts';
     const seen = gated.stats().byPath[listPath] ?? 0;
@@ -147,7 +164,8 @@ describe('credgw run as a process', () => {
     expect(out).toMatch(/"msg":"controller link up"/);
     expectNoSecrets('stdout', out);
     expectNoSecrets('stderr', proc!.stderr());
-    const audit = auditText(ws, 'gw-proc');
+    // Rotated once (above): the earlier lines are in .1.
+    const audit = readFileSync(join(ws.dir, 'gw-proc-audit.log.1'), 'utf8') + auditText(ws, 'gw-proc');
     expect(audit.trim().split('\n').length).toBeGreaterThanOrEqual(5);
     expectNoSecrets('audit', audit);
   });
@@ -169,5 +187,16 @@ describe('credgw run as a process', () => {
     expect(bad.stderr()).toMatch(/CONFIG_INVALID/);
     expect(ctl.connectedGateways()).toEqual([]);
     expectNoSecrets('stderr of a refused start', bad.stdout() + bad.stderr());
+  });
+
+  it('refuses to start when telemetry.audit cannot be opened: one line naming the file, exit 1, no stack trace', async () => {
+    const target = join(ws.dir, 'no-such-dir', 'audit.log');
+    const dir = ws.writeConfig({ ...raw, telemetry: { ...(raw['telemetry'] as Record<string, unknown>), audit: target } }, 'etc-no-audit');
+    const bad = spawnCli(['--config-dir', dir, 'run']);
+    expect(await bad.exited).toEqual({ code: 1, signal: null });
+    expect(bad.stderr()).toBe(
+      `error: AUDIT_UNAVAILABLE: telemetry.audit: cannot open ${target} for appending: ${join(ws.dir, 'no-such-dir')} does not exist; credgw run refuses to start\n`,
+    );
+    expect(bad.stdout()).not.toMatch(/stack|    at /);
   });
 });

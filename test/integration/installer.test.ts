@@ -134,8 +134,16 @@ describe('installer into a staging root', () => {
     expectNode(join(root, 'etc/credgw'), '0750', 0, svc.gid);
     expectNode(join(root, 'etc/credgw/config.json'), '0640', 0, svc.gid);
     expect(JSON.parse(readFileSync(join(root, 'etc/credgw/config.json'), 'utf8'))).toEqual({});
-    expectNode(join(root, 'etc/credgw/credentials'), '0700', 0, 0);
+    // Token files: root:credgw, so root and group credgw read them with the CLI (credential://credgw_NAME).
+    expectNode(join(root, 'etc/credgw/credentials'), '0750', 0, svc.gid);
     expectNode(join(root, 'var/lib/credgw'), '0750', svc.uid, svc.gid);
+    // The audit file's directory (the unit's LogsDirectory=) and its rotation, reloading the service.
+    expectNode(join(root, 'var/log/credgw'), '0750', svc.uid, svc.gid);
+    const logrotate = join(root, 'etc/logrotate.d/credgw');
+    expectNode(logrotate, '0644', 0, 0);
+    expect(readFileSync(logrotate, 'utf8')).toMatch(/^\/var\/log\/credgw\/\*\.log \{$/m);
+    expect(readFileSync(logrotate, 'utf8')).toMatch(/^\s+create 0640 credgw credgw$/m);
+    expect(readFileSync(logrotate, 'utf8')).toMatch(/^\s+systemctl reload credgw\.service/m);
   });
 
   it('runs the staged app, whose production dependencies load', () => {
@@ -180,6 +188,8 @@ describe('installer into a staging root', () => {
     const config = readFileSync(join(root, 'etc/credgw/config.json'), 'utf8');
     writeFileSync(join(root, 'etc/credgw/credentials/pmp-prod'), 'not-a-real-token\n', { mode: 0o600 });
     writeFileSync(join(root, 'var/lib/credgw/epoch'), '7\n');
+    // An older install made the credentials directory root-only; the upgrade opens it to group credgw.
+    chmodSync(join(root, 'etc/credgw/credentials'), 0o700);
     // A file of the old version that the new one does not ship must go.
     writeFileSync(join(root, 'usr/lib/credgw/dist/stale.js'), '');
 
@@ -191,6 +201,7 @@ describe('installer into a staging root', () => {
     expect(readFileSync(join(root, 'etc/credgw/config.json'), 'utf8')).toBe(config);
     expectNode(join(root, 'etc/credgw/config.json'), '0640', 0, svc.gid);
     expect(readFileSync(join(root, 'etc/credgw/credentials/pmp-prod'), 'utf8')).toBe('not-a-real-token\n');
+    expectNode(join(root, 'etc/credgw/credentials'), '0750', 0, svc.gid);
     expect(readFileSync(join(root, 'var/lib/credgw/epoch'), 'utf8')).toBe('7\n');
     expect(existsSync(join(root, 'usr/lib/credgw/dist/stale.js'))).toBe(false);
     expect(existsSync(join(root, 'usr/lib/credgw.new'))).toBe(false);
@@ -206,6 +217,7 @@ describe('installer into a staging root', () => {
     expect(existsSync(join(root, 'usr/bin/credgw'))).toBe(false);
     expect(existsSync(join(root, 'lib/systemd/system/credgw.service'))).toBe(false);
     expect(existsSync(join(root, 'usr/share/man/man1/credgw.1.gz'))).toBe(false);
+    expect(existsSync(join(root, 'etc/logrotate.d/credgw'))).toBe(false);
     expect(existsSync(join(root, 'etc/credgw/config.json'))).toBe(true);
     expect(existsSync(join(root, 'etc/credgw/credentials/pmp-prod'))).toBe(true);
     expect(existsSync(join(root, 'var/lib/credgw/epoch'))).toBe(true);
@@ -216,7 +228,7 @@ describe('installer into a staging root', () => {
     expectOk(run(INSTALL, ['--root', root, '--app-dir', APP_DIR]));
     expect(readFileSync(join(root, 'etc/credgw/config.json'), 'utf8')).toContain('pmp-prod');
     expectOk(run(UNINSTALL, ['--root', root, '--purge']));
-    for (const p of ['usr/lib/credgw', 'usr/bin/credgw', 'etc/credgw', 'var/lib/credgw']) {
+    for (const p of ['usr/lib/credgw', 'usr/bin/credgw', 'etc/credgw', 'var/lib/credgw', 'var/log/credgw']) {
       expect({ p, exists: existsSync(join(root, p)) }).toEqual({ p, exists: false });
     }
     expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).not.toContain('credgw:');
@@ -228,7 +240,8 @@ describe('installer into a staging root', () => {
     expectOk(run(INSTALL, ['--root', filesRoot, '--app-dir', APP_DIR, '--files-only']));
     expect(existsSync(join(filesRoot, 'usr/lib/credgw/dist/cli/main.js'))).toBe(true);
     expect(existsSync(join(filesRoot, 'lib/systemd/system/credgw.service'))).toBe(true);
-    expect(existsSync(join(filesRoot, 'etc'))).toBe(false);
+    // Under etc/ only the logrotate snippet (a conffile of the .deb); no config, no var/.
+    expect(readdirSync(join(filesRoot, 'etc'), { recursive: true }).sort()).toEqual(['logrotate.d', 'logrotate.d/credgw']);
     expect(existsSync(join(filesRoot, 'var'))).toBe(false);
   });
 });

@@ -204,7 +204,7 @@ describe('secret references in the schema', () => {
       const out = problems({ vaults: [vault({ token: value })], controller: { url: 'wss://x', token: value }, gatewayId: 'a', clusterId: 'b' }).sort().reverse();
       expect(out).toHaveLength(2);
       expect(out[0]).toMatch(/^vaults\[0\]\.token: must be a secret reference \(file:\/\/\/absolute\/path, env:\/\/NAME or credential:\/\/NAME\)/);
-      expect(out[0]).toContain('chmod 600');
+      expect(out[0]).toContain('credential://credgw_<name>');
       expect(out[0]).toContain('LoadCredential=');
       expect(out[1]).toMatch(/^controller\.token: must be a secret reference/);
       if (value === literal) for (const line of out) expect(line).not.toContain(value);

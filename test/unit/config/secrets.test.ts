@@ -1,7 +1,19 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describeSecretRef, isSecretRef, parseSecretRef, readSecret, SecretError } from '../../../src/config/secrets.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CREDENTIAL_ID, CREDENTIALS_SUBDIR, DEFAULT_CONFIG_DIR } from '../../../src/config/defaults.js';
+import {
+  credentialSourcePath,
+  describeSecretRef,
+  isSecretRef,
+  parseSecretRef,
+  readSecret,
+  SecretError,
+  type ReadSecretOptions,
+} from '../../../src/config/secrets.js';
+
+const UNIT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../systemd/credgw.service');
 
 const VALUE = 'tok-5f1e9a7c-0b2d-4c3e-8f6a-secret';
 
@@ -18,9 +30,9 @@ function file(name: string, content: string, mode = 0o600): string {
   return path;
 }
 
-async function failure(ref: string, env: NodeJS.ProcessEnv = {}): Promise<SecretError> {
+async function failure(ref: string, env: NodeJS.ProcessEnv = {}, options: ReadSecretOptions = {}): Promise<SecretError> {
   try {
-    await readSecret(ref, env);
+    await readSecret(ref, env, options);
   } catch (err) {
     expect(err).toBeInstanceOf(SecretError);
     const e = err as SecretError;
@@ -95,6 +107,51 @@ describe('readSecret', () => {
     const none = await failure('credential://pmp-prod', {});
     expect(none.reason).toBe('NO_CREDENTIALS_DIRECTORY');
     expect(none.message).toContain('LoadCredential=pmp-prod:');
+  });
+
+  it('credential://credgw_FILE outside systemd: <config dir>/credentials/FILE, the file the unit loads under that name', async () => {
+    const configDir = join(dir, 'etc-credgw');
+    mkdirSync(join(configDir, 'credentials'), { recursive: true, mode: 0o750 });
+    writeFileSync(join(configDir, 'credentials', 'pmp-prod'), `${VALUE}\n`, { mode: 0o640 });
+    await expect(readSecret('credential://credgw_pmp-prod', {}, { configDir })).resolves.toBe(VALUE);
+    // Under systemd the private copy wins; the original is not consulted.
+    const creds = join(dir, 'creds-private');
+    mkdirSync(creds, { mode: 0o700 });
+    writeFileSync(join(creds, 'credgw_pmp-prod'), 'from-systemd', { mode: 0o400 });
+    await expect(readSecret('credential://credgw_pmp-prod', { CREDENTIALS_DIRECTORY: creds }, { configDir })).resolves.toBe('from-systemd');
+
+    const missing = await failure('credential://credgw_controller', {}, { configDir });
+    expect(missing.reason).toBe('NOT_FOUND');
+    expect(missing.message).toBe(`credential://credgw_controller: ${join(configDir, 'credentials', 'controller')} does not exist`);
+
+    const open = join(configDir, 'credentials', 'open');
+    writeFileSync(open, VALUE, { mode: 0o644 });
+    chmodSync(open, 0o644);
+    const insecure = await failure('credential://credgw_open', {}, { configDir });
+    expect(insecure.reason).toBe('INSECURE_PERMISSIONS');
+    expect(insecure.message).toContain(`run: chmod o-rwx ${open}`);
+  });
+
+  it('credential:// outside systemd with another name: says where credgw_FILE is found and the drop-in line for this name', async () => {
+    const configDir = join(dir, 'etc-other');
+    const e = await failure('credential://pmp-prod', {}, { configDir });
+    expect(e.reason).toBe('NO_CREDENTIALS_DIRECTORY');
+    expect(e.message).toContain(`${join(configDir, 'credentials')}/FILE`);
+    expect(e.message).toContain('credential://credgw_FILE');
+    expect(e.message).toContain('LoadCredential=pmp-prod:/path/to/token');
+    // The names systemd itself could not give a file of the directory.
+    for (const name of ['credgw_', 'credgw_.', 'credgw_..']) expect(credentialSourcePath(name, configDir)).toBeUndefined();
+    expect((await failure('credential://credgw_..', {}, { configDir })).reason).toBe('NO_CREDENTIALS_DIRECTORY');
+    // Without a config dir (no CLI around it) the hint names the unit's convention, not a wrong LoadCredential= line.
+    const bare = await failure('credential://credgw_pmp-prod', {});
+    expect(bare.message).not.toContain('LoadCredential=credgw_pmp-prod');
+    expect(bare.message).toContain('credential://credgw_FILE');
+  });
+
+  it("the unit's LoadCredential= is the directory and the name prefix the fallback uses", () => {
+    const lines = readFileSync(UNIT, 'utf8').split('\n').filter((l) => l.startsWith('LoadCredential='));
+    expect(lines).toEqual([`LoadCredential=${CREDENTIAL_ID}:${DEFAULT_CONFIG_DIR}/${CREDENTIALS_SUBDIR}`]);
+    expect(credentialSourcePath(`${CREDENTIAL_ID}_pmp-prod`, DEFAULT_CONFIG_DIR)).toBe('/etc/credgw/credentials/pmp-prod');
   });
 
   it('a literal token is refused without being echoed', async () => {

@@ -1,12 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AuditSink } from '../../../src/commands/ports.js';
 import { Dispatcher } from '../../../src/commands/dispatcher.js';
 import { ManualClock } from '../../../src/shared/clock.js';
-import { AUDIT_FLUSH_BYTES, AUDIT_FLUSH_MS, auditLine, createAuditSink, type AuditEvent } from '../../../src/telemetry/audit.js';
+import {
+  AUDIT_FILE_MODE,
+  AUDIT_FLUSH_BYTES,
+  AUDIT_FLUSH_MS,
+  auditLine,
+  AuditTargetError,
+  createAuditSink,
+  type AuditEvent,
+} from '../../../src/telemetry/audit.js';
 import { captureLogger, DEFAULT_POLICY, FakeRegistry, FakeReply, FakeRole, FakeVault, profile, pwCmd, listCmd, SECRET, settle } from '../commands/fakes.js';
 
 function event(overrides: Partial<AuditEvent> = {}): AuditEvent {
@@ -128,13 +136,93 @@ describe('createAuditSink', () => {
     await expect(sink.close()).resolves.toBeUndefined();
   });
 
-  it('reports a destination that cannot be opened to the logger', async () => {
+  it('a destination that cannot be opened: ready() rejects with one line naming the file, nothing logged', async () => {
     const { logger, lines } = captureLogger();
-    const sink = createAuditSink(join(dir, 'missing-dir', 'audit.log'), { logger });
-    await expect(sink.ready()).rejects.toMatchObject({ code: 'ENOENT' });
+    const target = join(dir, 'missing-dir', 'audit.log');
+    const sink = createAuditSink(target, { logger });
+    await expect(sink.ready()).rejects.toMatchObject({
+      name: 'AuditTargetError',
+      code: 'AUDIT_UNAVAILABLE',
+      message: `telemetry.audit: cannot open ${target} for appending: ${join(dir, 'missing-dir')} does not exist`,
+    });
+    await expect(sink.ready()).rejects.toBeInstanceOf(AuditTargetError);
     sink.record(event());
+    sink.reopen();
     await sink.close();
-    expect(lines.filter((l) => l.includes('audit destination failed'))).toHaveLength(1);
+    expect(lines).toEqual([]);
+    const directory = createAuditSink(dir);
+    await expect(directory.ready()).rejects.toThrow(`telemetry.audit: cannot open ${dir} for appending: it is a directory`);
+  });
+
+  it('creates a new file 0640 whatever the umask; an existing file keeps its mode', async () => {
+    const previous = process.umask(0o077);
+    try {
+      const file = join(dir, 'new.log');
+      const sink = createAuditSink(file);
+      await sink.ready();
+      await sink.close();
+      expect(statSync(file).mode & 0o777).toBe(AUDIT_FILE_MODE);
+      process.umask(0o022);
+      const other = join(dir, 'new-022.log');
+      await createAuditSink(other).close();
+      expect(statSync(other).mode & 0o777).toBe(0o640);
+      const kept = join(dir, 'kept.log');
+      writeFileSync(kept, '', { mode: 0o600 });
+      await createAuditSink(kept).close();
+      expect(statSync(kept).mode & 0o777).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('reopen: after a rename (logrotate), new lines go to a new 0640 file at the path, earlier ones stay in the renamed file', async () => {
+    const file = join(dir, 'audit.log');
+    const { logger, lines } = captureLogger();
+    const clock = new ManualClock();
+    const sink = createAuditSink(file, { logger, clock });
+    await sink.ready();
+    sink.record(event({ commandId: 'before' }));
+    clock.advance(AUDIT_FLUSH_MS);
+    sink.record(event({ commandId: 'batched' })); // still in the batch at the rename: written to the old file on reopen
+    renameSync(file, `${file}.1`);
+    sink.reopen();
+    sink.record(event({ commandId: 'after' }));
+    await sink.close();
+    const ids = (path: string): string[] => readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as AuditEvent).commandId);
+    expect(ids(`${file}.1`)).toEqual(['before', 'batched']);
+    expect(ids(file)).toEqual(['after']);
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+    expect(lines.filter((l) => l.includes('audit file reopened'))).toHaveLength(1);
+  });
+
+  it('reopen that cannot open the path keeps writing to the file open, and says so once', async () => {
+    const file = join(dir, 'audit.log');
+    const { logger, lines } = captureLogger();
+    const sink = createAuditSink(file, { logger });
+    await sink.ready();
+    renameSync(file, `${file}.1`);
+    mkdirSync(file); // the path is now a directory: it cannot be opened
+    sink.reopen();
+    // A turn of the event loop: a failure reported late by the destination would end the trail here.
+    await new Promise((r) => setImmediate(r));
+    sink.record(event({ commandId: 'still-recorded' }));
+    await sink.close();
+    expect(readFileSync(`${file}.1`, 'utf8')).toContain('"commandId":"still-recorded"');
+    const failed = lines.filter((l) => l.includes('audit file not reopened, still writing to the one open'));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toContain('it is a directory');
+    expect(failed[0]).not.toContain('stack');
+  });
+
+  it('reopen is a no-op for stdout and after close', async () => {
+    const sink = createAuditSink('stdout');
+    expect(() => sink.reopen()).not.toThrow();
+    const file = join(dir, 'closed.log');
+    const closed = createAuditSink(file);
+    await closed.close();
+    rmSync(file);
+    closed.reopen();
+    expect(existsSync(file)).toBe(false);
   });
 
   it('with the dispatcher: no password in any audit line or log line, whatever the outcome', async () => {
