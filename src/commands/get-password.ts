@@ -1,6 +1,6 @@
 import type { GetPasswordData, GetPasswordParams } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
-import { parseRecipientKey, RecipientKeyError, sealSecret } from '../tls/seal.js';
+import { parseRecipientKey, RecipientKeyError, sealSecret, type RecipientKey } from '../tls/seal.js';
 import { checkNotAborted, lookupVault, type CommandContext } from './command-context.js';
 import { resolveResource, type ResolvedResource } from './resolve-resource.js';
 import type { VaultClient } from '../vault/types.js';
@@ -99,28 +99,24 @@ function fetchPassword(f: PasswordFetch, resource: ResolvedResource): Promise<Ge
   });
 }
 
-type RecipientKey = ReturnType<typeof parseRecipientKey>;
+/** The key or the password does not suit sealed delivery: the caller's choice of key, so BAD_REQUEST. */
+function asBadRequest(err: unknown): unknown {
+  return err instanceof RecipientKeyError ? new GatewayError('BAD_REQUEST', err.message) : err;
+}
 
 function recipientKey(pem: string): RecipientKey {
   try {
     return parseRecipientKey(pem);
   } catch (err) {
-    if (err instanceof RecipientKeyError) throw new GatewayError('BAD_REQUEST', err.message);
-    throw err;
+    throw asBadRequest(err);
   }
 }
 
-/**
- * RSA-OAEP-SHA256 takes at most (bytes of the modulus − 66) bytes; a longer
- * password cannot be sealed to this key. That is the caller's choice of key,
- * so BAD_REQUEST, and the library's error is not kept (it must not get near
- * a log with the plaintext in reach).
- */
+/** Sealed to `key`; a password longer than the key can carry (modulus bytes − 66) is BAD_REQUEST. */
 function seal(key: RecipientKey, password: string): string {
   try {
     return sealSecret(key, password);
-  } catch {
-    const bits = key.n.bitLength();
-    throw new GatewayError('BAD_REQUEST', `the password is too long to seal to a ${bits}-bit recipientKey; use a larger key`);
+  } catch (err) {
+    throw asBadRequest(err);
   }
 }

@@ -3,9 +3,9 @@ import type * as Forge from 'node-forge';
 
 /**
  * node-forge, loaded on first use. Loading it costs ~20 ms and several MiB
- * of resident memory, and the daemon needs it only for sealed delivery and
- * SPKI pins, so it stays out of start-up. node-forge is CommonJS, so a
- * synchronous require keeps every caller synchronous.
+ * of resident memory, and only certificate making (the simulators, the
+ * demo, tests) needs it, so it stays out of the daemon. node-forge is
+ * CommonJS, so a synchronous require keeps every caller synchronous.
  */
 
 export type ForgeModule = typeof Forge;

@@ -9,8 +9,7 @@ import { createHash, X509Certificate } from 'node:crypto';
  * new pinned connection), so it uses node:crypto's X509Certificate, which
  * OpenSSL backs and which handles any key type, rather than node-forge:
  * loading node-forge costs the daemon ~10 MiB of resident memory, and it
- * stays for certificate generation, descriptions and sealing, which load
- * it on first use.
+ * stays for certificate generation, which loads it on first use.
  */
 
 /** Extracts the DER SubjectPublicKeyInfo from a DER certificate. */

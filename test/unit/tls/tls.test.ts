@@ -4,7 +4,7 @@ import forge from 'node-forge';
 import { derToPem, isValidPin, normalizePin, pemToDer, spkiFromCertificateDer, spkiPinFromPem, splitPemBundle } from '../../../src/tls/pin.js';
 import { parseRecipientKey, RecipientKeyError, sealSecret } from '../../../src/tls/seal.js';
 import { isTlsVerificationError, makeServerIdentityCheck, PIN_MISMATCH_CODE } from '../../../src/tls/trust.js';
-import { testPki } from '../../helpers/pki.js';
+import { rsaPublicKeyPem, testPki } from '../../helpers/pki.js';
 
 // Made with openssl (self-signed, public halves only; the keys were thrown away).
 const EC_COMPRESSED_CERT = [
@@ -144,13 +144,56 @@ describe('sealed delivery', () => {
     expect(() => parseRecipientKey(pem)).not.toThrow();
   });
 
+  it('seals up to modulus bytes - 66 and refuses one byte more, without the secret in the message', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const key = parseRecipientKey(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    expect(key.maxSecretBytes).toBe(256 - 66);
+    const longest = 'é'.repeat(95); // 190 UTF-8 bytes
+    const plain = privateDecrypt({ key: privateKey, oaepHash: 'sha256' }, Buffer.from(sealSecret(key, longest), 'base64'));
+    expect(plain.toString('utf8')).toBe(longest);
+    const secret = `${longest}x`;
+    expect(() => sealSecret(key, secret)).toThrow(RecipientKeyError);
+    expect(() => sealSecret(key, secret)).toThrow('the password is too long to seal to a 2048-bit recipientKey (at most 190 bytes); use a larger key');
+  });
+
+  const TOO_FEW_BITS = /has 2047 bits; at least 2048 are required/;
+  const TOO_MANY_BITS = /bits; at most 8192 are accepted/;
+  const BAD_EXPONENT = 'recipientKey has an unusable public exponent; it must be odd, from 3 to 2^32 (65537 is usual)';
+  const NOT_RSA = 'recipientKey is not a PEM RSA public key';
+  const rsa = (modulusBits: number, exponent?: bigint, type?: 'spki' | 'pkcs1') => () => rsaPublicKeyPem({ modulusBits, exponent, type });
+
   it.each([
+    ['2048 bits, e = 65537', rsa(2048), 2048],
+    ['8192 bits, e = 65537', rsa(8192), 8192],
+    ['2048 bits, e = 3', rsa(2048, 3n), 2048],
+    ['4096 bits, e = 2^32 - 1', rsa(4096, 2n ** 32n - 1n), 4096],
+    ['3000 bits (not a multiple of 8), PKCS#1', rsa(3000, 65537n, 'pkcs1'), 3000],
+    ['a PEM with surrounding whitespace', () => `\n  ${rsaPublicKeyPem({ modulusBits: 2048 })}\n\n`, 2048],
+  ])('accepts %s', (_name, make, bits) => {
+    expect(parseRecipientKey(make()).modulusBits).toBe(bits);
+  });
+
+  it.each([
+    ['2047 bits', rsa(2047), TOO_FEW_BITS],
     ['a 1024-bit RSA key', () => generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), /1024 bits/],
-    ['an EC key', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), /not a PEM RSA public key/],
-    ['garbage', () => 'not a key', /not a PEM RSA public key/],
-    ['a private key', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /not a PEM RSA public key/],
+    ['8193 bits', rsa(8193), TOO_MANY_BITS],
+    ['16384 bits with a 16384-bit exponent', rsa(16384, (1n << 16383n) | 1n), TOO_MANY_BITS],
+    ['8192 bits with an 8192-bit exponent', rsa(8192, (1n << 8191n) | 1n), BAD_EXPONENT],
+    ['e = 2^32 + 1', rsa(2048, 2n ** 32n + 1n), BAD_EXPONENT],
+    ['an even exponent (65536)', rsa(2048, 65536n), BAD_EXPONENT],
+    ['e = 1 (no encryption at all)', rsa(2048, 1n), BAD_EXPONENT],
+    ['an EC key', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), NOT_RSA],
+    ['an Ed25519 key', () => generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString(), NOT_RSA],
+    ['garbage', () => 'not a key', NOT_RSA],
+    ['a PEM label with a broken body', () => '-----BEGIN PUBLIC KEY-----\nnot base64 at all\n-----END PUBLIC KEY-----\n', NOT_RSA],
+    ['a private key', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), NOT_RSA],
+    ['a PKCS#1 private key', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), NOT_RSA],
+    ['a certificate', () => testPki().server.certPem, NOT_RSA],
+    ['a public key followed by a private key', () => `${rsaPublicKeyPem({ modulusBits: 2048 })}${testPki().server.keyPem}`, NOT_RSA],
+    ['a PEM longer than 16 KiB', () => rsaPublicKeyPem({ modulusBits: 2048 }) + ' '.repeat(16 * 1024), 'recipientKey is longer than 16384 characters'],
   ])('refuses %s', (_name, make, message) => {
-    expect(() => parseRecipientKey(make())).toThrow(RecipientKeyError);
-    expect(() => parseRecipientKey(make())).toThrow(message);
+    const pem = make();
+    expect(() => parseRecipientKey(pem)).toThrow(RecipientKeyError);
+    expect(() => parseRecipientKey(pem)).toThrow(message);
   });
 });
