@@ -1,4 +1,5 @@
 import { isErrorCode, type ErrorCode } from '../shared/errors.js';
+import { jsonShapeProblem } from './json-shape.js';
 import {
   COMMAND_NAMES,
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -84,6 +85,8 @@ function parseJson(text: string): unknown {
 
 /** Decodes a frame the gateway received. */
 export function decodeControllerFrame(text: string): Decoded<ControllerMessage> {
+  const shapeProblem = jsonShapeProblem(text);
+  if (shapeProblem !== null) return violation(shapeProblem);
   const v = parseJson(text);
   if (v === NOT_JSON) return violation('frame is not JSON');
   if (!isObject(v)) return violation('frame is not a JSON object');
@@ -214,6 +217,8 @@ function decodeResource(r: unknown): ResourceRef | string {
 
 /** Decodes a frame the controller received. */
 export function decodeGatewayFrame(text: string): Decoded<GatewayMessage> {
+  const shapeProblem = jsonShapeProblem(text);
+  if (shapeProblem !== null) return violation(shapeProblem);
   const v = parseJson(text);
   if (v === NOT_JSON) return violation('frame is not JSON');
   if (!isObject(v)) return violation('frame is not a JSON object');
