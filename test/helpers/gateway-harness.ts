@@ -159,9 +159,14 @@ export interface InProcessGateway {
  * as `credgw run` does (store, compile, Gateway), without process signal
  * handlers, logging through the product's redacting logger into a capture.
  * Reconnects use a small jitter (random 0.01) so a restarted controller is
- * found at once.
+ * found at once. `env` is the daemon's environment (NOTIFY_SOCKET…); empty by default.
  */
-export async function startInProcess(ws: Workspace, raw: Record<string, unknown>, deps: Partial<GatewayDeps> = {}): Promise<InProcessGateway> {
+export async function startInProcess(
+  ws: Workspace,
+  raw: Record<string, unknown>,
+  deps: Partial<GatewayDeps> = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<InProcessGateway> {
   const configDir = ws.writeConfig(raw, `etc-${String(raw['gatewayId'])}`);
   const store = openConfigStore(configDir);
   const config = store.load();
@@ -171,7 +176,7 @@ export async function startInProcess(ws: Workspace, raw: Record<string, unknown>
     config,
     store,
     logger,
-    env: {},
+    env,
     handleSignals: false,
     exit: (code) => {
       throw new Error(`the daemon tried to exit with ${code}`);
