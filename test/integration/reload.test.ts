@@ -14,6 +14,7 @@ import { VERSION } from '../../src/shared/version.js';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
 import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import {
+  advanceUntilSettled,
   CONTROLLER_TOKEN,
   expectNoSecrets,
   gatewayConfig,
@@ -137,13 +138,7 @@ describe('reloading a running gateway', () => {
     const vaults = rawA['vaults'] as Array<Record<string, unknown>>;
     expect(reloadA({ ...rawA, vaults: [vaults[0], { ...vaults[1], timeoutMs: 20_000 }] })).toBe(true);
     expect(gwA.logs.find('configuration reloaded').at(-1)).toMatchObject({ changed: ['gated'] });
-    let settled = false;
-    void pending.finally(() => (settled = true));
-    while (!settled) {
-      gateClock.advance(GATE_MS);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(await pending).toMatchObject({ ok: true, gatewayId: 'gw-a', data: { accountName: 'administrator' } });
+    expect(await advanceUntilSettled(gateClock, GATE_MS, pending)).toMatchObject({ ok: true, gatewayId: 'gw-a', data: { accountName: 'administrator' } });
     // The retired client's calls say nothing about the vault's health.
     expect(gwA.logs.find('vault unhealthy')).toEqual([]);
     expect(reloadA(rawA)).toBe(true);
