@@ -72,6 +72,7 @@ export function formatStatus(s: GatewayStatus): string {
   if (link.lastError) lines.push(`           last error: ${oneLine(link.lastError)}`);
   lines.push(`in flight  ${s.inFlight}`);
   lines.push(`ready      ${readiness.ready ? 'yes' : `no: ${readiness.reasons.join('; ')}`}`);
+  for (const warning of readiness.warnings) lines.push(`WARNING    ${warning}`);
   const loops = Object.entries(s.loops ?? {});
   if (loops.length > 0) {
     lines.push(

@@ -1,9 +1,7 @@
 import type { AbortLike } from '../shared/abort.js';
-import type { VaultProfile } from '../config/types.js';
 import { GatewayError } from '../shared/errors.js';
-import type { VaultClient } from '../vault/types.js';
 import type { Policy } from './policy.js';
-import type { VaultRegistry } from './ports.js';
+import type { VaultLease, VaultRegistry } from './ports.js';
 
 /**
  * What the dispatcher hands one command execution. `facts` is filled in by
@@ -16,6 +14,8 @@ export interface CommandContext {
   /** Aborted with a DEADLINE_EXCEEDED GatewayError when the command's timeoutMs passes. */
   signal: AbortLike;
   facts: AuditFacts;
+  /** The vault the command took (lookupVault); the dispatcher releases it when the command has settled. */
+  lease: VaultLease | null;
 }
 
 /** The audit-relevant facts of one execution. Never a password. */
@@ -28,11 +28,12 @@ export interface AuditFacts {
   sealed: boolean;
 }
 
-/** The profile and client of `params.vault`, or UNKNOWN_VAULT. */
-export function lookupVault(vaults: VaultRegistry, name: string): { profile: VaultProfile; client: VaultClient } {
-  const entry = vaults.get(name);
-  if (!entry) throw new GatewayError('UNKNOWN_VAULT', `no vault profile named "${name}"`);
-  return entry;
+/** The profile and client of `params.vault`, held in `ctx.lease` (once per command), or UNKNOWN_VAULT. */
+export function lookupVault(ctx: CommandContext, name: string): VaultLease {
+  const lease = ctx.vaults.acquire(name);
+  if (!lease) throw new GatewayError('UNKNOWN_VAULT', `no vault profile named "${name}"`);
+  ctx.lease = lease;
+  return lease;
 }
 
 /**

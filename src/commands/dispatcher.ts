@@ -252,7 +252,7 @@ export class Dispatcher {
    * on a slow vault, and CPU).
    */
   private run(exec: Execution): void {
-    const ctx: CommandContext = { vaults: this.vaults, policy: this.policy, signal: exec.controller, facts: exec.facts };
+    const ctx: CommandContext = { vaults: this.vaults, policy: this.policy, signal: exec.controller, facts: exec.facts, lease: null };
     const cmd = exec.cmd;
     let running: Promise<object>;
     try {
@@ -260,9 +260,14 @@ export class Dispatcher {
     } catch (err) {
       running = Promise.reject(err);
     }
+    // The vault is released when the command settles, not at its deadline: a call may still be under way then.
     running.then(
-      (data) => this.finish(exec, { ok: true, data: data as Record<string, unknown> }),
+      (data) => {
+        ctx.lease?.release();
+        this.finish(exec, { ok: true, data: data as Record<string, unknown> });
+      },
       (err: unknown) => {
+        ctx.lease?.release();
         // After the deadline the answer is out; a late failure (often the abort itself) is not news.
         if (exec.done) return;
         this.finish(exec, { ok: false, error: err instanceof GatewayError ? err : this.internal(err, exec.cmd) });

@@ -20,7 +20,7 @@ import type { VaultClient } from '../vault/types.js';
  */
 export function getPassword(params: GetPasswordParams, ctx: CommandContext): Promise<GetPasswordData> {
   try {
-    const { profile, client } = lookupVault(ctx.vaults, params.vault);
+    const { profile, client } = lookupVault(ctx, params.vault);
     if (profile.requireTicketId && params.ticketId === undefined) {
       throw new GatewayError('TICKET_ID_REQUIRED', `vault profile "${profile.name}" requires a ticket ID`);
     }

@@ -14,7 +14,7 @@ import { resolveResource } from './resolve-resource.js';
  * - `policy.allowResources` applies as it does to getPassword.
  */
 export async function listAccounts(params: ListAccountsParams, ctx: CommandContext): Promise<ListAccountsData> {
-  const { profile, client } = lookupVault(ctx.vaults, params.vault);
+  const { profile, client } = lookupVault(ctx, params.vault);
   const resource = await resolveResource(params.resource, profile, client, ctx.signal, ctx.facts);
   const verdict = ctx.policy.resourceAllowed(resource);
   if (verdict === 'no') ctx.policy.assertResource(resource);

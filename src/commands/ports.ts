@@ -11,9 +11,20 @@ import type { VaultClient } from '../vault/types.js';
  * tests implement them with fakes. Nothing here is a concrete class.
  */
 
-/** The vault profiles and their clients, looked up per command so a config reload can swap them. */
+/**
+ * The vault profiles and their clients, taken per command so a config
+ * reload can swap them. A command holds what it took until it has finished:
+ * a reload closes a replaced client only once no command holds it.
+ */
 export interface VaultRegistry {
-  get(name: string): { profile: VaultProfile; client: VaultClient } | undefined;
+  acquire(name: string): VaultLease | undefined;
+}
+
+/** One vault profile and its client, held by a command until `release()` (exactly once). */
+export interface VaultLease {
+  readonly profile: VaultProfile;
+  readonly client: VaultClient;
+  release(): void;
 }
 
 /** The gateway's role as the controller last told it (protocol section 4). */

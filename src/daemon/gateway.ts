@@ -14,7 +14,7 @@ import { LivenessMonitor } from '../telemetry/liveness.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { safeUrl, type GatewayStatus } from '../telemetry/status.js';
 import { LIFECYCLE_TRANSITIONS, type Lifecycle } from './lifecycle.js';
-import { VaultSet } from './vault-set.js';
+import { VaultSet, type VaultSetChanges } from './vault-set.js';
 import type { VaultCallObserver } from './instrumented-vault.js';
 
 /** The liveness loop of the controller link. */
@@ -25,6 +25,8 @@ const LINK_LOOP = 'link';
  * time-out 10 s, with room to spare). A link silent for longer is wedged.
  */
 const LINK_MAX_SILENCE_MS = 90_000;
+/** Settings a reload cannot apply: they shape the link, the identity or components built once at start. */
+const RESTART_KEYS = ['gatewayId', 'clusterId', 'priority', 'controller', 'limits', 'telemetry'] as const;
 
 export interface GatewayDeps {
   logger: Logger;
@@ -68,10 +70,16 @@ export class Gateway {
   private linkLastError: string | null = null;
   private readonly clock: Clock;
   private readonly log: Logger;
+  /** The config the gateway started with: identity, link, limits and telemetry stay these until a restart. */
+  private readonly started: GatewayConfig;
+  /** What runs: `started` with the vaults and policy of the last good reload. */
   private config: GatewayConfig;
+  /** RESTART_KEYS whose reloaded value differs from the started one. */
+  private restartRequired: string[] = [];
   private stopping: Promise<void> | null = null;
 
   constructor(config: GatewayConfig, deps: GatewayDeps) {
+    this.started = config;
     this.config = config;
     this.clock = deps.clock ?? systemClock;
     this.log = deps.logger;
@@ -140,8 +148,14 @@ export class Gateway {
     this.wireLink();
   }
 
+  /** The running config (reloaded vaults and policy; everything else as started). */
   get currentConfig(): GatewayConfig {
     return this.config;
+  }
+
+  /** Settings changed in the config file that only a restart applies (empty when none). */
+  get pendingRestart(): readonly string[] {
+    return this.restartRequired;
   }
 
   /**
@@ -202,7 +216,7 @@ export class Gateway {
         lastError: this.linkLastError,
       },
       vaults: this.vaults.health().map((h) => {
-        const profile = this.vaults.get(h.name)?.profile;
+        const profile = this.vaults.profile(h.name);
         return {
           name: h.name,
           url: profile ? safeUrl(profile.url) : '',
@@ -214,6 +228,7 @@ export class Gateway {
       }),
       inFlight: this.dispatcher.inFlight,
       loops: this.liveness.snapshot(),
+      restartRequired: [...this.restartRequired],
     };
   }
 
@@ -261,22 +276,25 @@ export class Gateway {
   /**
    * Applies a new config without dropping the link or in-flight commands:
    * vault profiles (changed pools swapped, secrets re-read) and policy.
-   * Settings that need a new link or identity (controller, gatewayId,
-   * clusterId, priority, limits, telemetry) are reported and applied at the
-   * next restart.
+   * Settings that need a new link or identity (RESTART_KEYS) keep their
+   * started values; those that differ from what the gateway started with
+   * are reported (status, /readyz, a warning on every reload) until a
+   * restart applies them.
    */
-  reload(next: GatewayConfig): { vaults: ReturnType<VaultSet['apply']>; needsRestart: string[] } {
-    const needsRestart: string[] = [];
-    for (const key of ['gatewayId', 'clusterId', 'priority', 'controller', 'limits', 'telemetry'] as const) {
-      if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) needsRestart.push(key);
-    }
+  reload(next: GatewayConfig): { vaults: VaultSetChanges; restartRequired: string[] } {
+    const restartRequired = RESTART_KEYS.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.started[key]));
     const vaults = this.vaults.apply(next.vaults);
     for (const name of vaults.removed) this.metrics.forgetVault(name);
     this.dispatcher.updatePolicy(next.policy);
-    this.config = next;
-    this.log.info({ ...vaults, needsRestart }, 'configuration reloaded');
-    this.sendHealth();
-    return { vaults, needsRestart };
+    this.config = Object.freeze({ ...this.started, vaults: next.vaults, policy: next.policy });
+    this.restartRequired = restartRequired;
+    this.log.info({ ...vaults, restartRequired }, 'configuration reloaded');
+    // Health carries over for kept and changed vaults; only a new or gone name is news to the controller.
+    if (vaults.added.length > 0 || vaults.removed.length > 0) this.sendHealth();
+    if (restartRequired.length > 0) {
+      this.log.warn({ restartRequired }, 'changed settings wait for a restart; the started values stay in effect');
+    }
+    return { vaults, restartRequired: [...restartRequired] };
   }
 
   private wireLink(): void {

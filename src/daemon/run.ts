@@ -5,8 +5,9 @@ import { readSecret } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/types.js';
 import { claimSignals } from '../shared/signals.js';
 import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js';
+import { VERSION } from '../shared/version.js';
 import { Gateway, type GatewayDeps } from './gateway.js';
-import { createSystemdNotifier, type SystemdNotifier } from './systemd-notify.js';
+import { createSystemdNotifier, systemdStatusLine, type SystemdNotifier } from './systemd-notify.js';
 
 /** The process around a Gateway: signals, reload, fatal errors, systemd. */
 export interface DaemonOptions {
@@ -38,10 +39,26 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const env = opts.env ?? process.env;
   const clock = opts.clock ?? systemClock;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
+  log.info({ version: VERSION, config: opts.store.path, node: process.version, pid: process.pid }, 'credgw starting');
   // Outside systemd (a plain supervisor), credential://credgw_FILE is the unit's <config dir>/credentials/FILE.
   const readConfiguredSecret = (ref: string): Promise<string> => readSecret(ref, env, { configDir: opts.store.dir });
   const gateway = new Gateway(opts.config, { logger: log, env, clock, readSecret: readConfiguredSecret, ...opts.gatewayDeps });
   const notifier = createSystemdNotifier({ env, logger: log, clock });
+
+  // `systemctl status` shows the role, epoch and link, kept current as they change.
+  const statusLine = (): string => {
+    const role = gateway.roles.snapshot;
+    return systemdStatusLine({ role: role.state, epoch: role.epoch, link: gateway.link?.state ?? 'disabled', restartRequired: gateway.pendingRestart });
+  };
+  let lastStatus = '';
+  const publishStatus = (): void => {
+    const line = statusLine();
+    if (line === lastStatus) return;
+    lastStatus = line;
+    notifier.status(line);
+  };
+  gateway.roles.onChange(publishStatus);
+  gateway.link?.on('state', publishStatus);
 
   const reload = (): boolean => {
     notifier.reloading();
@@ -59,8 +76,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       }
       return false;
     } finally {
-      notifier.ready('running');
+      lastStatus = statusLine();
+      notifier.ready(lastStatus);
     }
+  };
+
+  // Everything SIGHUP re-reads or reopens (config and secrets; log files) goes here.
+  const onHangup = (): void => {
+    reload();
   };
 
   // systemd's watchdog (WatchdogSec=): ping only while every loop the
@@ -114,7 +137,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     claimSignals(['SIGTERM', 'SIGINT', 'SIGHUP'], (signal) => {
       if (signal === 'SIGHUP') {
         log.info({ signal }, 'reloading configuration');
-        reload();
+        onHangup();
       } else {
         onStopSignal(signal);
       }
@@ -124,7 +147,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
 
   await gateway.start();
-  notifier.ready('running');
+  lastStatus = statusLine();
+  notifier.ready(lastStatus);
   if (notifier.watchdogIntervalMs !== null) watchdogTick();
   return { gateway, notifier, stop, reload };
 }

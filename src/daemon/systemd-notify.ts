@@ -85,6 +85,24 @@ export function watchdogIntervalFromEnv(env: Readonly<Record<string, string | un
   return Math.max(1, Math.floor(usec / 2000));
 }
 
+/** What the daemon's `STATUS=` line says. */
+export interface SystemdStatusFacts {
+  /** The HA role (RoleManager state). */
+  role: string;
+  epoch: number | null;
+  /** The controller link's state, or 'disabled'. */
+  link: string;
+  /** Settings waiting for a restart (Gateway.pendingRestart). */
+  restartRequired: readonly string[];
+}
+
+/** "active epoch 7, link up" (and "; restart needed for gatewayId" while one is pending). */
+export function systemdStatusLine(f: SystemdStatusFacts): string {
+  const role = f.epoch === null ? `role ${f.role}` : `${f.role} epoch ${f.epoch}`;
+  const restart = f.restartRequired.length > 0 ? `; restart needed for ${f.restartRequired.join(', ')}` : '';
+  return `${role}, link ${f.link}${restart}`;
+}
+
 /** A status line must stay one assignment: newlines would start another variable. */
 function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ').trim();

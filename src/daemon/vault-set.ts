@@ -1,18 +1,47 @@
 import type { Logger } from 'pino';
 import type { SecretRef, VaultProfile } from '../config/types.js';
-import type { VaultRegistry } from '../commands/ports.js';
+import type { VaultLease, VaultRegistry } from '../commands/index.js';
 import type { Clock } from '../shared/clock.js';
 import { createVaultClient, VaultHealthMonitor, type VaultHealthState } from '../vault/index.js';
 import type { VaultHealth } from '../protocol/messages.js';
 import { CachedSecret } from './cached-secret.js';
 import { instrumentVault, type InstrumentedVault, type VaultCallObserver } from './instrumented-vault.js';
 
-interface Entry {
-  profile: VaultProfile;
-  client: InstrumentedVault;
-  token: CachedSecret;
-  /** The profile as JSON, to tell a changed profile from an unchanged one on reload. */
-  fingerprint: string;
+/**
+ * One profile with its client. It is also the lease a command holds (no
+ * object per command): `leases` counts the commands holding it, and a
+ * retired entry (replaced or removed by a reload) is closed when the last
+ * one lets go.
+ */
+class Entry implements VaultLease {
+  leases = 0;
+  retired = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    readonly profile: VaultProfile,
+    readonly client: InstrumentedVault,
+    readonly token: CachedSecret,
+    /** The profile as JSON, to tell a changed profile from an unchanged one on reload. */
+    readonly fingerprint: string,
+    /** Called when a retired entry's last lease is released. */
+    private readonly onReleased: (entry: Entry) => void,
+    private readonly log: Logger,
+  ) {}
+
+  release(): void {
+    this.leases--;
+    if (this.retired && this.leases === 0) this.onReleased(this);
+  }
+
+  /** Closes the client once its calls under way (health probes included) are done. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.client
+      .idle()
+      .then(() => this.client.close())
+      .catch((err: unknown) => this.log.warn({ err, vault: this.profile.name }, 'closing a vault pool failed'));
+    return this.closing;
+  }
 }
 
 export interface VaultSetOptions {
@@ -25,35 +54,52 @@ export interface VaultSetOptions {
   onHealthChange?: (health: VaultHealthState) => void;
 }
 
+export interface VaultSetChanges {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  kept: string[];
+}
+
 /**
  * The gateway's vault profiles, their clients (one pooled dispatcher each)
  * and their health. Warm on standby and active alike: pools, TLS sessions
  * and health probes run whatever the role, so a promoted gateway serves its
  * first command without a cold start. `apply()` swaps changed profiles on
- * reload without touching unchanged ones; a replaced pool is closed
- * gracefully (undici lets its in-flight requests finish).
+ * reload without touching unchanged ones; a replaced client is closed once
+ * no command holds it, and the one health monitor keeps every vault's
+ * health across the swap.
  */
 export class VaultSet implements VaultRegistry {
   private entries = new Map<string, Entry>();
-  private monitor: VaultHealthMonitor | null = null;
-  private running = false;
+  /** Replaced or removed entries not closed yet: some command still holds them. */
+  private readonly retired = new Set<Entry>();
+  private readonly monitor: VaultHealthMonitor;
 
-  constructor(private readonly opts: VaultSetOptions) {}
+  constructor(private readonly opts: VaultSetOptions) {
+    this.monitor = new VaultHealthMonitor({ vaults: [], clock: opts.clock, logger: opts.logger });
+    this.monitor.on('change', (health) => this.opts.onHealthChange?.(health));
+  }
 
-  get(name: string): { profile: VaultProfile; client: InstrumentedVault } | undefined {
-    // The entry itself (it has both): once per command, no object of its own.
-    return this.entries.get(name);
+  acquire(name: string): VaultLease | undefined {
+    const entry = this.entries.get(name);
+    if (entry) entry.leases++;
+    return entry;
+  }
+
+  /** The current profile named `name`. */
+  profile(name: string): VaultProfile | undefined {
+    return this.entries.get(name)?.profile;
   }
 
   get names(): string[] {
     return [...this.entries.keys()];
   }
 
-  /** Installs `profiles`: new ones get clients, changed ones new clients, removed ones are closed. */
-  apply(profiles: readonly VaultProfile[]): { added: string[]; changed: string[]; removed: string[]; kept: string[] } {
+  /** Installs `profiles`: new ones get clients, changed ones new clients, removed ones are retired. */
+  apply(profiles: readonly VaultProfile[]): VaultSetChanges {
     const next = new Map<string, Entry>();
-    const report = { added: [] as string[], changed: [] as string[], removed: [] as string[], kept: [] as string[] };
-    const retired: Entry[] = [];
+    const report: VaultSetChanges = { added: [], changed: [], removed: [], kept: [] };
     for (const profile of profiles) {
       const fingerprint = JSON.stringify(profile);
       const old = this.entries.get(profile.name);
@@ -66,89 +112,59 @@ export class VaultSet implements VaultRegistry {
       }
       next.set(profile.name, this.build(profile, fingerprint));
       (old ? report.changed : report.added).push(profile.name);
-      if (old) retired.push(old);
     }
-    for (const [name, old] of this.entries) {
-      if (!next.has(name)) {
-        retired.push(old);
-        report.removed.push(name);
-      }
-    }
+    const retiring = [...this.entries.values()].filter((old) => next.get(old.profile.name) !== old);
+    for (const old of retiring) if (!next.has(old.profile.name)) report.removed.push(old.profile.name);
     this.entries = next;
-    this.restartMonitor();
-    // A replaced pool may still carry calls of commands in flight: close it once they are done.
-    for (const old of retired) void old.client.idle().then(() => this.closeQuietly(old));
+    this.monitor.setVaults([...next.values()].map((e) => ({ client: e.client, intervalMs: e.profile.healthIntervalMs })));
+    for (const old of retiring) this.retire(old);
     return report;
   }
 
   start(): void {
-    this.running = true;
-    this.restartMonitor();
+    this.monitor.start();
   }
 
   health(): VaultHealthState[] {
-    return this.monitor?.snapshot() ?? this.names.map((name) => ({ name, healthy: false }));
+    return this.monitor.snapshot();
   }
 
   wire(): VaultHealth[] {
-    return this.monitor?.wire() ?? this.names.map((name) => ({ name, healthy: false }));
-  }
-
-  /** Records a real call's outcome so an outage shows before the next probe. */
-  record(name: string, outcome: { ok: true } | { ok: false; error: unknown }): void {
-    this.monitor?.record(name, outcome);
+    return this.monitor.wire();
   }
 
   async close(): Promise<void> {
-    this.running = false;
-    this.monitor?.stop();
-    this.monitor = null;
-    const entries = [...this.entries.values()];
+    this.monitor.stop();
+    const entries = [...this.entries.values(), ...this.retired];
     this.entries = new Map();
-    await Promise.all(entries.map((e) => this.closeQuietly(e)));
+    this.retired.clear();
+    await Promise.all(entries.map((e) => e.close()));
+  }
+
+  private retire(entry: Entry): void {
+    entry.retired = true;
+    this.retired.add(entry);
+    if (entry.leases === 0) this.closeRetired(entry);
+  }
+
+  private closeRetired(entry: Entry): void {
+    this.retired.delete(entry);
+    void entry.close();
   }
 
   private build(profile: VaultProfile, fingerprint: string): Entry {
     const token = new CachedSecret(profile.token, this.opts.readSecret);
-    const raw = createVaultClient(profile, {
-      readToken: () => token.get(),
-      logger: this.opts.logger.child({ vault: profile.name }),
-      clock: this.opts.clock,
-    });
+    const log = this.opts.logger.child({ vault: profile.name });
+    const raw = createVaultClient(profile, { readToken: () => token.get(), logger: log, clock: this.opts.clock });
     const observe = this.opts.observe;
     const client = instrumentVault(raw, this.opts.clock, (call) => {
-      if (call.operation !== 'probe' && call.outcome !== 'aborted') {
-        this.record(call.vault, call.outcome === 'ok' ? { ok: true } : { ok: false, error: call.error });
+      // Real calls tell the monitor about the vault; a retired client's last calls no longer speak for it.
+      if (call.operation !== 'probe' && call.outcome !== 'aborted' && this.entries.get(call.vault) === entry) {
+        this.monitor.record(call.vault, call.outcome === 'ok' ? { ok: true } : { ok: false, error: call.error });
       }
       observe?.(call);
     });
-    return { profile, client, token, fingerprint };
-  }
-
-  private restartMonitor(): void {
-    // Carry health over so a reload does not flap every vault to "unknown".
-    const previous = new Map((this.monitor?.snapshot() ?? []).map((s) => [s.name, s]));
-    this.monitor?.stop();
-    this.monitor = null;
-    if (!this.running) return;
-    const monitor = new VaultHealthMonitor({
-      vaults: [...this.entries.values()].map((e) => ({ client: e.client, intervalMs: e.profile.healthIntervalMs })),
-      clock: this.opts.clock,
-      logger: this.opts.logger,
-    });
-    monitor.on('change', (health) => this.opts.onHealthChange?.(health));
-    for (const [name, state] of previous) {
-      if (this.entries.has(name) && state.healthy) monitor.record(name, { ok: true });
-    }
-    this.monitor = monitor;
-    monitor.start();
-  }
-
-  private async closeQuietly(entry: Entry): Promise<void> {
-    try {
-      await entry.client.close();
-    } catch (err) {
-      this.opts.logger.warn({ err, vault: entry.profile.name }, 'closing a vault pool failed');
-    }
+    const entry = new Entry(profile, client, token, fingerprint, (e) => this.closeRetired(e), this.opts.logger);
+    return entry;
   }
 }

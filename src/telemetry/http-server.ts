@@ -11,8 +11,10 @@ import { computeReadiness, isGatewayStatus, sanitizeStatus, type GatewayStatus, 
  *
  * - `GET /healthz` 200 `{"status":"ok"}` while the process is alive and its
  *   loops tick; 503 `{"status":"unhealthy","reasons":[…]}` otherwise.
- * - `GET /readyz`  200 `{"ready":true,"reasons":[]}` when the link is up, the
- *   role is known and a vault is healthy; 503 with the reasons otherwise.
+ * - `GET /readyz`  200 `{"ready":true,"reasons":[],"warnings":[]}` when the
+ *   link is up, the role is known and a vault is healthy; 503 with the
+ *   reasons otherwise. `warnings` names what needs the operator without
+ *   making the daemon unready (a restart pending after a reload).
  * - `GET /metrics` Prometheus text format.
  * - `GET /status`  the GatewayStatus document as JSON.
  *
@@ -172,7 +174,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: Telemetry
     }
     case '/readyz': {
       const r = opts.ready ? opts.ready() : computeReadiness(opts.status());
-      sendJson(res, r.ready ? 200 : 503, { ready: r.ready, reasons: r.reasons });
+      sendJson(res, r.ready ? 200 : 503, { ready: r.ready, reasons: r.reasons, warnings: r.warnings });
       return;
     }
     case '/metrics': {

@@ -71,12 +71,16 @@ export interface GatewayStatus {
   inFlight: number;
   /** The loops the liveness monitor watches (LivenessMonitor.snapshot()). */
   loops: Record<string, LoopStatus>;
+  /** Config keys changed by a reload that apply only after a restart (the started values run); empty when none. */
+  restartRequired: string[];
 }
 
 export interface Readiness {
   ready: boolean;
   /** Why not, one sentence each; empty when ready. */
   reasons: string[];
+  /** What does not make the daemon unready but needs the operator (a pending restart); empty when nothing. */
+  warnings: string[];
 }
 
 /**
@@ -100,7 +104,9 @@ export function computeReadiness(status: GatewayStatus): Readiness {
     const why = status.vaults.map((v) => `${v.name}: ${v.healthy === null ? 'not checked yet' : (v.error ?? 'unhealthy')}`);
     reasons.push(`no vault is healthy (${why.join(', ')})`);
   }
-  return { ready: reasons.length === 0, reasons };
+  const warnings: string[] = [];
+  if (status.restartRequired.length > 0) warnings.push(`a restart is needed to apply changed ${status.restartRequired.join(', ')}`);
+  return { ready: reasons.length === 0, reasons, warnings };
 }
 
 /** A URL without user info (and without query or fragment, which may carry tokens); unparsable text becomes '(invalid URL)'. */
@@ -128,6 +134,7 @@ export function sanitizeStatus(status: GatewayStatus): GatewayStatus {
     link: { ...status.link, url: safeUrl(status.link.url) },
     vaults: status.vaults.map((v) => ({ ...v, url: safeUrl(v.url) })),
     loops: { ...status.loops },
+    restartRequired: [...status.restartRequired],
   };
 }
 

@@ -52,22 +52,45 @@ interface Entry {
 export class VaultHealthMonitor extends EventEmitter<VaultHealthEvents> {
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly entries = new Map<string, Entry>();
+  private entries = new Map<string, Entry>();
   private running = false;
 
   constructor(opts: VaultHealthMonitorOptions) {
     super();
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? pino({ level: 'silent' });
-    for (const vault of opts.vaults) {
-      this.entries.set(vault.client.name, {
-        vault,
-        // Unknown until the first probe: not healthy, no error.
-        state: { name: vault.client.name, healthy: false },
-        timer: undefined,
-        probing: undefined,
-      });
+    for (const vault of opts.vaults) this.entries.set(vault.client.name, unknownEntry(vault));
+  }
+
+  /**
+   * Replaces the monitored vaults (a config reload). A vault still named
+   * keeps its health, so no `change` fires for it: with the same client it
+   * is left alone; with a new client (a changed profile) it is probed again
+   * at once and only a different result is a change. A new vault starts
+   * unknown; a removed one is stopped.
+   */
+  setVaults(vaults: readonly MonitoredVault[]): void {
+    const next = new Map<string, Entry>();
+    for (const vault of vaults) {
+      const name = vault.client.name;
+      const old = this.entries.get(name);
+      if (old && old.vault.client === vault.client) {
+        old.vault = vault;
+        next.set(name, old);
+        continue;
+      }
+      const entry = unknownEntry(vault);
+      if (old) {
+        this.halt(old);
+        entry.state = old.state;
+      }
+      next.set(name, entry);
     }
+    for (const [name, old] of this.entries) if (!next.has(name)) this.halt(old);
+    const previous = this.entries;
+    this.entries = next;
+    if (!this.running) return;
+    for (const [name, entry] of next) if (previous.get(name) !== entry) this.schedule(entry, 0);
   }
 
   /** Starts probing every vault now (restarts cleanly when already running). */
@@ -80,12 +103,14 @@ export class VaultHealthMonitor extends EventEmitter<VaultHealthEvents> {
   /** Clears every timer and aborts probes under way. */
   stop(): void {
     this.running = false;
-    for (const entry of this.entries.values()) {
-      this.clock.clearTimeout(entry.timer);
-      entry.timer = undefined;
-      entry.probing?.abort(new Error('health monitor stopped'));
-      entry.probing = undefined;
-    }
+    for (const entry of this.entries.values()) this.halt(entry);
+  }
+
+  private halt(entry: Entry): void {
+    this.clock.clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.probing?.abort(new Error('health monitor stopped'));
+    entry.probing = undefined;
   }
 
   /** Health of every vault, in profile order. */
@@ -145,7 +170,9 @@ export class VaultHealthMonitor extends EventEmitter<VaultHealthEvents> {
       this.clock.setTimeout(() => {
         entry.timer = undefined;
         void this.probe(entry.state.name).then(() => {
-          if (this.running && entry.timer === undefined) this.schedule(entry, entry.vault.intervalMs);
+          // A vault removed or replaced meanwhile (setVaults) is not probed again.
+          const current = this.entries.get(entry.state.name) === entry;
+          if (this.running && current && entry.timer === undefined) this.schedule(entry, entry.vault.intervalMs);
         });
       }, delayMs),
     );
@@ -166,4 +193,9 @@ export class VaultHealthMonitor extends EventEmitter<VaultHealthEvents> {
     else this.log.warn({ vault: state.name, code: state.error, detail: state.lastError }, 'vault unhealthy');
     this.emit('change', { ...state }, { ...previous });
   }
+}
+
+/** A vault not probed yet: unknown, which reads as not healthy with no error. */
+function unknownEntry(vault: MonitoredVault): Entry {
+  return { vault, state: { name: vault.client.name, healthy: false }, timer: undefined, probing: undefined };
 }

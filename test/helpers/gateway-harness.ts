@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { openConfigStore } from '../../src/config/store.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import type { Gateway, GatewayDeps } from '../../src/daemon/gateway.js';
 import { startDaemon, type Daemon } from '../../src/daemon/run.js';
 import type { CommandOutcome, ReferenceController } from '../../src/sim/controller/index.js';
@@ -159,9 +160,14 @@ export interface InProcessGateway {
  * as `credgw run` does (store, compile, Gateway), without process signal
  * handlers, logging through the product's redacting logger into a capture.
  * Reconnects use a small jitter (random 0.01) so a restarted controller is
- * found at once.
+ * found at once. `env` is the daemon's environment (NOTIFY_SOCKET…); empty by default.
  */
-export async function startInProcess(ws: Workspace, raw: Record<string, unknown>, deps: Partial<GatewayDeps> = {}): Promise<InProcessGateway> {
+export async function startInProcess(
+  ws: Workspace,
+  raw: Record<string, unknown>,
+  deps: Partial<GatewayDeps> = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<InProcessGateway> {
   const configDir = ws.writeConfig(raw, `etc-${String(raw['gatewayId'])}`);
   const store = openConfigStore(configDir);
   const config = store.load();
@@ -171,7 +177,7 @@ export async function startInProcess(ws: Workspace, raw: Record<string, unknown>
     config,
     store,
     logger,
-    env: {},
+    env,
     handleSignals: false,
     exit: (code) => {
       throw new Error(`the daemon tried to exit with ${code}`);
@@ -192,6 +198,21 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * Moves a simulator's manual clock on by `stepMs` until `done` settles (a
+ * gated vault answers only as its clock moves), then resolves or rejects as
+ * `done` did.
+ */
+export async function advanceUntilSettled<T>(clock: ManualClock, stepMs: number, done: Promise<T>): Promise<T> {
+  let settled = false;
+  const watched = done.finally(() => (settled = true));
+  while (!settled) {
+    clock.advance(stepMs);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return watched;
 }
 
 /**

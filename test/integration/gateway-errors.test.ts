@@ -5,6 +5,7 @@ import { startReferenceController, type ReferenceController } from '../../src/si
 import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { spkiPinFromPem } from '../../src/tls/index.js';
 import {
+  advanceUntilSettled,
   auditText,
   closedPort,
   CONTROLLER_TOKEN,
@@ -50,13 +51,7 @@ let rawConn: RawConnection;
 
 /** Lets every held answer of the gated simulator go, until `done` resolves. */
 async function releaseUntil<T>(done: Promise<T>): Promise<T> {
-  let settled = false;
-  const watched = done.finally(() => (settled = true));
-  while (!settled) {
-    gateClock.advance(GATE_MS);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return watched;
+  return advanceUntilSettled(gateClock, GATE_MS, done);
 }
 
 beforeAll(async () => {

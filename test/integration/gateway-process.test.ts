@@ -5,6 +5,7 @@ import { ManualClock } from '../../src/shared/clock.js';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
 import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import {
+  advanceUntilSettled,
   auditText,
   CONTROLLER_TOKEN,
   expectNoSecrets,
@@ -148,13 +149,7 @@ describe('credgw run as a process', () => {
     await waitFor(() => (gated.stats().byPath[listPath] ?? 0) > seen, 'the in-flight vault call');
     proc!.child.kill('SIGTERM');
     await proc!.waitForOutput(/"msg":"resigned the active role"/, 'the resign');
-    let settled = false;
-    void pending.finally(() => (settled = true));
-    while (!settled) {
-      gateClock.advance(GATE_MS);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    expect((await pending).body).toMatchObject({ ok: true, gatewayId: 'gw-proc', data: { accountName: 'svc_backup', password: 'Sim-Backup-Pass!' } });
+    expect((await advanceUntilSettled(gateClock, GATE_MS, pending)).body).toMatchObject({ ok: true, gatewayId: 'gw-proc', data: { accountName: 'svc_backup', password: 'Sim-Backup-Pass!' } });
     expect(await proc!.exited).toEqual({ code: 0, signal: null });
     expect(proc!.stdout()).toMatch(/"to":"stopped"/);
   });

@@ -28,6 +28,12 @@ import {
 } from '../helpers/gateway-harness.js';
 
 const CLUSTER = 'ops-site';
+/**
+ * The controller's heartbeat. The link gives up after 3 heartbeats of
+ * silence; at 200 ms a busy test machine stalled that long and dropped the
+ * link mid-suite, so the suite's outcome depended on the machine's speed.
+ */
+const OPS_HEARTBEAT_MS = 1000;
 
 
 
@@ -60,7 +66,7 @@ describe('operations against a running gateway', () => {
   beforeAll(async () => {
     ws = makeWorkspace('ops');
     sim = await startPmpSimulator({ port: 0, tls: tls() });
-    ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: tls(), heartbeatMs: 200 });
+    ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: tls(), heartbeatMs: OPS_HEARTBEAT_MS });
     raw = gatewayConfig(ws, {
       gatewayId: 'gw-ops',
       clusterId: CLUSTER,
@@ -208,7 +214,7 @@ describe('operations against a running gateway', () => {
     expect(linkDown.text).toMatch(/the role is unknown/);
     expect((await get(base, '/healthz')).status).toBe(200);
 
-    ctl = await startReferenceController({ port: Number(port), tokens: [CONTROLLER_TOKEN], tls: tls(), heartbeatMs: 200 });
+    ctl = await startReferenceController({ port: Number(port), tokens: [CONTROLLER_TOKEN], tls: tls(), heartbeatMs: OPS_HEARTBEAT_MS });
     await waitActive(ctl, CLUSTER, 'gw-ops', gw);
     await waitFor(async () => (await get(base, '/readyz')).status === 200, 'readyz 200 after the link is back');
   });

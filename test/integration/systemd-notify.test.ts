@@ -12,6 +12,9 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createSystemdNotifier } from '../../src/daemon/systemd-notify.js';
+import { startReferenceController } from '../../src/sim/controller/index.js';
+import { startPmpSimulator } from '../../src/sim/pmp/index.js';
+import { CONTROLLER_TOKEN, gatewayConfig, makeWorkspace, simVault, startInProcess, waitActive, waitFor } from '../helpers/gateway-harness.js';
 
 // Receives datagrams, prints each as one JSON line with whether it carried a
 // file descriptor, and closes received descriptors (as PID 1 does, which is
@@ -151,5 +154,36 @@ describeNotify('systemd notifier against a real notify socket', () => {
     expect(warn).toBeDefined();
     expect(warn!.code).not.toBe(0);
     expect(chunks.join('')).not.toContain('status text');
+  });
+
+  it('a running daemon reports its role, epoch and link in STATUS=, and a restart it waits for', async () => {
+    const ws = makeWorkspace('notify');
+    const tls = { certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem };
+    const sim = await startPmpSimulator({ tls });
+    const ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls });
+    const raw = gatewayConfig(ws, { gatewayId: 'gw-notify', clusterId: 'notify-site', controllerUrl: ctl.wsUrl, vaults: [simVault(ws, 'pmp', sim)], logLevel: 'info' });
+    const gw = await startInProcess(ws, raw, {}, { PATH: process.env['PATH'], NOTIFY_SOCKET: socketPath });
+    const statuses = (): string[] => received.filter((d) => d.data.includes('STATUS=')).map((d) => d.data);
+    try {
+      await waitActive(ctl, 'notify-site', 'gw-notify', gw);
+      const epoch = gw.gateway.roles.snapshot.epoch;
+      await waitFor(() => statuses().includes(`STATUS=active epoch ${epoch}, link up`), 'the active status line');
+      // READY=1 came with a status line too, before the link was up.
+      expect(statuses().find((d) => d.startsWith('READY=1'))).toMatch(/^READY=1\nSTATUS=role unknown, link (connecting|handshaking)$/);
+
+      ws.writeConfig({ ...raw, gatewayId: 'gw-renamed' }, 'etc-gw-notify');
+      expect(gw.daemon.reload()).toBe(true);
+      await waitFor(
+        () => statuses().includes(`READY=1\nSTATUS=active epoch ${epoch}, link up; restart needed for gatewayId`),
+        'the status line after the reload',
+      );
+    } finally {
+      await gw.stop();
+      await gw.daemon.notifier.flush();
+      received.splice(0);
+      await ctl.close();
+      await sim.close();
+      ws.cleanup();
+    }
   });
 });

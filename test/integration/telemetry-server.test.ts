@@ -27,6 +27,7 @@ function baseStatus(): GatewayStatus {
     ],
     inFlight: 1,
     loops: { link: { healthy: true, lastTickAgoMs: 400 } },
+    restartRequired: [],
   };
 }
 
@@ -85,17 +86,23 @@ describe('telemetry endpoint', () => {
   it('/readyz flips with the link, the role and the vaults', async () => {
     status = baseStatus();
     expect(await get(server, '/readyz')).toMatchObject({ status: 200 });
-    expect(JSON.parse((await get(server, '/readyz')).text)).toEqual({ ready: true, reasons: [] });
+    expect(JSON.parse((await get(server, '/readyz')).text)).toEqual({ ready: true, reasons: [], warnings: [] });
 
     status = { ...baseStatus(), link: { ...baseStatus().link, state: 'backoff', lastError: 'UNAUTHORIZED: controller answered the upgrade with HTTP 401' } };
     let r = await get(server, '/readyz');
     expect(r.status).toBe(503);
-    expect(JSON.parse(r.text)).toEqual({ ready: false, reasons: ['the controller link is backoff (UNAUTHORIZED: controller answered the upgrade with HTTP 401)'] });
+    expect(JSON.parse(r.text)).toEqual({ ready: false, reasons: ['the controller link is backoff (UNAUTHORIZED: controller answered the upgrade with HTTP 401)'], warnings: [] });
 
     status = { ...baseStatus(), role: 'unknown', epoch: null, vaults: baseStatus().vaults.map((v) => ({ ...v, healthy: false, error: 'VAULT_TIMEOUT' as const })) };
     r = await get(server, '/readyz');
     expect(r.status).toBe(503);
     expect(JSON.parse(r.text).reasons).toEqual(['the role is unknown', 'no vault is healthy (pmp-prod: VAULT_TIMEOUT, pmp-dr: VAULT_TIMEOUT)']);
+
+    // A restart pending is a warning: still ready.
+    status = { ...baseStatus(), restartRequired: ['gatewayId', 'limits'] };
+    r = await get(server, '/readyz');
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text)).toEqual({ ready: true, reasons: [], warnings: ['a restart is needed to apply changed gatewayId, limits'] });
 
     status = baseStatus();
     expect((await get(server, '/readyz')).status).toBe(200);

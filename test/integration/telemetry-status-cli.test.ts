@@ -30,6 +30,7 @@ const STATUS: GatewayStatus = {
   ],
   inFlight: 3,
   loops: { link: { healthy: true, lastTickAgoMs: 400 }, 'event-loop': { healthy: true, lastTickAgoMs: 200 } },
+  restartRequired: [],
 };
 
 /** A loopback port nothing listens on (bound, then released). */

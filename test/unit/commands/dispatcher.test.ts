@@ -483,3 +483,33 @@ describe('Dispatcher: metrics', () => {
     expect(h.logs.some((l) => l.includes('onOutcome hook failed'))).toBe(true);
   });
 });
+
+describe('Dispatcher: vault leases', () => {
+  it('holds the vault a command took until the command has settled, and releases it exactly once however it ends', async () => {
+    const h = harness({ profile: { requireTicketId: true } });
+    const held = (): number => h.registry.leases.get('pmp-prod') ?? 0;
+    h.vault.holdPasswords = true;
+    h.dispatcher.handle(pwCmd(), h.reply);
+    h.dispatcher.handle(listCmd(), h.reply);
+    await settle();
+    // The list is answered; the password call is still at the vault, and the command holds its client.
+    expect(h.reply.sent).toHaveLength(1);
+    expect(held()).toBe(1);
+    h.vault.release();
+    await settle();
+    expect(held()).toBe(0);
+
+    // Refused after the lookup, failed at the vault, past its deadline: each gives its lease back (the fake throws on a second release).
+    h.dispatcher.handle(pwCmd({ ticketId: undefined }), h.reply);
+    h.vault.failures.set('listAccounts', new GatewayError('VAULT_UNREACHABLE', 'down'));
+    h.dispatcher.handle(listCmd(), h.reply);
+    h.dispatcher.handle(pwCmd({ vault: 'nope' }), h.reply);
+    h.dispatcher.handle(pwCmd({}, { timeoutMs: 100 }), h.reply);
+    await settle();
+    expect(held()).toBe(1);
+    h.clock.advance(100);
+    await settle();
+    expect(h.reply.sent.slice(2).map((m) => errorOf(m).code).sort()).toEqual(['DEADLINE_EXCEEDED', 'TICKET_ID_REQUIRED', 'UNKNOWN_VAULT', 'VAULT_UNREACHABLE']);
+    expect(held()).toBe(0);
+  });
+});

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import type { LimitsConfig, PolicyConfig, VaultProfile } from '../../../src/config/types.js';
 import { Dispatcher, type DispatcherOptions } from '../../../src/commands/dispatcher.js';
-import type { AuditEvent, ReplyPort, RolePort, RoleState, VaultRegistry } from '../../../src/commands/ports.js';
+import type { AuditEvent, ReplyPort, RolePort, RoleState, VaultLease, VaultRegistry } from '../../../src/commands/ports.js';
 import type { CommandMessage, ResultMessage } from '../../../src/protocol/index.js';
 import type { AbortLike } from '../../../src/shared/abort.js';
 import { ManualClock } from '../../../src/shared/clock.js';
@@ -159,11 +159,24 @@ export class FakeVault implements VaultClient {
 
 export class FakeRegistry implements VaultRegistry {
   readonly entries = new Map<string, { profile: VaultProfile; client: VaultClient }>();
+  /** Leases taken and not released yet, by vault name. */
+  readonly leases = new Map<string, number>();
   constructor(p: VaultProfile, client: VaultClient) {
     this.entries.set(p.name, { profile: p, client });
   }
-  get(name: string): { profile: VaultProfile; client: VaultClient } | undefined {
-    return this.entries.get(name);
+  acquire(name: string): VaultLease | undefined {
+    const entry = this.entries.get(name);
+    if (!entry) return undefined;
+    this.leases.set(name, (this.leases.get(name) ?? 0) + 1);
+    let released = false;
+    return {
+      ...entry,
+      release: () => {
+        if (released) throw new Error(`lease of ${name} released twice`);
+        released = true;
+        this.leases.set(name, this.leases.get(name)! - 1);
+      },
+    };
   }
 }
 

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { ManualClock } from '../../../src/shared/clock.js';
 import {
   createSystemdNotifier,
+  systemdStatusLine,
   watchdogIntervalFromEnv,
   type SpawnFn,
 } from '../../../src/daemon/systemd-notify.js';
@@ -264,5 +265,15 @@ describe('createSystemdNotifier', () => {
     calls[0]!.child.exit(0);
     await n.flush();
     expect(calls[0]!.command).toBe('/usr/bin/systemd-notify');
+  });
+});
+
+describe('systemdStatusLine', () => {
+  it('says the role with its epoch, the link, and a pending restart', () => {
+    expect(systemdStatusLine({ role: 'active', epoch: 7, link: 'up', restartRequired: [] })).toBe('active epoch 7, link up');
+    expect(systemdStatusLine({ role: 'unknown', epoch: null, link: 'backoff', restartRequired: [] })).toBe('role unknown, link backoff');
+    expect(systemdStatusLine({ role: 'standby', epoch: 3, link: 'disabled', restartRequired: ['gatewayId', 'limits'] })).toBe(
+      'standby epoch 3, link disabled; restart needed for gatewayId, limits',
+    );
   });
 });

@@ -159,4 +159,83 @@ describe('VaultHealthMonitor', () => {
     monitor.record('nope', { ok: true });
     expect(changes).toHaveLength(2);
   });
+
+  describe('setVaults (a reload)', () => {
+    const started = async (): Promise<void> => {
+      monitor.start();
+      clock.advance(0);
+      await flush();
+      changes = [];
+    };
+
+    it('keeps a vault with the same client as it is: no change, no extra probe, same schedule', async () => {
+      await started();
+      monitor.setVaults([{ client: a, intervalMs: 1000 }, { client: b, intervalMs: 5000 }]);
+      await flush();
+      expect(changes).toEqual([]);
+      expect(monitor.wire()).toEqual([
+        { name: 'a', healthy: true },
+        { name: 'b', healthy: true },
+      ]);
+      expect([a.probes, b.probes]).toEqual([1, 1]);
+      clock.advance(1000);
+      await flush();
+      expect([a.probes, b.probes]).toEqual([2, 1]);
+    });
+
+    it('carries the health of a vault whose client was replaced and probes the new client at once', async () => {
+      await started();
+      const a2 = new ScriptedVault('a');
+      monitor.setVaults([{ client: a2, intervalMs: 1000 }, { client: b, intervalMs: 5000 }]);
+      // Before the new client answers, the vault is still what it was.
+      expect(monitor.wire()[0]).toEqual({ name: 'a', healthy: true });
+      clock.advance(0);
+      await flush();
+      expect(a2.probes).toBe(1);
+      expect(changes).toEqual([]);
+      // The old client is no longer probed; the new one is, on its interval.
+      clock.advance(1000);
+      await flush();
+      expect([a.probes, a2.probes]).toEqual([1, 2]);
+      // A different answer from the new client is a change.
+      a2.next = () => Promise.reject(new GatewayError('VAULT_UNREACHABLE', 'the vault cannot be reached'));
+      clock.advance(1000);
+      await flush();
+      expect(changes.map(([now, before]) => [now.name, now.healthy, before.healthy])).toEqual([['a', false, true]]);
+    });
+
+    it('aborts the old client’s probe under way and never reschedules it', async () => {
+      await started();
+      let answer!: () => void;
+      a.next = () => new Promise<void>((resolve) => (answer = resolve));
+      clock.advance(1000);
+      await flush();
+      expect(a.probes).toBe(2);
+      const a2 = new ScriptedVault('a');
+      monitor.setVaults([{ client: a2, intervalMs: 1000 }]);
+      expect(a.lastSignal?.aborted).toBe(true);
+      answer();
+      await flush();
+      // One probe schedule for vault a: the new client's, once per interval.
+      for (let i = 0; i < 3; i++) {
+        clock.advance(1000);
+        await flush();
+      }
+      expect(a.probes).toBe(2);
+      expect(a2.probes).toBe(3);
+      expect(b.probes).toBe(1);
+      expect(monitor.snapshot().map((s) => s.name)).toEqual(['a']);
+    });
+
+    it('starts a new vault unknown and probes it; the others are left alone', async () => {
+      await started();
+      const c = new ScriptedVault('c');
+      monitor.setVaults([{ client: a, intervalMs: 1000 }, { client: b, intervalMs: 5000 }, { client: c, intervalMs: 1000 }]);
+      expect(monitor.wire()[2]).toEqual({ name: 'c', healthy: false });
+      clock.advance(0);
+      await flush();
+      expect([a.probes, b.probes, c.probes]).toEqual([1, 1, 1]);
+      expect(changes.map(([now]) => [now.name, now.healthy])).toEqual([['c', true]]);
+    });
+  });
 });
