@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { openConfigStore } from '../../src/config/store.js';
+import type { ManualClock } from '../../src/shared/clock.js';
 import type { Gateway, GatewayDeps } from '../../src/daemon/gateway.js';
 import { startDaemon, type Daemon } from '../../src/daemon/run.js';
 import type { CommandOutcome, ReferenceController } from '../../src/sim/controller/index.js';
@@ -220,6 +221,21 @@ export async function submit(
   const outcome: CommandOutcome = await ctl.submit(clusterId, { name, params, timeoutMs });
   if (outcome.status !== 200) throw new Error(`controller answered ${outcome.status}: ${JSON.stringify(outcome.body)}`);
   return outcome.body as never;
+}
+
+/**
+ * Lets every answer a gated simulator holds go (its ManualClock advanced by
+ * `stepMs` at a time) until `done` resolves: slowness decided by the test,
+ * not by the machine.
+ */
+export async function releaseUntil<T>(clock: ManualClock, stepMs: number, done: Promise<T>): Promise<T> {
+  let settled = false;
+  const watched = done.finally(() => (settled = true));
+  while (!settled) {
+    clock.advance(stepMs);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return watched;
 }
 
 /** A TCP port nothing listens on (bound, then released). */

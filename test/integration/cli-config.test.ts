@@ -96,7 +96,7 @@ describe('credgw config', () => {
     const parsed = JSON.parse(shown.out) as { controller: Record<string, unknown>; limits: unknown };
     expect(parsed.controller['token']).toBe('file:///etc/credgw/controller.token');
     expect(parsed.controller['proxy']).toBe('http://bob:***@proxy:3128');
-    expect(parsed.limits).toEqual({ maxInFlight: 256, drainTimeoutMs: 10000 });
+    expect(parsed.limits).toEqual({ maxInFlight: 256, maxQueued: 4096, drainTimeoutMs: 10000 });
     expect(shown.out).not.toContain('hunter2');
     const raw = await cfg(['config', 'show', '--raw']);
     expect(JSON.parse(raw.out)).not.toHaveProperty('limits');
