@@ -31,11 +31,9 @@ export type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
  *      join adds no audit event, takes no slot, and is accepted even after
  *      stopAccepting(): it adds no vault work.
  *   3. stopAccepting() (graceful shutdown): NOT_ACTIVE.
- *   4. Admission (section 5): up to limits.maxInFlight execute; the next
- *      wait in the admission queue (limits.maxQueued) in arrival order and
- *      are fenced again when they start (NOT_ACTIVE if the role or epoch
- *      moved meanwhile). Only a command that finds the queue full gets
- *      OVERLOADED.
+ *   4. Admission (section 5): up to limits.maxInFlight execute; the next wait
+ *      in the admission queue (limits.maxQueued) in arrival order and are fenced
+ *      again when they start. Only one that finds the queue full: OVERLOADED.
  *   5. Execution, with a CommandAbort (shared/abort.ts) fired by the Clock at
  *      timeoutMs counted from arrival: the result is DEADLINE_EXCEEDED at that
  *      moment (a queued command leaves the queue without touching a vault)
@@ -263,7 +261,6 @@ export class Dispatcher {
     while (this.running.size < this.maxInFlight) {
       const exec = this.queue.shift();
       if (!exec) return;
-      exec.queuedMs = elapsedMs(this.clock, exec.started);
       let refusal: GatewayError | undefined;
       try {
         refusal = this.fence({ epoch: newestEpoch(exec) });
@@ -275,6 +272,7 @@ export class Dispatcher {
         continue;
       }
       exec.state = 'running';
+      exec.queuedMs = elapsedMs(this.clock, exec.started);
       this.running.set(exec.cmd.id, exec);
       this.run(exec);
     }
@@ -324,7 +322,8 @@ export class Dispatcher {
     exec.state = 'done';
     this.clock.clearTimeout(exec.timer);
     if (wasRunning) this.running.delete(exec.cmd.id);
-    else if (this.queue.delete(exec.cmd.id)) exec.queuedMs = elapsedMs(this.clock, exec.started);
+    else this.queue.delete(exec.cmd.id);
+    if (!wasRunning) exec.queuedMs = elapsedMs(this.clock, exec.started);
     const durationMs = elapsedMs(this.clock, exec.started);
     let delivery = this.send(exec.reply, resultFrame(exec.cmd.id, exec.epoch, outcome));
     if (exec.others) {

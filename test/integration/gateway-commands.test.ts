@@ -78,7 +78,6 @@ afterAll(async () => {
 });
 
 const gp = (vault: string, res: object, accountId: string): Record<string, unknown> => ({ vault, resource: res, accountId, requestedBy: 'alice@example.com' });
-const isResult = (id: string) => (f: RawFrame) => f.type === 'result' && f.id === id;
 
 /** Results go out in order on one socket: once a later command is answered, no earlier result is still coming. */
 async function settled(tag: string): Promise<void> {
@@ -93,8 +92,9 @@ describe('admission queue (protocol section 5)', () => {
     expect(gw.gateway.status()).toMatchObject({ inFlight: MAX_IN_FLIGHT, queued: MAX_QUEUED });
     expect(await gw.gateway.metrics.render()).toMatch(new RegExp(`^credgw_commands_queued ${MAX_QUEUED}$`, 'm'));
 
-    const results = await releaseUntil(gateClock, GATE_MS, Promise.all(ids.map((id) => conn.waitFor(isResult(id), 30_000))));
+    await releaseUntil(gateClock, GATE_MS, waitFor(() => ids.every((id) => conn.resultsFor(id).length > 0), 'a result for every burst command', 30_000));
     await settled('burst');
+    const results = ids.map((id) => conn.resultsFor(id)[0]!);
     for (const id of ids) expect(conn.resultsFor(id)).toHaveLength(1);
     const codes = results.map((r) => (r['ok'] === true ? 'ok' : (r['error'] as { code: string }).code));
     expect(codes).toEqual([...Array<string>(MAX_IN_FLIGHT + MAX_QUEUED).fill('ok'), 'OVERLOADED', 'OVERLOADED']);
