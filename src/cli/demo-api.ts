@@ -9,7 +9,8 @@ import type { ApiError, ClusterSnapshot, CommandResultBody } from '../sim/contro
  * controller's own certificate.
  */
 
-export type ApiCommand = { name: 'listAccounts'; params: ListAccountsParams } | { name: 'getPassword'; params: GetPasswordParams };
+/** As sent on the wire: listAccounts paging is optional there (the gateway fills in the defaults). */
+export type ApiCommand = { name: 'listAccounts'; params: Omit<ListAccountsParams, 'offset' | 'limit'> & Partial<ListAccountsParams> } | { name: 'getPassword'; params: GetPasswordParams };
 
 /** A command's answer: a gateway's result (HTTP 200) or the controller's own error. */
 export type ApiAnswer =

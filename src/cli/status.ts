@@ -70,7 +70,8 @@ export function formatStatus(s: GatewayStatus): string {
   const connected = link.connectedSince ? ` since ${link.connectedSince}` : '';
   lines.push(`link       ${link.state}${link.url ? ` to ${link.url}` : ''}${connected}, ${link.reconnects} reconnect${link.reconnects === 1 ? '' : 's'}`);
   if (link.lastError) lines.push(`           last error: ${oneLine(link.lastError)}`);
-  lines.push(`in flight  ${s.inFlight}`);
+  // `?? 0`: a daemon of an older version answering on the port has no queue count.
+  lines.push(`in flight  ${s.inFlight}, queued ${s.queued ?? 0}`);
   lines.push(`ready      ${readiness.ready ? 'yes' : `no: ${readiness.reasons.join('; ')}`}`);
   for (const warning of readiness.warnings) lines.push(`WARNING    ${warning}`);
   const loops = Object.entries(s.loops ?? {});

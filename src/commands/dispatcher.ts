@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { LimitsConfig, PolicyConfig } from '../config/types.js';
-import type { CommandMessage, RejectedCommand, ResultMessage } from '../protocol/index.js';
+import type { CommandMessage, RejectedCommand, ResultDelivery, ResultMessage } from '../protocol/index.js';
 import { elapsedMs, type Clock, type TimerHandle } from '../shared/clock.js';
 import { CommandAbort } from '../shared/abort.js';
 import { GatewayError } from '../shared/errors.js';
@@ -10,6 +10,8 @@ import { listAccounts } from './list-accounts.js';
 import { Policy } from './policy.js';
 import type { AuditSink, ReplyPort, RolePort, VaultRegistry } from './ports.js';
 import { auditEvent, initialFacts } from './audit-facts.js';
+import { AdmissionQueue } from './admission-queue.js';
+import { newestEpoch, release, resultFrame, type DrainWaiter, type Execution, type Outcome } from './execution.js';
 import { OutcomeTally, type CommandOutcome, type OutcomeCount } from './outcome-tally.js';
 
 export type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
@@ -22,26 +24,28 @@ export type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
  *   1. Fencing (section 4): only while the role is 'active' and the
  *      command's epoch equals the role's epoch; otherwise NOT_ACTIVE and no
  *      vault is touched.
- *   2. Joining: a command whose id is already executing joins that
- *      execution. The vault is called once. The result goes once to every
- *      distinct ReplyPort that asked (normally just one); a duplicate on a
- *      port that is already waiting gets nothing extra — only the epoch it
- *      will be answered with moves to the duplicate's, since the duplicate
- *      passed the fencing check just now and is what the controller expects
- *      a result for. A join adds no audit event and does not count against
- *      maxInFlight. Joins are accepted even after stopAccepting(): they add
- *      no vault work and let a result reach a newer connection.
+ *   2. Joining: a command whose id is executing or queued joins it (so does
+ *      a frame the decoder refused, see reject()). The vault is called once;
+ *      the result goes once to every distinct ReplyPort that asked, with the
+ *      epoch of that port's latest duplicate (it passed fencing just now). A
+ *      join adds no audit event, takes no slot, and is accepted even after
+ *      stopAccepting(): it adds no vault work.
  *   3. stopAccepting() (graceful shutdown): NOT_ACTIVE.
- *   4. limits.maxInFlight executions: OVERLOADED.
- *   5. Execution, with a CommandAbort (shared/abort.ts) fired by the Clock at timeoutMs:
- *      the result is DEADLINE_EXCEEDED at that moment and the vault call is
- *      aborted; whatever the command produces later is discarded.
+ *   4. Admission (section 5): up to limits.maxInFlight execute; the next wait
+ *      in the admission queue (limits.maxQueued) in arrival order and are fenced
+ *      again when they start. Only one that finds the queue full: OVERLOADED.
+ *   5. Execution, with a CommandAbort (shared/abort.ts) fired by the Clock at
+ *      timeoutMs counted from arrival: the result is DEADLINE_EXCEEDED at that
+ *      moment (a queued command leaves the queue without touching a vault)
+ *      and the vault call is aborted; whatever it produces later is discarded.
  * Anything thrown that is not a GatewayError is a bug: INTERNAL, logged
  * with its stack (the logs never see a password: results are never logged).
  */
 
 export interface DispatcherStats {
   inFlight: number;
+  /** Commands waiting in the admission queue. */
+  queued: number;
   /** Duplicates that joined an execution in flight. */
   joined: number;
   outcomes: OutcomeCount[];
@@ -54,8 +58,8 @@ export interface DispatcherOptions {
   role: RolePort;
   /** Initial local policy; replace with updatePolicy(). */
   policy: PolicyConfig;
-  /** `maxInFlight` executions at once (joins excluded); the config default is 256. */
-  limits: Pick<LimitsConfig, 'maxInFlight'>;
+  /** `maxInFlight` executions at once (joins excluded), then `maxQueued` waiting; config defaults 256 and 4096. */
+  limits: Pick<LimitsConfig, 'maxInFlight' | 'maxQueued'>;
   /** Receives one event per listAccounts/getPassword answered by this gateway. */
   audit: AuditSink;
   logger: Logger;
@@ -64,31 +68,6 @@ export interface DispatcherOptions {
   gatewayId: string;
   /** Called once per finished command (not per join); default none. Must not throw (errors are logged). */
   onOutcome?: ((outcome: CommandOutcome) => void) | undefined;
-}
-
-type Outcome = { ok: true; data: Record<string, unknown> } | { ok: false; error: GatewayError };
-
-interface Execution {
-  cmd: CommandMessage;
-  /** The connection that asked first, and the epoch its result carries. */
-  reply: ReplyPort;
-  epoch: number;
-  /**
-   * Other connections waiting for this id (a join from a newer connection),
-   * with their epochs; null in the common case of one asker, so a command
-   * costs no Map.
-   */
-  others: Map<ReplyPort, number> | null;
-  controller: CommandAbort;
-  timer: TimerHandle | undefined;
-  started: number;
-  facts: AuditFacts;
-  done: boolean;
-}
-
-interface DrainWaiter {
-  resolve: (drained: boolean) => void;
-  timer: TimerHandle;
 }
 
 export class Dispatcher {
@@ -103,6 +82,7 @@ export class Dispatcher {
   private readonly onOutcome: ((outcome: CommandOutcome) => void) | undefined;
 
   private readonly running = new Map<string, Execution>();
+  private readonly queue: AdmissionQueue<Execution>;
   private readonly drainWaiters = new Set<DrainWaiter>();
   private readonly tally = new OutcomeTally();
   private joinedCount = 0;
@@ -114,6 +94,7 @@ export class Dispatcher {
     this.clock = options.clock;
     this.policy = new Policy(options.policy, options.clock);
     this.maxInFlight = options.limits.maxInFlight;
+    this.queue = new AdmissionQueue(options.limits.maxQueued);
     this.audit = options.audit;
     this.logger = options.logger;
     this.gatewayId = options.gatewayId;
@@ -123,6 +104,11 @@ export class Dispatcher {
   /** Executions in flight (joins excluded). */
   get inFlight(): number {
     return this.running.size;
+  }
+
+  /** Commands waiting in the admission queue. */
+  get queued(): number {
+    return this.queue.size;
   }
 
   /** False after stopAccepting(). */
@@ -137,18 +123,18 @@ export class Dispatcher {
     try {
       refusal = this.fence(cmd);
       if (!refusal) {
-        const running = this.running.get(cmd.id);
-        if (running) {
-          this.join(running, cmd, reply);
+        const existing = this.running.get(cmd.id) ?? this.queue.get(cmd.id);
+        if (existing) {
+          this.join(existing, cmd.epoch, reply);
           return;
         }
         if (!this.acceptingNew) {
           refusal = new GatewayError('NOT_ACTIVE', 'the gateway is shutting down and accepts no new commands');
-        } else if (this.running.size >= this.maxInFlight) {
-          refusal = new GatewayError('OVERLOADED', `the gateway has ${this.running.size} commands in flight (limits.maxInFlight)`);
-        } else {
-          this.start(cmd, reply, started);
+        } else if (this.running.size < this.maxInFlight || !this.queue.full) {
+          this.admit(cmd, reply, started);
           return;
+        } else {
+          refusal = new GatewayError('OVERLOADED', `the gateway has ${this.running.size} commands in flight and ${this.queue.size} queued (limits.maxQueued)`);
         }
       }
     } catch (err) {
@@ -157,8 +143,17 @@ export class Dispatcher {
     this.answerAtOnce(cmd, reply, refusal, started);
   }
 
-  /** Answers a command the decoder refused (BAD_REQUEST / UNKNOWN_COMMAND). Never throws. */
+  /**
+   * Answers a command the decoder refused (BAD_REQUEST / UNKNOWN_COMMAND),
+   * unless its id is in flight or queued: then it joins that command whatever
+   * it holds (section 5), answered with its own epoch when usable. Never throws.
+   */
   reject(r: RejectedCommand, reply: ReplyPort): void {
+    const existing = this.running.get(r.id) ?? this.queue.get(r.id);
+    if (existing) {
+      this.join(existing, r.epoch ?? existing.epoch, reply);
+      return;
+    }
     let epoch = r.epoch;
     if (epoch === null) {
       try {
@@ -173,14 +168,21 @@ export class Dispatcher {
     this.count({ id: r.id, name: null, outcome: r.code, durationMs: 0 });
   }
 
-  /** New commands get NOT_ACTIVE from now on; executions in flight finish and joins still attach. */
+  /**
+   * New commands get NOT_ACTIVE from now on, and so do the queued ones at
+   * once (they touched no vault; the controller re-sends them to the next
+   * active). Executions in flight finish and joins still attach.
+   */
   stopAccepting(): void {
     this.acceptingNew = false;
+    for (const exec of this.queue.takeAll()) {
+      this.finish(exec, { ok: false, error: new GatewayError('NOT_ACTIVE', 'the gateway is shutting down; the queued command did not start') });
+    }
   }
 
-  /** Resolves true once nothing is in flight, false when `timeoutMs` passes first. */
+  /** Resolves true once nothing is in flight or queued, false when `timeoutMs` passes first. */
   drain(timeoutMs: number): Promise<boolean> {
-    if (this.running.size === 0) return Promise.resolve(true);
+    if (this.running.size === 0 && this.queue.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const waiter: DrainWaiter = {
         resolve,
@@ -199,12 +201,12 @@ export class Dispatcher {
   }
 
   stats(): DispatcherStats {
-    return { inFlight: this.running.size, joined: this.joinedCount, outcomes: this.tally.snapshot() };
+    return { inFlight: this.running.size, queued: this.queue.size, joined: this.joinedCount, outcomes: this.tally.snapshot() };
   }
 
   // ---- internals ----------------------------------------------------------
 
-  private fence(cmd: CommandMessage): GatewayError | undefined {
+  private fence(cmd: Pick<CommandMessage, 'epoch'>): GatewayError | undefined {
     const { role, epoch } = this.role.current();
     if (role !== 'active' || epoch === null) {
       return new GatewayError('NOT_ACTIVE', `the gateway is not active (role ${role}, epoch ${epoch ?? 'none'})`);
@@ -215,21 +217,23 @@ export class Dispatcher {
     return undefined;
   }
 
-  private join(exec: Execution, cmd: CommandMessage, reply: ReplyPort): void {
+  private join(exec: Execution, epoch: number, reply: ReplyPort): void {
     this.joinedCount++;
     const sameConnection = exec.reply === reply || exec.others?.has(reply) === true;
     if (this.logger.isLevelEnabled('debug')) {
-      this.logger.debug({ id: cmd.id, name: cmd.name, sameConnection }, 'command joined the one in flight');
+      this.logger.debug({ id: exec.cmd.id, name: exec.cmd.name, sameConnection, queued: exec.state === 'queued' }, 'command joined the one in flight');
     }
     if (exec.reply === reply) {
-      exec.epoch = cmd.epoch;
+      exec.epoch = epoch;
     } else {
       exec.others ??= new Map();
-      exec.others.set(reply, cmd.epoch);
+      exec.others.set(reply, epoch);
     }
   }
 
-  private start(cmd: CommandMessage, reply: ReplyPort, started: number): void {
+  /** Starts the command at once when a slot is free, else queues it (the caller checked the queue has room). */
+  private admit(cmd: CommandMessage, reply: ReplyPort, started: number): void {
+    const free = this.running.size < this.maxInFlight;
     const exec: Execution = {
       cmd,
       reply,
@@ -238,12 +242,40 @@ export class Dispatcher {
       controller: new CommandAbort(),
       timer: undefined,
       started,
+      queuedMs: undefined,
       facts: initialFacts(cmd),
-      done: false,
+      state: free ? 'running' : 'queued',
     };
-    this.running.set(cmd.id, exec);
+    if (free) this.running.set(cmd.id, exec);
+    else this.queue.push(cmd.id, exec);
     exec.timer = this.clock.setTimeout(() => this.expire(exec), cmd.timeoutMs);
-    this.run(exec);
+    if (free) this.run(exec);
+  }
+
+  /**
+   * Fills the free slots from the queue, oldest first. Each is fenced again:
+   * the role or epoch may have moved while it waited. Refusing one does not
+   * recurse here (a queued command holds no slot).
+   */
+  private startQueued(): void {
+    while (this.running.size < this.maxInFlight) {
+      const exec = this.queue.shift();
+      if (!exec) return;
+      let refusal: GatewayError | undefined;
+      try {
+        refusal = this.fence({ epoch: newestEpoch(exec) });
+      } catch (err) {
+        refusal = this.internal(err, exec.cmd);
+      }
+      if (refusal) {
+        this.finish(exec, { ok: false, error: refusal });
+        continue;
+      }
+      exec.state = 'running';
+      exec.queuedMs = elapsedMs(this.clock, exec.started);
+      this.running.set(exec.cmd.id, exec);
+      this.run(exec);
+    }
   }
 
   /**
@@ -269,15 +301,16 @@ export class Dispatcher {
       (err: unknown) => {
         ctx.lease?.release();
         // After the deadline the answer is out; a late failure (often the abort itself) is not news.
-        if (exec.done) return;
+        if (exec.state === 'done') return;
         this.finish(exec, { ok: false, error: err instanceof GatewayError ? err : this.internal(err, exec.cmd) });
       },
     );
   }
 
   private expire(exec: Execution): void {
-    if (exec.done) return;
-    const error = new GatewayError('DEADLINE_EXCEEDED', `the command did not finish within ${exec.cmd.timeoutMs} ms`);
+    if (exec.state === 'done') return;
+    const where = exec.state === 'queued' ? 'waited in the admission queue for its whole' : 'did not finish within';
+    const error = new GatewayError('DEADLINE_EXCEEDED', `the command ${where} ${exec.cmd.timeoutMs} ms`);
     exec.controller.abort(error);
     this.finish(exec, { ok: false, error });
   }
@@ -287,21 +320,27 @@ export class Dispatcher {
     return new GatewayError('INTERNAL', 'internal error', { cause: err });
   }
 
-  /** The one place an execution ends: result to every waiter, then audit, metrics and drain. */
+  /** The one place an execution (running or queued) ends: result to every waiter, then audit, metrics, the queue and drain. */
   private finish(exec: Execution, outcome: Outcome): void {
-    if (exec.done) return;
-    exec.done = true;
+    if (exec.state === 'done') return;
+    const wasRunning = exec.state === 'running';
+    exec.state = 'done';
     this.clock.clearTimeout(exec.timer);
-    this.running.delete(exec.cmd.id);
+    if (wasRunning) this.running.delete(exec.cmd.id);
+    else this.queue.delete(exec.cmd.id);
+    if (!wasRunning) exec.queuedMs = elapsedMs(this.clock, exec.started);
     const durationMs = elapsedMs(this.clock, exec.started);
-    this.send(exec.reply, resultFrame(exec.cmd.id, exec.epoch, outcome));
+    let delivery = this.send(exec.reply, resultFrame(exec.cmd.id, exec.epoch, outcome));
     if (exec.others) {
-      for (const [reply, epoch] of exec.others) this.send(reply, resultFrame(exec.cmd.id, epoch, outcome));
+      for (const [reply, epoch] of exec.others) if (this.send(reply, resultFrame(exec.cmd.id, epoch, outcome)) === 'replaced') delivery = 'replaced';
       exec.others = null;
     }
-    this.settle(exec.cmd, exec.facts, outcome, durationMs);
+    // What the controller got is what the audit and the metrics record.
+    if (delivery === 'replaced') outcome = { ok: false, error: new GatewayError('RESULT_TOO_LARGE', 'the result would not fit in one frame') };
+    this.settle(exec.cmd, exec.facts, outcome, durationMs, exec.queuedMs);
     release(exec);
-    if (this.running.size === 0 && this.drainWaiters.size > 0) {
+    if (wasRunning) this.startQueued();
+    if (this.running.size === 0 && this.queue.size === 0 && this.drainWaiters.size > 0) {
       for (const waiter of this.drainWaiters) {
         this.clock.clearTimeout(waiter.timer);
         waiter.resolve(true);
@@ -321,7 +360,7 @@ export class Dispatcher {
     this.settle(cmd, facts, { ok: false, error }, elapsedMs(this.clock, started));
   }
 
-  private settle(cmd: CommandMessage, facts: AuditFacts, outcome: Outcome, durationMs: number): void {
+  private settle(cmd: CommandMessage, facts: AuditFacts, outcome: Outcome, durationMs: number, queuedMs?: number): void {
     const code = outcome.ok ? 'ok' : outcome.error.code;
     if (outcome.ok) {
       // One per command: skip building the fields when debug is off (the daemon's default).
@@ -334,7 +373,7 @@ export class Dispatcher {
     } catch (err) {
       this.logger.error({ err, id: cmd.id }, 'audit sink failed');
     }
-    this.count({ id: cmd.id, name: cmd.name, outcome: code, durationMs });
+    this.count({ id: cmd.id, name: cmd.name, outcome: code, durationMs, queuedMs });
   }
 
   private count(o: CommandOutcome): void {
@@ -349,41 +388,16 @@ export class Dispatcher {
   }
 
   /** Sends one result; a gone connection drops it (the controller owns retries). Never logs the data. */
-  private send(reply: ReplyPort, message: ResultMessage): void {
-    let sent = false;
+  private send(reply: ReplyPort, message: ResultMessage): ResultDelivery {
+    let delivery: ResultDelivery = 'gone';
     try {
-      sent = reply.send(message);
+      delivery = reply.sendResult(message);
     } catch (err) {
       this.logger.error({ err, id: message.id }, 'sending a result failed');
     }
-    if (!sent) {
+    if (delivery === 'gone') {
       this.logger.warn({ id: message.id, outcome: message.ok ? 'ok' : message.error.code }, 'result dropped: connection gone');
     }
+    return delivery;
   }
-}
-
-/**
- * Drops what a finished execution refers to; nothing reads these fields once
- * `done` is set (a late settlement and the deadline timer check `done`
- * first). The execution itself is garbage by then, but a stale reference to
- * it can outlive it: a hash table the `running` Map has outgrown keeps its
- * old entries, and young-generation GCs count those as live until the next
- * full GC. Emptied, it no longer drags the command, its facts and its signal
- * through every young-generation GC into the old generation (under load that
- * was most of the gateway's promoted bytes: 94 -> 19-32 KB per scavenge at
- * 12,000 commands/s).
- */
-function release(exec: Execution): void {
-  const finished: Partial<Pick<Execution, 'cmd' | 'reply' | 'controller' | 'facts' | 'timer'>> = exec;
-  finished.cmd = undefined;
-  finished.reply = undefined;
-  finished.controller = undefined;
-  finished.facts = undefined;
-  finished.timer = undefined;
-}
-
-function resultFrame(id: string, epoch: number, outcome: Outcome): ResultMessage {
-  return outcome.ok
-    ? { type: 'result', id, epoch, ok: true, data: outcome.data }
-    : { type: 'result', id, epoch, ok: false, error: outcome.error.toWire() };
 }

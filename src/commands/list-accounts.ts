@@ -12,6 +12,10 @@ import { resolveResource } from './resolve-resource.js';
  *   (an empty string when PMP has none, so the shape does not vary per
  *   account); without it, no account has a `notes` key.
  * - `policy.allowResources` applies as it does to getPassword.
+ * - Paged (`params.offset`, `params.limit`) over the list the cloud may see,
+ *   so that no result outgrows a frame. The vault client fetches the whole
+ *   list (cached for metadataTtlMs) and the page is cut here; if the vault
+ *   call learns to page, only the fetch changes, not the page's shape.
  */
 export async function listAccounts(params: ListAccountsParams, ctx: CommandContext): Promise<ListAccountsData> {
   const { profile, client } = lookupVault(ctx, params.vault);
@@ -23,9 +27,11 @@ export async function listAccounts(params: ListAccountsParams, ctx: CommandConte
   const resourceName = list.resourceName || resource.name || '';
   // The allow-list may name the resource while the attribute gave its ID: only the list tells the name.
   if (verdict === 'unknown') ctx.policy.assertResource({ ...resource, name: resourceName });
+  const visible = list.accounts.filter((a) => !ctx.policy.accountDenied(a.name));
+  const end = Math.min(params.offset + params.limit, visible.length);
   const accounts: AccountSummary[] = [];
-  for (const a of list.accounts) {
-    if (ctx.policy.accountDenied(a.name)) continue;
+  for (let i = params.offset; i < end; i++) {
+    const a = visible[i]!;
     // Key order as in the protocol's example, so captured frames read the same.
     accounts.push({
       accountId: a.id,
@@ -35,5 +41,7 @@ export async function listAccounts(params: ListAccountsParams, ctx: CommandConte
       reasonRequired: a.reasonRequired,
     });
   }
-  return { resourceId: resource.id, resourceName, accounts };
+  const data: ListAccountsData = { resourceId: resource.id, resourceName, accounts, totalAccounts: visible.length };
+  if (end < visible.length) data.nextOffset = end;
+  return data;
 }

@@ -8,6 +8,8 @@ export interface CommandOutcome {
   name: CommandName | null;
   outcome: 'ok' | ErrorCode;
   durationMs: number;
+  /** Time it waited in the admission queue; undefined when it never waited there. */
+  queuedMs?: number | undefined;
 }
 
 export interface OutcomeCount {

@@ -1,4 +1,4 @@
-import type { ResultMessage } from '../protocol/index.js';
+import type { ResultDelivery, ResultMessage } from '../protocol/index.js';
 import type { VaultProfile } from '../config/types.js';
 import type { AuditEvent } from '../shared/audit-event.js';
 
@@ -41,8 +41,12 @@ export interface RolePort {
 
 /** One controller connection: results go back only on the connection a command came in on. */
 export interface ReplyPort {
-  /** Sends a result; false when the connection is gone (the result is dropped, the controller owns retries). */
-  send(message: ResultMessage): boolean;
+  /**
+   * Sends a result: 'sent'; 'replaced' by RESULT_TOO_LARGE when it would not
+   * fit in a frame; 'gone' when the connection is (the result is dropped,
+   * the controller owns retries).
+   */
+  sendResult(message: ResultMessage): ResultDelivery;
 }
 
 export interface AuditSink {

@@ -80,6 +80,7 @@ function compile(raw: unknown, opts: CompileOptions): { config: GatewayConfig | 
   };
   const limits: LimitsConfig = {
     maxInFlight: r.limits?.maxInFlight ?? D.DEFAULT_MAX_IN_FLIGHT,
+    maxQueued: r.limits?.maxQueued ?? D.DEFAULT_MAX_QUEUED,
     drainTimeoutMs: r.limits?.drainTimeoutMs ?? D.DEFAULT_DRAIN_TIMEOUT_MS,
   };
   const listen = r.telemetry?.listen === undefined ? D.DEFAULT_TELEMETRY_LISTEN : r.telemetry.listen;

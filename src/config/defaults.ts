@@ -34,6 +34,8 @@ export const DEFAULT_HEALTH_INTERVAL_MS = 15_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 24 * 1024 * 1024;
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
+/** Commands waiting for an execution slot (protocol section 5 admission queue). */
+export const DEFAULT_MAX_QUEUED = 4096;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 export const DEFAULT_TELEMETRY_LISTEN = '127.0.0.1:9469';
@@ -51,6 +53,7 @@ export const LIMITS = {
   /** 64 KiB to 256 MiB. */
   maxResponseBytes: { min: 64 * 1024, max: 256 * 1024 * 1024 },
   maxInFlight: { min: 1, max: 100_000 },
+  maxQueued: { min: 0, max: 1_000_000 },
   drainTimeoutMs: { min: 0, max: 600_000 },
   maxFetchesPerAccountPerMinute: { min: 1, max: 100_000 },
 } as const;

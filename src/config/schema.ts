@@ -58,7 +58,7 @@ export interface RawConfig {
     maxFetchesPerAccountPerMinute?: number | null;
     [comment: `//${string}`]: unknown;
   };
-  limits?: { maxInFlight?: number; drainTimeoutMs?: number; [comment: `//${string}`]: unknown };
+  limits?: { maxInFlight?: number; maxQueued?: number; drainTimeoutMs?: number; [comment: `//${string}`]: unknown };
   telemetry?: {
     listen?: string | null;
     logLevel?: string;
@@ -163,6 +163,7 @@ export const configSchema = {
       patternProperties: COMMENTS,
       properties: {
         maxInFlight: int(LIMITS.maxInFlight),
+        maxQueued: int(LIMITS.maxQueued),
         drainTimeoutMs: int(LIMITS.drainTimeoutMs),
       },
     },

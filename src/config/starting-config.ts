@@ -29,7 +29,7 @@ export function startingConfig(hostname: string = osHostname()): RawConfig {
       denyAccounts: [],
       maxFetchesPerAccountPerMinute: null,
     },
-    limits: { maxInFlight: D.DEFAULT_MAX_IN_FLIGHT, drainTimeoutMs: D.DEFAULT_DRAIN_TIMEOUT_MS },
+    limits: { maxInFlight: D.DEFAULT_MAX_IN_FLIGHT, maxQueued: D.DEFAULT_MAX_QUEUED, drainTimeoutMs: D.DEFAULT_DRAIN_TIMEOUT_MS },
     telemetry: {
       '//': 'listen is the loopback health/metrics/status endpoint (null turns it off); audit is "stdout" or an absolute file path',
       listen: D.DEFAULT_TELEMETRY_LISTEN,

@@ -70,8 +70,10 @@ export interface PolicyConfig {
 }
 
 export interface LimitsConfig {
-  /** Commands executing at once; past it, OVERLOADED. Default 256. */
+  /** Commands executing at once; the next ones wait in the admission queue. Default 256. */
   readonly maxInFlight: number;
+  /** Commands waiting for an execution slot, in arrival order; past it, OVERLOADED. Default 4096. */
+  readonly maxQueued: number;
   /** Longest graceful drain on stop. Default 10000. */
   readonly drainTimeoutMs: number;
 }

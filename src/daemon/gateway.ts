@@ -128,6 +128,7 @@ export class Gateway {
       },
     });
     this.metrics.setInFlightSource(() => this.dispatcher.inFlight);
+    this.metrics.setQueuedSource(() => this.dispatcher.queued);
     this.link = config.controller
       ? new ControllerLink({
           controller: config.controller,
@@ -227,6 +228,7 @@ export class Gateway {
         };
       }),
       inFlight: this.dispatcher.inFlight,
+      queued: this.dispatcher.queued,
       loops: this.liveness.snapshot(),
       restartRequired: [...this.restartRequired],
     };

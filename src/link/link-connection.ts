@@ -5,13 +5,17 @@ import {
   CloseCode,
   decodeControllerFrame,
   encode,
+  exceedsFrame,
   LIVENESS_HEARTBEATS,
   MAX_FRAME_BYTES,
+  resultTooLarge,
   SUBPROTOCOL,
   type ControllerMessage,
   type Decoded,
   type VersionMismatch,
   type GatewayMessage,
+  type ResultDelivery,
+  type ResultMessage,
 } from '../protocol/index.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import { isTlsVerificationError } from '../tls/index.js';
@@ -33,6 +37,11 @@ export interface LinkSession {
   readonly open: boolean;
   /** Sends one frame on this connection; false when it is gone (the frame is dropped and logged). */
   send(message: GatewayMessage): boolean;
+  /**
+   * Sends a command's result; one too large for a frame is replaced by
+   * RESULT_TOO_LARGE for the same id (protocol section 5).
+   */
+  sendResult(message: ResultMessage): ResultDelivery;
 }
 
 export interface LinkConnectionOptions {
@@ -132,7 +141,8 @@ export class LinkConnection {
       get open(): boolean {
         return !conn.closed && !conn.closing && conn.ws?.readyState === WebSocket.OPEN;
       },
-      send: (message: GatewayMessage): boolean => this.send(message),
+      send: (message: GatewayMessage): boolean => this.send(message) !== 'gone',
+      sendResult: (message: ResultMessage): ResultDelivery => this.send(message),
     });
   }
 
@@ -288,18 +298,25 @@ export class LinkConnection {
     }
   }
 
-  send(message: GatewayMessage): boolean {
+  /** Sends one frame; only a result can come back `replaced` (a larger frame of another type is dropped as `gone`). */
+  send(message: GatewayMessage): ResultDelivery {
     const ws = this.ws;
     if (this.closed || this.closing || !ws || ws.readyState !== WebSocket.OPEN) {
       if (message.type === 'result') this.log.warn({ session: this.id, id: message.id }, 'result dropped, connection gone');
       else this.log.debug({ session: this.id, type: message.type }, 'frame dropped, connection gone');
-      return false;
+      return 'gone';
     }
-    const text = encode(message);
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: only long texts need counting.
-    if (text.length * 3 > MAX_FRAME_BYTES && Buffer.byteLength(text) > MAX_FRAME_BYTES) {
-      this.log.error({ session: this.id, type: message.type, bytes: Buffer.byteLength(text) }, 'frame too big, not sent');
-      return false;
+    let text = encode(message);
+    let delivery: ResultDelivery = 'sent';
+    if (exceedsFrame(text)) {
+      const bytes = Buffer.byteLength(text);
+      if (message.type !== 'result') {
+        this.log.error({ session: this.id, type: message.type, bytes }, 'frame too big, not sent');
+        return 'gone';
+      }
+      this.log.warn({ session: this.id, id: message.id, bytes, limit: MAX_FRAME_BYTES }, 'result too large for a frame, sent RESULT_TOO_LARGE');
+      text = encode(resultTooLarge(message, bytes));
+      delivery = 'replaced';
     }
     // Frames sent in one event-loop turn (results of commands that finished
     // together) leave in one write: the socket stays corked until the turn ends.
@@ -310,7 +327,7 @@ export class LinkConnection {
       setImmediate(uncork, this);
     }
     ws.send(text, this.onSent);
-    return true;
+    return delivery;
   }
 
   /** Starts a close handshake we own; destroys the socket if it is not done in closeTimeoutMs. */

@@ -1,9 +1,12 @@
-import { isErrorCode, type ErrorCode } from '../shared/errors.js';
+import { ERROR_RETRYABLE, isErrorCode, type ErrorCode } from '../shared/errors.js';
 import { jsonShapeProblem } from './json-shape.js';
 import {
   COMMAND_NAMES,
   DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_MS,
+  DEFAULT_LIST_LIMIT,
+  MAX_FRAME_BYTES,
+  MAX_LIST_LIMIT,
   MAX_COMMAND_TIMEOUT_MS,
   MIN_COMMAND_TIMEOUT_MS,
   PROTOCOL_VERSION,
@@ -154,7 +157,13 @@ export function decodeCommand(v: Record<string, unknown>): Decoded<ControllerMes
   const resource = decodeResource(p['resource']);
   if (typeof resource === 'string') return reject('BAD_REQUEST', resource);
   if (name === 'listAccounts') {
-    return { kind: 'message', message: { type: 'command', id, epoch, timeoutMs, name, params: { vault: p['vault'], resource } } };
+    const offset = p['offset'] ?? 0;
+    if (!isEpoch(offset)) return reject('BAD_REQUEST', 'params.offset must be a non-negative integer');
+    const limit = p['limit'] ?? DEFAULT_LIST_LIMIT;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      return reject('BAD_REQUEST', `params.limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+    }
+    return { kind: 'message', message: { type: 'command', id, epoch, timeoutMs, name, params: { vault: p['vault'], resource, offset, limit } } };
   }
   const accountId = p['accountId'];
   if (typeof accountId !== 'string' || !/^\d{1,64}$/.test(accountId)) {
@@ -309,6 +318,27 @@ function decodeResult(v: Record<string, unknown>): Decoded<GatewayMessage> {
 /** One frame's text. Messages are plain data; JSON.stringify is the encoder. */
 export function encode(message: GatewayMessage | ControllerMessage): string {
   return JSON.stringify(message);
+}
+
+/** True when `text` would not fit in one frame (section 1). */
+export function exceedsFrame(text: string): boolean {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only long texts need counting.
+  return text.length * 3 > MAX_FRAME_BYTES && Buffer.byteLength(text) > MAX_FRAME_BYTES;
+}
+
+/**
+ * What goes out in place of a result too large for one frame (section 5):
+ * RESULT_TOO_LARGE for the same id and epoch, so the command still gets its
+ * one result.
+ */
+export function resultTooLarge(message: ResultMessage, bytes: number): ResultMessage {
+  return {
+    type: 'result',
+    id: message.id,
+    epoch: message.epoch,
+    ok: false,
+    error: { code: 'RESULT_TOO_LARGE', message: `the result is ${bytes} bytes, over the ${MAX_FRAME_BYTES}-byte frame limit`, retryable: ERROR_RETRYABLE.RESULT_TOO_LARGE },
+  };
 }
 
 /** Shortens text for logs of bad frames (never logs a whole frame). */

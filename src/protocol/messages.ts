@@ -36,6 +36,10 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 export const MIN_COMMAND_TIMEOUT_MS = 100;
 export const MAX_COMMAND_TIMEOUT_MS = 120_000;
 
+/** listAccounts paging (section 5): `params.limit` 1–1000, default 500. */
+export const DEFAULT_LIST_LIMIT = 500;
+export const MAX_LIST_LIMIT = 1000;
+
 export const COMMAND_NAMES = ['listAccounts', 'getPassword'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 export const CAPABILITIES = ['listAccounts', 'getPassword', 'sealedDelivery'] as const;
@@ -80,6 +84,13 @@ export interface ResultError {
 
 export type ResultMessage = ResultOk | ResultError;
 
+/**
+ * What became of a result handed to a connection: sent as built; `replaced`
+ * by RESULT_TOO_LARGE because it would exceed the frame limit (section 5);
+ * or dropped because the connection is `gone`.
+ */
+export type ResultDelivery = 'sent' | 'replaced' | 'gone';
+
 export interface ResignMessage {
   type: 'resign';
   epoch: number;
@@ -118,6 +129,10 @@ export interface ResourceRef {
 export interface ListAccountsParams {
   vault: string;
   resource: ResourceRef;
+  /** First account of the page, counted from 0. Default 0. */
+  offset: number;
+  /** Accounts per page, 1–{@link MAX_LIST_LIMIT}. Default {@link DEFAULT_LIST_LIMIT}. */
+  limit: number;
 }
 
 export interface GetPasswordParams {
@@ -165,6 +180,10 @@ export interface ListAccountsData {
   resourceId: string;
   resourceName: string;
   accounts: AccountSummary[];
+  /** Accounts of the whole list (all pages). */
+  totalAccounts: number;
+  /** The offset of the next page; absent on the last page. */
+  nextOffset?: number;
 }
 
 export interface GetPasswordData {

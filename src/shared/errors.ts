@@ -27,6 +27,7 @@ export const ERROR_RETRYABLE = {
   VAULT_ERROR: true,
   DEADLINE_EXCEEDED: true,
   OVERLOADED: true,
+  RESULT_TOO_LARGE: false,
   INTERNAL: true,
 } as const;
 

@@ -66,6 +66,8 @@ export interface CommandCompleted {
   /** 'ok' or the result's error code. */
   outcome: string;
   durationMs: number;
+  /** Time spent in the admission queue; undefined when the command never waited there. */
+  queuedMs?: number | undefined;
 }
 
 export interface VaultCallCompleted {
@@ -84,6 +86,7 @@ export class Metrics {
   private readonly registry = new Registry();
   private readonly commands: LabeledCounter<'name' | 'outcome'>;
   private readonly commandSeconds: LabeledHistogram<'name'>;
+  private readonly queueWait: HistogramSeries<never>;
   private readonly vaultCalls: LabeledCounter<'vault' | 'operation' | 'outcome'>;
   private readonly vaultSeconds: LabeledHistogram<'vault' | 'operation'>;
   private readonly vaultUp: Gauge<'vault'>;
@@ -93,6 +96,7 @@ export class Metrics {
   private readonly epochGauge: Gauge;
   private readonly denials: Counter<'vault'>;
   private inFlightSource: () => number = () => 0;
+  private queuedSource: () => number = () => 0;
   private readonly linkStates = new Set<string>(LINK_STATE_LABELS);
   private readonly roles = new Set<string>(ROLE_LABELS);
   /** command name → its series. */
@@ -118,6 +122,13 @@ export class Metrics {
       LATENCY_BUCKETS_SECONDS,
       registers,
     );
+    this.queueWait = new LabeledHistogram<never>(
+      `${p}command_queue_wait_seconds`,
+      'Time commands waited in the admission queue (limits.maxQueued) before they started or ended there.',
+      [],
+      LATENCY_BUCKETS_SECONDS,
+      registers,
+    ).series({});
     this.vaultCalls = new LabeledCounter(
       `${p}vault_calls_total`,
       'Calls to PMP/PAM360, by vault profile, client operation and outcome (ok, an error code, or aborted).',
@@ -166,7 +177,15 @@ export class Metrics {
       help: 'Commands executing now.',
       registers,
       collect() {
-        this.set(metrics.readInFlight());
+        this.set(metrics.read(metrics.inFlightSource));
+      },
+    });
+    new Gauge({
+      name: `${p}commands_queued`,
+      help: 'Commands waiting in the admission queue.',
+      registers,
+      collect() {
+        this.set(metrics.read(metrics.queuedSource));
       },
     });
     this.denials = new Counter({
@@ -204,6 +223,7 @@ export class Metrics {
     }
     count.inc();
     byName.seconds.observe(seconds(c.durationMs));
+    if (c.queuedMs !== undefined) this.queueWait.observe(seconds(c.queuedMs));
   }
 
   /** One finished call to a vault (the instrumented vault client). */
@@ -275,14 +295,19 @@ export class Metrics {
     this.inFlightSource = source;
   }
 
+  /** Where the admission-queue gauge reads its value at each scrape. */
+  setQueuedSource(source: () => number): void {
+    this.queuedSource = source;
+  }
+
   /** The exposition text (Prometheus text format 0.0.4). */
   render(): Promise<string> {
     return this.registry.metrics();
   }
 
-  private readInFlight(): number {
+  private read(source: () => number): number {
     try {
-      const n = this.inFlightSource();
+      const n = source();
       return Number.isFinite(n) ? n : 0;
     } catch {
       // A scrape must not fail because one source did; the gauge then reads 0.

@@ -69,6 +69,8 @@ export interface GatewayStatus {
   vaults: VaultStatus[];
   /** Commands executing now. */
   inFlight: number;
+  /** Commands waiting in the admission queue (limits.maxQueued). */
+  queued: number;
   /** The loops the liveness monitor watches (LivenessMonitor.snapshot()). */
   loops: Record<string, LoopStatus>;
   /** Config keys changed by a reload that apply only after a restart (the started values run); empty when none. */

@@ -152,7 +152,7 @@ describe('credgw config', () => {
     expect(parsed.controller['token']).toBe('file:///etc/credgw/controller.token');
     expect(parsed.controller['proxy']).toBe('http://bob@proxy:3128');
     expect(parsed.controller['proxyPassword']).toBe('credential://proxy-password');
-    expect(parsed.limits).toEqual({ maxInFlight: 256, drainTimeoutMs: 10000 });
+    expect(parsed.limits).toEqual({ maxInFlight: 256, maxQueued: 4096, drainTimeoutMs: 10000 });
 
     // A password written into the proxy URL is refused; --raw still shows the file with it masked.
     writeFileSync(

@@ -26,6 +26,7 @@ function baseStatus(): GatewayStatus {
       { name: 'pmp-dr', url: 'https://pmp-dr.example.com:7272', healthy: false, error: 'VAULT_UNREACHABLE', lastError: 'connect ECONNREFUSED', lastCheckedAt: '2024-01-01T01:00:00.000Z' },
     ],
     inFlight: 1,
+    queued: 0,
     loops: { link: { healthy: true, lastTickAgoMs: 400 } },
     restartRequired: [],
   };

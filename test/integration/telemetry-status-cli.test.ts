@@ -29,6 +29,7 @@ const STATUS: GatewayStatus = {
     { name: 'pmp-dr', url: 'https://pmp-dr.example.com:7272', healthy: false, error: 'VAULT_UNREACHABLE', lastError: 'connect ECONNREFUSED 10.0.0.9:7272', lastCheckedAt: '2024-01-01T01:00:01.000Z' },
   ],
   inFlight: 3,
+  queued: 5,
   loops: { link: { healthy: true, lastTickAgoMs: 400 }, 'event-loop': { healthy: true, lastTickAgoMs: 200 } },
   restartRequired: [],
 };
@@ -73,7 +74,7 @@ describe('credgw status', () => {
     expect(r.out).toContain('role       active, epoch 8 since 2024-01-01T00:00:05.000Z');
     expect(r.out).toContain('link       up to wss://ctl.example.com/gateway since 2024-01-01T00:00:04.000Z, 2 reconnects');
     expect(r.out).toContain('last error: LIVENESS: nothing heard for 3000 ms');
-    expect(r.out).toContain('in flight  3');
+    expect(r.out).toContain('in flight  3, queued 5');
     expect(r.out).toContain('ready      yes');
     expect(r.out).toMatch(/pmp-prod\s+healthy\s+https:\/\/pmp\.example\.com:7272/);
     expect(r.out).toMatch(/pmp-dr\s+UNHEALTHY\s+https:\/\/pmp-dr\.example\.com:7272\s+2024-01-01T01:00:01\.000Z\s+VAULT_UNREACHABLE: connect ECONNREFUSED 10\.0\.0\.9:7272/);

@@ -171,6 +171,25 @@ export const SAMPLE_DATA: PmpSimData = deepFreeze({
   ],
 });
 
+/**
+ * The sample set plus two resources that only limit tests need: 401
+ * "Bulk_Host" with `accounts` generated accounts (IDs from 1000000, names
+ * `user00001`…), and 402 "Big_Secret_Host" whose one account (3000000,
+ * `bigsecret`) has a password of `passwordChars` characters. Built in code,
+ * not in the sample file, so the demo and the docs' table stay small.
+ */
+export function largeSampleData(o: { accounts: number; passwordChars: number }): PmpSimData {
+  const bulk = Array.from({ length: o.accounts }, (_, i) => account({ id: String(1_000_000 + i), name: `user${String(i + 1).padStart(5, '0')}`, password: `Sim-Bulk-${i}` }));
+  return {
+    apiUsers: SAMPLE_DATA.apiUsers,
+    resources: [
+      ...SAMPLE_DATA.resources,
+      resource({ id: '401', name: 'Bulk_Host', type: 'Linux', accounts: bulk }),
+      resource({ id: '402', name: 'Big_Secret_Host', type: 'Linux', accounts: [account({ id: '3000000', name: 'bigsecret', password: 'S'.repeat(o.passwordChars) })] }),
+    ],
+  };
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const v of Object.values(value)) deepFreeze(v);

@@ -1,7 +1,21 @@
-import { decodeCommand, type RejectedCommand, type ResultError, type ResultMessage } from '../../../src/protocol/index.js';
+import { decodeCommand, type CommandMessage, type RejectedCommand, type ResultDelivery, type ResultError, type ResultMessage } from '../../../src/protocol/index.js';
 import { GatewayError, type ErrorCode } from '../../../src/shared/errors.js';
-import type { CommandOutcome } from '../../../src/commands/dispatcher.js';
+import type { CommandOutcome, DispatcherOptions } from '../../../src/commands/dispatcher.js';
 import { FakeReply, harness, listCmd, pwCmd, SECRET, settle } from './fakes.js';
+
+/** maxInFlight 1: `running` holds the slot (its password call held back), `queued` waits behind it. */
+async function runningAndQueued(
+  running = pwCmd(),
+  queued = pwCmd(),
+  dispatcher: Partial<DispatcherOptions> = {},
+): Promise<{ h: ReturnType<typeof harness>; running: CommandMessage; queued: CommandMessage }> {
+  const h = harness({ limits: { maxInFlight: 1, maxQueued: 4 }, dispatcher });
+  h.vault.holdPasswords = true;
+  h.dispatcher.handle(running, h.reply);
+  h.dispatcher.handle(queued, h.reply);
+  await settle();
+  return { h, running, queued };
+}
 
 function errorOf(m: ResultMessage | undefined): ResultError['error'] {
   if (!m || m.ok) throw new Error(`expected an error result, got ${JSON.stringify(m)}`);
@@ -27,6 +41,7 @@ describe('Dispatcher: results', () => {
             { accountId: '902', accountName: 'administrator', ticketIdRequired: true, reasonRequired: false },
             { accountId: '903', accountName: 'backup', ticketIdRequired: false, reasonRequired: false },
           ],
+          totalAccounts: 2,
         },
       },
     ]);
@@ -139,6 +154,60 @@ describe('Dispatcher: decoder rejections', () => {
       ['b1', 5, 'BAD_REQUEST'],
       ['b2', 0, 'BAD_REQUEST'],
     ]);
+  });
+});
+
+describe('Dispatcher: a refused frame whose id is in flight joins it (section 5)', () => {
+  const rejected = (id: string, epoch: number | null = 8): RejectedCommand => ({ kind: 'rejected', id, epoch, code: 'BAD_REQUEST', message: 'params must be an object' });
+
+  it('running: no BAD_REQUEST, the one result is the original', async () => {
+    const h = harness();
+    h.vault.holdPasswords = true;
+    const cmd = pwCmd();
+    h.dispatcher.handle(cmd, h.reply);
+    await settle();
+    h.dispatcher.reject(rejected(cmd.id), h.reply);
+    expect(h.reply.sent).toEqual([]);
+    h.vault.release();
+    await settle();
+    expect(h.reply.sent.map((m) => [m.id, m.ok])).toEqual([[cmd.id, true]]);
+    expect(h.dispatcher.stats().joined).toBe(1);
+  });
+
+  it('queued: joins there too; from another connection it gets the same result with its own epoch', async () => {
+    const { h, running: first, queued } = await runningAndQueued();
+    const other = new FakeReply();
+    h.dispatcher.reject(rejected(queued.id), h.reply);
+    h.dispatcher.reject(rejected(queued.id, null), other);
+    expect(h.reply.sent).toEqual([]);
+    h.vault.release();
+    await settle();
+    h.vault.release();
+    await settle();
+    expect(h.reply.sent.map((m) => [m.id, m.ok])).toEqual([
+      [first.id, true],
+      [queued.id, true],
+    ]);
+    expect(other.sent.map((m) => [m.id, m.epoch, m.ok])).toEqual([[queued.id, 8, true]]);
+  });
+
+  it('an id not in flight still gets its BAD_REQUEST', () => {
+    const h = harness();
+    h.dispatcher.reject(rejected('not-running'), h.reply);
+    expect(h.reply.sent.map((m) => [m.id, errorOf(m).code])).toEqual([['not-running', 'BAD_REQUEST']]);
+  });
+});
+
+describe('Dispatcher: a result too large for a frame', () => {
+  it('is recorded as RESULT_TOO_LARGE in the audit and the metrics when the connection replaced it', async () => {
+    const seen: CommandOutcome[] = [];
+    const h = harness({ dispatcher: { onOutcome: (o) => seen.push(o) } });
+    const replacing = { sendResult: (): ResultDelivery => 'replaced' };
+    const cmd = pwCmd();
+    h.dispatcher.handle(cmd, replacing);
+    await settle();
+    expect(h.audit.map((e) => e.outcome)).toEqual(['RESULT_TOO_LARGE']);
+    expect(seen.map((o) => o.outcome)).toEqual(['RESULT_TOO_LARGE']);
   });
 });
 
@@ -304,8 +373,8 @@ describe('Dispatcher: duplicate ids', () => {
 });
 
 describe('Dispatcher: limits and deadlines', () => {
-  it('OVERLOADED past maxInFlight; joins do not count', async () => {
-    const h = harness({ limits: { maxInFlight: 2 } });
+  it('queues past maxInFlight in arrival order; OVERLOADED only past maxQueued; joins take no slot', async () => {
+    const h = harness({ limits: { maxInFlight: 2, maxQueued: 2 } });
     h.vault.holdPasswords = true;
     const a = pwCmd();
     const b = pwCmd({ accountId: '903' });
@@ -314,17 +383,77 @@ describe('Dispatcher: limits and deadlines', () => {
     const other = new FakeReply();
     h.dispatcher.handle(a, other); // join
     const c = pwCmd();
+    const d = pwCmd();
     h.dispatcher.handle(c, h.reply);
-    expect(h.reply.sent.map((m) => [m.id, errorOf(m).code, errorOf(m).retryable])).toEqual([[c.id, 'OVERLOADED', true]]);
+    h.dispatcher.handle(d, h.reply);
+    h.dispatcher.handle(d, other); // join of a queued command: no queue place either
+    const e = pwCmd();
+    h.dispatcher.handle(e, h.reply);
+    expect(h.reply.sent.map((m) => [m.id, errorOf(m).code, errorOf(m).retryable])).toEqual([[e.id, 'OVERLOADED', true]]);
+    expect(h.dispatcher.stats()).toMatchObject({ inFlight: 2, queued: 2, joined: 2 });
+    await settle();
+    expect(h.vault.count('getPassword')).toBe(2);
+    h.clock.advance(250);
+    h.vault.release();
+    await settle();
+    // a and b done; c and d started in arrival order, then released too.
+    h.vault.release();
+    await settle();
+    expect(h.dispatcher.stats()).toMatchObject({ inFlight: 0, queued: 0 });
+    expect(h.reply.sent.map((m) => [m.id, m.ok])).toEqual([
+      [e.id, false],
+      [a.id, true],
+      [b.id, true],
+      [c.id, true],
+      [d.id, true],
+    ]);
+    expect(other.sent.map((m) => m.id)).toEqual([a.id, d.id]);
+    expect(h.vault.count('getPassword')).toBe(4);
+    expect(h.dispatcher.stats().outcomes.find((o) => o.outcome === 'ok')?.count).toBe(4);
+  });
+
+  it('reports how long a queued command waited (queuedMs), and nothing for one that never waited', async () => {
+    const seen: CommandOutcome[] = [];
+    const { h, running: first, queued: second } = await runningAndQueued(pwCmd(), pwCmd(), { onOutcome: (o) => seen.push(o) });
+    h.clock.advance(300);
+    h.vault.release();
     await settle();
     h.vault.release();
     await settle();
-    expect(h.dispatcher.inFlight).toBe(0);
-    expect(other.sent.map((m) => [m.id, m.ok])).toEqual([[a.id, true]]);
-    h.vault.holdPasswords = false;
-    h.dispatcher.handle(pwCmd(), h.reply);
+    expect(seen.map((o) => [o.id, o.queuedMs])).toEqual([
+      [first.id, undefined],
+      [second.id, 300],
+    ]);
+  });
+
+  it('a queued command whose deadline passes gets DEADLINE_EXCEEDED without touching the vault', async () => {
+    const { h, running: slow, queued: waiting } = await runningAndQueued(pwCmd({}, { timeoutMs: 5000 }), pwCmd({}, { timeoutMs: 500 }));
+    h.clock.advance(500);
+    expect(h.reply.sent.map((m) => [m.id, errorOf(m).code, errorOf(m).message])).toEqual([
+      [waiting.id, 'DEADLINE_EXCEEDED', 'the command waited in the admission queue for its whole 500 ms'],
+    ]);
+    expect(h.dispatcher.stats()).toMatchObject({ inFlight: 1, queued: 0 });
+    h.vault.release();
     await settle();
-    expect(h.reply.sent.filter((m) => m.ok)).toHaveLength(3);
+    expect(h.vault.count('getPassword')).toBe(1);
+    expect(h.audit.map((e) => [e.commandId, e.outcome])).toEqual([
+      [waiting.id, 'DEADLINE_EXCEEDED'],
+      [slow.id, 'ok'],
+    ]);
+    expect(h.clock.pending).toBe(0);
+  });
+
+  it('fences a queued command again when it starts: NOT_ACTIVE if the epoch moved while it waited', async () => {
+    const { h, running, queued } = await runningAndQueued();
+    h.role.state = { role: 'active', epoch: 9 };
+    h.vault.release();
+    await settle();
+    expect(h.reply.sent.map((m) => [m.id, m.ok ? 'ok' : m.error.code])).toEqual([
+      [running.id, 'ok'],
+      [queued.id, 'NOT_ACTIVE'],
+    ]);
+    expect(h.vault.count('getPassword')).toBe(1);
+    expect(h.dispatcher.stats()).toMatchObject({ inFlight: 0, queued: 0 });
   });
 
   it('DEADLINE_EXCEEDED at timeoutMs: the vault call is aborted and no second result follows', async () => {
@@ -383,7 +512,7 @@ describe('Dispatcher: connections', () => {
 
   it('a reply port that throws does not break the dispatcher', async () => {
     const h = harness();
-    const bad = { send: (): boolean => { throw new Error('socket exploded'); } };
+    const bad = { sendResult: (): ResultDelivery => { throw new Error('socket exploded'); } };
     h.dispatcher.handle(pwCmd(), bad);
     await settle();
     expect(h.dispatcher.inFlight).toBe(0);
@@ -416,6 +545,21 @@ describe('Dispatcher: shutdown', () => {
     ]);
     expect(other.sent.map((m) => [m.id, m.ok])).toEqual([[cmd.id, true]]);
     expect(h.clock.pending).toBe(0);
+  });
+
+  it('stopAccepting answers queued commands NOT_ACTIVE at once (they touched no vault); drain waits only for running ones', async () => {
+    const { h, running, queued } = await runningAndQueued();
+    h.dispatcher.stopAccepting();
+    expect(h.reply.sent.map((m) => [m.id, errorOf(m).code, errorOf(m).retryable])).toEqual([[queued.id, 'NOT_ACTIVE', true]]);
+    expect(h.dispatcher.stats()).toMatchObject({ inFlight: 1, queued: 0 });
+    const drained = h.dispatcher.drain(1000);
+    h.vault.release();
+    await expect(drained).resolves.toBe(true);
+    expect(h.reply.sent.map((m) => [m.id, m.ok])).toEqual([
+      [queued.id, false],
+      [running.id, true],
+    ]);
+    expect(h.vault.count('getPassword')).toBe(1);
   });
 
   it('drain resolves at once when idle and false when time runs out', async () => {

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { LimitsConfig, PolicyConfig, VaultProfile } from '../../../src/config/types.js';
 import { Dispatcher, type DispatcherOptions } from '../../../src/commands/dispatcher.js';
 import type { AuditEvent, ReplyPort, RolePort, RoleState, VaultLease, VaultRegistry } from '../../../src/commands/ports.js';
-import type { CommandMessage, ResultMessage } from '../../../src/protocol/index.js';
+import type { CommandMessage, ResultDelivery, ResultMessage } from '../../../src/protocol/index.js';
 import type { AbortLike } from '../../../src/shared/abort.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { GatewayError } from '../../../src/shared/errors.js';
@@ -190,11 +190,11 @@ export class FakeRole implements RolePort {
 export class FakeReply implements ReplyPort {
   readonly sent: ResultMessage[] = [];
   connected = true;
-  send(message: ResultMessage): boolean {
-    if (!this.connected) return false;
+  sendResult(message: ResultMessage): ResultDelivery {
+    if (!this.connected) return 'gone';
     // Through JSON, as the link would put it on the wire.
     this.sent.push(JSON.parse(JSON.stringify(message)) as ResultMessage);
-    return true;
+    return 'sent';
   }
 }
 
@@ -237,7 +237,7 @@ export function harness(
     vaults: registry,
     role,
     policy: { ...DEFAULT_POLICY, ...opts.policy },
-    limits: { maxInFlight: 256, ...opts.limits },
+    limits: { maxInFlight: 256, maxQueued: 4096, ...opts.limits },
     audit: { record: (e) => audit.push(e) },
     logger,
     clock,
@@ -257,7 +257,7 @@ export function listCmd(overrides: Partial<CommandMessage> & { attrs?: Record<st
     epoch: 8,
     timeoutMs: 10000,
     name: 'listAccounts',
-    params: { vault: 'pmp-prod', resource: { id: 'opsramp-7d1', name: 'Windows_Jump_Box', customAttributes: attrs ?? { 'PMP Resource ID': '301' } } },
+    params: { vault: 'pmp-prod', resource: { id: 'opsramp-7d1', name: 'Windows_Jump_Box', customAttributes: attrs ?? { 'PMP Resource ID': '301' } }, offset: 0, limit: 500 },
     ...rest,
   } as CommandMessage;
 }

@@ -79,7 +79,7 @@ describe('compileConfig', () => {
       healthIntervalMs: D.DEFAULT_HEALTH_INTERVAL_MS,
       maxResponseBytes: D.DEFAULT_MAX_RESPONSE_BYTES,
     });
-    expect(c.limits).toEqual({ maxInFlight: 256, drainTimeoutMs: D.DEFAULT_DRAIN_TIMEOUT_MS });
+    expect(c.limits).toEqual({ maxInFlight: 256, maxQueued: D.DEFAULT_MAX_QUEUED, drainTimeoutMs: D.DEFAULT_DRAIN_TIMEOUT_MS });
   });
 
   it('fills defaults for an empty file (vault-only use: ids from the host name)', () => {
@@ -91,7 +91,7 @@ describe('compileConfig', () => {
       controller: null,
       vaults: [],
       policy: { allowResources: null, denyAccounts: [], maxFetchesPerAccountPerMinute: null },
-      limits: { maxInFlight: D.DEFAULT_MAX_IN_FLIGHT, drainTimeoutMs: D.DEFAULT_DRAIN_TIMEOUT_MS },
+      limits: { maxInFlight: D.DEFAULT_MAX_IN_FLIGHT, maxQueued: D.DEFAULT_MAX_QUEUED, drainTimeoutMs: D.DEFAULT_DRAIN_TIMEOUT_MS },
       telemetry: { listen: D.DEFAULT_TELEMETRY_LISTEN, logLevel: D.DEFAULT_LOG_LEVEL, audit: D.DEFAULT_AUDIT },
     });
     const v = compileConfig({ vaults: [vault()] }, opts).vaults[0]!;

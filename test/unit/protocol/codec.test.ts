@@ -136,8 +136,17 @@ describe('decodeControllerFrame: command (section 5)', () => {
       epoch: 8,
       timeoutMs: 10000,
       name: 'listAccounts',
-      params: { vault: 'pmp-prod', resource },
+      params: { vault: 'pmp-prod', resource, offset: 0, limit: 500 },
     });
+  });
+
+  it('takes listAccounts paging: offset >= 0, limit 1-1000; anything else is BAD_REQUEST', () => {
+    const paged = message(decodeControllerFrame(withParams({ offset: 1500, limit: 1000 }, listAccounts)));
+    expect(paged.type === 'command' && paged.params).toEqual({ vault: 'pmp-prod', resource, offset: 1500, limit: 1000 });
+    for (const bad of [{ offset: -1 }, { offset: 1.5 }, { offset: '0' }, { limit: 0 }, { limit: 1001 }, { limit: 2.5 }]) {
+      const d = decodeControllerFrame(withParams(bad, listAccounts));
+      expect(d).toMatchObject({ kind: 'rejected', id: '0f8e', code: 'BAD_REQUEST', message: expect.stringMatching(/^params\.(offset|limit) /) });
+    }
   });
 
   it('decodes the getPassword example', () => {
@@ -162,7 +171,7 @@ describe('decodeControllerFrame: command (section 5)', () => {
 
   it('drops fields a listAccounts does not take', () => {
     const m = message(decodeControllerFrame(withParams({ accountId: '1', password: 'x' }, listAccounts)));
-    expect(m.type === 'command' && m.params).toEqual({ vault: 'pmp-prod', resource });
+    expect(m.type === 'command' && m.params).toEqual({ vault: 'pmp-prod', resource, offset: 0, limit: 500 });
   });
 
   describe('an unusable id is a violation (no result can name it)', () => {

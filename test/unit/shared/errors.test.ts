@@ -20,6 +20,7 @@ const PROTOCOL_TABLE: Array<[string, boolean]> = [
   ['VAULT_ERROR', true],
   ['DEADLINE_EXCEEDED', true],
   ['OVERLOADED', true],
+  ['RESULT_TOO_LARGE', false],
   ['INTERNAL', true],
 ];
 

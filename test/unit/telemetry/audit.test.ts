@@ -236,7 +236,7 @@ describe('createAuditSink', () => {
       vaults: new FakeRegistry(profile(), vault),
       role: new FakeRole(),
       policy: DEFAULT_POLICY,
-      limits: { maxInFlight: 10 },
+      limits: { maxInFlight: 10, maxQueued: 0 },
       audit: sink,
       logger,
       clock,

@@ -107,6 +107,19 @@ describe('Metrics', () => {
     expect(sample(await m.render(), 'credgw_policy_denials_total{vault="pmp-prod"}')).toBe(2);
   });
 
+  it('reads the admission queue depth at each scrape and observes the wait of commands that were queued', async () => {
+    const m = new Metrics({ processMetrics: false });
+    m.setQueuedSource(() => 12);
+    m.commandCompleted({ name: 'getPassword', outcome: 'ok', durationMs: 40 });
+    m.commandCompleted({ name: 'getPassword', outcome: 'ok', durationMs: 400, queuedMs: 300 });
+    const text = await m.render();
+    expect(sample(text, 'credgw_commands_queued')).toBe(12);
+    expect(sample(text, 'credgw_command_queue_wait_seconds_count')).toBe(1);
+    expect(sample(text, 'credgw_command_queue_wait_seconds_sum')).toBe(0.3);
+    expect(sample(text, 'credgw_command_queue_wait_seconds_bucket{le="0.25"}')).toBe(0);
+    expect(sample(text, 'credgw_command_queue_wait_seconds_bucket{le="0.5"}')).toBe(1);
+  });
+
   it('uses a private registry: two instances do not collide; info and process metrics are optional', async () => {
     const a = new Metrics({ processMetrics: false, info: { version: '1.2.3', gatewayId: 'gw-a', clusterId: 'site-1' } });
     const b = new Metrics({ processMetrics: true });
