@@ -25,7 +25,7 @@ Chaos scenarios against real \`credgw run\` processes (loopback only).
   --scenarios L   which to run (default ${SCENARIOS.join(',')})
   --frames N      fuzz: frames to send (default 100000)
   --seed S        fuzz: PRNG seed (default: random, printed)
-  --fuzz-budget S fuzz: stop sending after S seconds (default 60)
+  --fuzz-budget S fuzz: stop sending after S seconds (default 40)
   --body-mib M    hostile-vault: size of the huge body (default 100)
   --reloads K     reload-race: SIGHUPs, 100 ms apart (default 50)
   --workers W     reload-race: clients sending back to back (default 16)
@@ -39,7 +39,7 @@ const args = benchArgs(
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     frames: { type: 'string', default: '100000' },
     seed: { type: 'string', default: String(randomInt(1, 2 ** 31)) },
-    'fuzz-budget': { type: 'string', default: '60' },
+    'fuzz-budget': { type: 'string', default: '40' },
     'body-mib': { type: 'string', default: '100' },
     reloads: { type: 'string', default: '50' },
     workers: { type: 'string', default: '16' },

@@ -156,7 +156,8 @@ export async function runFuzz(o) {
   const floodAt = Array.from({ length: floods }, (_, i) => Math.floor((o.frames * (i + 1)) / (floods + 1)));
   let lastReport = started;
   while (f.sent < o.frames && performance.now() - started < budgetMs) {
-    if (floodAt.length > 0 && f.sent >= floodAt[0]) {
+    // A flood is due at its share of the frames or of the time budget, whichever comes first.
+    if (floodAt.length > 0 && (f.sent >= floodAt[0] || performance.now() - started >= (budgetMs * (floods - floodAt.length + 1)) / (floods + 1))) {
       floodAt.shift();
       await flood();
       continue;

@@ -65,6 +65,15 @@ function stream(res, { total, rateBytesPerSec, maxMs, tick = 10 }, timers) {
   pump();
 }
 
+/** A TCP reset under the TLS socket (its `_parent` TCP socket; a plain close where there is none). */
+function resetConnection(tlsSocket) {
+  try {
+    (tlsSocket._parent ?? tlsSocket).resetAndDestroy();
+  } catch {
+    tlsSocket.destroy();
+  }
+}
+
 /**
  * Starts the hostile server. Options: `bodyMiB` (huge-body size, default 100),
  * `streamMs` (how long any endless answer lasts at most, default 30 s).
@@ -75,6 +84,7 @@ export async function startHostileVault({ bodyMiB = 100, streamMs = 30_000 } = {
   const { certPem, keyPem } = makeSelfSignedCertificate({ commonName: 'hostile-pmp.chaos' });
   const timers = new Set();
   const sockets = new Set();
+  const answering = new Set();
   let current = HOSTILE_CASES[0].name;
   const requests = { total: 0, byCase: {} };
 
@@ -98,7 +108,7 @@ export async function startHostileVault({ bodyMiB = 100, streamMs = 30_000 } = {
     'answer-then-reset': (req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '4096' });
       res.write('{"operation":{"result":{"status":"Success"},"Details":{"PASSWORD":"');
-      timers.add(setTimeout(() => req.socket.resetAndDestroy(), 20));
+      timers.add(setTimeout(() => resetConnection(req.socket), 20));
     },
     'token-in-failed': (req, res) => {
       const body = JSON.stringify({
@@ -127,6 +137,8 @@ export async function startHostileVault({ bodyMiB = 100, streamMs = 30_000 } = {
     requests.total++;
     requests.byCase[current] = (requests.byCase[current] ?? 0) + 1;
     res.on('error', () => undefined);
+    answering.add(res);
+    res.on('close', () => answering.delete(res));
     handlers[current](req, res);
   });
   server.on('connection', (s) => {
@@ -150,8 +162,8 @@ export async function startHostileVault({ bodyMiB = 100, streamMs = 30_000 } = {
     setCase(name) {
       if (!handlers[name]) throw new Error(`no hostile case ${name}`);
       current = name;
-      // A new case starts on fresh connections: what the last case left streaming stops.
-      for (const s of sockets) s.destroy();
+      // What the last case left streaming stops; idle keep-alive connections stay (the gateway reuses them).
+      for (const res of answering) res.destroy();
     },
     async close() {
       for (const t of timers) clearTimeout(t);
