@@ -39,6 +39,10 @@ export async function startBenchCloud({ token, heartbeatMs = 1000, role = 'activ
   const hellos = [];
   const helloWaiters = [];
   const pending = new Map();
+  /** Every close of a gateway connection: { code, at }. */
+  const closes = [];
+  /** Listeners of every parsed frame a gateway sends (the chaos fuzz counts results itself). */
+  const frameListeners = new Set();
   let current; // the connection of the last gateway that said hello
   const sockets = new WeakMap(); // ws → its TCP socket (for corking)
   let stray = 0;
@@ -57,8 +61,9 @@ export async function startBenchCloud({ token, heartbeatMs = 1000, role = 'activ
   function onConnection(ws) {
     let said = false;
     const pinger = setInterval(() => ws.ping(), heartbeatMs);
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       clearInterval(pinger);
+      closes.push({ code, at: performance.now() });
       if (current === ws) current = undefined;
       // Commands sent on this connection get no result now (protocol §5): fail them.
       for (const [id, p] of pending) {
@@ -77,6 +82,7 @@ export async function startBenchCloud({ token, heartbeatMs = 1000, role = 'activ
       } catch {
         return;
       }
+      for (const fn of frameListeners) fn(msg, ws);
       if (msg?.type === 'result') {
         const p = pending.get(msg.id);
         if (!p) {
@@ -85,7 +91,7 @@ export async function startBenchCloud({ token, heartbeatMs = 1000, role = 'activ
         }
         pending.delete(msg.id);
         if (msg.ok === true) p.resolve(msg.data);
-        else p.reject(Object.assign(new Error(`${msg.error?.code}: ${msg.error?.message}`), { code: msg.error?.code }));
+        else p.reject(Object.assign(new Error(`${msg.error?.code}: ${msg.error?.message}`), { code: msg.error?.code, result: msg }));
         return;
       }
       if (msg?.type === 'hello' && !said) {
@@ -127,6 +133,20 @@ export async function startBenchCloud({ token, heartbeatMs = 1000, role = 'activ
     url: `ws://127.0.0.1:${port}/gateway`,
     port,
     hellos,
+    closes,
+    /** Calls `fn(frame, ws)` for every frame a gateway sends; returns a function that stops it. */
+    onFrame(fn) {
+      frameListeners.add(fn);
+      return () => frameListeners.delete(fn);
+    },
+    /** Sends text (or, with `binary`, bytes) as it is on the current connection; false when none is up. */
+    sendRaw(data, { binary = false } = {}) {
+      const ws = current;
+      if (!ws || ws.readyState !== ws.OPEN) return false;
+      corkUntilTurnEnds(ws);
+      ws.send(data, { binary });
+      return true;
+    },
     /** Results that matched no pending command (must stay 0). */
     get strayResults() {
       return stray;
@@ -147,7 +167,7 @@ export async function startBenchCloud({ token, heartbeatMs = 1000, role = 'activ
         });
       });
     },
-    /** Sends one command; resolves with the result's data, rejects with its error. */
+    /** Sends one command; resolves with the result's data, rejects with its error (`code`, and `result`: the whole frame). */
     send(name, params, timeoutMs = 10_000) {
       const ws = current;
       if (!ws) return Promise.reject(new Error('no gateway connected'));

@@ -35,7 +35,8 @@ export function daemonUnavailableReason() {
  * @param {string} dir parent directory (each gateway gets `dir/<gatewayId>/`)
  * @param {{ gatewayId: string, clusterId: string, priority?: number, controllerUrl: string,
  *           controllerTokenRef: string, vault: { url: string, tokenRef: string, caFile: string },
- *           maxInFlight?: number, logLevel?: string, audit?: string, drainTimeoutMs?: number }} o
+ *           maxInFlight?: number, logLevel?: string, audit?: string, drainTimeoutMs?: number,
+ *           vaultTimeoutMs?: number, telemetryListen?: string | null }} o
  * @returns {{ configDir: string, auditFile: string }}
  */
 export function writeGatewayConfig(dir, o) {
@@ -66,12 +67,12 @@ export function writeGatewayConfig(dir, o) {
         requireTicketId: false,
         caFile: o.vault.caFile,
         pinSha256: null,
-        timeoutMs: 10_000,
+        timeoutMs: o.vaultTimeoutMs ?? 10_000,
       },
     ],
     policy: { allowResources: null, denyAccounts: [], maxFetchesPerAccountPerMinute: null },
     limits: { maxInFlight: o.maxInFlight ?? 256, ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}) },
-    telemetry: { listen: null, logLevel: o.logLevel ?? 'warn', audit: auditFile },
+    telemetry: { listen: o.telemetryListen ?? null, logLevel: o.logLevel ?? 'warn', audit: auditFile },
   };
   writeFileSync(join(configDir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   return { configDir, auditFile };
