@@ -1,5 +1,5 @@
 import { ERROR_RETRYABLE, isErrorCode, type ErrorCode } from '../shared/errors.js';
-import { jsonShapeProblem } from './json-shape.js';
+import { jsonShapeProblem, type JsonShapeProblem } from './json-shape.js';
 import {
   COMMAND_NAMES,
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -88,8 +88,8 @@ function parseJson(text: string): unknown {
 
 /** Decodes a frame the gateway received. */
 export function decodeControllerFrame(text: string): Decoded<ControllerMessage> {
-  const shapeProblem = jsonShapeProblem(text);
-  if (shapeProblem !== null) return violation(shapeProblem);
+  const shape = jsonShapeProblem(text);
+  if (shape !== null) return refuseShape(shape);
   const v = parseJson(text);
   if (v === NOT_JSON) return violation('frame is not JSON');
   if (!isObject(v)) return violation('frame is not a JSON object');
@@ -103,6 +103,12 @@ export function decodeControllerFrame(text: string): Decoded<ControllerMessage> 
     default:
       return violation(typeof v['type'] === 'string' ? `unknown frame type "${truncate(v['type'], 40)}"` : 'frame has no type');
   }
+}
+
+/** A frame too deep or too large to parse: a command with a usable id still gets its BAD_REQUEST (section 5). */
+function refuseShape({ problem, head }: JsonShapeProblem): Decoded<ControllerMessage> {
+  if (head.type !== 'command' || !isId(head.id)) return violation(problem);
+  return { kind: 'rejected', id: head.id, epoch: isEpoch(head.epoch) ? head.epoch : null, code: 'BAD_REQUEST', message: problem };
 }
 
 function isRole(v: unknown): v is Role {
@@ -226,8 +232,8 @@ function decodeResource(r: unknown): ResourceRef | string {
 
 /** Decodes a frame the controller received. */
 export function decodeGatewayFrame(text: string): Decoded<GatewayMessage> {
-  const shapeProblem = jsonShapeProblem(text);
-  if (shapeProblem !== null) return violation(shapeProblem);
+  const shape = jsonShapeProblem(text);
+  if (shape !== null) return violation(shape.problem);
   const v = parseJson(text);
   if (v === NOT_JSON) return violation('frame is not JSON');
   if (!isObject(v)) return violation('frame is not a JSON object');
