@@ -1,5 +1,6 @@
 import type { AccountSummary, ListAccountsData, ListAccountsParams } from '../protocol/index.js';
 import { checkNotAborted, lookupVault, type CommandContext } from './command-context.js';
+import type { PmpAccount } from './ports.js';
 import { resolveResource } from './resolve-resource.js';
 
 /**
@@ -23,15 +24,22 @@ export async function listAccounts(params: ListAccountsParams, ctx: CommandConte
   const verdict = ctx.policy.resourceAllowed(resource);
   if (verdict === 'no') ctx.policy.assertResource(resource);
   checkNotAborted(ctx.signal);
-  const list = await client.listAccounts(resource.id, { signal: ctx.signal, includeNotes: profile.includeAccountNotes });
+  // The page is picked from the whole list so that notes are fetched for its accounts only.
+  let total = 0;
+  let page: readonly PmpAccount[] = [];
+  const pick = (all: readonly PmpAccount[]): readonly PmpAccount[] => {
+    const visible = all.filter((a) => !ctx.policy.accountDenied(a.name));
+    total = visible.length;
+    page = visible.slice(params.offset, params.offset + params.limit);
+    return page;
+  };
+  const list = await client.listAccounts(resource.id, { signal: ctx.signal, includeNotes: profile.includeAccountNotes, pick });
   const resourceName = list.resourceName || resource.name || '';
   // The allow-list may name the resource while the attribute gave its ID: only the list tells the name.
   if (verdict === 'unknown') ctx.policy.assertResource({ ...resource, name: resourceName });
-  const visible = list.accounts.filter((a) => !ctx.policy.accountDenied(a.name));
-  const end = Math.min(params.offset + params.limit, visible.length);
+  const end = params.offset + page.length;
   const accounts: AccountSummary[] = [];
-  for (let i = params.offset; i < end; i++) {
-    const a = visible[i]!;
+  for (const a of page) {
     // Key order as in the protocol's example, so captured frames read the same.
     accounts.push({
       accountId: a.id,
@@ -41,7 +49,7 @@ export async function listAccounts(params: ListAccountsParams, ctx: CommandConte
       reasonRequired: a.reasonRequired,
     });
   }
-  const data: ListAccountsData = { resourceId: resource.id, resourceName, accounts, totalAccounts: visible.length };
-  if (end < visible.length) data.nextOffset = end;
+  const data: ListAccountsData = { resourceId: resource.id, resourceName, accounts, totalAccounts: total };
+  if (end < total) data.nextOffset = end;
   return data;
 }

@@ -3,7 +3,9 @@ import type { VaultProfile } from '../config/types.js';
 import type { AuditEvent } from '../shared/audit-event.js';
 
 export type { AuditEvent };
-import type { VaultClient } from '../vault/types.js';
+import type { PmpAccount, VaultClient } from '../vault/types.js';
+
+export type { PmpAccount };
 
 /**
  * The narrow ports the command layer needs. The daemon implements them with

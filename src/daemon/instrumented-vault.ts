@@ -1,6 +1,6 @@
 import { GatewayError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
-import type { CallOptions, VaultClient } from '../vault/types.js';
+import type { CallOptions, ListAccountsOptions, VaultClient } from '../vault/types.js';
 
 /** What the daemon learns from every real vault call. */
 export interface VaultCallObserver {
@@ -69,7 +69,7 @@ export function instrumentVault(client: VaultClient, clock: Clock, observe: Vaul
     name: client.name,
     listResources: wrap('listResources', (opts?: CallOptions) => client.listResources(opts)),
     resolveResource: wrap('resolveResource', (ref: string, opts?: CallOptions) => client.resolveResource(ref, opts)),
-    listAccounts: wrap('listAccounts', (id: string, opts?: CallOptions & { includeNotes?: boolean }) => client.listAccounts(id, opts)),
+    listAccounts: wrap('listAccounts', (id: string, opts?: ListAccountsOptions) => client.listAccounts(id, opts)),
     accountNotes: wrap('accountNotes', (rid: string, aid: string, opts?: CallOptions) => client.accountNotes(rid, aid, opts)),
     getPassword: wrap('getPassword', (rid: string, aid: string, req: Parameters<VaultClient['getPassword']>[2], opts?: CallOptions) =>
       client.getPassword(rid, aid, req, opts),

@@ -28,6 +28,7 @@ import { withSignal, type AbortLike } from '../shared/abort.js';
 import type {
   CallOptions,
   FetchedPassword,
+  ListAccountsOptions,
   PasswordRequest,
   PmpAccount,
   PmpAccountList,
@@ -124,17 +125,18 @@ class PmpVaultClient implements VaultClient {
     return { id: found.id, name: found.name };
   }
 
-  async listAccounts(resourceId: string, opts?: CallOptions & { includeNotes?: boolean }): Promise<PmpAccountList> {
+  async listAccounts(resourceId: string, opts?: ListAccountsOptions): Promise<PmpAccountList> {
     assertResourceId(resourceId);
     const signal = opts?.signal;
     const { value: list } = await this.accountLists.get(resourceId, () => this.fetchAccountList(resourceId), signal);
     const includeNotes = opts?.includeNotes ?? this.profile.includeAccountNotes;
     // Notes can hold what an admin does not want in the cloud: only when asked for.
     const accounts: PmpAccount[] = list.accounts.map((a) => publicAccount(a, includeNotes));
+    const picked = opts?.pick ? opts.pick(accounts) : accounts;
     if (includeNotes) {
-      const missing = list.accounts.flatMap((a, i) => (a.notesListed ? [] : [i]));
-      await eachBounded(missing, this.profile.notesConcurrency, signal, async (i) => {
-        const account = accounts[i] as PmpAccount;
+      const listed = new Set(list.accounts.flatMap((a, i) => (a.notesListed ? [accounts[i]] : [])));
+      const missing = picked.filter((a) => !listed.has(a));
+      await eachBounded(missing, this.profile.notesConcurrency, signal, async (account) => {
         try {
           account.notes = await this.accountNotes(list.resourceId, account.id, { signal });
         } catch (err) {

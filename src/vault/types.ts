@@ -53,6 +53,17 @@ export interface CallOptions {
   signal?: AbortLike | undefined;
 }
 
+export interface ListAccountsOptions extends CallOptions {
+  /** Notes of each account (default: the profile's includeAccountNotes). */
+  includeNotes?: boolean;
+  /**
+   * The accounts the caller will use, picked from the whole list (a page):
+   * only those get the details calls for notes the list lacks, so a page of
+   * a 40,000-account resource costs at most a page of calls. Default: all.
+   */
+  pick?: (accounts: readonly PmpAccount[]) => readonly PmpAccount[];
+}
+
 export interface VaultClient {
   readonly name: string;
   /** All resources visible to the API user. */
@@ -60,7 +71,7 @@ export interface VaultClient {
   /** A resource by ID (digits) or by name (anything else); RESOURCE_NOT_FOUND when PMP has none. */
   resolveResource(ref: string, opts?: CallOptions): Promise<{ id: string; name: string | undefined }>;
   /** Accounts of a resource; with `includeNotes`, notes filled in (bounded concurrent details calls). */
-  listAccounts(resourceId: string, opts?: CallOptions & { includeNotes?: boolean }): Promise<PmpAccountList>;
+  listAccounts(resourceId: string, opts?: ListAccountsOptions): Promise<PmpAccountList>;
   /** Notes of one account (the account-details call). */
   accountNotes(resourceId: string, accountId: string, opts?: CallOptions): Promise<string | undefined>;
   /**

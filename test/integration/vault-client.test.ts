@@ -175,6 +175,17 @@ describe('accounts and notes', () => {
     expect(old.stats().requests).toBe(4);
   });
 
+  it('older PMP: with a pick (a page), details calls only for the picked accounts', async () => {
+    const old = await startSim('pmp-old');
+    const c = client(profileFor(old, { includeAccountNotes: true }));
+    const list = await c.listAccounts('302', { pick: (all) => all.filter((a) => a.name === 'oracle') });
+    expect(list.accounts.find((a) => a.name === 'oracle')?.notes).toBe('DB owner');
+    expect(list.accounts.find((a) => a.name === 'deploy')?.notes).toBeUndefined();
+    const byPath = old.stats().byPath;
+    expect(byPath[`${P}/302/accounts/913`]).toBe(1);
+    for (const id of ['911', '912']) expect(byPath[`${P}/302/accounts/${id}`]).toBeUndefined();
+  });
+
   it('PAM360 (numeric statusCode, fewer keys) parses the same', async () => {
     const pam = await startSim('pam360');
     const c = client(profileFor(pam, { includeAccountNotes: true }));

@@ -9,6 +9,7 @@ import { ManualClock } from '../../../src/shared/clock.js';
 import { GatewayError } from '../../../src/shared/errors.js';
 import type {
   CallOptions,
+  ListAccountsOptions,
   FetchedPassword,
   PasswordRequest,
   PmpAccount,
@@ -101,15 +102,13 @@ export class FakeVault implements VaultClient {
     throw new GatewayError('RESOURCE_NOT_FOUND', `no resource named ${ref}`);
   }
 
-  async listAccounts(resourceId: string, opts?: CallOptions & { includeNotes?: boolean }): Promise<PmpAccountList> {
+  async listAccounts(resourceId: string, opts?: ListAccountsOptions): Promise<PmpAccountList> {
     this.record('listAccounts', [resourceId, { includeNotes: opts?.includeNotes }], opts);
     const accounts = this.accounts.get(resourceId);
     if (!accounts) throw new GatewayError('RESOURCE_NOT_FOUND', `no resource ${resourceId}`);
-    return {
-      resourceId,
-      resourceName: this.resources.get(resourceId) ?? '',
-      accounts: accounts.map((a) => ({ ...a, notes: opts?.includeNotes ? a.notes : undefined })),
-    };
+    const listed = accounts.map((a) => ({ ...a, notes: opts?.includeNotes ? a.notes : undefined }));
+    opts?.pick?.(listed);
+    return { resourceId, resourceName: this.resources.get(resourceId) ?? '', accounts: listed };
   }
 
   async accountNotes(resourceId: string, accountId: string, opts?: CallOptions): Promise<string | undefined> {
