@@ -39,7 +39,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const env = opts.env ?? process.env;
   const clock = opts.clock ?? systemClock;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
-  log.info({ version: VERSION, config: opts.store.path, node: process.version, pid: process.pid }, 'credgw starting');
+  log.info({ version: VERSION, config: opts.store.path, node: process.version }, 'credgw starting');
   // Outside systemd (a plain supervisor), credential://credgw_FILE is the unit's <config dir>/credentials/FILE.
   const readConfiguredSecret = (ref: string): Promise<string> => readSecret(ref, env, { configDir: opts.store.dir });
   const gateway = new Gateway(opts.config, { logger: log, env, clock, readSecret: readConfiguredSecret, ...opts.gatewayDeps });
