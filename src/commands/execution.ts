@@ -44,9 +44,8 @@ export interface DrainWaiter {
  * it can outlive it: a hash table the `running` Map has outgrown keeps its
  * old entries, and young-generation GCs count those as live until the next
  * full GC. Emptied, it no longer drags the command, its facts and its signal
- * through every young-generation GC into the old generation (under load that
- * was most of the gateway's promoted bytes: 94 -> 19-32 KB per scavenge at
- * 12,000 commands/s).
+ * through every young-generation GC into the old generation (figures:
+ * docs/benchmarks.md, "promoted").
  */
 export function release(exec: Execution): void {
   const finished: Partial<Pick<Execution, 'cmd' | 'reply' | 'controller' | 'facts' | 'timer'>> = exec;

@@ -60,6 +60,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   gateway.roles.onChange(publishStatus);
   gateway.link?.on('state', publishStatus);
 
+  // Everything SIGHUP re-reads or reopens (config and secrets; the audit file).
   const reload = (): boolean => {
     notifier.reloading();
     gateway.reopenLogs();
@@ -79,11 +80,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       lastStatus = statusLine();
       notifier.ready(lastStatus);
     }
-  };
-
-  // Everything SIGHUP re-reads or reopens (config and secrets; log files) goes here.
-  const onHangup = (): void => {
-    reload();
   };
 
   // systemd's watchdog (WatchdogSec=): ping only while every loop the
@@ -137,7 +133,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     claimSignals(['SIGTERM', 'SIGINT', 'SIGHUP'], (signal) => {
       if (signal === 'SIGHUP') {
         log.info({ signal }, 'reloading configuration');
-        onHangup();
+        reload();
       } else {
         onStopSignal(signal);
       }

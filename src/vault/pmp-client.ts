@@ -134,8 +134,8 @@ class PmpVaultClient implements VaultClient {
     const accounts: PmpAccount[] = list.accounts.map((a) => publicAccount(a, includeNotes));
     const picked = opts?.pick ? opts.pick(accounts) : accounts;
     if (includeNotes) {
-      const listed = new Set(list.accounts.flatMap((a, i) => (a.notesListed ? [accounts[i]] : [])));
-      const missing = picked.filter((a) => !listed.has(a));
+      const wanted = picked === accounts ? null : new Set(picked);
+      const missing = accounts.filter((a, i) => !list.accounts[i]!.notesListed && (wanted === null || wanted.has(a)));
       await eachBounded(missing, this.profile.notesConcurrency, signal, async (account) => {
         try {
           account.notes = await this.accountNotes(list.resourceId, account.id, { signal });
