@@ -6,7 +6,7 @@ import { compileConfig, validateConfig } from '../config/compile.js';
 import { ConfigError } from '../config/config-error.js';
 import { CREDENTIAL_ID, CREDENTIALS_SUBDIR } from '../config/defaults.js';
 import { KeyPathError, parseCliValue, parseKeyPath, setAtPath, unsetAtPath } from '../config/key-path.js';
-import { describeSecretRef, readSecret, secretSource, SecretError } from '../config/secrets.js';
+import { describeSecretRef, readSecret, secretSource, SecretError, secretUses } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/types.js';
 import type { RawConfig } from '../config/schema.js';
 import { startingConfig } from '../config/starting-config.js';
@@ -106,12 +106,6 @@ export function configCommand(ctx: CliContext): Command {
   return cmd;
 }
 
-/** Token references of a config, by key path. */
-function secretRefs(config: GatewayConfig): Array<{ key: string; ref: string }> {
-  const refs = config.controller ? [{ key: 'controller.token', ref: config.controller.token }] : [];
-  return [...refs, ...config.vaults.map((v, i) => ({ key: `vaults[${i}].token`, ref: v.token }))];
-}
-
 /**
  * `config validate --secrets`: reads each reference as the daemon would
  * (credential://credgw_FILE from the credentials folder next to the file
@@ -121,7 +115,7 @@ function secretRefs(config: GatewayConfig): Array<{ key: string; ref: string }> 
 async function validateSecrets(ctx: CliContext, config: GatewayConfig, path: string): Promise<void> {
   const options = { configDir: dirname(path) };
   const problems: string[] = [];
-  const refs = secretRefs(config);
+  const refs = secretUses(config);
   for (const { key, ref } of refs) {
     try {
       await readSecret(ref, ctx.io.env, options);

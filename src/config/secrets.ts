@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CREDENTIAL_ID, CREDENTIALS_SUBDIR } from './defaults.js';
-import type { SecretRef } from './types.js';
+import type { GatewayConfig, SecretRef } from './types.js';
 
 /**
  * Secret references. A token in the config is never the token: it says
@@ -220,4 +220,27 @@ function checkValue(ref: string, raw: string): string {
   // A line break inside would end up in an HTTP header: refuse rather than send half a token.
   if (/[\r\n\0]/.test(value)) throw new SecretError(ref, 'MALFORMED', 'holds more than one line');
   return value;
+}
+
+/** One place a config names a secret: its key path, and who and what it is for (as diagnose reports it). */
+export interface SecretUse {
+  /** Key path in config.json, e.g. `vaults[0].token`. */
+  key: string;
+  ref: SecretRef;
+  /** `controller` or `vault NAME`. */
+  subject: string;
+  /** `token` or `proxyPassword`. */
+  field: 'token' | 'proxyPassword';
+}
+
+/** Every secret reference of a compiled config, in config order. */
+export function secretUses(config: GatewayConfig): SecretUse[] {
+  const uses: SecretUse[] = [];
+  const c = config.controller;
+  if (c) {
+    uses.push({ key: 'controller.token', ref: c.token, subject: 'controller', field: 'token' });
+    if (c.proxyPassword) uses.push({ key: 'controller.proxyPassword', ref: c.proxyPassword, subject: 'controller', field: 'proxyPassword' });
+  }
+  config.vaults.forEach((v, i) => uses.push({ key: `vaults[${i}].token`, ref: v.token, subject: `vault ${v.name}`, field: 'token' }));
+  return uses;
 }

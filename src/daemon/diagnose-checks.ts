@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
-import { describeSecretRef, isSecretRef, readSecret, SecretError } from '../config/secrets.js';
+import { describeSecretRef, isSecretRef, readSecret, SecretError, secretUses } from '../config/secrets.js';
 import { openConfigStore, readConfigFile } from '../config/store.js';
 import type { GatewayConfig, VaultProfile } from '../config/types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -197,11 +197,7 @@ class Run {
   }
 
   private async checkSecrets(config: GatewayConfig): Promise<void> {
-    const refs: Array<{ subject: string; ref: string; check?: string }> = [];
-    if (config.controller) refs.push({ subject: 'controller', ref: config.controller.token });
-    if (config.controller?.proxyPassword) refs.push({ subject: 'controller', ref: config.controller.proxyPassword, check: 'proxyPassword' });
-    for (const v of config.vaults) refs.push({ subject: `vault ${v.name}`, ref: v.token });
-    for (const { subject, ref, check = 'token' } of refs) {
+    for (const { subject, ref, field: check } of secretUses(config)) {
       try {
         const value = await this.readToken(ref);
         this.secrets.add(value);

@@ -129,6 +129,20 @@ describe('credgw config', () => {
       `error: SECRET_UNAVAILABLE: 5 problems with the secrets of ${file()}`,
     ]);
     expect(bad.out + bad.err).not.toContain(secret);
+
+    // controller.proxyPassword is a secret like the tokens, and is checked with them.
+    writeFileSync(
+      file(),
+      JSON.stringify({
+        gatewayId: 'gw-a',
+        clusterId: 'site-1',
+        controller: { url: 'wss://ctl.example:443/gateway', token: 'credential://credgw_controller', proxy: 'http://svc@proxy:3128', proxyPassword: 'credential://credgw_proxy' },
+      }),
+      { mode: 0o600 },
+    );
+    const proxy = await cfg(['config', 'validate', '--secrets']);
+    expect(proxy.code).toBe(1);
+    expect(proxy.err).toContain(`${file()}: controller.proxyPassword: credential://credgw_proxy: ${join(dir, 'credentials', 'proxy')} does not exist\n`);
   });
 
   it('show prints the effective config without secrets; --raw prints the file', async () => {
