@@ -82,6 +82,17 @@ export class Dispatcher {
   private readonly onOutcome: ((outcome: CommandOutcome) => void) | undefined;
 
   private readonly running = new Map<string, Execution>();
+  /**
+   * Asked before every step of a command in flight: once the gateway has
+   * lost its link (role unknown), the controller has moved the role and
+   * re-sent the command elsewhere, and no result can reach it, so the next
+   * vault call is not made. Standby and resigning let it finish (a graceful
+   * stop drains what runs).
+   */
+  private readonly servingGuard = (): GatewayError | undefined =>
+    this.role.current().role === 'unknown'
+      ? new GatewayError('NOT_ACTIVE', 'the link to the controller was lost while the command ran')
+      : undefined;
   private readonly queue: AdmissionQueue<Execution>;
   private readonly drainWaiters = new Set<DrainWaiter>();
   private readonly tally = new OutcomeTally();
@@ -239,7 +250,7 @@ export class Dispatcher {
       reply,
       epoch: cmd.epoch,
       others: null,
-      controller: new CommandAbort(),
+      controller: new CommandAbort(this.servingGuard),
       timer: undefined,
       started,
       queuedMs: undefined,

@@ -110,7 +110,7 @@ export class Gateway {
     this.audit = audit;
     this.dispatcher = new Dispatcher({
       vaults: this.vaults,
-      role: this.roles,
+      role: { current: () => this.servingRole() },
       policy: config.policy,
       limits: config.limits,
       audit: {
@@ -325,6 +325,18 @@ export class Gateway {
     link.on('heartbeat', () => this.liveness.tick(LINK_LOOP));
     link.on('command', (cmd, session) => this.dispatcher.handle(cmd, session));
     link.on('rejected', (r, session) => this.dispatcher.reject(r, session));
+  }
+
+  /**
+   * The role commands are fenced against: the granted one while the link is
+   * live, 'unknown' from the moment its liveness deadline passes (the
+   * controller has moved the role by then; the link's own timer may not
+   * have run yet after a stall).
+   */
+  private servingRole(): ReturnType<RoleManager['current']> {
+    const role = this.roles.current();
+    if (this.link === null || role.role === 'unknown' || this.link.live) return role;
+    return { role: 'unknown', epoch: role.epoch };
   }
 
   private sendHealth(): void {

@@ -234,6 +234,16 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     return this.machine.state;
   }
 
+  /**
+   * Up, and the controller heard from within the liveness deadline as of
+   * now. False from the moment that deadline passes, before the connection
+   * is torn down: the controller has moved the role by then (protocol
+   * section 2), so nothing may be served on the old grant.
+   */
+  get live(): boolean {
+    return this.machine.state === 'up' && this.conn !== null && this.conn.live;
+  }
+
   /** The session of the connection that is up, or null. */
   get current(): LinkSession | null {
     return this.currentSession;

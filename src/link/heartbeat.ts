@@ -49,6 +49,15 @@ export class Heartbeat {
     return this.active;
   }
 
+  /**
+   * True once the silence deadline has passed, even before the timer has
+   * fired to say so: a process that was stopped (SIGSTOP, a starved event
+   * loop) wakes with its I/O handled before its timers.
+   */
+  get overdue(): boolean {
+    return this.active && this.clock.monotonic() - this.lastHeard >= this.deadAfterMs;
+  }
+
   start(): void {
     this.stop();
     this.active = true;

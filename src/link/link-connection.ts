@@ -240,6 +240,11 @@ export class LinkConnection {
     }, timeoutMs);
   }
 
+  /** Welcome received and heard from within the liveness deadline (checked now, not at the next timer). */
+  get live(): boolean {
+    return this.heartbeat !== null && this.heartbeat.running && !this.heartbeat.overdue;
+  }
+
   /** Welcome received: the welcome timer stops, heartbeats (every `heartbeatMs`, calling `onPing`) start. */
   up(heartbeatMs: number, onPing: () => void): void {
     this.clock.clearTimeout(this.welcomeTimer);

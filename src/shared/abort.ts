@@ -28,15 +28,30 @@ export interface AbortLike {
  * order added, and only the first abort() counts; a listener added after the
  * abort is never called. Not kept: adding the same listener twice adds it
  * twice (nothing in credgw does).
+ *
+ * An optional `guard` is asked each time `aborted` is read (before every
+ * vault call and every step of a command): a reason it returns aborts the
+ * command there and then, so a condition that no timer has reported yet
+ * still stops the next step.
  */
 export class CommandAbort implements AbortLike {
-  aborted = false;
   reason: unknown = undefined;
+  private done = false;
   private first: AbortListener | undefined;
   private more: AbortListener[] | undefined;
 
+  constructor(private readonly guard?: () => unknown) {}
+
+  get aborted(): boolean {
+    if (!this.done && this.guard !== undefined) {
+      const reason = this.guard();
+      if (reason !== undefined) this.abort(reason);
+    }
+    return this.done;
+  }
+
   addEventListener(_type: 'abort', listener: AbortListener): void {
-    if (this.aborted) return;
+    if (this.done) return;
     if (this.first === undefined) this.first = listener;
     else (this.more ??= []).push(listener);
   }
@@ -56,8 +71,8 @@ export class CommandAbort implements AbortLike {
    * uncaught exception, as an EventTarget does.
    */
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
+    if (this.done) return;
+    this.done = true;
     this.reason = reason;
     const listeners = this.first === undefined ? [] : [this.first, ...(this.more ?? [])];
     this.first = undefined;

@@ -96,6 +96,9 @@ export class PmpExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
   // ---- undici DispatchHandler ----------------------------------------------
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    // Asked again as the request goes out: one that waited for a free connection may no longer be
+    // wanted (reading `aborted` runs the caller's guard, shared/abort.ts CommandAbort).
+    if (!this.settled && this.signal?.aborted) this.fail(this.signal.reason);
     if (this.settled) {
       controller.abort(new Error('the vault request was abandoned'));
       return;

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { EventEmitter } from 'node:events';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -775,6 +776,29 @@ describe('ControllerLink lifecycle', () => {
     await role;
     expect(link.state).toBe('up');
     expect(logged('link listener failed')).toHaveLength(1);
+  });
+
+  it('is live only while the controller was heard within the deadline, as of now (before the timer runs)', async () => {
+    const ctrl = await startController();
+    const clock = new ManualClock();
+    const link = makeLink(ctrl, {}, { clock });
+    expect(link.live).toBe(false);
+    const up = nextEvent(link, 'welcome');
+    link.start();
+    await handshake(ctrl, 1000);
+    await up;
+    expect(link.live).toBe(true);
+    // A stopped process: time passes and no timer has run yet when it wakes.
+    const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+    try {
+      clock.advance(2_999);
+      expect(link.live).toBe(true);
+      clock.advance(1);
+      expect(link.live).toBe(false);
+      expect(link.state).toBe('up'); // the connection is not torn down by asking
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('resets the attempt counter after a connection stayed up 60 s (manual clock, real sockets)', async () => {

@@ -126,6 +126,31 @@ describe('Dispatcher: fencing (protocol section 4)', () => {
   });
 });
 
+describe('Dispatcher: a command in flight when the link is lost (section 4)', () => {
+  it('makes no further vault call once the role is unknown: NOT_ACTIVE, no password fetched', async () => {
+    // A deny list makes getPassword list the accounts before the password call: two vault steps.
+    const h = harness({ policy: { denyAccounts: ['backup'] } });
+    const cmd = pwCmd();
+    h.dispatcher.handle(cmd, h.reply);
+    expect(h.vault.count('listAccounts')).toBe(1);
+    // The link went silent past its deadline while the list call was out (a stopped process woke up).
+    h.role.state = { role: 'unknown', epoch: 8 };
+    await settle();
+    expect(h.vault.count('getPassword')).toBe(0);
+    expect(errorOf(h.reply.sent[0])).toMatchObject({ code: 'NOT_ACTIVE', message: 'the link to the controller was lost while the command ran' });
+    expect(h.dispatcher.inFlight).toBe(0);
+  });
+
+  it('lets a command finish on standby (demoted) or resigning: only a lost link stops it', async () => {
+    const h = harness({ policy: { denyAccounts: ['backup'] } });
+    h.dispatcher.handle(pwCmd(), h.reply);
+    h.role.state = { role: 'standby', epoch: 8 };
+    await settle();
+    expect(h.vault.count('getPassword')).toBe(1);
+    expect(h.reply.sent[0]).toMatchObject({ ok: true });
+  });
+});
+
 describe('Dispatcher: decoder rejections', () => {
   function rejected(frame: Record<string, unknown>): RejectedCommand {
     const d = decodeCommand({ type: 'command', ...frame });

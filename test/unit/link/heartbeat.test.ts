@@ -126,6 +126,24 @@ describe('Heartbeat after a stalled event loop', () => {
     spy.mockRestore();
   });
 
+  it('is overdue from the deadline on, before its timer has run, and asking changes nothing', () => {
+    const clock = new ManualClock();
+    const events: string[] = [];
+    const hb = new Heartbeat({ clock, intervalMs: 100, ping: () => events.push('ping'), dead: () => events.push('dead') });
+    const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+    hb.start();
+    clock.advance(299);
+    expect(hb.overdue).toBe(false);
+    clock.advance(1);
+    expect(hb.overdue).toBe(true);
+    expect(hb.overdue).toBe(true);
+    expect(events).toEqual([]);
+    expect(hb.running).toBe(true);
+    hb.stop();
+    expect(hb.overdue).toBe(false);
+    spy.mockRestore();
+  });
+
   it('a frame read just before the deadline keeps the connection', () => {
     const clock = new ManualClock();
     const events: string[] = [];

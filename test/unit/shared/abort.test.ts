@@ -72,3 +72,34 @@ describe('CommandAbort', () => {
     await expect(withSignal(Promise.resolve(7), new CommandAbort())).resolves.toBe(7);
   });
 });
+
+describe('CommandAbort with a guard', () => {
+  it('asks the guard each time aborted is read, and aborts with its reason (listeners fire once)', () => {
+    let reason: unknown;
+    let asked = 0;
+    const signal = new CommandAbort(() => {
+      asked++;
+      return reason;
+    });
+    const fired: unknown[] = [];
+    signal.addEventListener('abort', () => fired.push(signal.reason));
+    expect(signal.aborted).toBe(false);
+    expect(signal.aborted).toBe(false);
+    expect(asked).toBe(2);
+    reason = 'link lost';
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('link lost');
+    expect(fired).toEqual(['link lost']);
+    reason = 'other';
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('link lost');
+    expect(asked).toBe(3); // not asked once aborted
+  });
+
+  it('an abort() before the guard objects keeps its own reason', () => {
+    const signal = new CommandAbort(() => 'guard');
+    signal.abort('deadline');
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('deadline');
+  });
+});

@@ -1,5 +1,6 @@
 import { getEventListeners } from 'node:events';
 import type { Dispatcher } from 'undici';
+import { CommandAbort } from '../../../src/shared/abort.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { DeadlineQueue } from '../../../src/vault/deadline-queue.js';
 import { PmpExchange } from '../../../src/vault/pmp-exchange.js';
@@ -49,6 +50,21 @@ describe('PmpExchange', () => {
     expect(queue.size).toBe(0);
     expect(ex.done).toBe(true);
     expect(ctl.aborted).toBe(false);
+  });
+
+  it('asks the caller again as the request goes out: a guard that objects now stops it unsent', async () => {
+    const clock = new ManualClock();
+    const queue = new DeadlineQueue(clock, 1000);
+    let reason: unknown;
+    const signal = new CommandAbort(() => reason);
+    const ex = new PmpExchange(queue, signal, 1024);
+    // The request waited for a free connection; meanwhile the gateway lost its link.
+    reason = 'link lost';
+    const ctl = new FakeController();
+    ex.onRequestStart(ctl);
+    expect(ctl.aborted).toBe(true);
+    await expect(ex.promise).rejects.toBe('link lost');
+    expect(queue.size).toBe(0);
   });
 
   it('an empty answer is an empty body', async () => {
