@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { LimitsConfig, PolicyConfig } from '../config/types.js';
+import type { PolicyConfig } from '../config/types.js';
 import type { CommandMessage, RejectedCommand, ResultDelivery, ResultMessage } from '../protocol/index.js';
-import { elapsedMs, type Clock, type TimerHandle } from '../shared/clock.js';
+import { elapsedMs, type Clock } from '../shared/clock.js';
 import { CommandAbort } from '../shared/abort.js';
 import { GatewayError } from '../shared/errors.js';
 import type { AuditFacts, CommandContext } from './command-context.js';
@@ -11,10 +11,13 @@ import { Policy } from './policy.js';
 import type { AuditSink, ReplyPort, RolePort, VaultRegistry } from './ports.js';
 import { auditEvent, initialFacts } from './audit-facts.js';
 import { AdmissionQueue } from './admission-queue.js';
-import { newestEpoch, release, resultFrame, type DrainWaiter, type Execution, type Outcome } from './execution.js';
-import { OutcomeTally, type CommandOutcome, type OutcomeCount } from './outcome-tally.js';
+import type { DispatcherOptions, DispatcherStats } from './dispatcher-options.js';
+import { DrainWaiters } from './drain-waiters.js';
+import { newestEpoch, release, resultFrame, type Execution, type Outcome } from './execution.js';
+import { OutcomeTally, type CommandOutcome } from './outcome-tally.js';
 
 export type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
+export type { DispatcherOptions, DispatcherStats } from './dispatcher-options.js';
 
 /**
  * Runs controller commands (protocol sections 4, 5, 7 and 8) and answers
@@ -42,34 +45,6 @@ export type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
  * with its stack (the logs never see a password: results are never logged).
  */
 
-export interface DispatcherStats {
-  inFlight: number;
-  /** Commands waiting in the admission queue. */
-  queued: number;
-  /** Duplicates that joined an execution in flight. */
-  joined: number;
-  outcomes: OutcomeCount[];
-}
-
-export interface DispatcherOptions {
-  /** Vault profiles and clients, looked up per command (reload-safe). */
-  vaults: VaultRegistry;
-  /** The role and epoch the commands are fenced against. */
-  role: RolePort;
-  /** Initial local policy; replace with updatePolicy(). */
-  policy: PolicyConfig;
-  /** `maxInFlight` executions at once (joins excluded), then `maxQueued` waiting; config defaults 256 and 4096. */
-  limits: Pick<LimitsConfig, 'maxInFlight' | 'maxQueued'>;
-  /** Receives one event per listAccounts/getPassword answered by this gateway. */
-  audit: AuditSink;
-  logger: Logger;
-  clock: Clock;
-  /** Written into audit events. */
-  gatewayId: string;
-  /** Called once per finished command (not per join); default none. Must not throw (errors are logged). */
-  onOutcome?: ((outcome: CommandOutcome) => void) | undefined;
-}
-
 export class Dispatcher {
   private readonly vaults: VaultRegistry;
   private readonly role: RolePort;
@@ -83,18 +58,16 @@ export class Dispatcher {
 
   private readonly running = new Map<string, Execution>();
   /**
-   * Asked before every step of a command in flight: once the gateway has
-   * lost its link (role unknown), the controller has moved the role and
-   * re-sent the command elsewhere, and no result can reach it, so the next
-   * vault call is not made. Standby and resigning let it finish (a graceful
-   * stop drains what runs).
+   * Asked before every step of a command in flight: with the link lost (role unknown) the command
+   * is re-sent elsewhere and its result can reach no one, so no further vault call is made.
+   * Standby and resigning let it finish (a graceful stop drains what runs).
    */
   private readonly servingGuard = (): GatewayError | undefined =>
     this.role.current().role === 'unknown'
       ? new GatewayError('NOT_ACTIVE', 'the link to the controller was lost while the command ran')
       : undefined;
   private readonly queue: AdmissionQueue<Execution>;
-  private readonly drainWaiters = new Set<DrainWaiter>();
+  private readonly drains: DrainWaiters;
   private readonly tally = new OutcomeTally();
   private joinedCount = 0;
   private acceptingNew = true;
@@ -106,6 +79,7 @@ export class Dispatcher {
     this.policy = new Policy(options.policy, options.clock);
     this.maxInFlight = options.limits.maxInFlight;
     this.queue = new AdmissionQueue(options.limits.maxQueued);
+    this.drains = new DrainWaiters(options.clock);
     this.audit = options.audit;
     this.logger = options.logger;
     this.gatewayId = options.gatewayId;
@@ -120,6 +94,11 @@ export class Dispatcher {
   /** Commands waiting in the admission queue. */
   get queued(): number {
     return this.queue.size;
+  }
+
+  /** Nothing in flight or queued. */
+  private get idle(): boolean {
+    return this.running.size === 0 && this.queue.size === 0;
   }
 
   /** False after stopAccepting(). */
@@ -193,17 +172,7 @@ export class Dispatcher {
 
   /** Resolves true once nothing is in flight or queued, false when `timeoutMs` passes first. */
   drain(timeoutMs: number): Promise<boolean> {
-    if (this.running.size === 0 && this.queue.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter: DrainWaiter = {
-        resolve,
-        timer: this.clock.setTimeout(() => {
-          this.drainWaiters.delete(waiter);
-          resolve(false);
-        }, timeoutMs),
-      };
-      this.drainWaiters.add(waiter);
-    });
+    return this.idle ? Promise.resolve(true) : this.drains.wait(timeoutMs);
   }
 
   /** Applies a reloaded policy to the next checks (rate-limit history is kept). */
@@ -351,13 +320,7 @@ export class Dispatcher {
     this.settle(exec.cmd, exec.facts, outcome, durationMs, exec.queuedMs);
     release(exec);
     if (wasRunning) this.startQueued();
-    if (this.running.size === 0 && this.queue.size === 0 && this.drainWaiters.size > 0) {
-      for (const waiter of this.drainWaiters) {
-        this.clock.clearTimeout(waiter.timer);
-        waiter.resolve(true);
-      }
-      this.drainWaiters.clear();
-    }
+    if (this.idle) this.drains.settled();
   }
 
   private answerAtOnce(cmd: CommandMessage, reply: ReplyPort, error: GatewayError, started: number): void {

@@ -31,12 +31,6 @@ export interface Execution {
   state: 'queued' | 'running' | 'done';
 }
 
-/** A drain() waiting for the last execution to end. */
-export interface DrainWaiter {
-  resolve: (drained: boolean) => void;
-  timer: TimerHandle;
-}
-
 /**
  * Drops what a finished execution refers to; nothing reads these fields once
  * `state` is 'done' (a late settlement and the deadline timer check it
