@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { formatCheck, runDiagnostics, summarize } from '../daemon/diagnose-checks.js';
+import { formatCheck, runDiagnostics, summarize } from '../diagnose/index.js';
 import { EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
 
 /**
@@ -7,7 +7,7 @@ import { EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
  * summary; exit 1 when any check failed, 0 otherwise (warnings included).
  * The output names files, hosts and certificates but never a token, a
  * password or proxy credentials, so it can be pasted into a support ticket.
- * The checks live in src/daemon/diagnose-checks.ts.
+ * The checks live in src/diagnose/.
  */
 export function diagnoseCommand(ctx: CliContext): Command {
   return new Command('diagnose')

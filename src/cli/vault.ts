@@ -8,7 +8,8 @@ import { GatewayError } from '../shared/errors.js';
 import { isValidPin, normalizePin } from '../tls/pin.js';
 import { readCaFile } from '../tls/trust.js';
 import type { PmpAccount, VaultClient } from '../vault/types.js';
-import { createVaultClient, testVaultConnection } from '../vault/index.js';
+import { testVaultConnection } from '../diagnose/index.js';
+import { createVaultClient } from '../vault/index.js';
 import { CliError, EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
 import { table } from './table.js';
 

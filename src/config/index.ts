@@ -8,3 +8,4 @@ export * from './secrets.js';
 export * from './store.js';
 export * from './starting-config.js';
 export * from './key-path.js';
+export * from './cached-secret.js';

@@ -15,7 +15,7 @@ import { Metrics } from '../telemetry/metrics.js';
 import { safeUrl, type GatewayStatus } from '../telemetry/status.js';
 import { LIFECYCLE_TRANSITIONS, type Lifecycle } from './lifecycle.js';
 import { VaultSet, type VaultSetChanges } from './vault-set.js';
-import type { VaultCallObserver } from './instrumented-vault.js';
+import type { VaultCallObserver } from '../vault/instrumented-vault.js';
 
 /** The liveness loop of the controller link. */
 const LINK_LOOP = 'link';

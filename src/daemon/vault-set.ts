@@ -4,8 +4,8 @@ import type { VaultLease, VaultRegistry } from '../commands/index.js';
 import type { Clock } from '../shared/clock.js';
 import { createVaultClient, VaultHealthMonitor, type VaultHealthState } from '../vault/index.js';
 import type { VaultHealth } from '../protocol/messages.js';
-import { CachedSecret } from './cached-secret.js';
-import { instrumentVault, type InstrumentedVault, type VaultCallObserver } from './instrumented-vault.js';
+import { CachedSecret } from '../config/cached-secret.js';
+import { instrumentVault, type InstrumentedVault, type VaultCallObserver } from '../vault/instrumented-vault.js';
 
 /**
  * One profile with its client. It is also the lease a command holds (no

@@ -8,6 +8,7 @@ export {
   type VaultHealthMonitorOptions,
   type VaultHealthState,
 } from './health-monitor.js';
-export { testVaultConnection, type TestVaultConnectionOptions, type VaultCheck } from './diagnose.js';
 export { isPmpId } from './pmp-paths.js';
 export { VaultTrust, type TrustMode } from './vault-trust.js';
+export { describeError } from './vault-errors.js';
+export { instrumentVault, type InstrumentedVault, type VaultCallObserver } from './instrumented-vault.js';

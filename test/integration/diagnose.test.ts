@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCredgw, type CliRun } from '../helpers/cli.js';
-import { runDiagnostics, type CheckResult } from '../../src/daemon/diagnose-checks.js';
+import { runDiagnostics, type CheckResult } from '../../src/diagnose/index.js';
 import { systemClock, type Clock } from '../../src/shared/clock.js';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/server.js';
 import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';

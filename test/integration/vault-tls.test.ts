@@ -10,11 +10,11 @@ import { issueCertificate } from '../../src/tls/certificates.js';
 import { spkiPinFromPem } from '../../src/tls/pin.js';
 import {
   createVaultClient,
-  testVaultConnection,
   VaultHealthMonitor,
   type VaultClient,
   type VaultHealthState,
 } from '../../src/vault/index.js';
+import { testVaultConnection } from '../../src/diagnose/index.js';
 import { testPki } from '../helpers/pki.js';
 import { testVaultProfile } from '../helpers/vault-profile.js';
 

@@ -12,7 +12,7 @@ import { VERSION } from '../shared/version.js';
 import { describeCertificate, type CertificateInfo } from '../tls/certificates.js';
 import { fetchPresentedCertificate } from '../tls/inspect.js';
 import { derToPem } from '../tls/pin.js';
-import type { CheckLevel } from './diagnose-checks.js';
+import type { CheckLevel } from './check.js';
 
 /**
  * The controller half of `credgw diagnose`: proxy, DNS, TCP (or the proxy

@@ -1,4 +1,4 @@
-import type { SecretRef } from '../config/types.js';
+import type { SecretRef } from './types.js';
 
 /**
  * A secret read on first use and kept in memory until `forget()` (config

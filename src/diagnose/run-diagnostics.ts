@@ -12,10 +12,9 @@ import { redactUrlCredentials } from '../link/proxy.js';
 import { describeCertificate } from '../tls/certificates.js';
 import { readCaFile } from '../tls/trust.js';
 import { fetchGatewayStatus, TelemetryError } from '../telemetry/http-server.js';
-import { testVaultConnection } from '../vault/diagnose.js';
-import { CERT_EXPIRY_WARN_MS, checkController, rememberProxySecret, type ControllerProbeContext } from './diagnose-controller.js';
-
-export { CERT_EXPIRY_WARN_MS, SKEW_FAIL_MS, SKEW_WARN_MS } from './diagnose-controller.js';
+import type { CheckLevel, CheckResult } from './check.js';
+import { CERT_EXPIRY_WARN_MS, checkController, rememberProxySecret, type ControllerProbeContext } from './controller.js';
+import { testVaultConnection } from './vault.js';
 
 /**
  * The checks behind `credgw diagnose`: config and file permissions, the
@@ -24,20 +23,8 @@ export { CERT_EXPIRY_WARN_MS, SKEW_FAIL_MS, SKEW_WARN_MS } from './diagnose-cont
  * controller, then each vault. One result per check, in order; the output
  * must be safe to paste into a support ticket, so every line is scrubbed of
  * the secrets read during the run and of URL user info before it leaves.
- * The controller probe lives in diagnose-controller.ts.
+ * The controller probe lives in controller.ts, the vault's in vault.ts.
  */
-
-export type CheckLevel = 'ok' | 'warn' | 'fail';
-
-export interface CheckResult {
-  /** What is checked: "config", "controller", "vault pmp-prod", … */
-  subject: string;
-  /** Which check: "dns", "tls", "token", … */
-  check: string;
-  level: CheckLevel;
-  /** One line, no secrets. */
-  detail: string;
-}
 
 export interface DiagnoseOptions {
   /** The config directory (`--config-dir`). */
@@ -59,21 +46,6 @@ export async function runDiagnostics(opts: DiagnoseOptions): Promise<CheckResult
   const run = new Run(opts);
   await run.all();
   return run.results;
-}
-
-/** `ok    controller tls          detail` */
-export function formatCheck(r: CheckResult): string {
-  const level = r.level === 'fail' ? 'FAIL' : r.level;
-  return `${level.padEnd(4)}  ${`${r.subject} ${r.check}`.padEnd(26)}  ${r.detail}`;
-}
-
-/** "12 ok, 1 warn, 0 FAIL". */
-export function summarize(results: readonly CheckResult[]): { ok: number; warn: number; fail: number; line: string } {
-  const n = (l: CheckLevel): number => results.filter((r) => r.level === l).length;
-  const ok = n('ok');
-  const warn = n('warn');
-  const fail = n('fail');
-  return { ok, warn, fail, line: `${ok} ok, ${warn} warn, ${fail} FAIL` };
 }
 
 class Run {

@@ -1,6 +1,6 @@
 import { GatewayError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
-import type { CallOptions, ListAccountsOptions, VaultClient } from '../vault/types.js';
+import type { CallOptions, ListAccountsOptions, VaultClient } from './types.js';
 
 /** What the daemon learns from every real vault call. */
 export interface VaultCallObserver {

@@ -8,9 +8,7 @@ import { GatewayError } from '../shared/errors.js';
 import { describeCertificate } from '../tls/certificates.js';
 import { fetchPresentedCertificate } from '../tls/inspect.js';
 import { derToPem } from '../tls/pin.js';
-import { createVaultClient } from './pmp-client.js';
-import { describeError } from './vault-errors.js';
-import { VaultTrust } from './vault-trust.js';
+import { createVaultClient, describeError, VaultTrust } from '../vault/index.js';
 
 /**
  * "Test the connection" for one vault profile, as an admin reads it: one

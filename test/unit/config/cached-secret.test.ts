@@ -1,4 +1,4 @@
-import { CachedSecret } from '../../../src/daemon/cached-secret.js';
+import { CachedSecret } from '../../../src/config/cached-secret.js';
 import type { SecretRef } from '../../../src/config/types.js';
 
 const REF: SecretRef = 'file:///etc/credgw/pmp.token';
