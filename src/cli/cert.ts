@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { describeCertificate, type CertificateInfo } from '../tls/certificates.js';
 import { fetchPresentedCertificate, type PresentedCertificate } from '../tls/inspect.js';
-import { CliError, UsageError, type CliContext } from './cli-context.js';
+import { CredgwError } from '../shared/errors.js';
+import { UsageError, type CliContext } from './cli-context.js';
 import { findProfile } from './vault.js';
 
 /** How long `cert show` / `cert trust` wait for a handshake. */
@@ -42,11 +43,11 @@ export function certCommand(ctx: CliContext): Command {
         return;
       }
       if (!opts.yes && !(await ctx.confirm(`Pin vault "${name}" to this certificate?`))) {
-        throw new CliError('ABORTED', 'not confirmed; nothing changed');
+        throw new CredgwError('ABORTED', 'not confirmed; nothing changed');
       }
       store.update((draft) => {
         const entry = (draft.vaults ?? []).find((v) => v?.name === name);
-        if (!entry) throw new CliError('UNKNOWN_VAULT', `vault "${name}" disappeared from ${store.path}`);
+        if (!entry) throw new CredgwError('UNKNOWN_VAULT', `vault "${name}" disappeared from ${store.path}`);
         entry.pinSha256 = info.spkiPinSha256;
       });
       ctx.out(`pinned vault "${name}" to ${info.spkiPinSha256} in ${store.path}`);
@@ -81,7 +82,7 @@ async function fetchCertificate(target: Target): Promise<PresentedCertificate> {
   } catch (err) {
     const code = (err as { code?: string }).code;
     const reason = code === 'ETIMEDOUT' ? 'VAULT_TIMEOUT' : 'VAULT_UNREACHABLE';
-    throw new CliError(reason, `cannot get the certificate of ${target.host}:${target.port}: ${(err as Error).message}`, { cause: err });
+    throw new CredgwError(reason, `cannot get the certificate of ${target.host}:${target.port}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -3,6 +3,7 @@ import { dirname, isAbsolute } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { AuditEvent } from '../shared/audit-event.js';
 import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
 import { auditLineBound, auditLineBytes, writeAuditLine } from './audit-line.js';
 
 export type { AuditEvent };
@@ -41,16 +42,14 @@ export interface AuditLog {
 export const AUDIT_FILE_MODE = 0o640;
 
 /** The audit file cannot be opened: the daemon refuses to start without its audit trail. */
-export class AuditTargetError extends Error {
+export class AuditTargetError extends CredgwError<'AUDIT_UNAVAILABLE'> {
   override readonly name = 'AuditTargetError';
-  /** Stable code for the CLI's one-line error. */
-  readonly code = 'AUDIT_UNAVAILABLE';
   constructor(
     readonly target: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: CredgwErrorOptions,
   ) {
-    super(message, options);
+    super('AUDIT_UNAVAILABLE', message, options);
   }
 }
 
