@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { stripBrackets } from '../shared/url.js';
 import { describeCertificate, type CertificateInfo } from '../tls/certificates.js';
 import { fetchPresentedCertificate, type PresentedCertificate } from '../tls/inspect.js';
 import { CredgwError } from '../shared/errors.js';
@@ -73,7 +74,7 @@ export function parseTarget(text: string): Target {
   }
   if (!url.hostname) throw new UsageError(`"${text}" has no host`);
   const defaultPort = url.protocol === 'http:' || url.protocol === 'ws:' ? 80 : 443;
-  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port ? Number(url.port) : defaultPort };
+  return { host: stripBrackets(url.hostname), port: url.port ? Number(url.port) : defaultPort };
 }
 
 async function fetchCertificate(target: Target): Promise<PresentedCertificate> {

@@ -73,16 +73,14 @@ export interface AuditSinkOptions {
  * An audit sink writing JSON lines to `target`: "stdout" or an absolute
  * file path (appended to; the directory must exist).
  *
- * Cost per line matters (one per command): a line is written straight into
- * the batch, a buffer outside the JS heap (see writeAuditLine);
- * the batch is written (pino's sonic-boom, one synchronous write) when it
- * reaches AUDIT_FLUSH_BYTES or `flushMs` after its first line, so under load
- * one write carries dozens of lines. A batch kept as a string would be a
- * tree of concatenations that every young-generation GC copies while it
- * waits, and that is flattened again to be written. Writes
- * are synchronous on purpose: an asynchronous write still in libuv's
- * thread pool when the process exits would land after the exit hook's
- * lines, or not at all. The batch is written by close() and when the
+ * A line (one per command) is written straight into the batch, a buffer
+ * outside the JS heap (writeAuditLine; tuned for allocation:
+ * docs/benchmarks.md#why-the-hot-path-looks-as-it-does). The batch is
+ * written (pino's sonic-boom, one synchronous write) when it reaches
+ * AUDIT_FLUSH_BYTES or `flushMs` after its first line, so under load one
+ * write carries dozens of lines. Writes are synchronous on purpose: an
+ * asynchronous write still in libuv's thread pool when the process exits
+ * would land after the exit hook's lines, or not at all. The batch is written by close() and when the
  * process exits (process.exit after a fatal error included), so no line is
  * lost or reordered on any stop but a hard kill (SIGKILL), which can lose
  * the last `flushMs` of lines.
