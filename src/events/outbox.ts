@@ -243,16 +243,19 @@ export class Outbox {
 
   private kick(): void {
     if (this.draining) return;
-    this.draining = this.drain().finally(() => {
-      this.draining = null;
-    });
+    this.draining = this.drain();
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      await this.writeBatch(batch);
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        await this.writeBatch(batch);
+      }
+    } finally {
+      // In the same turn as the last look at the queue: a record queued after it finds no drain running and starts one.
+      this.draining = null;
     }
   }
 

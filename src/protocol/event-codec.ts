@@ -31,13 +31,15 @@ const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,
  * (`2026-12-03T10:15:02Z`, `…02.120Z`, `…02+01:00`), or null. A time without
  * a zone is refused: its instant would depend on the reader's zone. Digits
  * past the millisecond are cut, not rounded (no second boundary is crossed).
+ * Years before 1970 are refused too (no vault changed a password then, and
+ * Date.UTC would read years 0-99 as 1900-1999).
  */
 export function parseIsoTime(text: string): number | null {
   if (text.length > EVENT_LIMITS.time) return null;
   const m = ISO_TIME.exec(text);
   if (!m) return null;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return null;
+  if (year < 1970 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return null;
   const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
   let at = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   // Date.UTC rolls 31 April over into 1 May: a day that does not exist is refused.
