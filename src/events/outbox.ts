@@ -1,9 +1,10 @@
-import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { EventMessage } from '../protocol/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { EventTally } from './event-tally.js';
+import { replaceFile, writeAll } from './journal-file.js';
 import { OutboxError } from './outbox-errors.js';
 import { encodeRecord, formatLine, OUTBOX_FILE, replayJournal, type JournalReplay } from './outbox-journal.js';
 import { buildRotationEvent, type RotationNotice } from './rotation-event.js';
@@ -80,7 +81,6 @@ type Write = AddWrite | { kind: 'ack'; id: string };
 export class Outbox {
   readonly tally: EventTally;
   readonly file: string;
-  private readonly dir: string;
   private readonly maxStored: number;
   private readonly compactAfter: number;
   private readonly rememberAcked: number;
@@ -101,7 +101,6 @@ export class Outbox {
   private state: 'open' | 'closing' | 'closed' = 'open';
 
   private constructor(opts: OutboxOptions, replay: JournalReplay) {
-    this.dir = opts.dir;
     this.file = join(opts.dir, OUTBOX_FILE);
     this.maxStored = positiveInteger(opts.maxStored ?? DEFAULT_MAX_STORED, 'maxStored');
     this.compactAfter = positiveInteger(opts.compactAfter ?? DEFAULT_COMPACT_AFTER, 'compactAfter');
@@ -263,8 +262,7 @@ export class Outbox {
   private async writeBatch(batch: Write[]): Promise<void> {
     const adds = batch.filter((w): w is AddWrite => w.kind === 'add');
     // The bound: the oldest of (stored events, then this batch's) make room.
-    const excess = this.entries.size + adds.length - this.maxStored;
-    const victims = excess > 0 ? [...this.entries.keys(), ...adds.map((a) => a.message.id)].slice(0, excess) : [];
+    const victims = this.victims(this.entries.size + adds.length - this.maxStored, adds);
     let text = '';
     for (const w of batch) text += w.kind === 'add' ? encodeRecord({ t: 'add', at: w.storedAtMs, ev: w.message }) : encodeRecord({ t: 'ack', id: w.id });
     for (const id of victims) text += encodeRecord({ t: 'drop', id });
@@ -305,6 +303,21 @@ export class Outbox {
     }
   }
 
+  /** The `excess` oldest ids of the stored events followed by `adds`. */
+  private victims(excess: number, adds: readonly AddWrite[]): string[] {
+    const ids: string[] = [];
+    if (excess <= 0) return ids;
+    for (const id of this.entries.keys()) {
+      if (ids.length === excess) return ids;
+      ids.push(id);
+    }
+    for (const a of adds) {
+      if (ids.length === excess) break;
+      ids.push(a.message.id);
+    }
+    return ids;
+  }
+
   private dropOldest(ids: readonly string[]): void {
     let dropped = 0;
     for (const id of ids) {
@@ -340,39 +353,14 @@ export class Outbox {
    * A crash at any point leaves either the old journal or the new one.
    */
   private async rewrite(): Promise<void> {
-    const tmp = `${this.file}.tmp`;
     let text = formatLine() + encodeRecord({ t: 'meta', dropped: this.droppedTotal });
     for (const e of this.entries.values()) text += encodeRecord({ t: 'add', at: e.storedAtMs, ev: e.message });
-    const out = await open(tmp, 'w', OUTBOX_FILE_MODE);
-    try {
-      await writeAll(out, text);
-      await out.sync();
-    } finally {
-      await out.close();
-    }
     const old = this.handle;
     this.handle = null;
     await old?.close().catch(() => undefined);
-    await rename(tmp, this.file);
-    await syncDir(this.dir);
+    await replaceFile({ file: this.file, text, mode: OUTBOX_FILE_MODE });
     this.handle = await open(this.file, 'a', OUTBOX_FILE_MODE);
     this.journalRecords = 1 + this.entries.size;
-  }
-}
-
-async function writeAll(handle: FileHandle, text: string): Promise<void> {
-  const bytes = Buffer.from(text, 'utf8');
-  let at = 0;
-  while (at < bytes.length) at += (await handle.write(bytes, at, bytes.length - at)).bytesWritten;
-}
-
-/** Makes a rename or a new file in `dir` durable. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
