@@ -8,7 +8,7 @@ import { CONFIG_DIR_ENV } from '../config/defaults.js';
 import { validateConfig } from '../config/compile.js';
 import type { AccountSummary, GetPasswordData, GetPasswordParams, ListAccountsData, ResourceRef } from '../protocol/messages.js';
 import { sleep, type Clock } from '../shared/clock.js';
-import type { ClusterSnapshot, CommandResultBody, GatewaySnapshot } from '../sim/controller/hub.js';
+import type { ClusterSnapshot, CommandResultBody, GatewaySnapshot } from '../sim/controller/index.js';
 import { SAMPLE_TOKEN } from '../sim/pmp/index.js';
 import { ControllerApi, type ApiAnswer, type ApiCommand } from './demo-api.js';
 import { formatMs, maskSecret, stepLine, summaryTable, type StepRecord } from './demo-output.js';

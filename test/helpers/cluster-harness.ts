@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
-import type { ClusterSnapshot, CommandOutcome } from '../../src/sim/controller/hub.js';
+import type { ClusterSnapshot, CommandOutcome } from '../../src/sim/controller/index.js';
 import { SAMPLE_TOKEN, startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { testPki, type TestPki } from './pki.js';
 
