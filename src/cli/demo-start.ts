@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig } from '../config/compile.js';
+import { runArgs, writeConfigDir } from '../sim/gateway-process.js';
 import { SAMPLE_TOKEN } from '../sim/pmp/index.js';
 import { ControllerApi } from './demo-api.js';
 import {
@@ -106,6 +107,6 @@ export function startGateway(ctx: DemoContext, s: Started, g: GatewaySpec): Mana
   };
   const problems = validateConfig(raw);
   if (problems.length > 0) throw new DemoFailure('DEMO_CONFIG_INVALID', `the demo's config for ${g.id} is invalid: ${problems.join('; ')}`);
-  writeFileSync(join(configDir, 'config.json'), `${JSON.stringify(raw, null, 2)}\n`, { mode: 0o600 });
-  return ctx.spawn(s.procs, g.id, ['--config-dir', configDir, 'run']);
+  writeConfigDir(configDir, raw);
+  return ctx.spawn(s.procs, g.id, runArgs(configDir));
 }

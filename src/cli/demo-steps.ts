@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_DIR_ENV } from '../config/defaults.js';
+import { PROXY_ENV } from '../sim/gateway-process.js';
 import type { ControllerApi } from './demo-api.js';
 import { consoleLaunch } from './demo-console-launch.js';
 import { DEFAULT_STEP_TIMEOUT_MS, DEMO_CLUSTER, type DemoContext, type DemoOptions } from './demo-context.js';
@@ -24,7 +25,7 @@ import { describeExit, ProcessSupervisor, type ManagedProcess } from './demo-sup
 const STOP_GRACE_MS = 5_000;
 
 /** Proxy settings would route the gateways' loopback connections through a proxy; the demo never leaves the host. */
-const STRIPPED_ENV = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', CONFIG_DIR_ENV];
+const STRIPPED_ENV = [...PROXY_ENV, CONFIG_DIR_ENV];
 
 type Phase = 'steps' | 'keeping' | 'cleanup' | 'done';
 
