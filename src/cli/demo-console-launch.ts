@@ -1,6 +1,6 @@
 import { constants as cryptoConstants, generateKeyPair, privateDecrypt } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { AccountSummary, GetPasswordData, GetPasswordParams, ListAccountsData, ResourceRef } from '../protocol/messages.js';
+import type { AccountSummary, GetPasswordData, GetPasswordParams, ListAccountsData, ResourceRef } from '../protocol/index.js';
 import {
   COMMAND_TIMEOUT_MS,
   DEMO_ACCOUNT_PLAIN,

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { GetPasswordData } from '../protocol/messages.js';
-import { sleep, type Clock } from '../shared/clock.js';
+import type { GetPasswordData } from '../protocol/index.js';
+import { sleep, type Clock } from '../shared/index.js';
 import type { ClusterSnapshot, CommandResultBody, GatewaySnapshot } from '../sim/controller/index.js';
 import type { ApiAnswer, ApiCommand, ControllerApi } from './demo-api.js';
 import { maskSecret } from './demo-output.js';

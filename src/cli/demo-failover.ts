@@ -1,6 +1,6 @@
-import { sleep } from '../shared/clock.js';
+import { sleep } from '../shared/index.js';
 import { withSignal } from '../shared/abort.js';
-import type { GetPasswordParams } from '../protocol/messages.js';
+import type { GetPasswordParams } from '../protocol/index.js';
 import type { ClusterSnapshot, CommandResultBody } from '../sim/controller/index.js';
 import type { ApiAnswer } from './demo-api.js';
 import {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateConfig } from '../config/compile.js';
-import { runArgs, writeConfigDir } from '../sim/gateway-process.js';
+import { validateConfig } from '../config/index.js';
+import { runArgs, writeConfigDir } from '../sim/index.js';
 import { SAMPLE_TOKEN } from '../sim/pmp/index.js';
 import { ControllerApi } from './demo-api.js';
 import {

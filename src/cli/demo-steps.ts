@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_DIR_ENV } from '../config/defaults.js';
-import { PROXY_ENV } from '../sim/gateway-process.js';
+import { CONFIG_DIR_ENV } from '../config/index.js';
+import { PROXY_ENV } from '../sim/index.js';
 import type { ControllerApi } from './demo-api.js';
 import { consoleLaunch } from './demo-console-launch.js';
 import { DEFAULT_STEP_TIMEOUT_MS, DEMO_CLUSTER, type DemoContext, type DemoOptions } from './demo-context.js';

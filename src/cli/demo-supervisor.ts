@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Clock } from '../shared/clock.js';
-import { spawnCli } from '../sim/gateway-process.js';
+import type { Clock } from '../shared/index.js';
+import { spawnCli } from '../sim/index.js';
 
 /**
  * The demo's child processes: spawns `node <cli> …` as real processes,

@@ -1,5 +1,5 @@
 import type { HelloMessage, ResultMessage, VaultHealth } from '../../protocol/index.js';
-import type { TimerHandle } from '../../shared/clock.js';
+import type { TimerHandle } from '../../shared/index.js';
 import { emptyCluster, type ClusterState } from './arbiter.js';
 import type { ClusterCounts, ClusterSnapshot, CommandOutcome, GatewayPeer, GatewaySnapshot } from './hub-types.js';
 

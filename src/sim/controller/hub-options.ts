@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../../shared/clock.js';
+import type { Clock } from '../../shared/index.js';
 import type { EpochStore } from './epoch-store.js';
 
 export interface HubOptions {

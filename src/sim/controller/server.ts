@@ -14,7 +14,7 @@ import {
   WELCOME_TIMEOUT_MS,
   isId,
 } from '../../protocol/index.js';
-import { sleep, systemClock, type Clock } from '../../shared/clock.js';
+import { sleep, systemClock, type Clock } from '../../shared/index.js';
 import { spkiPinFromPem } from '../../tls/index.js';
 import { bearerMatches, oneHeader, tokenDigest } from './bearer.js';
 import { EpochStore } from './epoch-store.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CloseCode, LIVENESS_HEARTBEATS, decodeGatewayFrame, truncate } from '../../protocol/index.js';
-import type { Clock, TimerHandle } from '../../shared/clock.js';
+import type { Clock, TimerHandle } from '../../shared/index.js';
 import type { ControllerHub } from './hub.js';
 import type { GatewayPeer } from './hub-types.js';
 

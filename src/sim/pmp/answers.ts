@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { sleep, type Clock } from '../../shared/clock.js';
+import { sleep, type Clock } from '../../shared/index.js';
 import { JSON_CONTENT_TYPE } from './responses.js';
 import { PmpSimError } from './sim-errors.js';
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:https';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { systemClock, type Clock } from '../../shared/clock.js';
+import { systemClock, type Clock } from '../../shared/index.js';
 import { makeSelfSignedCertificate, spkiPinFromPem } from '../../tls/index.js';
 import { Answerer, validLatency } from './answers.js';
 import { ApiUsers } from './auth.js';
