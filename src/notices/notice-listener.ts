@@ -239,8 +239,8 @@ export class NoticeListener {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > NOTICE_BODY_MAX_BYTES) return this.refuse(res, remote, tooLarge());
 
-    const body = await readBounded(req);
-    if (body === null) return; // the client went away
+    const body = await readBounded(req, res);
+    if (body === null) return; // the client went away, or the request timed out and was answered
     if (typeof body !== 'string') return this.refuse(res, remote, body);
     if (conn) {
       this.opts.clock.clearTimeout(conn.timer);
@@ -292,9 +292,10 @@ function tooLarge(): NoticeRefusal {
 
 /**
  * The body as text, BODY_TOO_LARGE as soon as more than the limit has
- * arrived (the rest is not read), or null when the client went away.
+ * arrived (the rest is not read), or null when the client went away or the
+ * response was sent meanwhile (the request time-out).
  */
-function readBounded(req: IncomingMessage): Promise<string | NoticeRefusal | null> {
+function readBounded(req: IncomingMessage, res: ServerResponse): Promise<string | NoticeRefusal | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -302,6 +303,7 @@ function readBounded(req: IncomingMessage): Promise<string | NoticeRefusal | nul
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onClose);
+      res.off('close', onClose);
       resolve(v);
     };
     const onData = (chunk: Buffer): void => {
@@ -318,6 +320,7 @@ function readBounded(req: IncomingMessage): Promise<string | NoticeRefusal | nul
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('close', onClose);
+    res.once('close', onClose);
   });
 }
 
