@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { isoTime, type Clock, type TimerHandle } from '../shared/clock.js';
+import { spkiPinFromPem } from '../tls/index.js';
 import { AddressAllowList, normalizeAddress } from './address-allow-list.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { LogThrottle } from './log-throttle.js';
@@ -96,6 +97,8 @@ export class NoticeListener {
   private readonly log: Logger;
   private readonly counts: NoticeListenerStats = { accepted: 0, refused: {} };
   private readonly timeoutMs: number;
+  /** base64 SHA-256 SPKI pin of the certificate served (what `credgw status` prints for the script's configuration). */
+  readonly pin: string;
   private closing: Promise<void> | null = null;
   private server: https.Server | null = null;
   private bound: ListenAddress | null = null;
@@ -116,6 +119,11 @@ export class NoticeListener {
     this.logThrottle = new LogThrottle(opts.clock);
     this.log = opts.logger;
     this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_NOTICE_REQUEST_TIMEOUT_MS;
+    try {
+      this.pin = spkiPinFromPem(opts.certPem);
+    } catch (err) {
+      throw new NoticeListenerError('NOTICES_BAD_OPTIONS', `notices: the certificate is not PEM (${(err as Error).message})`, { cause: err });
+    }
   }
 
   /** Starts listening; rejects with NoticeListenerError. */
@@ -181,7 +189,7 @@ export class NoticeListener {
     const a = server.address() as AddressInfo;
     this.server = server;
     this.bound = { host: a.address, port: a.port };
-    this.log.info({ listen: formatListenAddress(this.bound), allowFrom: this.allow.any ? 'any' : this.opts.allowFrom }, 'notice listener listening');
+    this.log.info({ listen: formatListenAddress(this.bound), pin: this.pin, allowFrom: this.allow.any ? 'any' : this.opts.allowFrom }, 'notice listener listening');
   }
 
   private onConnection(socket: Socket): void {

@@ -34,6 +34,8 @@ export const DEFAULT_SYSLOG_MAX_MESSAGE_BYTES = 8 * 1024;
 export const DEFAULT_SYSLOG_MAX_CONNECTIONS = 64;
 export const DEFAULT_SYSLOG_IDLE_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_SYSLOG_MAX_PENDING = 256;
+/** Node's own bound on a TLS handshake (the idle time-out starts after it). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The addresses a vault's syslog comes from (`notices.syslog.sources`). */
 export interface SyslogSource {
@@ -142,7 +144,7 @@ export class SyslogReceiver {
       if (opts.tls) {
         const { certPem, keyPem, clientCaPem } = opts.tls;
         const server = tls.createServer({
-          cert: certPem, key: keyPem, minVersion: 'TLSv1.2', handshakeTimeout: 10_000,
+          cert: certPem, key: keyPem, minVersion: 'TLSv1.2', handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
           ...(clientCaPem ? { ca: clientCaPem, requestCert: true, rejectUnauthorized: true } : {}),
         });
         server.on('tlsClientError', (err: Error, socket: Socket) =>

@@ -52,6 +52,7 @@ describe('notice listener (protocol section 12, real HTTPS sockets)', () => {
     expect(res.headers['connection']).toBe('close');
     expect(recorder.notices).toEqual([{ ...NOTICE, rotatedAt: '2026-12-03T10:15:02.000Z', source: 'listener' }]);
     expect(listener.stats()).toEqual({ accepted: 1, refused: {} });
+    expect(listener.pin).toBe(pki.server.pin);
     const line = logs.entries().find((e) => e['msg'] === 'rotation notice recorded' && e['eventId'] === (res.json as { eventId: string }).eventId);
     expect(line).toMatchObject({ vault: 'pmp-prod', resourceName: 'Windows_Jump_Box', accountName: 'administrator', remote: '127.0.0.1' });
   });
