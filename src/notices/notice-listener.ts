@@ -204,7 +204,8 @@ export class NoticeListener {
 
   private onTimeout(socket: Socket, conn: Connection): void {
     conn.timer = null;
-    if (conn.res && !conn.res.headersSent) this.refuse(conn.res, socket.remoteAddress, refusal('REQUEST_TIMEOUT', `the request did not arrive within ${this.timeoutMs} ms`));
+    const remote = normalizeAddress(socket.remoteAddress)?.address ?? socket.remoteAddress;
+    if (conn.res && !conn.res.headersSent) this.refuse(conn.res, remote, refusal('REQUEST_TIMEOUT', `the request did not arrive within ${this.timeoutMs} ms`));
     else socket.destroy();
   }
 

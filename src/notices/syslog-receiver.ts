@@ -196,7 +196,7 @@ export class SyslogReceiver {
         if (this.throttle.allow('udp dropped')) this.log.warn({ maxPending: this.maxPending }, 'syslog message dropped: too many notices wait for the outbox');
         return;
       }
-      this.onMessage(msg, vault, rinfo.address, 'udp');
+      this.onMessage(msg, vault, normalizeAddress(rinfo.address)?.address ?? rinfo.address, 'udp');
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) => reject(this.listenError('udp', want, err)));
@@ -223,7 +223,7 @@ export class SyslogReceiver {
   }
 
   private onConnection(socket: Socket, transport: 'tcp' | 'tls'): void {
-    const remote = socket.remoteAddress;
+    const remote = normalizeAddress(socket.remoteAddress)?.address ?? socket.remoteAddress;
     const vault = this.vaultOf(remote);
     if (!vault || this.closing) {
       if (!vault) this.foreign(remote, transport);
@@ -268,6 +268,15 @@ export class SyslogReceiver {
 
   private onMessage(frame: Buffer, vault: string, remote: string | undefined, transport: Transport, socket?: Socket): void {
     this.counts.received++;
+    try {
+      this.handleMessage(frame, vault, remote, transport, socket);
+    } catch (err) {
+      // A bug (or a port that throws) costs this message, not the receiver.
+      this.log.error({ err, remote, transport, bytes: frame.length }, 'syslog message handling failed');
+    }
+  }
+
+  private handleMessage(frame: Buffer, vault: string, remote: string | undefined, transport: Transport, socket?: Socket): void {
     const msg = parseSyslog(frame.toString('utf8'));
     const line = this.recognizer.recognise(msg.msg);
     if (line.kind === 'other') {

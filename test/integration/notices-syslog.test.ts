@@ -212,6 +212,25 @@ describe('syslog receiver (real UDP, TCP and TLS sockets)', () => {
     expect(logs.entries().some((e) => e['msg'] === 'rotation notice from syslog not recorded')).toBe(true);
   });
 
+  it('a port that throws costs that message only: the connection and the receiver go on', async () => {
+    let broken = true;
+    const { receiver } = await start({
+      vaults: {
+        vaultAccepts: () => {
+          if (broken) throw new Error('lookup bug');
+          return 'ok';
+        },
+      },
+    });
+    const s = await tcpConnect(receiver.addresses.tcp!.port);
+    s.write(`${bsd(auditLine({ account: 'first' }))}\n`);
+    await waitFor(() => logs.entries().some((e) => e['msg'] === 'syslog message handling failed'), 'the error line');
+    broken = false;
+    s.write(`${bsd(auditLine({ account: 'second' }))}\n`);
+    await waitFor(() => recorder.notices.length === 1, 'the second notice');
+    expect(recorder.notices[0]!.accountName).toBe('second');
+  });
+
   it('refuses bad options', async () => {
     const base = { sources: [{ vault: 'v', from: ['127.0.0.1'] }], vaults: new FakeVaults({}), recorder: new FakeRecorder(), clock: new ManualClock(), logger: logs.logger };
     await expect(SyslogReceiver.start({ ...base })).rejects.toThrow('at least one of udp, tcp, tls');
