@@ -1,7 +1,9 @@
 import { Command } from 'commander';
+import { stripBrackets } from '../shared/url.js';
 import { describeCertificate, type CertificateInfo } from '../tls/certificates.js';
 import { fetchPresentedCertificate, type PresentedCertificate } from '../tls/inspect.js';
-import { CliError, UsageError, type CliContext } from './cli-context.js';
+import { CredgwError } from '../shared/errors.js';
+import { UsageError, type CliContext } from './cli-context.js';
 import { findProfile } from './vault.js';
 
 /** How long `cert show` / `cert trust` wait for a handshake. */
@@ -42,11 +44,11 @@ export function certCommand(ctx: CliContext): Command {
         return;
       }
       if (!opts.yes && !(await ctx.confirm(`Pin vault "${name}" to this certificate?`))) {
-        throw new CliError('ABORTED', 'not confirmed; nothing changed');
+        throw new CredgwError('ABORTED', 'not confirmed; nothing changed');
       }
       store.update((draft) => {
         const entry = (draft.vaults ?? []).find((v) => v?.name === name);
-        if (!entry) throw new CliError('UNKNOWN_VAULT', `vault "${name}" disappeared from ${store.path}`);
+        if (!entry) throw new CredgwError('UNKNOWN_VAULT', `vault "${name}" disappeared from ${store.path}`);
         entry.pinSha256 = info.spkiPinSha256;
       });
       ctx.out(`pinned vault "${name}" to ${info.spkiPinSha256} in ${store.path}`);
@@ -72,7 +74,7 @@ export function parseTarget(text: string): Target {
   }
   if (!url.hostname) throw new UsageError(`"${text}" has no host`);
   const defaultPort = url.protocol === 'http:' || url.protocol === 'ws:' ? 80 : 443;
-  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port ? Number(url.port) : defaultPort };
+  return { host: stripBrackets(url.hostname), port: url.port ? Number(url.port) : defaultPort };
 }
 
 async function fetchCertificate(target: Target): Promise<PresentedCertificate> {
@@ -81,7 +83,7 @@ async function fetchCertificate(target: Target): Promise<PresentedCertificate> {
   } catch (err) {
     const code = (err as { code?: string }).code;
     const reason = code === 'ETIMEDOUT' ? 'VAULT_TIMEOUT' : 'VAULT_UNREACHABLE';
-    throw new CliError(reason, `cannot get the certificate of ${target.host}:${target.port}: ${(err as Error).message}`, { cause: err });
+    throw new CredgwError(reason, `cannot get the certificate of ${target.host}:${target.port}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -2,19 +2,20 @@ import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import { CommanderError, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { ConfigError } from '../config/config-error.js';
-import { readSecret, SecretError } from '../config/secrets.js';
+import { readSecret } from '../config/secrets.js';
 import type { SecretRef } from '../config/types.js';
 import { configFile, resolveConfigDir, type ConfigFile } from '../config/config-file.js';
 import type { ConfigStore } from '../config/store.js';
-import { GatewayError } from '../shared/errors.js';
+import { CredgwError, GatewayError, type CredgwErrorOptions } from '../shared/errors.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /**
  * What every subcommand gets: its streams and environment (injectable, so
  * tests run the program in-process), the config store of `--config-dir`,
- * and the error conventions: exit 0 ok, 1 failure, 2 usage; failures are
- * one line `error: CODE: message`.
+ * and the error conventions: exit 0 ok, 1 failure, 2 usage (by the error's
+ * code, EXIT_STATUS_BY_CODE); failures are one line `error: CODE: message`.
+ * A command fails with a CredgwError: a subclass of its domain, a
+ * UsageError, or the base with a code of its own.
  */
 
 export interface CliIo {
@@ -32,21 +33,14 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-/** A mistake in how the command was called (exit 2). */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  readonly code = 'USAGE';
-}
+/** Exit status of a command that failed, by the code of its error; every code not listed exits EXIT_FAILURE. */
+export const EXIT_STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([['USAGE', EXIT_USAGE]]);
 
-/** A failure with a stable code that is not a GatewayError (exit 1). */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+/** A mistake in how the command was called (code USAGE: exit 2). */
+export class UsageError extends CredgwError<'USAGE'> {
+  override readonly name = 'UsageError';
+  constructor(message: string, options?: CredgwErrorOptions) {
+    super('USAGE', message, options);
   }
 }
 
@@ -139,10 +133,9 @@ export function endQuietlyOnBrokenPipe(stream: Writable, exit: (code: number) =>
   });
 }
 
-/** The stable code shown for an error. */
+/** The stable code shown for an error: a CredgwError's, a foreign error's errno-style one, else INTERNAL. */
 export function errorCode(err: unknown): string {
-  if (err instanceof GatewayError || err instanceof ConfigError || err instanceof SecretError) return err.code;
-  if (err instanceof UsageError || err instanceof CliError) return err.code;
+  if (err instanceof CredgwError) return err.code;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : 'INTERNAL';
 }
@@ -155,13 +148,13 @@ export function formatError(err: unknown): string {
   return `error: ${code}: ${message.replace(/\s*\n\s*/g, ' ')}`;
 }
 
-/** Exit status for anything a command threw. */
+/** Exit status for anything a command threw: by its code (errorCode), Commander's errors aside. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return EXIT_USAGE;
   if (err instanceof CommanderError) {
+    // Help and version end with 0; Commander's own parse errors (unknown option, missing argument, …)
+    // are usage errors; a command's cmd.error() carries the status it asked for.
     if (err.exitCode === 0) return EXIT_OK;
-    // Commander's own parse errors (unknown option, missing argument, …) are usage errors.
     return err.code.startsWith('commander.') ? EXIT_USAGE : err.exitCode;
   }
-  return EXIT_FAILURE;
+  return EXIT_STATUS_BY_CODE.get(errorCode(err)) ?? EXIT_FAILURE;
 }

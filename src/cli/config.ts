@@ -11,7 +11,8 @@ import type { GatewayConfig } from '../config/types.js';
 import type { RawConfig } from '../config/schema.js';
 import { startingConfig } from '../config/starting-config.js';
 import { readConfigFile } from '../config/store.js';
-import { CliError, EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
+import { CredgwError } from '../shared/errors.js';
+import { EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
 
 /** The annotated example shipped with the package (config/credgw.example.json). */
 export const EXAMPLE_CONFIG_PATH = fileURLToPath(new URL('../../config/credgw.example.json', import.meta.url));
@@ -27,7 +28,7 @@ export function configCommand(ctx: CliContext): Command {
     .action((opts: { force?: boolean }) => {
       const store = ctx.store();
       if (store.exists() && !opts.force) {
-        throw new CliError('CONFIG_EXISTS', `${store.path} already exists; use --force to overwrite it`);
+        throw new CredgwError('CONFIG_EXISTS', `${store.path} already exists; use --force to overwrite it`);
       }
       store.update(() => startingConfig());
       ctx.out(`wrote ${store.path}`);

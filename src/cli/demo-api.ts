@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { GetPasswordParams, ListAccountsParams } from '../protocol/messages.js';
+import { CredgwError } from '../shared/errors.js';
 import type { ApiError, ClusterSnapshot, CommandResultBody } from '../sim/controller/hub.js';
 
 /**
@@ -17,15 +18,8 @@ export type ApiAnswer =
   | { kind: 'result'; status: 200; body: CommandResultBody }
   | { kind: 'error'; status: number; body: { id?: string; error: ApiError } };
 
-export class DemoApiError extends Error {
+export class DemoApiError extends CredgwError<'CONTROLLER_API_ERROR'> {
   override readonly name = 'DemoApiError';
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export class ControllerApi {

@@ -1,5 +1,6 @@
 import { withSignal } from '../shared/abort.js';
 import type { Clock } from '../shared/clock.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
 import { detailLine, formatMs, stepLine, type StepRecord } from './demo-output.js';
 import type { ManagedProcess } from './demo-supervisor.js';
 
@@ -22,26 +23,27 @@ export interface ProcessTail {
   lines: string[];
 }
 
-export class DemoFailure extends Error {
+/** A failed demo step; its code is the failure's own (a gateway's error code, PROCESS_EXITED, STEP_TIMEOUT, …). */
+export class DemoFailure extends CredgwError {
   override readonly name = 'DemoFailure';
   /** Filled in when a step fails: what the relevant children said last. */
   tails: ProcessTail[] = [];
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     /** Processes whose last output explains the failure; empty: all of them. */
     readonly processes: readonly ManagedProcess[] = [],
-    options?: { cause?: unknown },
+    options?: CredgwErrorOptions,
   ) {
-    super(message, options);
+    super(code, message, options);
   }
 }
 
 /** The reason the root signal carries when the user pressed Ctrl-C (or sent SIGTERM). */
-export class DemoInterrupted extends Error {
+export class DemoInterrupted extends CredgwError<'DEMO_INTERRUPTED'> {
   override readonly name = 'DemoInterrupted';
   constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`);
+    super('DEMO_INTERRUPTED', `interrupted by ${signal}`);
   }
 }
 

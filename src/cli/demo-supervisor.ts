@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../shared/clock.js';
+import { CredgwError } from '../shared/errors.js';
 
 /**
  * The demo's child processes: spawns `node <cli> …` as real processes,
@@ -19,14 +20,8 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-export class DemoProcessError extends Error {
+export class DemoProcessError extends CredgwError<'PROCESS_EXITED' | 'PROCESS_SPAWN_FAILED'> {
   override readonly name = 'DemoProcessError';
-  constructor(
-    readonly code: 'PROCESS_EXITED' | 'PROCESS_SPAWN_FAILED',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export function describeExit(info: ExitInfo): string {

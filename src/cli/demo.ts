@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { claimSignals } from '../shared/signals.js';
 import { Command, Option } from 'commander';
 import { systemClock, unrefTimer, type Clock } from '../shared/clock.js';
-import { CliError, EXIT_FAILURE, EXIT_OK, UsageError, type CliContext } from './cli-context.js';
+import { CredgwError } from '../shared/errors.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type CliContext } from './cli-context.js';
 import { formatMs } from './demo-output.js';
 import { DemoFailure, DemoInterrupted } from './demo-step-runner.js';
 import { DEFAULT_STEP_TIMEOUT_MS, DemoRun } from './demo-steps.js';
@@ -56,7 +57,7 @@ export function demoCommand(ctx: CliContext, deps: DemoCommandDeps = {}): Comman
       const exit = deps.exit ?? ((code: number) => process.exit(code));
       const cliEntry = deps.cliEntry ?? fileURLToPath(new URL('./main.js', import.meta.url));
       if (!existsSync(cliEntry)) {
-        throw new CliError('DEMO_NOT_BUILT', `the demo runs the built CLI (${cliEntry}) as child processes; build it first: npm run build`);
+        throw new CredgwError('DEMO_NOT_BUILT', `the demo runs the built CLI (${cliEntry}) as child processes; build it first: npm run build`);
       }
 
       const stop = new AbortController();

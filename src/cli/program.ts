@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR } from '../config/defaults.js';
 import { VERSION } from '../shared/version.js';
-import { CliContext, loadConfigStore, EXIT_FAILURE, exitCodeFor, formatError, type CliIo } from './cli-context.js';
+import { CliContext, loadConfigStore, exitCodeFor, formatError, type CliIo } from './cli-context.js';
 
 /**
  * The `credgw` program. Built per run with injectable streams and
@@ -108,8 +108,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
   } catch (err) {
     // Commander has already printed its own errors (see configureTree).
     if (!(err instanceof CommanderError)) ctx.err(formatError(err));
-    const code = exitCodeFor(err);
-    return code === 0 ? 0 : code || EXIT_FAILURE;
+    return exitCodeFor(err);
   }
 }
 

@@ -5,7 +5,8 @@ import { readConfigFile } from '../config/store.js';
 import { fetchGatewayStatus } from '../telemetry/http-server.js';
 import type { GatewayStatus } from '../telemetry/status.js';
 import { computeReadiness } from '../telemetry/status.js';
-import { CliError, UsageError, type CliContext } from './cli-context.js';
+import { CredgwError } from '../shared/errors.js';
+import { UsageError, type CliContext } from './cli-context.js';
 import { table } from './table.js';
 
 /**
@@ -45,16 +46,16 @@ export function telemetryListen(ctx: CliContext): string {
     raw = readConfigFile(store.path, { parseOnly: true });
   } catch (err) {
     if (err instanceof ConfigError) {
-      throw new CliError('CONFIG_INVALID', `cannot read telemetry.listen from ${store.path}: ${err.problems[0] ?? err.message}; pass --listen host:port`, { cause: err });
+      throw new CredgwError('CONFIG_INVALID', `cannot read telemetry.listen from ${store.path}: ${err.problems[0] ?? err.message}; pass --listen host:port`, { cause: err });
     }
     throw err;
   }
   const listen = (raw.telemetry as { listen?: unknown } | undefined)?.listen;
   if (listen === null) {
-    throw new CliError('TELEMETRY_DISABLED', `telemetry.listen is null in ${store.path}: the daemon has no status endpoint (set it, for example ${DEFAULT_TELEMETRY_LISTEN})`);
+    throw new CredgwError('TELEMETRY_DISABLED', `telemetry.listen is null in ${store.path}: the daemon has no status endpoint (set it, for example ${DEFAULT_TELEMETRY_LISTEN})`);
   }
   if (listen === undefined) return DEFAULT_TELEMETRY_LISTEN;
-  if (typeof listen !== 'string') throw new CliError('CONFIG_INVALID', `telemetry.listen in ${store.path} is not a string; pass --listen host:port`);
+  if (typeof listen !== 'string') throw new CredgwError('CONFIG_INVALID', `telemetry.listen in ${store.path} is not a string; pass --listen host:port`);
   return listen;
 }
 

@@ -4,13 +4,13 @@ import { validateConfig } from '../config/compile.js';
 import type { RawVaultProfile } from '../config/schema.js';
 import { describeSecretRef, isSecretRef } from '../config/secrets.js';
 import type { GatewayConfig, VaultProfile } from '../config/types.js';
-import { GatewayError } from '../shared/errors.js';
+import { CredgwError, GatewayError } from '../shared/errors.js';
 import { isValidPin, normalizePin } from '../tls/pin.js';
 import { readCaFile } from '../tls/trust.js';
 import type { PmpAccount, VaultClient } from '../vault/types.js';
 import { testVaultConnection } from '../diagnose/index.js';
 import { createVaultClient } from '../vault/index.js';
-import { CliError, EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
+import { EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
 import { table } from './table.js';
 
 /** `credgw vault add|list|remove|test|accounts|password`. */
@@ -35,7 +35,7 @@ export function vaultCommand(ctx: CliContext): Command {
       store.update((draft) => {
         const vaults = (draft.vaults ??= []);
         if (vaults.some((v) => typeof v?.name === 'string' && v.name.toLowerCase() === name.toLowerCase())) {
-          throw new CliError('VAULT_EXISTS', `vault "${name}" already exists in ${store.path}; remove it first or change it with credgw config set`);
+          throw new CredgwError('VAULT_EXISTS', `vault "${name}" already exists in ${store.path}; remove it first or change it with credgw config set`);
         }
         vaults.push(profile);
       });

@@ -10,9 +10,9 @@ import type { GatewayConfig } from './types.js';
 
 /**
  * Reading config.json, without conf. `credgw run` (and its SIGHUP reload)
- * only reads the file: it loads this module and never conf, which with its
- * dependencies costs ≈ 5 MiB of the daemon's resident memory. Writing goes
- * through the conf store (store.ts), which builds on this.
+ * only reads the file: it loads this module and never conf and its
+ * dependencies (resident memory: docs/benchmarks.md#memory-and-start-up).
+ * Writing goes through the conf store (store.ts), which builds on this.
  */
 
 /** config.json of one config directory, read-only. */

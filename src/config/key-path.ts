@@ -1,3 +1,4 @@
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
 import type { RawConfig } from './schema.js';
 
 /**
@@ -10,8 +11,12 @@ export type PathSegment = string | number;
 
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 
-export class KeyPathError extends Error {
+/** A key path that does not parse or does not lead into the config (the CLI shows it as a usage error). */
+export class KeyPathError extends CredgwError<'KEY_PATH_INVALID'> {
   override readonly name = 'KeyPathError';
+  constructor(message: string, options?: CredgwErrorOptions) {
+    super('KEY_PATH_INVALID', message, options);
+  }
 }
 
 export function parseKeyPath(text: string): PathSegment[] {

@@ -156,9 +156,8 @@ let validator: ValidateFunction | undefined;
 /**
  * The schema's validator, once per process: the precompiled one when it was
  * built from this very schema, else the schema compiled here (tests run from
- * the TypeScript sources, or a bare `tsc` build). Loading Ajv and compiling
- * the schema costs ~65 ms of every start, about a fifth of the time from
- * process start to `hello`; the precompiled module loads in ~2 ms.
+ * the TypeScript sources, or a bare `tsc` build). The precompiled one keeps
+ * Ajv's compiler out of every start (docs/benchmarks.md#memory-and-start-up).
  */
 export function schemaValidator(): ValidateFunction {
   validator ??= precompiledValidator() ?? compileSchemaValidator();

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
 import { CREDENTIAL_ID, CREDENTIALS_SUBDIR } from './defaults.js';
 import type { GatewayConfig, SecretRef } from './types.js';
 
@@ -37,18 +38,17 @@ export type SecretErrorReason =
   | 'MALFORMED'
   | 'NO_CREDENTIALS_DIRECTORY';
 
-export class SecretError extends Error {
+/** A secret reference that cannot be read; `reason` says why, `code` is the same for all (the CLI shows it). */
+export class SecretError extends CredgwError<'SECRET_UNAVAILABLE'> {
   override readonly name = 'SecretError';
-  /** Stable code for the CLI's one-line errors and for callers that map it. */
-  readonly code = 'SECRET_UNAVAILABLE';
   constructor(
     /** The reference (safe to show: it is where the secret is, not the secret). */
     readonly ref: string,
     readonly reason: SecretErrorReason,
     message: string,
-    options?: { cause?: unknown },
+    options?: CredgwErrorOptions,
   ) {
-    super(`${describeSecretRef(ref)}: ${message}`, options);
+    super('SECRET_UNAVAILABLE', `${describeSecretRef(ref)}: ${message}`, options);
   }
 }
 

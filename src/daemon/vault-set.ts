@@ -155,7 +155,12 @@ export class VaultSet implements VaultRegistry {
   private build(profile: VaultProfile, fingerprint: string): Entry {
     const token = new CachedSecret(profile.token, this.opts.readSecret);
     const log = this.opts.logger.child({ vault: profile.name });
-    const raw = createVaultClient(profile, { readToken: () => token.get(), logger: log, clock: this.opts.clock });
+    const raw = createVaultClient(profile, {
+      readToken: () => token.read(),
+      peekToken: () => token.peek(),
+      logger: log,
+      clock: this.opts.clock,
+    });
     const observe = this.opts.observe;
     const client = instrumentVault(raw, this.opts.clock, (call) => {
       // Real calls tell the monitor about the vault; a retired client's last calls no longer speak for it.

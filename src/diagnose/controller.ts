@@ -1,34 +1,27 @@
-import http, { type IncomingMessage } from 'node:http';
 import { lookup } from 'node:dns/promises';
 import { isIP, type Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
-import WebSocket from 'ws';
 import type { ControllerConfig, GatewayConfig } from '../config/types.js';
-import { controllerTlsOptions, openRawSocket, startTls } from '../link/dial.js';
-import { effectivePort, redactProxy, resolveProxy, type ProxyTarget } from '../link/proxy.js';
-import { SUBPROTOCOL } from '../protocol/index.js';
-import { unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
-import { VERSION } from '../shared/version.js';
-import { describeCertificate, type CertificateInfo } from '../tls/certificates.js';
-import { fetchPresentedCertificate } from '../tls/inspect.js';
-import { derToPem } from '../tls/pin.js';
+import { controllerTlsOptions, effectivePort, openRawSocket, redactProxy, resolveProxy, startTls, type ProxyTarget } from '../link/index.js';
+import type { Clock } from '../shared/clock.js';
+import { stripBrackets } from '../shared/url.js';
+import { derToPem, describeCertificate, fetchPresentedCertificate, type CertificateInfo } from '../tls/index.js';
 import type { CheckLevel } from './check.js';
+import { probeAuth } from './controller-auth.js';
+import { headDate, skewCheck } from './controller-clock.js';
+import { withTimeout } from './with-timeout.js';
+
+export { SKEW_FAIL_MS, SKEW_WARN_MS } from './controller-clock.js';
 
 /**
  * The controller half of `credgw diagnose`: proxy, DNS, TCP (or the proxy
  * tunnel), TLS with the presented certificate shown, auth and clock skew,
  * each step only when the one before it passed. It reports through a
  * {@link ControllerProbeContext}, which scrubs every line before it leaves.
- *
- * The auth check opens a WebSocket with the gateway's token and closes it
- * (1000) before sending hello: the controller sees no session, so a running
- * daemon with the same gatewayId is not replaced.
+ * The auth check (controller-auth.ts) and the clock check
+ * (controller-clock.ts) have files of their own.
  */
 
-/** Clock skew against the controller above this is a warning (ms). */
-export const SKEW_WARN_MS = 30_000;
-/** …and above this a failure (ms): token lifetimes and audit times go wrong. */
-export const SKEW_FAIL_MS = 5 * 60_000;
 /** A certificate expiring sooner than this is a warning (ms). */
 export const CERT_EXPIRY_WARN_MS = 14 * 24 * 3600_000;
 
@@ -88,7 +81,7 @@ class ControllerProbe {
     const S = 'controller';
     const url = new URL(c.url);
     const secure = url.protocol === 'wss:';
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const host = stripBrackets(url.hostname);
     const port = effectivePort(url);
     this.add(S, 'url', 'ok', `${url.protocol}//${url.host}${url.pathname}`);
 
@@ -169,7 +162,7 @@ class ControllerProbe {
       return;
     }
     const sentAt = this.clock.now();
-    const answer = await this.upgrade(url, socket, token, config);
+    const answer = await probeAuth({ url, socket, token, gatewayId: config.gatewayId, clusterId: config.clusterId, clock: this.clock, timeoutMs: this.timeoutMs });
     const receivedAt = this.clock.now();
     this.add(S, 'auth', answer.level, answer.detail);
 
@@ -177,13 +170,16 @@ class ControllerProbe {
     let localAt = (sentAt + receivedAt) / 2;
     if (date === undefined && answer.status !== 0) {
       // The upgrade answer carried no Date (ws servers do not send one): ask with a plain HEAD.
-      const head = await this.headDate(proxy, host, port, secure, c).catch(() => undefined);
+      const head = await this.freshSocket(proxy, host, port, secure, c)
+        .then((fresh) => headDate({ socket: fresh, host, port, secure, clock: this.clock, timeoutMs: this.timeoutMs }))
+        .catch(() => undefined);
       if (head) {
         date = head.date;
         localAt = head.localAt;
       }
     }
-    this.skewLine(date, localAt);
+    const skew = skewCheck(date, localAt);
+    this.add(S, 'clock', skew.level, skew.detail);
   }
 
   private certificateLine(info: CertificateInfo, pin: string | null): void {
@@ -208,25 +204,6 @@ class ControllerProbe {
     } catch (err) {
       this.add('controller', 'certificate', 'fail', `cannot read the presented certificate: ${(err as Error).message}`);
     }
-  }
-
-  private skewLine(date: string | undefined, localAt: number): void {
-    if (date === undefined) {
-      this.add('controller', 'clock', 'warn', 'cannot tell the clock skew: the controller sent no Date header');
-      return;
-    }
-    const remote = Date.parse(date);
-    if (Number.isNaN(remote)) {
-      this.add('controller', 'clock', 'warn', 'cannot tell the clock skew: the controller sent an unreadable Date header');
-      return;
-    }
-    // Date has a resolution of one second: the remote time lies in [remote, remote + 1000).
-    const skew = remote + 500 - localAt;
-    const abs = Math.abs(skew);
-    const words = abs < 1000 ? 'agrees with the controller (within 1 s)' : `is ${formatSkew(abs)} ${skew > 0 ? 'behind' : 'ahead of'} the controller`;
-    const level: CheckLevel = abs > SKEW_FAIL_MS ? 'fail' : abs > SKEW_WARN_MS ? 'warn' : 'ok';
-    const advice = level === 'ok' ? '' : '; synchronise the clock (timedatectl status, chrony or systemd-timesyncd)';
-    this.add('controller', 'clock', level, `local clock ${words} (local ${new Date(localAt).toISOString()}, controller ${new Date(remote).toISOString()})${advice}`);
   }
 
   /** TCP or the proxy tunnel, as the link dials it (link/dial.ts), bounded by the check's time-out. */
@@ -255,164 +232,20 @@ class ControllerProbe {
     return this.bounded('TLS handshake', (signal) => startTls(raw, host, port, options, signal));
   }
 
-  /** The WebSocket upgrade with the token; closed with 1000 as soon as it opens, before any hello. */
-  private upgrade(
-    url: URL,
-    socket: Socket,
-    token: string,
-    config: GatewayConfig,
-  ): Promise<{ level: CheckLevel; detail: string; status: number; date: string | undefined }> {
-    return new Promise((resolve) => {
-      let date: string | undefined;
-      let status = 0;
-      let settled = false;
-      let protocolProblem: string | null = null;
-      const done = (level: CheckLevel, detail: string): void => {
-        if (settled) return;
-        settled = true;
-        this.clock.clearTimeout(timer);
-        resolve({ level, detail, status, date });
-      };
-      socket.on('error', () => undefined);
-      const ws = new WebSocket(url, SUBPROTOCOL, {
-        createConnection: (() => socket) as never,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          'X-Credgw-Gateway': config.gatewayId,
-          'X-Credgw-Cluster': config.clusterId,
-          'User-Agent': `credgw/${VERSION} (diagnose)`,
-        },
-        perMessageDeflate: false,
-        followRedirects: false,
-      });
-      const timer = this.clock.setTimeout(() => {
-        ws.terminate();
-        socket.destroy();
-        done('fail', `no answer to the WebSocket upgrade within ${this.timeoutMs} ms`);
-      }, this.timeoutMs);
-      ws.on('upgrade', (res: IncomingMessage) => {
-        status = res.statusCode ?? 101;
-        date = headerOf(res, 'date');
-        const offered = headerOf(res, 'sec-websocket-protocol');
-        if (offered !== SUBPROTOCOL) protocolProblem = `the controller accepted the token but answered subprotocol ${offered === undefined ? '(none)' : JSON.stringify(offered.slice(0, 64))} instead of ${SUBPROTOCOL}`;
-      });
-      ws.on('unexpected-response', (_req, res: IncomingMessage) => {
-        status = res.statusCode ?? 0;
-        date = headerOf(res, 'date');
-        res.resume();
-        ws.terminate();
-        socket.destroy();
-        if (status === 401) done('fail', 'token refused (HTTP 401): check controller.token against the token the cloud issued for this gateway');
-        else if (status === 403) done('fail', 'the controller refused this gateway (HTTP 403)');
-        else done('fail', `the controller answered the upgrade with HTTP ${status} instead of 101 (is controller.url the gateway endpoint?)`);
-      });
-      let closeTimer: TimerHandle | null = null;
-      ws.on('open', () => {
-        ws.close(1000, 'credgw diagnose');
-        // A controller that never answers the close frame must not hold the CLI for ws's 30 s.
-        closeTimer = unrefTimer(this.clock.setTimeout(() => ws.terminate(), 1000));
-        done('ok', `token accepted (HTTP 101, subprotocol ${SUBPROTOCOL}); closed before hello`);
-      });
-      ws.on('close', () => {
-        this.clock.clearTimeout(closeTimer);
-        socket.destroy();
-      });
-      ws.on('error', (err: Error) => {
-        socket.destroy();
-        if (protocolProblem) done('fail', protocolProblem);
-        else done('fail', `WebSocket upgrade failed: ${err.message}`);
-      });
-    });
-  }
-
-  /** HEAD / on a fresh connection (same route, same trust), for the controller's Date header. */
-  private async headDate(
-    proxy: ProxyTarget | null,
-    host: string,
-    port: number,
-    secure: boolean,
-    c: ControllerConfig,
-  ): Promise<{ date: string | undefined; localAt: number }> {
+  /** A fresh connection for the HEAD request: the same route and the same trust as the probe's. */
+  private async freshSocket(proxy: ProxyTarget | null, host: string, port: number, secure: boolean, c: ControllerConfig): Promise<Socket> {
     const raw = await this.openRaw(proxy, host, port);
-    const socket = secure ? await this.tlsOver(raw, host, port, controllerTlsOptions(c)).catch((err: unknown) => {
+    if (!secure) return raw;
+    try {
+      return await this.tlsOver(raw, host, port, controllerTlsOptions(c));
+    } catch (err) {
       raw.destroy();
       throw err;
-    }) : raw;
-    const sentAt = this.clock.now();
-    let req: http.ClientRequest | undefined;
-    return withTimeout(
-      this.clock,
-      this.timeoutMs,
-      'HEAD request',
-      () =>
-        new Promise((resolve, reject) => {
-          req = http.request({
-            method: 'HEAD',
-            path: '/',
-            headers: { host: port === (secure ? 443 : 80) ? host : `${host}:${port}`, 'user-agent': `credgw/${VERSION} (diagnose)`, connection: 'close' },
-            createConnection: () => socket,
-          });
-          req.once('response', (res) => {
-            res.resume();
-            socket.destroy();
-            resolve({ date: headerOf(res, 'date'), localAt: (sentAt + this.clock.now()) / 2 });
-          });
-          req.once('error', (err) => {
-            socket.destroy();
-            reject(err);
-          });
-          req.end();
-        }),
-      () => {
-        req?.destroy();
-        socket.destroy();
-      },
-    );
+    }
   }
-}
-
-function headerOf(res: IncomingMessage, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function errCodeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-function formatSkew(ms: number): string {
-  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
-}
-
-/** Runs `fn`; rejects with ETIMEDOUT after `ms` on the clock (calling `onTimeout` to release what fn opened). */
-function withTimeout<T>(clock: Clock, ms: number, what: string, fn: () => Promise<T>, onTimeout?: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const timer = clock.setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      onTimeout?.();
-      reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' }));
-    }, ms);
-    fn().then(
-      (v) => {
-        clock.clearTimeout(timer);
-        if (settled) {
-          (v as { destroy?: () => void } | null)?.destroy?.();
-          return;
-        }
-        settled = true;
-        resolve(v);
-      },
-      (err: unknown) => {
-        clock.clearTimeout(timer);
-        if (settled) return;
-        settled = true;
-        reject(err);
-      },
-    );
-  });
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { VaultProfile } from '../config/types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { GatewayError } from '../shared/errors.js';
+import { stripBrackets } from '../shared/url.js';
 import { describeCertificate } from '../tls/certificates.js';
 import { fetchPresentedCertificate } from '../tls/inspect.js';
 import { derToPem } from '../tls/pin.js';
@@ -53,7 +54,7 @@ export async function testVaultConnection(
     add('dns', false, `bad vault URL: ${(err as Error).message}`);
     return checks;
   }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = stripBrackets(url.hostname);
   const port = url.port ? Number(url.port) : 443;
 
   // dns

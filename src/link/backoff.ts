@@ -1,8 +1,10 @@
+import type { LinkFailureCode } from './link-errors.js';
+
 /**
  * Reconnect delays of the controller link (protocol section 2): "full
- * jitter", delay = random(0, min(cap, base × 2^attempt)). Pure: the attempt,
- * the policy and the random source are all inputs, so the table test can pin
- * every value.
+ * jitter", delay = random(0, min(cap, base × 2^attempt)). The delay functions
+ * are pure (the attempt, the policy and the random source are all inputs, so
+ * the table test can pin every value); ReconnectBackoff keeps the counter.
  */
 
 export interface BackoffPolicy {
@@ -40,4 +42,40 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BA
  */
 export function refusedDelay(policy: BackoffPolicy = DEFAULT_BACKOFF): number {
   return policy.capMs;
+}
+
+/**
+ * Failures after which the next delay is the cap: coming straight back cannot help. A 407 is a
+ * wrong proxy password, and retrying it quickly locks a directory-backed proxy account.
+ */
+const REFUSED: ReadonlySet<LinkFailureCode> = new Set<LinkFailureCode>(['UNAUTHORIZED', 'PROXY_AUTH_REQUIRED', 'REPLACED']);
+
+/** The link's attempt counter and the delay each failed or ended connection earns. */
+export class ReconnectBackoff {
+  private attempt = 0;
+  /** Attempts needed for the window to reach the cap (where a refusal puts the counter). */
+  private readonly attemptsToCap: number;
+
+  constructor(
+    private readonly policy: BackoffPolicy,
+    private readonly random: () => number,
+  ) {
+    this.attemptsToCap = Math.max(0, Math.ceil(Math.log2(policy.capMs / policy.baseMs)));
+  }
+
+  /** A connection stayed up BACKOFF_RESET_AFTER_MS: the next delay starts from the first window again. */
+  reset(): void {
+    this.attempt = 0;
+  }
+
+  /** The delay before the next dial after a connection ended with `code`, and the attempt it was computed from. */
+  next(code: LinkFailureCode): { delayMs: number; attempt: number } {
+    const attempt = this.attempt;
+    if (REFUSED.has(code)) {
+      this.attempt = Math.max(this.attempt, this.attemptsToCap);
+      return { delayMs: refusedDelay(this.policy), attempt };
+    }
+    this.attempt++;
+    return { delayMs: backoffDelay(attempt, this.policy, this.random), attempt };
+  }
 }

@@ -2,148 +2,21 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import WebSocket, { type RawData } from 'ws';
+import type { RawData } from 'ws';
 import type { ControllerConfig } from '../config/types.js';
-import {
-  CAPABILITIES,
-  CloseCode,
-  encode,
-  PROTOCOL_VERSION,
-  WELCOME_TIMEOUT_MS,
-  type CommandMessage,
-  type GatewayMessage,
-  type HelloMessage,
-  type RejectedCommand,
-  type RoleMessage,
-  type VaultHealth,
-  type WelcomeMessage,
-} from '../protocol/index.js';
+import { CAPABILITIES, CloseCode, PROTOCOL_VERSION, WELCOME_TIMEOUT_MS, type GatewayMessage, type HelloMessage, type VaultHealth, type WelcomeMessage } from '../protocol/index.js';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import { StateMachine } from '../shared/state-machine.js';
-import { isValidPin } from '../tls/index.js';
-import { BACKOFF_RESET_AFTER_MS, backoffDelay, DEFAULT_BACKOFF, refusedDelay, type BackoffPolicy } from './backoff.js';
-import { brief, controllerTlsOptions, openControllerSocket } from './dial.js';
-import { LinkConfigError, LinkError, type LinkFailureCode } from './link-errors.js';
-import { LinkConnection, type LinkSession } from './link-connection.js';
+import { stripBrackets } from '../shared/url.js';
+import { BACKOFF_RESET_AFTER_MS, DEFAULT_BACKOFF, ReconnectBackoff } from './backoff.js';
+import { brief, controllerTlsOptions, openControllerSocket, readControllerToken } from './dial.js';
+import { FAILURE_LOG } from './failure-log.js';
+import { LinkError } from './link-errors.js';
+import { LinkConnection } from './link-connection.js';
+import type { LinkCounters, LinkEvents, LinkSession } from './link-events.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, type ControllerLinkOptions } from './link-options.js';
 import { LINK_TRANSITIONS, type LinkState } from './link-state.js';
-import { stripBrackets } from './no-proxy.js';
 import { effectivePort, redactProxy, resolveProxy, type ProxyTarget } from './proxy.js';
-
-/** Longest connect + proxy tunnel + TLS + upgrade, in ms. */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
-/** How long a close handshake we start may take before the socket is destroyed, in ms. */
-export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
-
-export type { LinkSession } from './link-connection.js';
-
-export interface StateChange {
-  from: LinkState;
-  to: LinkState;
-  reason: string;
-}
-
-export interface BackoffInfo {
-  /** The delay before the next dial, in ms. */
-  delayMs: number;
-  /** The attempt counter the delay was computed from. */
-  attempt: number;
-  /** Why the last connection failed or ended. */
-  code: LinkFailureCode;
-}
-
-export interface DownInfo {
-  /** The WebSocket close code (1006 when the socket just went away). */
-  code: number;
-  reason: string;
-}
-
-/** The link's events and their arguments. */
-export type LinkEvents = {
-  state: [change: StateChange];
-  welcome: [message: WelcomeMessage, session: LinkSession];
-  role: [message: RoleMessage, session: LinkSession];
-  command: [message: CommandMessage, session: LinkSession];
-  /** A command with a valid id but bad fields: answer BAD_REQUEST / UNKNOWN_COMMAND on `session`. */
-  rejected: [rejected: RejectedCommand, session: LinkSession];
-  /** An open connection closed (after 'welcome' or while waiting for it). */
-  down: [info: DownInfo, session: LinkSession];
-  /** A reconnect was scheduled. */
-  backoff: [info: BackoffInfo];
-  /** A heartbeat ping went out: the link's loop is making progress (liveness, systemd watchdog). */
-  heartbeat: [];
-};
-
-export interface LinkCounters {
-  /** Connections that reached 'up' (welcome received). */
-  connects: number;
-  /** Open connections that closed. */
-  disconnects: number;
-  /** Dials after the first one. */
-  reconnectAttempts: number;
-  /** Protocol violations (section 8) received. */
-  violations: number;
-}
-
-export interface ControllerLinkOptions {
-  /** The controller section of the compiled config. */
-  controller: ControllerConfig;
-  gatewayId: string;
-  clusterId: string;
-  /** Sent in hello; higher wins the active role among healthy gateways. */
-  priority: number;
-  /** The gateway's version, sent in hello. */
-  version: string;
-  /** Capabilities announced in hello. Default CAPABILITIES (listAccounts, getPassword, sealedDelivery). */
-  capabilities?: readonly string[];
-  /** Reads the bearer token; called at every dial so a rotated token is picked up. */
-  readToken: () => Promise<string>;
-  /** Reads controller.proxyPassword; called at every dial through controller.proxy. Default: the proxy URL's own credentials. */
-  readProxyPassword?: () => Promise<string>;
-  /** Current vault health, sent in every hello. */
-  vaultHealth: () => VaultHealth[];
-  logger: Logger;
-  clock: Clock;
-  /** Random source in [0, 1] for backoff jitter. Default Math.random. */
-  random?: () => number;
-  /** Environment for HTTPS_PROXY / NO_PROXY. Default process.env. */
-  env?: NodeJS.ProcessEnv;
-  /** Reconnect policy. Default { baseMs: 250, capMs: 30000 } (protocol section 2). */
-  backoff?: BackoffPolicy;
-  /** How long to wait for welcome after hello, in ms. Default 10000 (protocol section 3). */
-  welcomeTimeoutMs?: number;
-  /** Longest TCP + proxy + TLS + upgrade, in ms. Default 15000. */
-  connectTimeoutMs?: number;
-  /** Longest close handshake we start (stop(), 4000, 4002, 1003) before the socket is destroyed, in ms. Default 5000. */
-  closeTimeoutMs?: number;
-}
-
-/** Messages logged once per failed or ended connection, by code. */
-const FAILURE_LOG: Record<LinkFailureCode, { level: 'warn' | 'error' | 'info'; msg: string }> = {
-  TOKEN_UNREADABLE: { level: 'error', msg: 'cannot read the controller token' },
-  CONNECT_FAILED: { level: 'warn', msg: 'cannot connect to the controller' },
-  CONNECT_TIMEOUT: { level: 'warn', msg: 'controller connection timed out' },
-  PROXY_FAILED: { level: 'error', msg: 'cannot reach the proxy' },
-  PROXY_PASSWORD_UNREADABLE: { level: 'error', msg: 'cannot read the proxy password' },
-  PROXY_AUTH_REQUIRED: { level: 'error', msg: 'proxy refused the credentials' },
-  PROXY_REFUSED: { level: 'error', msg: 'proxy refused the tunnel' },
-  TLS_ERROR: { level: 'error', msg: 'TLS with the controller failed' },
-  TLS_CONFIG: { level: 'error', msg: 'cannot read the controller TLS files' },
-  UNAUTHORIZED: { level: 'error', msg: 'controller refused the token' },
-  UPGRADE_REFUSED: { level: 'error', msg: 'controller refused the WebSocket upgrade' },
-  PROTOCOL_MISMATCH: { level: 'error', msg: 'controller does not speak credgw.v1' },
-  WELCOME_TIMEOUT: { level: 'warn', msg: 'controller sent no welcome' },
-  VERSION_MISMATCH: { level: 'error', msg: 'controller speaks another protocol version' },
-  PROTOCOL_ERROR: { level: 'warn', msg: 'controller broke the protocol' },
-  LIVENESS: { level: 'warn', msg: 'controller went silent' },
-  REPLACED: { level: 'warn', msg: 'another connection holds this gatewayId' },
-  CLOSED: { level: 'info', msg: 'controller connection closed' },
-};
-
-/**
- * Failures after which the next delay is the cap: coming straight back cannot help. A 407 is a
- * wrong proxy password, and retrying it quickly locks a directory-backed proxy account.
- */
-const REFUSED: ReadonlySet<LinkFailureCode> = new Set<LinkFailureCode>(['UNAUTHORIZED', 'PROXY_AUTH_REQUIRED', 'REPLACED']);
 
 /**
  * The gateway's outbound WebSocket to the cloud controller (protocol
@@ -160,19 +33,15 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   private readonly proxy: ProxyTarget | null;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly random: () => number;
-  private readonly policy: BackoffPolicy;
+  private readonly backoff: ReconnectBackoff;
   private readonly welcomeTimeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly closeTimeoutMs: number;
   private readonly opts: ControllerLinkOptions;
-  /** Backoff attempts needed for the window to reach the cap (where a refusal puts the counter). */
-  private readonly attemptsToCap: number;
 
   private readonly machine: StateMachine<LinkState>;
   private conn: LinkConnection | null = null;
   private sessionSeq = 0;
-  private attempt = 0;
   private dials = 0;
   private dialAbort: AbortController | null = null;
   private dialTimer: TimerHandle | null = null;
@@ -188,12 +57,10 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     this.controller = options.controller;
     this.log = options.logger.child({ component: 'link' });
     this.clock = options.clock;
-    this.random = options.random ?? Math.random;
-    this.policy = options.backoff ?? DEFAULT_BACKOFF;
+    this.backoff = new ReconnectBackoff(options.backoff ?? DEFAULT_BACKOFF, options.random ?? Math.random);
     this.welcomeTimeoutMs = options.welcomeTimeoutMs ?? WELCOME_TIMEOUT_MS;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    this.attemptsToCap = Math.max(0, Math.ceil(Math.log2(this.policy.capMs / this.policy.baseMs)));
     // No logger given to the machine: the link logs its own 'link state' line, at info.
     this.machine = new StateMachine<LinkState>('link', 'idle', LINK_TRANSITIONS);
     this.machine.onTransition(({ from, to, reason }) => {
@@ -201,30 +68,12 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       this.safeEmit('state', { from, to, reason });
     });
 
-    let url: URL;
-    try {
-      url = new URL(this.controller.url);
-    } catch {
-      throw new LinkConfigError('controller.url', 'must be a URL like wss://controller.example.com/gateway');
-    }
-    if (url.protocol === 'ws:') {
-      if (!this.controller.insecure) {
-        throw new LinkConfigError('controller.url', 'ws:// (no TLS) is allowed only with controller.insecure: true (loopback development and tests); use wss://');
-      }
-    } else if (url.protocol !== 'wss:') {
-      throw new LinkConfigError('controller.url', `scheme ${url.protocol} is not supported; use wss://`);
-    }
-    if (url.username || url.password) throw new LinkConfigError('controller.url', 'must not carry credentials; the token is controller.token');
+    // The URL, the cert/key pairing and the pin were checked by config/compile.ts.
+    const url = new URL(this.controller.url);
     this.url = url;
     this.secure = url.protocol === 'wss:';
     this.host = stripBrackets(url.hostname);
     this.port = effectivePort(url);
-    if ((this.controller.certFile === null) !== (this.controller.keyFile === null)) {
-      throw new LinkConfigError(this.controller.certFile === null ? 'controller.certFile' : 'controller.keyFile', 'certFile and keyFile go together');
-    }
-    if (this.controller.pinSha256 !== null && !isValidPin(this.controller.pinSha256)) {
-      throw new LinkConfigError('controller.pinSha256', 'must be the base64 SHA-256 of the certificate public key (44 characters)');
-    }
     if (this.secure) this.tlsOptions(true); // read the files once now so a bad path fails at start
     this.proxy = resolveProxy(url, this.controller.proxy, options.env ?? process.env);
   }
@@ -295,26 +144,14 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     this.connectedSinceMs = null;
     this.dialAbort?.abort(new LinkError('CLOSED', 'link stopped'));
     this.dialAbort = null;
-    if (!conn || conn.closed) {
+    if (!conn) return;
+    // Nothing to wait for while the dial has no socket yet: dial() sees 'stopped' and cleans up.
+    if (!conn.shutdown(code, reason)) {
       this.conn = null;
       return;
     }
-    conn.stopTimers();
-    const ws = conn.ws;
-    if (!ws) {
-      // Still reading the token or opening the socket: dial() sees 'stopped' and cleans up.
-      conn.socket?.destroy();
-      this.conn = null;
-      return;
-    }
-    const closed = new Promise<void>((resolve) => this.stopWaiters.push(resolve));
-    if (ws.readyState === WebSocket.OPEN) {
-      conn.close(code, reason);
-    } else {
-      ws.terminate();
-      conn.socket?.destroy();
-    }
-    await closed;
+    // The close always comes later than now (ws reports it from the socket's events).
+    await new Promise<void>((resolve) => this.stopWaiters.push(resolve));
   }
 
   // ---- state ---------------------------------------------------------------
@@ -348,36 +185,23 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       abort.abort(new LinkError('CONNECT_TIMEOUT', `no connection to the controller within ${this.connectTimeoutMs} ms`));
     }, this.connectTimeoutMs);
     const stale = (): boolean => this.conn !== conn || this.machine.state !== 'connecting';
+    let socket: Socket | null = null;
     try {
-      const token = await this.readTokenChecked();
+      const token = await readControllerToken(this.opts.readToken);
       abort.signal.throwIfAborted();
       if (stale()) return;
-      const socket = await this.openSocket(abort.signal);
-      conn.socket = socket;
+      socket = await this.openSocket(abort.signal);
       if (stale()) {
         socket.destroy();
         return;
       }
       this.attachWebSocket(conn, socket, token, abort.signal);
     } catch (err) {
-      conn.socket?.destroy();
+      socket?.destroy();
       if (stale()) return;
-      conn.fail(err instanceof LinkError ? err : new LinkError('CONNECT_FAILED', brief(err), { cause: err }));
+      conn.dialFailed(err instanceof LinkError ? err : new LinkError('CONNECT_FAILED', brief(err), { cause: err }));
       this.connectionEnded(conn);
     }
-  }
-
-  private async readTokenChecked(): Promise<string> {
-    let token: string;
-    try {
-      token = (await this.opts.readToken()).trim();
-    } catch (err) {
-      throw new LinkError('TOKEN_UNREADABLE', brief(err));
-    }
-    if (token === '') throw new LinkError('TOKEN_UNREADABLE', 'the controller token is empty');
-    // Checked here so the failure names the token, not a header error from deep inside http.
-    if (!/^[\x21-\x7e]+$/.test(token)) throw new LinkError('TOKEN_UNREADABLE', 'the controller token has characters an HTTP header cannot carry');
-    return token;
   }
 
   /** TLS options of every dial: system roots + caFile, hostname check on, pin when set, client cert. */
@@ -402,13 +226,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
 
   private attachWebSocket(conn: LinkConnection, socket: Socket, token: string, signal: AbortSignal): void {
     const attached = conn.attach(socket, {
-      url: this.url,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        'X-Credgw-Gateway': this.opts.gatewayId,
-        'X-Credgw-Cluster': this.opts.clusterId,
-        'User-Agent': `credgw/${this.opts.version}`,
-      },
+      request: { url: this.url, token, gatewayId: this.opts.gatewayId, clusterId: this.opts.clusterId, userAgent: `credgw/${this.opts.version}` },
       peer: `${this.host}:${this.port}`,
       signal,
       hooks: {
@@ -429,7 +247,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
 
   private onOpen(conn: LinkConnection): void {
     if (this.conn !== conn || this.machine.state !== 'connecting') return;
-    conn.openedAt = this.clock.monotonic();
+    conn.opened(this.welcomeTimeoutMs);
     this.machine.transition('handshaking', 'socket open');
     const hello: HelloMessage = {
       type: 'hello',
@@ -441,9 +259,8 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       capabilities: [...(this.opts.capabilities ?? CAPABILITIES)],
       vaults: this.vaultHealthSafe(),
     };
-    conn.ws?.send(encode(hello));
+    conn.sendHello(hello);
     this.log.debug({ session: conn.id }, 'hello sent');
-    conn.awaitWelcome(this.welcomeTimeoutMs);
   }
 
   private vaultHealthSafe(): VaultHealth[] {
@@ -457,7 +274,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   }
 
   private onFrame(conn: LinkConnection, data: RawData, isBinary: boolean): void {
-    if (this.conn !== conn || conn.closing) return;
+    if (this.conn !== conn) return;
     const frame = conn.read(data, isBinary);
     if (!frame) return;
     const { decoded, bytes } = frame;
@@ -511,15 +328,14 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     conn.violation(reason, bytes);
   }
 
+  /** The connection's socket closed (LinkConnection has recorded why). */
   private onClose(conn: LinkConnection, code: number, reason: string): void {
-    if (!conn.markClosed()) return;
     if (this.conn !== conn) return;
-    if (conn.openedAt !== null) {
+    if (conn.reachedOpen) {
       this.stats.disconnects++;
       this.log.info({ session: conn.id, code, reason: reason.slice(0, 123) }, 'controller connection down');
       this.safeEmit('down', { code, reason }, conn.session);
     }
-    if (!conn.failure) conn.failure = conn.failureFromClose(code, reason);
     this.connectionEnded(conn);
   }
 
@@ -538,17 +354,9 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       for (const resolve of waiters) resolve();
       return;
     }
-    const failure = conn.failure ?? new LinkError('CLOSED', 'connection ended');
-    if (conn.upAt !== null && this.clock.monotonic() - conn.upAt >= BACKOFF_RESET_AFTER_MS) this.attempt = 0;
-    let delayMs: number;
-    const attempt = this.attempt;
-    if (REFUSED.has(failure.code)) {
-      delayMs = refusedDelay(this.policy);
-      this.attempt = Math.max(this.attempt, this.attemptsToCap);
-    } else {
-      delayMs = backoffDelay(this.attempt, this.policy, this.random);
-      this.attempt++;
-    }
+    const failure = conn.endedBy;
+    if (conn.stayedUpFor(BACKOFF_RESET_AFTER_MS)) this.backoff.reset();
+    const { delayMs, attempt } = this.backoff.next(failure.code);
     const { level, msg } = FAILURE_LOG[failure.code];
     this.log[level](
       { code: failure.code, detail: failure.message, session: conn.id, delayMs, attempt, ...(this.proxy ? { proxy: redactProxy(this.proxy.url) } : {}) },

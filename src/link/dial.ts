@@ -1,17 +1,22 @@
-import net, { isIP, type Socket } from 'node:net';
-import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import net, { isIP, type createConnection, type Socket } from 'node:net';
+import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
+import WebSocket from 'ws';
 import type { ControllerConfig } from '../config/types.js';
+import { MAX_FRAME_BYTES, SUBPROTOCOL } from '../protocol/index.js';
 import { isTlsVerificationError, trustedConnectOptions } from '../tls/index.js';
 import { LinkConfigError, LinkError } from './link-errors.js';
 import { openTunnel } from './proxy.js';
 
 /**
- * Opens the byte stream the WebSocket runs on: TCP to the controller or an
- * HTTP CONNECT tunnel through the proxy, then TLS when the URL is wss://.
- * Done here rather than inside ws so that each phase fails with its own
- * LinkError code (CONNECT_FAILED, PROXY_*, TLS_ERROR) and TLS runs end to
- * end over the tunnel with our trust options.
+ * Dials the controller, one phase at a time: the token, TCP to the
+ * controller or an HTTP CONNECT tunnel through the proxy, TLS when the URL
+ * is wss://, then the WebSocket upgrade. Done here rather than inside ws so
+ * that each phase fails with its own LinkError code (TOKEN_UNREADABLE,
+ * CONNECT_FAILED, PROXY_*, TLS_ERROR, UNAUTHORIZED, …) and TLS runs end to
+ * end over the tunnel with our trust options. The link and `credgw
+ * diagnose` dial through these same functions.
  */
 
 export interface DialTarget {
@@ -151,4 +156,109 @@ export function controllerTlsOptions(c: ControllerConfig, atStart = false): Conn
   const cert = read('controller.certFile', c.certFile);
   const key = read('controller.keyFile', c.keyFile);
   return { ...trust, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+}
+
+/** Reads the bearer token for one dial: TOKEN_UNREADABLE when it cannot be read, is empty, or cannot travel in a header. */
+export async function readControllerToken(read: () => Promise<string>): Promise<string> {
+  let token: string;
+  try {
+    token = (await read()).trim();
+  } catch (err) {
+    throw new LinkError('TOKEN_UNREADABLE', brief(err));
+  }
+  if (token === '') throw new LinkError('TOKEN_UNREADABLE', 'the controller token is empty');
+  // Checked here so the failure names the token, not a header error from deep inside http.
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new LinkError('TOKEN_UNREADABLE', 'the controller token has characters an HTTP header cannot carry');
+  return token;
+}
+
+/** Who asks for the upgrade (protocol section 1). */
+export interface UpgradeRequest {
+  /** The controller's ws:// or wss:// URL. */
+  url: URL;
+  /** Sent as `Authorization: Bearer <token>`; header-safe (see readControllerToken). */
+  token: string;
+  gatewayId: string;
+  clusterId: string;
+  /** The User-Agent header: `credgw/<version>`. */
+  userAgent: string;
+}
+
+export interface UpgradeOptions extends UpgradeRequest {
+  /** The connected socket (TLS-verified for wss://) the request goes out on; ws takes it over. */
+  socket: Socket;
+  /** Called at most once when the controller answers without completing the upgrade; the WebSocket and the socket are then torn down. */
+  refused: (refusal: UpgradeRefusal) => void;
+}
+
+/** How the controller answered an upgrade it did not complete. */
+export interface UpgradeRefusal {
+  /** UNAUTHORIZED (HTTP 401), UPGRADE_REFUSED (another status than 101) or PROTOCOL_MISMATCH (101 without credgw.v1). */
+  readonly error: LinkError;
+  /** The answer's HTTP status. */
+  readonly status: number;
+  /** The answer's Date header, if it has one. */
+  readonly date: string | undefined;
+  /** The answer in words: `answered the upgrade with HTTP 403`, `answered subprotocol (none) instead of credgw.v1`. */
+  readonly answered: string;
+}
+
+/**
+ * Sends the WebSocket upgrade over `socket` and returns the WebSocket,
+ * still connecting: the caller listens for 'open', 'error' and 'close'.
+ * An answer other than 101 with credgw.v1 goes to `refused`. Throws
+ * CONNECT_FAILED (the socket destroyed) when ws refuses to start.
+ */
+export function upgrade(options: UpgradeOptions): WebSocket {
+  const { socket, refused } = options;
+  // Errors after the hand-over reach the caller through ws; this keeps a late
+  // socket error between hand-over and ws's own listeners from being unhandled.
+  socket.on('error', () => undefined);
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(options.url, SUBPROTOCOL, {
+      // The socket is already connected (and TLS-verified) by the dial.
+      createConnection: (() => socket) as unknown as typeof createConnection,
+      headers: {
+        Authorization: `Bearer ${options.token}`,
+        'X-Credgw-Gateway': options.gatewayId,
+        'X-Credgw-Cluster': options.clusterId,
+        'User-Agent': options.userAgent,
+      },
+      maxPayload: MAX_FRAME_BYTES,
+      // Compression of frames that carry passwords invites CRIME-style attacks, and costs CPU.
+      perMessageDeflate: false,
+      // A redirect would carry the bearer token elsewhere.
+      followRedirects: false,
+      autoPong: true,
+    });
+  } catch (err) {
+    // Node's header checks name the header, never its value.
+    socket.destroy();
+    throw new LinkError('CONNECT_FAILED', brief(err));
+  }
+  const refuse = (refusal: UpgradeRefusal): void => {
+    refused(refusal);
+    ws.terminate();
+    socket.destroy();
+  };
+  ws.on('upgrade', (res: IncomingMessage) => {
+    const offered = headerOf(res, 'sec-websocket-protocol');
+    if (offered === SUBPROTOCOL) return;
+    const answered = `answered subprotocol ${offered === undefined ? '(none)' : JSON.stringify(offered.slice(0, 64))} instead of ${SUBPROTOCOL}`;
+    refuse({ error: new LinkError('PROTOCOL_MISMATCH', `controller ${answered}`), status: res.statusCode ?? 101, date: headerOf(res, 'date'), answered });
+  });
+  ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+    const status = res.statusCode ?? 0;
+    res.resume();
+    const answered = `answered the upgrade with HTTP ${status}`;
+    refuse({ error: new LinkError(status === 401 ? 'UNAUTHORIZED' : 'UPGRADE_REFUSED', `controller ${answered}`), status, date: headerOf(res, 'date'), answered });
+  });
+  return ws;
+}
+
+/** One header of an HTTP answer (the first, if repeated). */
+function headerOf(res: IncomingMessage, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -1,4 +1,4 @@
-import type { createConnection, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket, { type RawData } from 'ws';
 import {
@@ -9,40 +9,23 @@ import {
   LIVENESS_HEARTBEATS,
   MAX_FRAME_BYTES,
   resultTooLarge,
-  SUBPROTOCOL,
   type ControllerMessage,
   type Decoded,
-  type VersionMismatch,
   type GatewayMessage,
+  type HelloMessage,
   type ResultDelivery,
   type ResultMessage,
+  type VersionMismatch,
 } from '../protocol/index.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Clock } from '../shared/clock.js';
 import { isTlsVerificationError } from '../tls/index.js';
-import { brief } from './dial.js';
+import { failureFromClose } from './close-failure.js';
+import { checkConnectionTransition, illegalConnectionTransition, reached, type ConnectionState, type ConnectionStateKind } from './connection-state.js';
+import { brief, upgrade, type UpgradeRequest } from './dial.js';
 import { Heartbeat } from './heartbeat.js';
 import { LinkError } from './link-errors.js';
+import type { LinkSession } from './link-events.js';
 import { ViolationWindow } from './violations.js';
-
-/**
- * One controller connection as the rest of the gateway sees it. A command's
- * result is sent on the session the command came in on (protocol section
- * 5); once that connection is gone, send() returns false and the result is
- * dropped: the controller owns retries.
- */
-export interface LinkSession {
-  /** Increases with every connection this link opens. */
-  readonly id: number;
-  /** True while this connection's socket is open. */
-  readonly open: boolean;
-  /** Sends one frame on this connection; false when it is gone (the frame is dropped and logged). */
-  send(message: GatewayMessage): boolean;
-  /**
-   * Sends a command's result; one too large for a frame is replaced by
-   * RESULT_TOO_LARGE for the same id (protocol section 5).
-   */
-  sendResult(message: ResultMessage): ResultDelivery;
-}
 
 export interface LinkConnectionOptions {
   /** The session id (increases with every dial of one link). */
@@ -65,9 +48,8 @@ export interface ConnectionHooks {
 }
 
 export interface AttachOptions {
-  url: URL;
-  /** Upgrade request headers (the bearer token among them). */
-  headers: Record<string, string>;
+  /** The upgrade request: URL, token, gateway and cluster ids, User-Agent. */
+  request: UpgradeRequest;
   /** `host:port`, named in TLS errors. */
   peer: string;
   /** The dial's abort signal (timeout, stop()): aborting kills the connection. */
@@ -86,43 +68,27 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-function uncork(conn: LinkConnection): void {
-  conn.corked = false;
-  // Not a timer: the end of the event-loop turn the frames were sent in.
-  conn.socket?.uncork();
+function uncork(socket: Socket): void {
+  socket.uncork();
 }
 
 /**
- * One dial of the link: its socket and WebSocket, its timers (welcome,
- * close handshake, heartbeat), sending and closing, and why it ended. What
- * the frames mean and what the link does next stays in ControllerLink.
+ * One dial of the link: its state (connection-state.ts) with the socket,
+ * WebSocket and timers (welcome, close handshake, heartbeat) of that state,
+ * sending and closing, and why it ended. What the frames mean and what the
+ * link does next stays in ControllerLink.
  */
 export class LinkConnection {
   readonly id: number;
   readonly session: LinkSession;
-  ws: WebSocket | null = null;
-  /** The TCP/TLS socket we made for this dial (handed to ws). */
-  socket: Socket | null = null;
+  private state: ConnectionState = { kind: 'dialing' };
   /** Why the connection ended, decided by whoever saw it first. */
-  failure: LinkError | null = null;
-  /** Monotonic time of 'open', null before. */
-  openedAt: number | null = null;
-  /** Monotonic time of welcome, null before. */
-  upAt: number | null = null;
-  /** We started a close: later frames are ignored. */
-  closing = false;
-  closed = false;
-  /** The socket is corked until the end of this event-loop turn (see send). */
-  corked = false;
-
+  private failure: LinkError | null = null;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly closeTimeoutMs: number;
-  private welcomeTimer: TimerHandle | null = null;
-  private closeTimer: TimerHandle | null = null;
-  private heartbeat: Heartbeat | null = null;
   private readonly violations: ViolationWindow;
-  /** ws.send's completion callback for this connection (one closure per connection, not per frame). */
+  /** ws.send's completion callback, one per connection (docs/benchmarks.md, gateway). */
   private readonly onSent: (err?: Error) => void;
 
   constructor(options: LinkConnectionOptions) {
@@ -139,11 +105,39 @@ export class LinkConnection {
     this.session = Object.freeze({
       id,
       get open(): boolean {
-        return !conn.closed && !conn.closing && conn.ws?.readyState === WebSocket.OPEN;
+        return conn.openWs() !== null;
       },
       send: (message: GatewayMessage): boolean => this.send(message) !== 'gone',
       sendResult: (message: ResultMessage): ResultDelivery => this.send(message),
     });
+  }
+
+  /** The state's name (see ConnectionState). */
+  get kind(): ConnectionStateKind {
+    return this.state.kind;
+  }
+
+  /** The WebSocket opened (hello could go out), whether or not the connection has ended since. */
+  get reachedOpen(): boolean {
+    const was = reached(this.state).kind;
+    return was === 'open' || was === 'up';
+  }
+
+  /** Why the connection ended: the first failure recorded, else CLOSED. */
+  get endedBy(): LinkError {
+    return this.failure ?? new LinkError('CLOSED', 'connection ended');
+  }
+
+  /** True when the connection was welcomed at least `ms` ago (it may have ended since). */
+  stayedUpFor(ms: number): boolean {
+    const was = reached(this.state);
+    return was.kind === 'up' && this.clock.monotonic() - was.upAt >= ms;
+  }
+
+  /** Welcome received and heard from within the liveness deadline (checked now, not at the next timer). */
+  get live(): boolean {
+    const s = this.state;
+    return s.kind === 'up' && s.heartbeat.running && !s.heartbeat.overdue;
   }
 
   /** Records why the connection ended; the first failure wins. */
@@ -151,68 +145,40 @@ export class LinkConnection {
     this.failure ??= failure;
   }
 
+  /** The dial failed before a WebSocket existed: records why; the connection is closed. */
+  dialFailed(failure: LinkError): void {
+    this.fail(failure);
+    this.transition({ kind: 'closed', was: reached(this.state) }, failure.code);
+  }
+
   /**
-   * Hands the connected socket to ws and wires its events to `hooks`.
-   * False when ws refused to start (the failure is recorded, the socket destroyed).
+   * Hands the connected socket to the upgrade (dial.ts) and wires the
+   * WebSocket's events to `hooks`. False when ws refused to start (the
+   * failure is recorded, the socket destroyed, the connection closed).
    */
   attach(socket: Socket, options: AttachOptions): boolean {
     const { signal, hooks } = options;
-    // Errors after the hand-over reach us through ws; this keeps a late
-    // socket error between hand-over and ws's own listeners from being unhandled.
-    socket.on('error', () => undefined);
     let ws: WebSocket;
     try {
-      ws = new WebSocket(options.url, SUBPROTOCOL, {
-        // The socket is already connected (and TLS-verified) by the dial.
-        createConnection: (() => socket) as unknown as typeof createConnection,
-        headers: options.headers,
-        maxPayload: MAX_FRAME_BYTES,
-        // Compression of frames that carry passwords invites CRIME-style attacks, and costs CPU.
-        perMessageDeflate: false,
-        // A redirect would carry the bearer token elsewhere.
-        followRedirects: false,
-        autoPong: true,
-      });
+      ws = upgrade({ ...options.request, socket, refused: ({ error }) => this.fail(error) });
     } catch (err) {
-      // Node's header checks name the header, never its value.
-      socket.destroy();
-      this.fail(new LinkError('CONNECT_FAILED', brief(err)));
+      this.dialFailed(err instanceof LinkError ? err : new LinkError('CONNECT_FAILED', brief(err)));
       return false;
     }
-    this.ws = ws;
+    this.transition({ kind: 'upgrading', socket, ws }, 'upgrade sent');
     const onAbort = (): void => {
       this.fail(signal.reason instanceof LinkError ? signal.reason : new LinkError('CONNECT_TIMEOUT', 'dial aborted'));
       ws.terminate();
       socket.destroy();
     };
     signal.addEventListener('abort', onAbort, { once: true });
-
-    ws.on('upgrade', (res) => {
-      const offered = res.headers['sec-websocket-protocol'];
-      if (offered !== SUBPROTOCOL) {
-        this.fail(new LinkError('PROTOCOL_MISMATCH', `controller answered subprotocol ${offered === undefined ? '(none)' : JSON.stringify(String(offered).slice(0, 64))} instead of ${SUBPROTOCOL}`));
-        ws.terminate();
-        socket.destroy();
-      }
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      this.fail(
-        status === 401
-          ? new LinkError('UNAUTHORIZED', 'controller answered the upgrade with HTTP 401')
-          : new LinkError('UPGRADE_REFUSED', `controller answered the upgrade with HTTP ${status}`),
-      );
-      ws.terminate();
-      socket.destroy();
-    });
     ws.on('open', () => {
       signal.removeEventListener('abort', onAbort);
       hooks.open();
     });
     ws.on('message', (data, isBinary) => hooks.frame(data, isBinary));
-    ws.on('ping', () => this.heartbeat?.heard());
-    ws.on('pong', () => this.heartbeat?.heard());
+    ws.on('ping', () => this.heard());
+    ws.on('pong', () => this.heard());
     ws.on('error', (err: Error & { code?: string }) => {
       if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
         // ws has already started the close it prescribes (1009 too big, 1007 bad UTF-8, …).
@@ -221,62 +187,69 @@ export class LinkConnection {
         // TLS 1.3 reports a refused client certificate only after the handshake looked done.
         this.fail(new LinkError('TLS_ERROR', `TLS with ${options.peer} failed: ${brief(err)}`, { cause: err }));
       } else {
-        this.fail(new LinkError(this.openedAt === null ? 'CONNECT_FAILED' : 'CLOSED', brief(err)));
+        this.fail(new LinkError(this.reachedOpen ? 'CLOSED' : 'CONNECT_FAILED', brief(err)));
       }
     });
     ws.on('close', (code, reason) => {
       signal.removeEventListener('abort', onAbort);
-      hooks.closed(code, reason.toString('utf8'));
+      const text = reason.toString('utf8');
+      if (this.markClosed(code, text)) hooks.closed(code, text);
     });
     return true;
   }
 
-  /** Fails the connection (WELCOME_TIMEOUT, close 4000) unless welcomed within `timeoutMs`. */
-  awaitWelcome(timeoutMs: number): void {
-    this.welcomeTimer = this.clock.setTimeout(() => {
-      this.welcomeTimer = null;
-      this.fail(new LinkError('WELCOME_TIMEOUT', `no welcome within ${timeoutMs} ms`));
+  /** The WebSocket opened: fails the connection (WELCOME_TIMEOUT, close 4000) unless welcomed within `welcomeTimeoutMs`. */
+  opened(welcomeTimeoutMs: number): void {
+    const s = this.state;
+    if (s.kind !== 'upgrading') throw illegalConnectionTransition(s.kind, 'open', 'socket open');
+    const welcomeTimer = this.clock.setTimeout(() => {
+      this.fail(new LinkError('WELCOME_TIMEOUT', `no welcome within ${welcomeTimeoutMs} ms`));
       this.close(CloseCode.PROTOCOL_ERROR, 'no welcome');
-    }, timeoutMs);
+    }, welcomeTimeoutMs);
+    this.transition({ kind: 'open', socket: s.socket, ws: s.ws, welcomeTimer }, 'socket open');
   }
 
-  /** Welcome received and heard from within the liveness deadline (checked now, not at the next timer). */
-  get live(): boolean {
-    return this.heartbeat !== null && this.heartbeat.running && !this.heartbeat.overdue;
+  /** Sends hello, straight away rather than batched with the turn's frames; nothing when the connection is no longer open. */
+  sendHello(hello: HelloMessage): void {
+    const s = this.state;
+    if (s.kind === 'open') s.ws.send(encode(hello));
   }
 
   /** Welcome received: the welcome timer stops, heartbeats (every `heartbeatMs`, calling `onPing`) start. */
   up(heartbeatMs: number, onPing: () => void): void {
-    this.clock.clearTimeout(this.welcomeTimer);
-    this.welcomeTimer = null;
-    this.upAt = this.clock.monotonic();
-    const ws = this.ws;
-    this.heartbeat = new Heartbeat({
+    const s = this.state;
+    if (s.kind !== 'open') throw illegalConnectionTransition(s.kind, 'up', 'welcome');
+    this.clock.clearTimeout(s.welcomeTimer);
+    const ws = s.ws;
+    const heartbeat = new Heartbeat({
       clock: this.clock,
       intervalMs: heartbeatMs,
       livenessHeartbeats: LIVENESS_HEARTBEATS,
       ping: () => {
-        if (ws?.readyState === WebSocket.OPEN) ws.ping();
+        if (ws.readyState === WebSocket.OPEN) ws.ping();
         onPing();
       },
       dead: (silentMs) => {
         this.fail(new LinkError('LIVENESS', `nothing heard for ${silentMs} ms (heartbeat ${heartbeatMs} ms)`));
-        ws?.terminate();
+        ws.terminate();
       },
     });
-    this.heartbeat.start();
+    this.transition({ kind: 'up', socket: s.socket, ws, upAt: this.clock.monotonic(), heartbeat }, 'welcome');
+    heartbeat.start();
   }
 
   /**
    * Reads one data frame. Null when there is nothing for the link to act
-   * on: the connection is dead, or the frame was binary or of another
-   * protocol version (the connection is then failed and closing).
+   * on: the connection is closing or dead, or the frame was binary or of
+   * another protocol version (the connection is then failed and closing).
    */
   read(data: RawData, isBinary: boolean): { decoded: Exclude<Decoded<ControllerMessage>, VersionMismatch>; bytes: number } | null {
+    const s = this.state;
+    if (s.kind !== 'open' && s.kind !== 'up') return null;
     // A frame read after the liveness deadline passed (the process was
     // stopped or starved) may be a command of an epoch that has moved on:
     // the connection is dead (LIVENESS) and the frame is not acted on.
-    if (this.heartbeat && !this.heartbeat.heard()) return null;
+    if (s.kind === 'up' && !s.heartbeat.heard()) return null;
     if (isBinary) {
       this.fail(new LinkError('PROTOCOL_ERROR', 'controller sent a binary frame'));
       this.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not accepted');
@@ -305,8 +278,8 @@ export class LinkConnection {
 
   /** Sends one frame; only a result can come back `replaced` (a larger frame of another type is dropped as `gone`). */
   send(message: GatewayMessage): ResultDelivery {
-    const ws = this.ws;
-    if (this.closed || this.closing || !ws || ws.readyState !== WebSocket.OPEN) {
+    const open = this.openWs();
+    if (open === null) {
       if (message.type === 'result') this.log.warn({ session: this.id, id: message.id }, 'result dropped, connection gone');
       else this.log.debug({ session: this.id, type: message.type }, 'frame dropped, connection gone');
       return 'gone';
@@ -323,64 +296,92 @@ export class LinkConnection {
       text = encode(resultTooLarge(message, bytes));
       delivery = 'replaced';
     }
-    // Frames sent in one event-loop turn (results of commands that finished
-    // together) leave in one write: the socket stays corked until the turn ends.
-    const socket = this.socket;
-    if (socket && !this.corked) {
-      this.corked = true;
+    // The frames of one event-loop turn leave in one write (docs/benchmarks.md, gateway).
+    const socket = open.socket;
+    if (socket.writableCorked === 0) {
       socket.cork();
-      setImmediate(uncork, this);
+      setImmediate(uncork, socket);
     }
-    ws.send(text, this.onSent);
+    open.ws.send(text, this.onSent);
     return delivery;
   }
 
-  /** Starts a close handshake we own; destroys the socket if it is not done in closeTimeoutMs. */
+  /** Starts a close handshake we own (when open); destroys the socket if it is not done in closeTimeoutMs. */
   close(code: number, reason: string): void {
-    if (this.closing || this.closed) return;
-    this.closing = true;
+    const s = this.state;
+    if (s.kind !== 'open' && s.kind !== 'up') return;
     this.stopTimers();
-    const ws = this.ws;
-    if (!ws) return;
+    const { ws, socket } = s;
+    const closeTimer = this.clock.setTimeout(() => ws.terminate(), this.closeTimeoutMs);
+    this.transition({ kind: 'closing', socket, ws, closeTimer, was: s }, reason);
     ws.close(code, closeReason(reason));
-    this.closeTimer = this.clock.setTimeout(() => {
-      this.closeTimer = null;
-      ws.terminate();
-    }, this.closeTimeoutMs);
   }
 
-  /** Stops the welcome timer and the heartbeat. */
-  stopTimers(): void {
-    this.clock.clearTimeout(this.welcomeTimer);
-    this.welcomeTimer = null;
-    this.heartbeat?.stop();
-  }
-
-  /** The socket closed: stops every timer and destroys the socket. False when it was already closed. */
-  markClosed(): boolean {
-    if (this.closed) return false;
-    this.closed = true;
+  /**
+   * The link stops: closes with `code` when open, kills a connection still
+   * upgrading or closing. False when there is no socket to wait for (the
+   * dial had none yet, or the connection is closed).
+   */
+  shutdown(code: number, reason: string): boolean {
+    const s = this.state;
+    switch (s.kind) {
+      case 'closed':
+        return false;
+      case 'dialing':
+        // dial() sees the link stopped and destroys what it opens.
+        this.transition({ kind: 'closed', was: s }, reason);
+        return false;
+      case 'open':
+      case 'up':
+        if (s.ws.readyState === WebSocket.OPEN) {
+          this.close(code, reason);
+          return true;
+        }
+        break;
+      case 'upgrading':
+      case 'closing':
+        break;
+    }
     this.stopTimers();
-    this.clock.clearTimeout(this.closeTimer);
-    this.closeTimer = null;
-    this.socket?.destroy();
+    s.ws.terminate();
+    s.socket.destroy();
     return true;
   }
 
-  /** The failure a close by the peer (or a socket that went away) stands for. */
-  failureFromClose(code: number, reason: string): LinkError {
-    const detail = `closed with ${code}${reason ? ` (${reason.slice(0, 123)})` : ''}`;
-    switch (code) {
-      case CloseCode.UNAUTHORIZED:
-        return new LinkError('UNAUTHORIZED', `controller ${detail}`);
-      case CloseCode.UNSUPPORTED_VERSION:
-        return new LinkError('VERSION_MISMATCH', `controller ${detail}`);
-      case CloseCode.PROTOCOL_ERROR:
-        return new LinkError('PROTOCOL_ERROR', `controller ${detail}`);
-      case CloseCode.REPLACED:
-        return new LinkError('REPLACED', `controller ${detail}`);
-      default:
-        return new LinkError(this.openedAt === null ? 'CONNECT_FAILED' : 'CLOSED', `connection ${detail}`);
-    }
+  /** The WebSocket and socket of an open connection, or null when there is none to send on. */
+  private openWs(): { ws: WebSocket; socket: Socket } | null {
+    const s = this.state;
+    return (s.kind === 'open' || s.kind === 'up') && s.ws.readyState === WebSocket.OPEN ? s : null;
+  }
+
+  /** Something arrived from the controller (a ping, a pong). */
+  private heard(): void {
+    const s = this.state;
+    if (s.kind === 'up') s.heartbeat.heard();
+  }
+
+  private transition(next: ConnectionState, reason: string): void {
+    const from = this.state.kind;
+    this.state = checkConnectionTransition(this.state, next, reason);
+    this.log.debug({ session: this.id, from, to: next.kind, reason }, 'connection state');
+  }
+
+  /** Stops the current state's timers: the welcome timer, the heartbeat, the close timer. */
+  private stopTimers(): void {
+    const s = this.state;
+    if (s.kind === 'open') this.clock.clearTimeout(s.welcomeTimer);
+    else if (s.kind === 'up') s.heartbeat.stop();
+    else if (s.kind === 'closing') this.clock.clearTimeout(s.closeTimer);
+  }
+
+  /** The socket closed: records what the close stands for, stops every timer, destroys the socket. False when it was already closed. */
+  private markClosed(code: number, reason: string): boolean {
+    const s = this.state;
+    if (s.kind === 'closed' || s.kind === 'dialing') return false;
+    this.fail(failureFromClose(code, reason, this.reachedOpen));
+    this.stopTimers();
+    this.transition({ kind: 'closed', was: reached(s) }, `closed with ${code}`);
+    s.socket.destroy();
+    return true;
   }
 }

@@ -1,3 +1,5 @@
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+
 /**
  * Why a controller connection failed or ended. These are not the command
  * result codes of protocol section 7 (those travel in `result` frames);
@@ -41,24 +43,18 @@ export type LinkFailureCode =
   /** Any other close (normal close, going away, network loss). */
   | 'CLOSED';
 
-export class LinkError extends Error {
+export class LinkError extends CredgwError<LinkFailureCode> {
   override readonly name = 'LinkError';
-  constructor(
-    readonly code: LinkFailureCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
-/** A controller section of the config the link cannot work with; `key` is the config path. */
-export class LinkConfigError extends Error {
+/** A controller section of the config the link cannot work with; `key` is the config path. Its code is the one `credgw run` shows for it. */
+export class LinkConfigError extends CredgwError<'CONFIG_INVALID'> {
   override readonly name = 'LinkConfigError';
   constructor(
     readonly key: string,
     message: string,
+    options?: CredgwErrorOptions,
   ) {
-    super(`${key}: ${message}`);
+    super('CONFIG_INVALID', `${key}: ${message}`, options);
   }
 }

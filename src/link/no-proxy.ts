@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { stripBrackets } from '../shared/url.js';
 
 /**
  * NO_PROXY as curl reads it, so one environment serves curl and credgw
@@ -55,8 +56,4 @@ function addressRange(entry: string): BlockList | null {
   if (!/^\d{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128)) return null;
   range.addSubnet(address, Number(bits), type);
   return range;
-}
-
-export function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import { isIP, type Socket } from 'node:net';
+import { stripBrackets } from '../shared/url.js';
 import { LinkConfigError, LinkError } from './link-errors.js';
-import { bypassesProxy, stripBrackets } from './no-proxy.js';
+import { bypassesProxy } from './no-proxy.js';
 
 export { bypassesProxy } from './no-proxy.js';
 

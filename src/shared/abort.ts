@@ -16,13 +16,9 @@ export interface AbortLike {
 
 /**
  * The dispatcher's per-command abort: an AbortController and its signal in
- * one plain object.
- *
- * Every command in flight has one, and an AbortController costs an
- * EventTarget with two Maps plus a listener record for each listener: in
- * the gateway's profile under load that was about 4% of its CPU, and about
- * half a KiB per command held in flight. Here the common case (one listener,
- * the vault request of the moment) is one field.
+ * one plain object, whose common case (one listener, the vault request of
+ * the moment) is one field. Tuned for allocation:
+ * docs/benchmarks.md#why-the-hot-path-looks-as-it-does.
  *
  * Semantics kept from AbortSignal: abort() fires each listener once, in the
  * order added, and only the first abort() counts; a listener added after the

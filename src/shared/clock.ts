@@ -113,9 +113,9 @@ export class ManualClock implements Clock {
 }
 
 /**
- * Milliseconds since `started`, to the microsecond: the audit line, logs and
- * metrics carry it, and a double with all its digits (0.8471000000000011)
- * says nothing more while costing measurably more to write out.
+ * Milliseconds since `started`, rounded to the microsecond: the audit line,
+ * logs and metrics carry it, and more digits (0.8471000000000011) say
+ * nothing more.
  */
 export function elapsedMs(clock: Clock, started: number): number {
   return Math.round(Math.max(0, clock.monotonic() - started) * 1000) / 1000;
@@ -123,8 +123,8 @@ export function elapsedMs(clock: Clock, started: number): number {
 
 /**
  * ISO 8601 time of an epoch-ms instant, remembering the last one: under load
- * dozens of audit events share a millisecond, and formatting a Date is a
- * measurable part of an event's cost.
+ * dozens of audit events share a millisecond (tuned for CPU:
+ * docs/benchmarks.md#why-the-hot-path-looks-as-it-does).
  */
 let lastIsoMs = Number.NaN;
 let lastIso = '';

@@ -1,11 +1,32 @@
 /**
- * The one error type of credgw. Its `code` is the stable string of the
- * protocol's error table (shared/design/protocol.md section 7); callers
- * branch on `code`, never on message text. Foreign failures (PMP `Failed`
- * envelopes, undici and TLS errors, ws close codes) are converted into a
- * GatewayError once, at the boundary where they are caught, with the
- * original kept as `cause`.
+ * The error base of credgw (undici `core/errors.js`): every error credgw
+ * throws is a CredgwError with a fixed `name` per class, a stable `code`
+ * that callers branch on (never the message text) and the failure it stands
+ * for kept as `cause`. A subclass exists where a caller branches on the
+ * class or reads fields of its own; the CLI maps exit statuses by `code`.
+ *
+ * GatewayError is the subclass of command results: its `code` is the stable
+ * string of the protocol's error table (shared/design/protocol.md section
+ * 7). Foreign failures (PMP `Failed` envelopes, undici and TLS errors, ws
+ * close codes) are converted into ours once, at the boundary where they are
+ * caught, with the original kept as `cause`.
  */
+
+export interface CredgwErrorOptions {
+  /** The failure this error stands for (undici error, TLS error, errno error, …). */
+  cause?: unknown;
+}
+
+export class CredgwError<C extends string = string> extends Error {
+  override readonly name: string = 'CredgwError';
+  /** Stable, SCREAMING_SNAKE_CASE: shown by the CLI as `error: CODE: message`, matched by callers. */
+  readonly code: C;
+
+  constructor(code: C, message: string, options: CredgwErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+}
 
 /** Every code of protocol section 7 and whether a retry may succeed. */
 export const ERROR_RETRYABLE = {
@@ -39,9 +60,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_RETRYABLE, value);
 }
 
-export interface GatewayErrorOptions {
-  /** The failure this error stands for (undici error, TLS error, …). */
-  cause?: unknown;
+export interface GatewayErrorOptions extends CredgwErrorOptions {
   /**
    * What the far side said, verbatim, for the logs (for example PMP's
    * `result.message`). Never a secret. Not sent to the controller unless
@@ -50,15 +69,14 @@ export interface GatewayErrorOptions {
   detail?: string;
 }
 
-export class GatewayError extends Error {
+/** A command's failure, as a `result` frame carries it. */
+export class GatewayError extends CredgwError<ErrorCode> {
   override readonly name = 'GatewayError';
-  readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly detail: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     this.retryable = ERROR_RETRYABLE[code];
     this.detail = options.detail;
   }

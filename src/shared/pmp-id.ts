@@ -1,7 +1,10 @@
-/** PMP IDs (resources, accounts) are decimal numbers; 18 digits keep them inside a Java long, PMP's type for them. */
-const PMP_ID = /^\d{1,18}$/;
+/** 1 to 18 ASCII digits: PMP keeps IDs in a Java long, which 18 digits always fit (19 may not). */
+const PMP_ID = /^[0-9]{1,18}$/;
 
-/** Whether `value` is a PMP ID: 1 to 18 ASCII digits. */
+/**
+ * Whether `value` is a PMP resource or account ID. One that is can be written
+ * into a URL path as it is: digits need no percent-encoding.
+ */
 export function isPmpId(value: string): boolean {
   return PMP_ID.test(value);
 }

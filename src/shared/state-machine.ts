@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { CredgwError, type CredgwErrorOptions } from './errors.js';
 
 /**
  * One state variable, changed only through `transition(to, reason)`, which
@@ -15,8 +16,12 @@ export interface Transition<S extends string> {
   reason: string;
 }
 
-export class IllegalTransitionError extends Error {
+/** A move the transition table does not allow: a bug. */
+export class IllegalTransitionError extends CredgwError<'ILLEGAL_TRANSITION'> {
   override readonly name = 'IllegalTransitionError';
+  constructor(message: string, options?: CredgwErrorOptions) {
+    super('ILLEGAL_TRANSITION', message, options);
+  }
 }
 
 export class StateMachine<S extends string> {

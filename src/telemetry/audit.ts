@@ -3,6 +3,7 @@ import { dirname, isAbsolute } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { AuditEvent } from '../shared/audit-event.js';
 import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
 import { auditLineBound, auditLineBytes, writeAuditLine } from './audit-line.js';
 
 export type { AuditEvent };
@@ -41,16 +42,14 @@ export interface AuditLog {
 export const AUDIT_FILE_MODE = 0o640;
 
 /** The audit file cannot be opened: the daemon refuses to start without its audit trail. */
-export class AuditTargetError extends Error {
+export class AuditTargetError extends CredgwError<'AUDIT_UNAVAILABLE'> {
   override readonly name = 'AuditTargetError';
-  /** Stable code for the CLI's one-line error. */
-  readonly code = 'AUDIT_UNAVAILABLE';
   constructor(
     readonly target: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: CredgwErrorOptions,
   ) {
-    super(message, options);
+    super('AUDIT_UNAVAILABLE', message, options);
   }
 }
 
@@ -74,16 +73,14 @@ export interface AuditSinkOptions {
  * An audit sink writing JSON lines to `target`: "stdout" or an absolute
  * file path (appended to; the directory must exist).
  *
- * Cost per line matters (one per command): a line is written straight into
- * the batch, a buffer outside the JS heap (see writeAuditLine);
- * the batch is written (pino's sonic-boom, one synchronous write) when it
- * reaches AUDIT_FLUSH_BYTES or `flushMs` after its first line, so under load
- * one write carries dozens of lines. A batch kept as a string would be a
- * tree of concatenations that every young-generation GC copies while it
- * waits, and that is flattened again to be written. Writes
- * are synchronous on purpose: an asynchronous write still in libuv's
- * thread pool when the process exits would land after the exit hook's
- * lines, or not at all. The batch is written by close() and when the
+ * A line (one per command) is written straight into the batch, a buffer
+ * outside the JS heap (writeAuditLine; tuned for allocation:
+ * docs/benchmarks.md#why-the-hot-path-looks-as-it-does). The batch is
+ * written (pino's sonic-boom, one synchronous write) when it reaches
+ * AUDIT_FLUSH_BYTES or `flushMs` after its first line, so under load one
+ * write carries dozens of lines. Writes are synchronous on purpose: an
+ * asynchronous write still in libuv's thread pool when the process exits
+ * would land after the exit hook's lines, or not at all. The batch is written by close() and when the
  * process exits (process.exit after a fatal error included), so no line is
  * lost or reordered on any stop but a hard kill (SIGKILL), which can lose
  * the last `flushMs` of lines.

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { checkLoopbackListen } from '../config/compile.js';
+import { CredgwError } from '../shared/errors.js';
 import type { Metrics } from './metrics.js';
 import { computeReadiness, isGatewayStatus, sanitizeStatus, type GatewayStatus, type Readiness } from './status.js';
 
@@ -37,15 +38,8 @@ export type TelemetryErrorCode =
   /** Something answered, but not with a credgw status document. */
   | 'BAD_RESPONSE';
 
-export class TelemetryError extends Error {
+export class TelemetryError extends CredgwError<TelemetryErrorCode> {
   override readonly name = 'TelemetryError';
-  constructor(
-    readonly code: TelemetryErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface ListenAddress {

@@ -6,11 +6,11 @@ import type { Metric, Registry } from 'prom-client';
  * Histogram would be (same names, types, label order, bucket lines).
  *
  * Why not prom-client's classes: every inc()/observe() there validates the
- * label object, hashes it into a string and looks the series up, a
- * microsecond or two each, four times per command. Here a caller keeps the
- * series object of a label set (`series(...)`) and updating it is a field
- * write; the label work happens once per label set, and the exposition is
- * built only when Prometheus scrapes.
+ * label object, hashes it into a string and looks the series up, four
+ * times per command (docs/benchmarks.md#why-the-hot-path-looks-as-it-does).
+ * Here a caller keeps the series object of a label set (`series(...)`) and
+ * updating it is a field write; the label work happens once per label set,
+ * and the exposition is built only when Prometheus scrapes.
  */
 
 type Labels<L extends string> = Readonly<Record<L, string>>;

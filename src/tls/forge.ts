@@ -2,9 +2,9 @@ import { createRequire } from 'node:module';
 import type * as Forge from 'node-forge';
 
 /**
- * node-forge, loaded on first use. Loading it costs ~20 ms and several MiB
- * of resident memory, and only certificate making (the simulators, the
- * demo, tests) needs it, so it stays out of the daemon. node-forge is
+ * node-forge, loaded on first use: only certificate making (the simulators,
+ * the demo, tests) needs it, so it stays out of the daemon (start-up and
+ * memory: docs/benchmarks.md#memory-and-start-up). node-forge is
  * CommonJS, so a synchronous require keeps every caller synchronous.
  */
 

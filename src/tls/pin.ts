@@ -7,9 +7,10 @@ import { createHash, X509Certificate } from 'node:crypto';
  *
  * Everything here runs in the daemon (vault CA files, pinned vaults, every
  * new pinned connection), so it uses node:crypto's X509Certificate, which
- * OpenSSL backs and which handles any key type, rather than node-forge:
- * loading node-forge costs the daemon ~10 MiB of resident memory, and it
- * stays for certificate generation, which loads it on first use.
+ * OpenSSL backs and which handles any key type, rather than node-forge,
+ * which stays out of the daemon (resident memory:
+ * docs/benchmarks.md#memory-and-start-up) and is loaded on first use
+ * by certificate generation only.
  */
 
 /** Extracts the DER SubjectPublicKeyInfo from a DER certificate. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import tls, { type PeerCertificate, type ConnectionOptions } from 'node:tls';
+import { CredgwError } from '../shared/errors.js';
 import { normalizePin, splitPemBundle, spkiPinFromDer } from './pin.js';
 
 /**
@@ -49,14 +50,14 @@ export function isTlsVerificationError(err: unknown): boolean {
   return false;
 }
 
-export class PinMismatchError extends Error {
+/** The server's certificate key is not the pinned one; its code sits with Node's TLS codes (isTlsVerificationError). */
+export class PinMismatchError extends CredgwError<typeof PIN_MISMATCH_CODE> {
   override readonly name = 'PinMismatchError';
-  readonly code = PIN_MISMATCH_CODE;
   constructor(
     readonly expected: string,
     readonly actual: string,
   ) {
-    super(`certificate public key does not match the pin (expected ${expected}, got ${actual})`);
+    super(PIN_MISMATCH_CODE, `certificate public key does not match the pin (expected ${expected}, got ${actual})`);
   }
 }
 

@@ -1,21 +1,18 @@
 import { unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
 
 /**
- * The time-outs of a client's in-flight requests on one Clock timer.
+ * The time-outs of a client's in-flight requests on one Clock timer, not a
+ * timer per request (tuned for allocation:
+ * docs/benchmarks.md#why-the-hot-path-looks-as-it-does).
  *
- * A timer per request (plus the AbortController it would need to act) costs
- * more than the rest of the client's own work on a fast vault. Every entry of
- * a queue gets the same time-out from a monotonic clock, so insertion order is
- * deadline order: the single timer only ever waits for the oldest entry. The
- * timer is not re-armed when the oldest entry finishes early; it fires at
- * that (stale) deadline, expires nothing and waits for the next oldest, so
- * under load it fires about once per time-out.
+ * Every entry of a queue gets the same time-out from a monotonic clock, so
+ * insertion order is deadline order: the single timer only ever waits for
+ * the oldest entry. The timer is not re-armed when the oldest entry
+ * finishes early; it fires at that (stale) deadline, expires nothing and
+ * waits for the next oldest, so under load it fires about once per time-out.
  *
  * The entries form an intrusive doubly linked list (their `older`/`newer`
- * fields): adding and removing are a few pointer writes. A `Set` of the
- * in-flight requests measurably widened the latency tail (p99 about 2.5×
- * at 32 in flight, bench/vault-client.mjs), presumably from its hashing and
- * rehashing of short-lived objects.
+ * fields): adding and removing are a few pointer writes, with no Set.
  */
 
 /** The links of a queued entry; owned by the DeadlineQueue, null when not queued. */

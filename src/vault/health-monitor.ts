@@ -132,7 +132,7 @@ export class VaultHealthMonitor extends EventEmitter<VaultHealthEvents> {
     const entry = this.entries.get(name);
     if (!entry) return;
     if (outcome.ok) {
-      // The steady state of every successful call: healthy stays healthy, only the time moves (no new object per call).
+      // The steady state of every successful call: healthy stays healthy, only the time moves, in place.
       if (entry.state.healthy && entry.state.lastCheckedAt !== undefined) entry.state.lastCheckedAt = this.clock.now();
       else this.update(entry, { healthy: true });
       return;

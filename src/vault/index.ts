@@ -8,7 +8,8 @@ export {
   type VaultHealthMonitorOptions,
   type VaultHealthState,
 } from './health-monitor.js';
-export { isPmpId } from './pmp-paths.js';
+/** Re-exported until src/commands imports isPmpId from shared/. */
+export { isPmpId } from '../shared/pmp-id.js';
 export { VaultTrust, type TrustMode } from './vault-trust.js';
 export { describeError } from './vault-errors.js';
 export { instrumentVault, type InstrumentedVault, type VaultCallObserver } from './instrumented-vault.js';

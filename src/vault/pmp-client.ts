@@ -7,7 +7,6 @@ import {
   accountsPath,
   assertAccountId,
   assertResourceId,
-  isPmpId,
   passwordPath,
   passwordQuery,
   PROBE_PATH,
@@ -23,6 +22,7 @@ import {
   type ParsedAccountList,
 } from './pmp-responses.js';
 import { PmpTransport } from './pmp-transport.js';
+import { isPmpId } from '../shared/pmp-id.js';
 import { TtlCache } from './ttl-cache.js';
 import { withSignal, type AbortLike } from '../shared/abort.js';
 import type {
@@ -49,12 +49,14 @@ import type {
  */
 
 export interface VaultClientDeps {
+  /** Reads the API key; called for each request whose key `peekToken` does not give. */
+  readToken: () => Promise<string>;
   /**
-   * Reads the API key; called once per request (the caller may cache it:
-   * the same string again costs no new check or header object, and a string
-   * returned as it is rather than in a promise lets the request go out at once).
+   * The API key when it is at hand without waiting (the daemon's cached
+   * secret), else undefined; must not throw. Default: none, every request
+   * waits for `readToken`.
    */
-  readToken: () => string | Promise<string>;
+  peekToken?: (() => string | undefined) | undefined;
   /** Default: a silent logger. */
   logger?: Logger;
   /** Default: systemClock. */
@@ -88,7 +90,7 @@ class PmpVaultClient implements VaultClient {
     this.log = parent.child('vault' in parent.bindings() ? {} : { vault: profile.name }, {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     });
-    this.http = new PmpTransport(profile, { readToken: deps.readToken, log: this.log, clock: this.clock });
+    this.http = new PmpTransport(profile, { readToken: deps.readToken, peekToken: deps.peekToken, log: this.log, clock: this.clock });
     this.resources = new TtlCache(this.clock, profile.metadataTtlMs);
     this.accountLists = new TtlCache(this.clock, profile.metadataTtlMs);
     this.notes = new TtlCache(this.clock, profile.metadataTtlMs);
@@ -105,6 +107,7 @@ class PmpVaultClient implements VaultClient {
     if (typeof ref !== 'string' || ref.trim() === '') {
       throw new GatewayError('RESOURCE_NOT_FOUND', 'the resource reference is empty');
     }
+    // Digits always mean an ID, never a name (docs/protocol.md): one too long for PMP is refused, not looked up.
     if (/^\d+$/.test(ref)) {
       assertResourceId(ref);
       return { id: ref, name: undefined };
@@ -153,7 +156,7 @@ class PmpVaultClient implements VaultClient {
     const { value } = await this.notes.get(
       `${resourceId}/${accountId}`,
       async () => {
-        const env = await this.http.request('accountDetails', path, undefined, undefined);
+        const env = await this.http.request({ call: 'accountDetails', path });
         expectSuccess(env, { call: 'accountDetails' });
         return { notes: parseAccountNotes(env) };
       },
@@ -162,11 +165,7 @@ class PmpVaultClient implements VaultClient {
     return value.notes;
   }
 
-  /**
-   * Written with then() rather than as an async function: in the steady
-   * state (account list cached) nothing waits before the password call, and
-   * a command in flight holds no suspended frame here.
-   */
+  // Tuned for allocation (then(), no async frame): docs/benchmarks.md#why-the-hot-path-looks-as-it-does
   getPassword(resourceId: string, accountId: string, req: PasswordRequest, opts?: CallOptions): Promise<FetchedPassword> {
     try {
       assertResourceId(resourceId);
@@ -201,7 +200,8 @@ class PmpVaultClient implements VaultClient {
     if (account.reasonRequired && !reason) {
       throw new GatewayError('REASON_REQUIRED', 'a reason is required for this account', { detail: 'ISREASONREQUIRED' });
     }
-    return this.http.request('getPassword', passwordPath(resourceId, accountId), passwordQuery({ ticketId, reason }), signal).then((env) => {
+    const path = passwordPath(resourceId, accountId);
+    return this.http.request({ call: 'getPassword', path, query: passwordQuery({ ticketId, reason }), signal }).then((env) => {
       if (env.status !== 'Success') {
         expectSuccess(env, { call: 'getPassword', account, supplied: { ticketId: ticketId !== undefined, reason: reason !== undefined } });
       }
@@ -210,7 +210,7 @@ class PmpVaultClient implements VaultClient {
   }
 
   async probe(opts?: CallOptions): Promise<void> {
-    const env = await this.http.request('probe', PROBE_PATH, undefined, opts?.signal);
+    const env = await this.http.request({ call: 'probe', path: PROBE_PATH, signal: opts?.signal });
     expectSuccess(env, { call: 'probe' });
   }
 
@@ -225,13 +225,13 @@ class PmpVaultClient implements VaultClient {
   // ---- metadata -------------------------------------------------------------
 
   private async fetchResources(): Promise<PmpResource[]> {
-    const env = await this.http.request('listResources', RESOURCES_PATH, undefined, undefined);
+    const env = await this.http.request({ call: 'listResources', path: RESOURCES_PATH });
     expectSuccess(env, { call: 'listResources' });
     return parseResources(env);
   }
 
   private async fetchAccountList(resourceId: string): Promise<ParsedAccountList> {
-    const env = await this.http.request('listAccounts', accountsPath(resourceId), undefined, undefined);
+    const env = await this.http.request({ call: 'listAccounts', path: accountsPath(resourceId) });
     expectSuccess(env, { call: 'listAccounts' });
     return parseAccountList(env, resourceId);
   }

@@ -6,17 +6,16 @@ import { responseTooLargeError } from './vault-errors.js';
 
 /**
  * One HTTP exchange with PMP on undici's dispatch API: the answer is
- * collected into a string and settles one promise.
+ * collected into a string and settles one promise. Not `pool.request`,
+ * which adds a response stream and an AbortController per request (tuned
+ * for allocation: docs/benchmarks.md#why-the-hot-path-looks-as-it-does).
  *
- * `pool.request` would add, per request, a response stream, an async
- * resource and (for a time-out) an AbortController whose signal undici
- * listens to; on a vault that answers in tens of microseconds that was most
- * of the client's cost. Here the time-out (a DeadlineQueue entry) and the
- * caller's abort (one listener on the caller's own signal, none without
- * one) both end the exchange through `fail`, which settles at once and
- * aborts the request through undici's own controller: a request still
- * queued for a connection is aborted as soon as undici starts it, a running
- * one tears its socket down (so it is never completed, nor re-sent).
+ * The time-out (a DeadlineQueue entry) and the caller's abort (one listener
+ * on the caller's own signal, none without one) both end the exchange
+ * through `fail`, which settles at once and aborts the request through
+ * undici's own controller: a request still queued for a connection is
+ * aborted as soon as undici starts it, a running one tears its socket down
+ * (so it is never completed, nor re-sent).
  *
  * The answer is bounded by `maxBytes` the same way: a Content-Length above
  * it, or a body that grows past it, ends the exchange with VAULT_ERROR and

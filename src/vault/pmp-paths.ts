@@ -1,5 +1,9 @@
 import { GatewayError } from '../shared/errors.js';
+import { isPmpId } from '../shared/pmp-id.js';
 import type { PasswordRequest } from './types.js';
+
+/** Re-exported for commands/resolve-resource.ts until it imports isPmpId from shared/. */
+export { isPmpId };
 
 /**
  * The URLs of the PMP REST API (shared/reference/pmp-api.md). Only IDs
@@ -16,21 +20,14 @@ export const PROBE_PATH = `${API_BASE}/resources/resourcetypes`;
 /** 1. All resources of the API user. */
 export const RESOURCES_PATH = `${API_BASE}/resources`;
 
-/** PMP IDs are decimal numbers; 18 digits keeps them inside a signed 64-bit long. */
-const ID_PATTERN = /^\d{1,18}$/;
-
-export function isPmpId(value: unknown): value is string {
-  return typeof value === 'string' && ID_PATTERN.test(value);
-}
-
 export function assertResourceId(id: unknown): asserts id is string {
-  if (!isPmpId(id)) {
+  if (typeof id !== 'string' || !isPmpId(id)) {
     throw new GatewayError('RESOURCE_NOT_FOUND', 'a resource ID must be a number', { detail: 'resource ID is not 1-18 digits' });
   }
 }
 
 export function assertAccountId(id: unknown): asserts id is string {
-  if (!isPmpId(id)) {
+  if (typeof id !== 'string' || !isPmpId(id)) {
     throw new GatewayError('ACCOUNT_NOT_FOUND', 'an account ID must be a number', { detail: 'account ID is not 1-18 digits' });
   }
 }

@@ -1,4 +1,5 @@
 import { GatewayError } from '../shared/errors.js';
+import { isPmpId } from '../shared/pmp-id.js';
 import type { PmpAccount, PmpResource } from './types.js';
 import { pmpFailureToError, redactVaultText, type PmpFailureContext } from './vault-errors.js';
 
@@ -64,11 +65,12 @@ function optionalString(v: unknown): string | undefined {
   return undefined;
 }
 
-/** A required ID: a string (or number) of digits. */
+/** A required ID: a PMP ID as a string (spaces around it ignored) or a number. */
 function requiredId(v: unknown, where: string): string {
   const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
-  if (typeof s !== 'string' || !/^\d{1,18}$/.test(s.trim())) throw malformed(`${where} is missing or not a numeric ID`);
-  return s.trim();
+  const id = typeof s === 'string' ? s.trim() : undefined;
+  if (id === undefined || !isPmpId(id)) throw malformed(`${where} is missing or not a numeric ID`);
+  return id;
 }
 
 function requiredString(v: unknown, where: string): string {

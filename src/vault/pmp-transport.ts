@@ -3,6 +3,7 @@ import { Pool } from './undici-pool.js';
 import type { VaultProfile } from '../config/types.js';
 import { sleep, type Clock } from '../shared/clock.js';
 import { GatewayError } from '../shared/errors.js';
+import { stripBrackets } from '../shared/url.js';
 import type { AbortLike } from '../shared/abort.js';
 import { isTlsVerificationError } from '../tls/trust.js';
 import { decodeEnvelope, type PmpEnvelope } from './pmp-responses.js';
@@ -18,15 +19,39 @@ export const CONNECT_RETRY_DELAYS_MS: readonly number[] = [100, 300];
 const KEEP_ALIVE_MS = 30_000;
 
 export interface PmpTransportDeps {
+  /** Reads the API key, for each request whose key `peekToken` does not give. */
+  readToken: () => Promise<string>;
   /**
-   * Reads the API key; called once per request (the caller may cache it:
-   * the same string again costs no new check or header object). A string
-   * returned as it is, not in a promise, lets the request go out at once.
+   * The API key when it is at hand without waiting (a secret read once and
+   * kept), else undefined; must not throw. With it the steady state sends a
+   * request at once. Default: none, every request waits for `readToken`.
    */
-  readToken: () => string | Promise<string>;
+  peekToken?: (() => string | undefined) | undefined;
   log: Logger;
   clock: Clock;
 }
+
+/** One PMP call, as `PmpTransport.request` takes it. */
+export interface PmpRequest {
+  /** Which call: for the logs and for mapping PMP's failures. */
+  readonly call: PmpCall;
+  /** The path under the vault's origin, its IDs already checked (pmp-paths.ts). */
+  readonly path: string;
+  /** The query string, without `?` (never logged: it may hold INPUT_DATA). */
+  readonly query?: string | undefined;
+  /** The caller's signal: aborting ends the call with its reason. */
+  readonly signal?: AbortLike | undefined;
+}
+
+/** How far the retries of one request have gone (see `request`). */
+interface Tries {
+  /** Connect-phase failures retried so far: the index into CONNECT_RETRY_DELAYS_MS. */
+  readonly connectRetries: number;
+  /** Whether a pinned certificate was learned anew for this request already. */
+  readonly relearned: boolean;
+}
+
+const FIRST_TRY: Tries = Object.freeze({ connectRetries: 0, relearned: false });
 
 /**
  * The HTTP side of one vault profile's client: PMP calls as GET requests on
@@ -70,7 +95,7 @@ export class PmpTransport {
     this.trust = new VaultTrust({
       caFile: profile.caFile,
       pinSha256: profile.pinSha256,
-      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      host: stripBrackets(url.hostname),
       port: url.port ? Number(url.port) : 443,
       timeoutMs: profile.timeoutMs,
     });
@@ -88,62 +113,51 @@ export class PmpTransport {
 
   /**
    * One PMP call: one HTTP exchange under the profile's time-out (counted
-   * from before the pool and token are ready, so learning a pinned
-   * certificate counts too) and the caller's signal. After a failure,
-   * `failed` retries only connect-phase failures (the request was never
-   * written) and, in pin mode, one TLS failure after learning a renewed
-   * certificate (a failed handshake never carries the request either).
-   *
-   * Chained with one then() rather than written as async functions: a call
-   * in flight holds one promise reaction here and no suspended frame (with
-   * 1,000 commands waiting on a slow vault that is memory; on a fast vault,
-   * every live object is also copied by each young-generation GC).
+   * from before the pool and key are ready, so learning a pinned
+   * certificate counts too) and the caller's signal. A failed exchange is
+   * tried again only when that is safe: a connect-phase failure (the
+   * request was never written), after CONNECT_RETRY_DELAYS_MS; and, in pin
+   * mode, one TLS failure after learning a renewed certificate (a failed
+   * handshake never carries the request either).
    */
-  request(
-    call: PmpCall,
-    path: string,
-    query: string | undefined,
-    signal: AbortLike | undefined,
-    retries = 0,
-    relearned = false,
-  ): Promise<PmpEnvelope> {
-    if (this.closed) return Promise.reject(new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed'));
+  request(req: PmpRequest): Promise<PmpEnvelope> {
+    return this.attempt(req, FIRST_TRY);
+  }
+
+  // Tuned for allocation (then() chains, no async frame): docs/benchmarks.md#why-the-hot-path-looks-as-it-does
+  private attempt(req: PmpRequest, tries: Tries): Promise<PmpEnvelope> {
+    const { signal } = req;
+    if (this.closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ex = new PmpExchange(this.deadlines, signal, this.profile.maxResponseBytes);
     try {
-      this.dispatch(ex, query ? `${path}?${query}` : path);
+      this.dispatch(ex, req.query ? `${req.path}?${req.query}` : req.path);
     } catch (err) {
       ex.fail(err);
     }
     const onFailure = (err: unknown, status?: number): Promise<PmpEnvelope> =>
-      this.failed(call, path, query, signal, retries, relearned, this.exchangeFailed(call, path, status, ex, err, signal));
+      this.retryOrFail(req, tries, this.exchangeFailed(req, ex, err, status));
     return ex.promise.then((answer) => {
       let env: PmpEnvelope;
       try {
         env = decodeEnvelope(answer.status, answer.body, ex.token);
       } catch (err) {
-        // PMP answered: nothing to retry, `failed` only passes the error on.
+        // PMP answered: nothing to retry, retryOrFail only passes the error on.
         return onFailure(err, answer.status);
       }
       if (this.log.isLevelEnabled('debug')) {
-        this.log.debug({ call, method: 'GET', path, status: answer.status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
+        this.log.debug({ call: req.call, method: 'GET', path: req.path, status: answer.status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
       }
       return env;
     }, onFailure);
   }
 
   /** After a failed exchange: the same request again when that is safe (see request), else the error. */
-  private async failed(
-    call: PmpCall,
-    path: string,
-    query: string | undefined,
-    signal: AbortLike | undefined,
-    retries: number,
-    relearned: boolean,
-    err: unknown,
-  ): Promise<PmpEnvelope> {
+  private async retryOrFail(req: PmpRequest, tries: Tries, err: unknown): Promise<PmpEnvelope> {
+    const { signal } = req;
     if (signal?.aborted) throw signal.reason;
     if (err instanceof GatewayError) throw err;
+    let relearned = tries.relearned;
     if (isTlsVerificationError(err) && this.trust.mode === 'pin' && !relearned) {
       let changed: boolean;
       try {
@@ -152,21 +166,22 @@ export class PmpTransport {
         if (signal?.aborted) throw signal.reason;
         throw transportErrorToError(relearnErr);
       }
-      if (changed) return this.request(call, path, query, signal, retries, true);
+      if (changed) return this.attempt(req, { connectRetries: tries.connectRetries, relearned: true });
       relearned = true;
     }
-    const delay = CONNECT_RETRY_DELAYS_MS[retries];
+    const delay = CONNECT_RETRY_DELAYS_MS[tries.connectRetries];
     if (delay === undefined || !isConnectPhaseError(err)) throw transportErrorToError(err);
     await sleep(this.clock, delay, signal);
-    return this.request(call, path, query, signal, retries + 1, relearned);
+    return this.attempt(req, { connectRetries: tries.connectRetries + 1, relearned });
   }
 
   /**
    * Logs a failed exchange and returns what the caller should see next: the
    * signal's reason (aborted), VAULT_TIMEOUT, or the error itself for
-   * `failed` to sort.
+   * retryOrFail to sort.
    */
-  private exchangeFailed(call: PmpCall, path: string, status: number | undefined, ex: PmpExchange, err: unknown, signal: AbortLike | undefined): unknown {
+  private exchangeFailed(req: PmpRequest, ex: PmpExchange, err: unknown, status: number | undefined): unknown {
+    const { call, path, signal } = req;
     if (signal?.aborted) {
       if (this.log.isLevelEnabled('debug')) {
         this.log.debug({ call, method: 'GET', path, status, durationMs: this.elapsed(ex) }, 'vault request aborted by caller');
@@ -184,42 +199,38 @@ export class PmpTransport {
   }
 
   /**
-   * Hands the request to undici, unless the exchange ended first. In the
-   * steady state (pool built, trust settled, key read) that happens at once,
-   * with no promise; otherwise once the pool and the key are ready.
+   * Hands the request to undici, unless the exchange ended first: at once
+   * when the pool is ready and the key at hand (the steady state), else
+   * once both are.
    */
   private dispatch(ex: PmpExchange, path: string): void {
     const pool = this.readyPool();
-    let token: string | Promise<string>;
-    try {
-      token = this.deps.readToken();
-    } catch (err) {
-      ex.fail(tokenError(err));
-      return;
-    }
-    if (pool && typeof token === 'string') {
+    const token = pool === undefined ? undefined : this.deps.peekToken?.();
+    if (pool !== undefined && token !== undefined) {
       this.send(pool, ex, path, token);
-      return;
+    } else {
+      this.ready()
+        .then((parts) => this.send(parts.pool, ex, path, parts.token))
+        .catch((err: unknown) => ex.fail(err));
     }
-    this.dispatchWhenReady(ex, path, token).catch((err: unknown) => ex.fail(err));
   }
 
-  private async dispatchWhenReady(ex: PmpExchange, path: string, token: string | Promise<string>): Promise<void> {
-    let raw: string;
+  /** The pool and the API key, once both are ready. */
+  private async ready(): Promise<{ pool: Pool; token: string }> {
+    let token: string;
     try {
-      raw = await token;
+      token = await this.deps.readToken();
     } catch (err) {
       throw tokenError(err);
     }
-    const pool = this.readyPool() ?? (await this.currentPool());
-    this.send(pool, ex, path, raw);
+    return { pool: this.readyPool() ?? (await this.currentPool()), token };
   }
 
   private send(pool: Pool, ex: PmpExchange, path: string, raw: string): void {
     const headers = this.headersFor(raw);
     if (ex.done) return;
     ex.token = headers['AUTHTOKEN'];
-    if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
+    if (this.closed) throw closedError();
     pool.dispatch({ method: 'GET', path, headers }, ex);
   }
 
@@ -247,7 +258,7 @@ export class PmpTransport {
   /** The pool for the current trust; rebuilt when a pinned leaf is (re)learned. */
   private async currentPool(): Promise<Pool> {
     const connect = await this.trust.connectOptions();
-    if (this.closed) throw new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
+    if (this.closed) throw closedError();
     if (this.pool && this.poolGeneration === this.trust.generation) return this.pool;
     const old = this.pool;
     this.pool = new Pool(this.origin, {
@@ -272,6 +283,10 @@ export class PmpTransport {
   private elapsed(ex: PmpExchange): number {
     return Math.round(this.clock.monotonic() - (ex.deadline - this.profile.timeoutMs));
   }
+}
+
+function closedError(): GatewayError {
+  return new GatewayError('VAULT_UNREACHABLE', 'the vault client is closed');
 }
 
 /** A failure to read the API key, as the caller sees it. */

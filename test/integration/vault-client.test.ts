@@ -436,22 +436,34 @@ describe('vault failures', () => {
     await expect(c.probe()).resolves.toBeUndefined();
   });
 
-  it('takes the API key as a plain string too (no promise): used at once, a read that throws is VAULT_ERROR', async () => {
-    let token: string | Error = SAMPLE_TOKEN;
+  it('takes the API key from peekToken when it has one (no read), else from readToken; a read that throws is VAULT_ERROR', async () => {
+    let known: string | undefined = SAMPLE_TOKEN;
+    let stored: string | Error = SAMPLE_TOKEN;
+    let reads = 0;
     const c = createVaultClient(profileFor(sim), {
+      peekToken: () => known,
       readToken: () => {
-        if (token instanceof Error) throw token;
-        return token;
+        reads++;
+        // Thrown, not rejected: a reader that fails before it returns a promise.
+        if (stored instanceof Error) throw stored;
+        return Promise.resolve(stored);
       },
     });
     clients.push(c);
+    // The first request waits for the pool (and reads the key once); then the peeked key is used as it is.
     await expect(c.getPassword('301', '902', {})).resolves.toMatchObject({ password: 'Sim-Adm1n-Pass!' });
+    const afterFirst = reads;
     await expect(c.getPassword('301', '902', {})).resolves.toMatchObject({ password: 'Sim-Adm1n-Pass!' });
-    token = 'pmp-bad-token-zz9';
+    known = 'pmp-bad-token-zz9';
     expect(await codeOf(c.probe())).toBe('ACCESS_DENIED');
-    token = new Error('EACCES: /etc/credgw/pmp.token');
+    expect(reads).toBe(afterFirst);
+    // Nothing at hand: the key is read.
+    known = undefined;
+    await expect(c.probe()).resolves.toBeUndefined();
+    expect(reads).toBe(afterFirst + 1);
+    stored = new Error('EACCES: /etc/credgw/pmp.token');
     expect(await c.probe().catch((e: unknown) => e)).toMatchObject({ code: 'VAULT_ERROR', message: 'the vault API key cannot be read' });
-    token = SAMPLE_TOKEN;
+    stored = SAMPLE_TOKEN;
     await expect(c.probe()).resolves.toBeUndefined();
   });
 

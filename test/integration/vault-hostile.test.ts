@@ -39,7 +39,7 @@ let vault: HostileVault;
 let clock: ManualClock;
 let c: VaultClient;
 function client(clk: Clock = clock): VaultClient {
-  c = createVaultClient(profileFor(vault.url), { readToken: () => 'pmp-hostile-key', clock: clk });
+  c = createVaultClient(profileFor(vault.url), { peekToken: () => 'pmp-hostile-key', readToken: async () => 'pmp-hostile-key', clock: clk });
   return c;
 }
 

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { isEpoch, isId, isObject } from '../../protocol/index.js';
+import { CredgwError, type CredgwErrorOptions } from '../../shared/errors.js';
 
 /**
  * The last epoch granted per cluster, so that a restarted controller never
@@ -17,15 +18,14 @@ import { isEpoch, isId, isObject } from '../../protocol/index.js';
 
 export const EPOCH_STATE_VERSION = 1;
 
-export class EpochStoreError extends Error {
+export class EpochStoreError extends CredgwError<'EPOCH_STATE_INVALID'> {
   override readonly name = 'EpochStoreError';
-  readonly code = 'EPOCH_STATE_INVALID';
   constructor(
     message: string,
     readonly path: string,
-    options?: { cause?: unknown },
+    options?: CredgwErrorOptions,
   ) {
-    super(message, options);
+    super('EPOCH_STATE_INVALID', message, options);
   }
 }
 

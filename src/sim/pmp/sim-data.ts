@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isPmpId } from '../../shared/pmp-id.js';
 import { PmpSimError } from './sim-errors.js';
 
 /**
@@ -259,7 +260,7 @@ function digits(o: Obj, key: string, path: string, dflt?: string): string {
   const v = o[key];
   if (typeof v === 'number') fail(join(path, key), `must be a string of digits (write "${v}", PMP IDs are strings)`);
   const s = str(o, key, path, dflt);
-  if (!/^[0-9]{1,18}$/.test(s)) fail(join(path, key), 'must be a string of digits');
+  if (!isPmpId(s)) fail(join(path, key), 'must be a string of digits');
   return s;
 }
 

@@ -1,6 +1,8 @@
+import { CredgwError, type CredgwErrorOptions } from '../../shared/errors.js';
+
 /**
  * Errors of the simulator's own inputs (its data file, an injected fault).
- * They are not gateway errors: the simulator is test equipment, and its
+ * They are not command results (GatewayError): the simulator is test equipment, and its
  * callers (the CLI, tests, benchmarks) branch on `code` and show the
  * message, which always names the key path at fault.
  */
@@ -13,15 +15,13 @@ export type PmpSimErrorCode =
   /** A fault given to inject() or POST /__sim/faults is malformed. */
   | 'SIM_FAULT_INVALID';
 
-export class PmpSimError extends Error {
+export class PmpSimError extends CredgwError<PmpSimErrorCode> {
   override readonly name = 'PmpSimError';
-  readonly code: PmpSimErrorCode;
   /** Where in the input the problem is, e.g. `resources[0].accounts[2].id`; '' for the whole input. */
   readonly keyPath: string;
 
-  constructor(code: PmpSimErrorCode, keyPath: string, problem: string, options?: { cause?: unknown }) {
-    super(keyPath ? `${keyPath}: ${problem}` : problem, options);
-    this.code = code;
+  constructor(code: PmpSimErrorCode, keyPath: string, problem: string, options?: CredgwErrorOptions) {
+    super(code, keyPath ? `${keyPath}: ${problem}` : problem, options);
     this.keyPath = keyPath;
   }
 }

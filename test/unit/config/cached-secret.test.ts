@@ -23,49 +23,81 @@ function manualRead(): { read: (ref: SecretRef) => Promise<string>; calls: numbe
 }
 
 describe('CachedSecret', () => {
-  it('shares the first read, then hands out the string itself (no promise per use)', async () => {
+  it('knows nothing before the first read; concurrent reads share one', async () => {
     const r = manualRead();
     const secret = new CachedSecret(REF, r.read);
-    const a = secret.get();
-    const b = secret.get();
-    expect(a).toBeInstanceOf(Promise);
+    expect(secret.peek()).toBeUndefined();
+    expect(r.calls).toBe(0);
+    const a = secret.read();
+    const b = secret.read();
     expect(b).toBe(a);
     expect(r.calls).toBe(1);
+    expect(secret.peek()).toBeUndefined();
     r.settle('k3y-value');
     await expect(a).resolves.toBe('k3y-value');
-    expect(secret.get()).toBe('k3y-value');
+  });
+
+  it('after a successful read, peek() gives the value and read() reads no more', async () => {
+    const r = manualRead();
+    const secret = new CachedSecret(REF, r.read);
+    const first = secret.read();
+    r.settle('k3y-value');
+    await first;
+    expect(secret.peek()).toBe('k3y-value');
+    await expect(secret.read()).resolves.toBe('k3y-value');
+    expect(secret.peek()).toBe('k3y-value');
     expect(r.calls).toBe(1);
   });
 
   it('does not keep a failed read: the next use reads again', async () => {
     const r = manualRead();
     const secret = new CachedSecret(REF, r.read);
-    const first = secret.get();
+    const first = secret.read();
     r.settle(new Error('ENOENT'));
     await expect(first).rejects.toThrow('ENOENT');
-    const second = secret.get();
+    expect(secret.peek()).toBeUndefined();
+    const second = secret.read();
     expect(r.calls).toBe(2);
     r.settle('later');
     await expect(second).resolves.toBe('later');
-    expect(secret.get()).toBe('later');
+    expect(secret.peek()).toBe('later');
   });
 
   it('reads again after forget(), and a read finished after forget() is not kept', async () => {
     const r = manualRead();
     const secret = new CachedSecret(REF, r.read);
-    const old = secret.get();
+    const old = secret.read();
     secret.forget();
-    const fresh = secret.get();
+    const fresh = secret.read();
+    expect(fresh).not.toBe(old);
     expect(r.calls).toBe(2);
     r.settle('old');
     await old;
     // The superseded read must not become the cached value.
-    expect(secret.get()).toBe(fresh);
+    expect(secret.peek()).toBeUndefined();
+    expect(secret.read()).toBe(fresh);
     r.settle('new');
     await expect(fresh).resolves.toBe('new');
-    expect(secret.get()).toBe('new');
+    expect(secret.peek()).toBe('new');
     secret.forget();
-    expect(secret.get()).toBeInstanceOf(Promise);
+    expect(secret.peek()).toBeUndefined();
+    const third = secret.read();
     expect(r.calls).toBe(3);
+    r.settle('newer');
+    await expect(third).resolves.toBe('newer');
+  });
+
+  it('a failed read superseded by forget() does not drop the newer read', async () => {
+    const r = manualRead();
+    const secret = new CachedSecret(REF, r.read);
+    const old = secret.read();
+    secret.forget();
+    const fresh = secret.read();
+    r.settle(new Error('EACCES'));
+    await expect(old).rejects.toThrow('EACCES');
+    expect(secret.read()).toBe(fresh);
+    expect(r.calls).toBe(2);
+    r.settle('ok');
+    await expect(fresh).resolves.toBe('ok');
   });
 });

@@ -1,4 +1,4 @@
-import { BACKOFF_RESET_AFTER_MS, backoffDelay, DEFAULT_BACKOFF, refusedDelay } from '../../../src/link/backoff.js';
+import { BACKOFF_RESET_AFTER_MS, backoffDelay, DEFAULT_BACKOFF, ReconnectBackoff, refusedDelay } from '../../../src/link/backoff.js';
 
 describe('backoffDelay (full jitter, protocol section 2)', () => {
   it('uses base 250 ms and cap 30 s by default', () => {
@@ -57,5 +57,26 @@ describe('backoffDelay (full jitter, protocol section 2)', () => {
   it('after a refusal (HTTP 401) the delay is the cap', () => {
     expect(refusedDelay()).toBe(30_000);
     expect(refusedDelay({ baseMs: 1, capMs: 77 })).toBe(77);
+  });
+});
+
+describe('ReconnectBackoff (the link\'s attempt counter)', () => {
+  it('widens the window with each failure and starts again after reset()', () => {
+    const b = new ReconnectBackoff(DEFAULT_BACKOFF, () => 1);
+    expect([b.next('CONNECT_FAILED'), b.next('CLOSED'), b.next('LIVENESS')]).toEqual([
+      { delayMs: 250, attempt: 0 },
+      { delayMs: 500, attempt: 1 },
+      { delayMs: 1000, attempt: 2 },
+    ]);
+    b.reset();
+    expect(b.next('CLOSED')).toEqual({ delayMs: 250, attempt: 0 });
+  });
+
+  it.each(['UNAUTHORIZED', 'PROXY_AUTH_REQUIRED', 'REPLACED'] as const)('after %s waits the cap and puts the counter at the cap', (code) => {
+    const b = new ReconnectBackoff(DEFAULT_BACKOFF, () => 1);
+    expect(b.next(code)).toEqual({ delayMs: 30_000, attempt: 0 });
+    // 250 × 2^7 ≥ 30 000: the next ordinary failure's window is the cap too.
+    expect(b.next('CLOSED')).toEqual({ delayMs: 30_000, attempt: 7 });
+    expect(b.next('UNAUTHORIZED')).toEqual({ delayMs: 30_000, attempt: 8 });
   });
 });

@@ -1,4 +1,18 @@
-import { ERROR_CODES, ERROR_RETRYABLE, GatewayError, isErrorCode, toGatewayError } from '../../../src/shared/errors.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT_FAILURE, EXIT_USAGE, exitCodeFor, formatError, UsageError } from '../../../src/cli/cli-context.js';
+import { DemoApiError } from '../../../src/cli/demo-api.js';
+import { DemoFailure, DemoInterrupted } from '../../../src/cli/demo-step-runner.js';
+import { DemoProcessError } from '../../../src/cli/demo-supervisor.js';
+import { ConfigError, KeyPathError, SecretError } from '../../../src/config/index.js';
+import { LinkConfigError, LinkError, type LinkFailureCode } from '../../../src/link/index.js';
+import { CredgwError, ERROR_CODES, ERROR_RETRYABLE, GatewayError, isErrorCode, toGatewayError } from '../../../src/shared/errors.js';
+import { IllegalTransitionError } from '../../../src/shared/state-machine.js';
+import { EpochStoreError } from '../../../src/sim/controller/index.js';
+import { PmpSimError, type PmpSimErrorCode } from '../../../src/sim/pmp/index.js';
+import { AuditTargetError, TelemetryError, type TelemetryErrorCode } from '../../../src/telemetry/index.js';
+import { PinMismatchError, RecipientKeyError } from '../../../src/tls/index.js';
 
 /** The protocol's error table (shared/design/protocol.md section 7), copied by hand on purpose. */
 const PROTOCOL_TABLE: Array<[string, boolean]> = [
@@ -48,5 +62,131 @@ describe('error codes', () => {
     expect(wrapped.cause).toBeInstanceOf(TypeError);
     const same = new GatewayError('VAULT_ERROR', 'x');
     expect(toGatewayError(same)).toBe(same);
+  });
+});
+
+/** Every member of a code union: a missing or an extra key fails `npm run typecheck`. */
+function allOf<C extends string>(codes: Record<C, true>): C[] {
+  return Object.keys(codes) as C[];
+}
+
+const LINK_CODES = allOf<LinkFailureCode>({
+  TOKEN_UNREADABLE: true,
+  CONNECT_FAILED: true,
+  CONNECT_TIMEOUT: true,
+  PROXY_FAILED: true,
+  PROXY_PASSWORD_UNREADABLE: true,
+  PROXY_AUTH_REQUIRED: true,
+  PROXY_REFUSED: true,
+  TLS_ERROR: true,
+  TLS_CONFIG: true,
+  UNAUTHORIZED: true,
+  UPGRADE_REFUSED: true,
+  PROTOCOL_MISMATCH: true,
+  WELCOME_TIMEOUT: true,
+  VERSION_MISMATCH: true,
+  PROTOCOL_ERROR: true,
+  LIVENESS: true,
+  REPLACED: true,
+  CLOSED: true,
+});
+const TELEMETRY_CODES = allOf<TelemetryErrorCode>({
+  TELEMETRY_NOT_LOOPBACK: true,
+  TELEMETRY_LISTEN_FAILED: true,
+  NOT_RUNNING: true,
+  NOT_ANSWERING: true,
+  BAD_RESPONSE: true,
+});
+const SIM_CODES = allOf<PmpSimErrorCode>({ SIM_DATA_UNREADABLE: true, SIM_DATA_INVALID: true, SIM_FAULT_INVALID: true });
+const DEMO_PROCESS_CODES = allOf<DemoProcessError['code']>({ PROCESS_EXITED: true, PROCESS_SPAWN_FAILED: true });
+/** Codes the CLI throws with the base itself (cert, config, status, vault, demo). */
+const CLI_CODES = ['ABORTED', 'CONFIG_EXISTS', 'CONFIG_INVALID', 'DEMO_NOT_BUILT', 'TELEMETRY_DISABLED', 'UNKNOWN_VAULT', 'VAULT_EXISTS', 'VAULT_TIMEOUT', 'VAULT_UNREACHABLE'];
+
+interface Row {
+  /** Builds the error, handing `cause` to the classes that take one. */
+  make: (cause: Error) => CredgwError;
+  name: string;
+  code: string;
+  message: string;
+  /** False for errors that never stand for another failure (their constructor takes no cause). */
+  keepsCause: boolean;
+  exit: number;
+}
+
+const row = (name: string, code: string, message: string, make: Row['make'], keepsCause = true): Row => ({
+  make,
+  name,
+  code,
+  message,
+  keepsCause,
+  exit: code === 'USAGE' ? EXIT_USAGE : EXIT_FAILURE,
+});
+
+const ROWS: Row[] = [
+  ...CLI_CODES.map((code) => row('CredgwError', code, 'what failed', (cause) => new CredgwError(code, 'what failed', { cause }))),
+  ...ERROR_CODES.map((code) => row('GatewayError', code, 'msg', (cause) => new GatewayError(code, 'msg', { cause }))),
+  row('IllegalTransitionError', 'ILLEGAL_TRANSITION', 'link: illegal transition up -> idle (x)', (cause) => new IllegalTransitionError('link: illegal transition up -> idle (x)', { cause })),
+  ...TELEMETRY_CODES.map((code) => row('TelemetryError', code, 'no daemon', (cause) => new TelemetryError(code, 'no daemon', { cause }))),
+  row('AuditTargetError', 'AUDIT_UNAVAILABLE', 'telemetry.audit: cannot open /x', (cause) => new AuditTargetError('/x', 'telemetry.audit: cannot open /x', { cause })),
+  row('ConfigError', 'CONFIG_INVALID', 'invalid configuration in /c.json (2 problems): a: no; b: no', (cause) => new ConfigError(['a: no', 'b: no'], '/c.json', { cause })),
+  row('SecretError', 'SECRET_UNAVAILABLE', 'env://PMP_TOKEN: is not set', (cause) => new SecretError('env://PMP_TOKEN', 'NOT_FOUND', 'is not set', { cause })),
+  row('KeyPathError', 'KEY_PATH_INVALID', 'the key path is empty', (cause) => new KeyPathError('the key path is empty', { cause })),
+  ...SIM_CODES.map((code) => row('PmpSimError', code, 'resources[0].id: is missing', (cause) => new PmpSimError(code, 'resources[0].id', 'is missing', { cause }))),
+  row('EpochStoreError', 'EPOCH_STATE_INVALID', '/e.json is not JSON', (cause) => new EpochStoreError('/e.json is not JSON', '/e.json', { cause })),
+  row('UsageError', 'USAGE', '--timeout must be 1-600000 ms', (cause) => new UsageError('--timeout must be 1-600000 ms', { cause })),
+  row('DemoApiError', 'CONTROLLER_API_ERROR', 'GET cluster x: HTTP 500', (cause) => new DemoApiError('CONTROLLER_API_ERROR', 'GET cluster x: HTTP 500', { cause })),
+  ...DEMO_PROCESS_CODES.map((code) => row('DemoProcessError', code, 'gw-a ended', (cause) => new DemoProcessError(code, 'gw-a ended', { cause }))),
+  row('DemoFailure', 'STEP_TIMEOUT', 'did not finish within 30 s', (cause) => new DemoFailure('STEP_TIMEOUT', 'did not finish within 30 s', [], { cause })),
+  row('DemoInterrupted', 'DEMO_INTERRUPTED', 'interrupted by SIGINT', () => new DemoInterrupted('SIGINT'), false),
+  ...LINK_CODES.map((code) => row('LinkError', code, 'link failed', (cause) => new LinkError(code, 'link failed', { cause }))),
+  row('LinkConfigError', 'CONFIG_INVALID', 'controller.url: must be a URL', (cause) => new LinkConfigError('controller.url', 'must be a URL', { cause })),
+  row('PinMismatchError', 'ERR_CREDGW_PIN_MISMATCH', 'certificate public key does not match the pin (expected a, got b)', () => new PinMismatchError('a', 'b'), false),
+  row('RecipientKeyError', 'RECIPIENT_KEY_INVALID', 'recipientKey is not a PEM RSA public key', (cause) => new RecipientKeyError('recipientKey is not a PEM RSA public key', { cause })),
+];
+
+/** Every class in src/ that extends CredgwError, directly or not, and whether any class extends Error itself. */
+function errorClassesInSource(): { credgw: Set<string>; plainError: string[] } {
+  const src = fileURLToPath(new URL('../../../src', import.meta.url));
+  const parents = new Map<string, string>();
+  for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts')) continue;
+    for (const m of readFileSync(join(src, file), 'utf8').matchAll(/\bclass (\w+)(?:<[^>{]*>)? extends (\w+)/g)) parents.set(m[1]!, m[2]!);
+  }
+  const descends = (name: string): boolean => name === 'CredgwError' || (parents.has(name) && descends(parents.get(name)!));
+  return {
+    credgw: new Set([...parents.keys()].filter(descends)),
+    plainError: [...parents].filter(([child, parent]) => parent === 'Error' && child !== 'CredgwError').map(([child]) => child),
+  };
+}
+
+describe('every error of credgw', () => {
+  it.each(ROWS.map((r) => [r.name, r.code, r] as const))('%s %s: name, code, message, cause, CLI line and exit status', (_name, _code, r) => {
+    const cause = new Error('the failure underneath');
+    const err = r.make(cause);
+    expect(err).toBeInstanceOf(CredgwError);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.name).toBe(r.name);
+    expect(err.code).toBe(r.code);
+    expect(err.message).toBe(r.message);
+    expect(err.cause).toBe(r.keepsCause ? cause : undefined);
+    expect(formatError(err)).toBe(`error: ${r.code}: ${r.message}`);
+    expect(exitCodeFor(err)).toBe(r.exit);
+  });
+
+  it('covers every error class of src/, each of which extends CredgwError', () => {
+    const { credgw, plainError } = errorClassesInSource();
+    expect(plainError).toEqual([]);
+    expect(new Set(ROWS.map((r) => r.name))).toEqual(credgw);
+  });
+
+  it('keeps no cause property when none is given', () => {
+    expect('cause' in new CredgwError('X', 'm')).toBe(false);
+    expect('cause' in new CredgwError('X', 'm', { cause: undefined })).toBe(false);
+  });
+
+  it('exits 1 for a foreign error, whatever its code, and 2 only for USAGE', () => {
+    expect(exitCodeFor(new TypeError('boom'))).toBe(EXIT_FAILURE);
+    expect(exitCodeFor(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe(EXIT_FAILURE);
+    expect(exitCodeFor(new CredgwError('USAGE', 'bad flag'))).toBe(EXIT_USAGE);
   });
 });

@@ -1,10 +1,10 @@
 import { ManualClock } from '../../../src/shared/clock.js';
 import { GatewayError } from '../../../src/shared/errors.js';
+import { isPmpId } from '../../../src/shared/pmp-id.js';
 import { eachBounded, matchResource } from '../../../src/vault/pmp-client.js';
 import {
   accountDetailsPath,
   accountsPath,
-  isPmpId,
   passwordPath,
   passwordQuery,
   PROBE_PATH,
@@ -63,7 +63,8 @@ describe('PMP paths', () => {
 
   it('refuses non-strings', () => {
     expect(codeOf(() => accountsPath(12 as unknown as string))).toBe('RESOURCE_NOT_FOUND');
-    expect(isPmpId(undefined)).toBe(false);
+    expect(codeOf(() => accountsPath(undefined as unknown as string))).toBe('RESOURCE_NOT_FOUND');
+    expect(codeOf(() => accountDetailsPath('1', 902 as unknown as string))).toBe('ACCOUNT_NOT_FOUND');
   });
 
   it('INPUT_DATA is url-encoded JSON with only the given REASON and TICKETID', () => {
