@@ -22,7 +22,7 @@ export interface AuditEnding {
  * The audit event of a finished command (or of one refused at once): a new
  * object, so a command that writes its facts after its deadline changes no
  * event already recorded. Written field by field, not as a spread of
- * `facts` (docs/benchmarks.md, "The hot path's shape").
+ * `facts` (docs/benchmarks.md, "Why the hot path looks as it does").
  */
 export function auditEvent(facts: AuditFacts, end: AuditEnding): AuditEvent {
   const event: AuditEvent = {

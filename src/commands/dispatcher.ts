@@ -265,7 +265,7 @@ export class Dispatcher {
     }
   }
 
-  /** A then() chain, not an async function: no suspended frame per command in flight (docs/benchmarks.md, "The hot path's shape"). */
+  /** A then() chain, not an async function: no suspended frame per command in flight (docs/benchmarks.md, "Why the hot path looks as it does"). */
   private run(exec: Execution, live: LiveExecution): void {
     const ctx: CommandContext = { vaults: this.vaults, policy: this.policy, sealer: this.sealer, signal: live.controller, facts: live.facts, lease: null };
     let running: Promise<object>;

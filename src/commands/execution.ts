@@ -13,8 +13,8 @@ export type Outcome = { ok: true; data: Record<string, unknown> } | { ok: false;
  * A command in the dispatcher: what its maps, its deadline timer and its
  * vault callbacks hold. It can outlive the command (a stale reference keeps
  * it until the next full GC), so what the command holds is in `live`, which
- * is dropped when the command is answered (docs/benchmarks.md, "The hot
- * path's shape").
+ * is dropped when the command is answered (docs/benchmarks.md, "Why the
+ * hot path looks as it does").
  */
 export interface Execution {
   /** The command while it is queued or running; null once it has been answered. */

@@ -29,7 +29,7 @@ export const getPasswordCommand: CommandSpec<GetPasswordParams> = {
 };
 
 // then() chains rather than async functions, so that the steady state waits
-// on nothing but the password call (docs/benchmarks.md, "The hot path's shape").
+// on nothing but the password call (docs/benchmarks.md, "Why the hot path looks as it does").
 export function getPassword(params: GetPasswordParams, ctx: CommandContext): Promise<GetPasswordData> {
   try {
     const { profile, client } = lookupVault(ctx, params.vault);
@@ -97,7 +97,7 @@ function fetchPassword(f: PasswordFetch, resource: ResolvedResource): Promise<Ge
     // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
     ctx.policy.assertAccount(fetched.accountName);
     // The plaintext lives only in `fetched` (scoped to this call) and, unsealed, in the result itself.
-    // Two literals, not a spread of the common fields (docs/benchmarks.md, "The hot path's shape").
+    // Two literals, not a spread of the common fields (docs/benchmarks.md, "Why the hot path looks as it does").
     const resourceId = resource.id;
     return recipient
       ? { resourceId, accountId: params.accountId, accountName: fetched.accountName, sealedPassword: recipient.seal(fetched.password) }

@@ -11,8 +11,9 @@ import { AUDIT_LINE_FIELDS, type AuditEvent, type AuditFieldKind } from '../shar
  * with a `password`, say) gets those keys dropped.
  *
  * Written straight into the audit batch (a buffer outside the JS heap)
- * rather than built as a string (docs/benchmarks.md, "The hot path's
- * shape"). Tests compare whole lines with JSON.stringify's on awkward text.
+ * rather than built as a string (docs/benchmarks.md, "Why the hot path
+ * looks as it does"). Tests compare whole lines with JSON.stringify's on
+ * awkward text.
  */
 export function writeAuditLine(e: AuditEvent, out: Buffer, at: number): number {
   at = putAscii(LINE_OPEN, out, at);
