@@ -35,10 +35,11 @@ export type { DispatcherOptions, DispatcherStats, LimitsOptions } from './dispat
  *   4. Admission (section 5): up to limits.maxInFlight execute; the next wait
  *      in the admission queue (limits.maxQueued) in arrival order and are fenced
  *      again when they start. Only one that finds the queue full: OVERLOADED.
- *   5. Execution by the command's entry in the command table, with a CommandAbort (shared/abort.ts) fired by the Clock at
- *      timeoutMs counted from arrival: the result is DEADLINE_EXCEEDED at that
- *      moment (a queued command leaves the queue without touching a vault)
- *      and the vault call is aborted; whatever it produces later is discarded.
+ *   5. Execution by the command's entry in commandTable (command-table.ts),
+ *      with a CommandAbort (shared/abort.ts) fired by the Clock at timeoutMs
+ *      counted from arrival: the result is DEADLINE_EXCEEDED at that moment
+ *      (a queued command leaves the queue without touching a vault) and the
+ *      vault call is aborted; whatever it produces later is discarded.
  * Anything thrown that is not a GatewayError is a bug: INTERNAL, logged
  * with its stack (the logs never see a password: results are never logged).
  */
