@@ -49,6 +49,9 @@ export const ERROR_RETRYABLE = {
   DEADLINE_EXCEEDED: true,
   OVERLOADED: true,
   RESULT_TOO_LARGE: false,
+  APPROVAL_PENDING: true,
+  APPROVAL_DENIED: false,
+  CHECKED_OUT: true,
   INTERNAL: true,
 } as const;
 
@@ -67,6 +70,20 @@ export interface GatewayErrorOptions extends CredgwErrorOptions {
    * the message is built from it on purpose.
    */
   detail?: string;
+  /**
+   * A hint for the controller: when a retry is worth making, in ms (sent as
+   * `error.retryAfterMs`; APPROVAL_PENDING, protocol section 10). Default none.
+   */
+  retryAfterMs?: number;
+}
+
+/** The `error` object of a protocol `result` frame. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  /** When a retry is worth making, in ms: a hint, present only where the code gives one (APPROVAL_PENDING). */
+  retryAfterMs?: number;
 }
 
 /** A command's failure, as a `result` frame carries it. */
@@ -74,16 +91,20 @@ export class GatewayError extends CredgwError<ErrorCode> {
   override readonly name = 'GatewayError';
   readonly retryable: boolean;
   readonly detail: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(code, message, options);
     this.retryable = ERROR_RETRYABLE[code];
     this.detail = options.detail;
+    this.retryAfterMs = options.retryAfterMs;
   }
 
   /** The `error` object of a protocol `result` frame. */
-  toWire(): { code: ErrorCode; message: string; retryable: boolean } {
-    return { code: this.code, message: this.message, retryable: this.retryable };
+  toWire(): WireError {
+    return this.retryAfterMs === undefined
+      ? { code: this.code, message: this.message, retryable: this.retryable }
+      : { code: this.code, message: this.message, retryable: this.retryable, retryAfterMs: this.retryAfterMs };
   }
 }
 

@@ -22,10 +22,13 @@ import {
   type ParsedAccountList,
 } from './pmp-responses.js';
 import { PmpTransport } from './pmp-transport.js';
+import { PmpAccessCalls } from './pmp-access-calls.js';
 import { isPmpId } from '../shared/pmp-id.js';
 import { TtlCache } from './ttl-cache.js';
 import { withSignal, type AbortLike } from '../shared/abort.js';
 import type {
+  AccessRequestInput,
+  AccessRequestState,
   CallOptions,
   FetchedPassword,
   ListAccountsOptions,
@@ -33,6 +36,7 @@ import type {
   PmpAccount,
   PmpAccountList,
   PmpResource,
+  RaisedAccessRequest,
   VaultClient,
 } from './types.js';
 
@@ -77,6 +81,7 @@ class PmpVaultClient implements VaultClient {
   private readonly resources: TtlCache<PmpResource[]>;
   private readonly accountLists: TtlCache<ParsedAccountList>;
   private readonly notes: TtlCache<{ notes: string | undefined }>;
+  private readonly access: PmpAccessCalls;
 
   constructor(
     private readonly profile: VaultProfile,
@@ -94,6 +99,8 @@ class PmpVaultClient implements VaultClient {
     this.resources = new TtlCache(this.clock, profile.metadataTtlMs);
     this.accountLists = new TtlCache(this.clock, profile.metadataTtlMs);
     this.notes = new TtlCache(this.clock, profile.metadataTtlMs);
+    const findAccount = (rid: string, aid: string, signal: AbortLike | undefined): Promise<ParsedAccount> => this.findAccount(rid, aid, signal);
+    this.access = new PmpAccessCalls({ request: (req) => this.http.request(req), findAccount, requireTicketId: profile.requireTicketId });
   }
 
   // ---- the port -------------------------------------------------------------
@@ -207,6 +214,17 @@ class PmpVaultClient implements VaultClient {
       }
       return { resourceId, accountId, accountName: account.name, password: parsePassword(env) };
     });
+  }
+
+  // PAM360 access control (protocol section 10), in pmp-access-calls.ts.
+  requestAccess(resourceId: string, accountId: string, req: AccessRequestInput, opts?: CallOptions): Promise<RaisedAccessRequest> {
+    return this.access.requestAccess(resourceId, accountId, req, opts);
+  }
+  accessRequestState(accountId: string, requestId: string | undefined, opts?: CallOptions): Promise<AccessRequestState> {
+    return this.access.accessRequestState(accountId, requestId, opts);
+  }
+  checkIn(resourceId: string, accountId: string, opts?: CallOptions): Promise<void> {
+    return this.access.checkIn(resourceId, accountId, opts);
   }
 
   async probe(opts?: CallOptions): Promise<void> {

@@ -45,6 +45,9 @@ const PROTOCOL_TABLE: Array<[string, boolean]> = [
   ['DEADLINE_EXCEEDED', true],
   ['OVERLOADED', true],
   ['RESULT_TOO_LARGE', false],
+  ['APPROVAL_PENDING', true],
+  ['APPROVAL_DENIED', false],
+  ['CHECKED_OUT', true],
   ['INTERNAL', true],
 ];
 

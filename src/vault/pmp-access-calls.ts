@@ -1,0 +1,125 @@
+import type { AbortLike } from '../shared/abort.js';
+import { GatewayError } from '../shared/errors.js';
+import { API_BASE, assertAccountId, assertResourceId } from './pmp-paths.js';
+import { expectSuccess, parseAccessRequestState, parseRaisedRequest, type ParsedAccount, type PmpEnvelope } from './pmp-responses.js';
+import type { PmpRequest } from './pmp-transport.js';
+import type { AccessRequestInput, AccessRequestState, CallOptions, RaisedAccessRequest } from './types.js';
+import { isNothingCheckedOut } from './vault-errors.js';
+
+/**
+ * PAM360's access-control calls (shared/reference/pmp-api.md, "Access
+ * control"; protocol section 10): raise a request, read the requests' states,
+ * check a password in. What PAM360 documents: the request call's path,
+ * method and INPUT_DATA (its "accesscontrolapi" page), and the request list
+ * (PMP's REST page, "getlist"). What it does not, and what credgw assumes
+ * (docs/protocol.md, "Access requests: what section 10 left open"): the
+ * answers' keys and words, and the check-in call (`PUT
+ * accounts/{id}/checkin`, as the simulator models it).
+ */
+
+/** PMP's list of password access requests (documented; its answer's STATUS words are not). */
+export const ACCESS_REQUESTS_PATH = `${API_BASE}/accounts/passwordaccessrequests`;
+
+/** `POST accounts/{ACCOUNTID}/requestpassword` (documented). */
+export function requestPasswordPath(accountId: string): string {
+  assertAccountId(accountId);
+  return `${API_BASE}/accounts/${accountId}/requestpassword`;
+}
+
+/** `PUT accounts/{ACCOUNTID}/checkin` *(unconfirmed: no PAM360 page documents a check-in call)*. */
+export function checkInPath(accountId: string): string {
+  assertAccountId(accountId);
+  return `${API_BASE}/accounts/${accountId}/checkin`;
+}
+
+/**
+ * A window time as the request page writes it, `DD/mm/yyyy HH:mm`, in UTC
+ * *(unconfirmed: PAM360 may read its server's zone)*. Whole minutes: the
+ * start is rounded down and the end up, so the window asked for is inside
+ * the one requested.
+ */
+export function pmpWindowTime(ms: number, round: 'down' | 'up'): string {
+  const minute = 60_000;
+  const d = new Date(round === 'down' ? Math.floor(ms / minute) * minute : Math.ceil(ms / minute) * minute);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${two(d.getUTCDate())}/${two(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+}
+
+/**
+ * The request call's form body: `INPUT_DATA` with REASON and TICKETID (those
+ * given), ACCESS `now`, or `later` with STARTTIME and ENDTIME.
+ */
+export function accessRequestForm(req: AccessRequestInput): string {
+  const details: Record<string, string> = {};
+  if (req.reason) details['REASON'] = req.reason;
+  if (req.ticketId) details['TICKETID'] = req.ticketId;
+  if (req.window) {
+    details['ACCESS'] = 'later';
+    details['STARTTIME'] = pmpWindowTime(req.window.startMs, 'down');
+    details['ENDTIME'] = pmpWindowTime(req.window.endMs, 'up');
+  } else {
+    details['ACCESS'] = 'now';
+  }
+  return `INPUT_DATA=${encodeURIComponent(JSON.stringify({ operation: { Details: details } }))}`;
+}
+
+export interface PmpAccessDeps {
+  /** One PMP call (PmpTransport.request). */
+  request(req: PmpRequest): Promise<PmpEnvelope>;
+  /** The account from the client's account list (ACCOUNT_NOT_FOUND when the resource lacks it). */
+  findAccount(resourceId: string, accountId: string, signal: AbortLike | undefined): Promise<ParsedAccount>;
+  /** The profile's requireTicketId. */
+  requireTicketId: boolean;
+}
+
+/** The access-control calls of one vault client (pmp-client.ts delegates to it). */
+export class PmpAccessCalls {
+  constructor(private readonly deps: PmpAccessDeps) {}
+
+  async requestAccess(resourceId: string, accountId: string, req: AccessRequestInput, opts?: CallOptions): Promise<RaisedAccessRequest> {
+    assertResourceId(resourceId);
+    const path = requestPasswordPath(accountId);
+    const signal = opts?.signal;
+    const account = await this.deps.findAccount(resourceId, accountId, signal);
+    const ticketId = nonBlank(req.ticketId);
+    const reason = nonBlank(req.reason);
+    // The request carries the same ticket and reason a fetch would: refused here as a fetch would be.
+    if (account.accessDenied) {
+      throw new GatewayError('ACCESS_DENIED', 'the API user may not read this password', { detail: 'PASSWORD STATUS ####' });
+    }
+    if ((account.ticketIdRequired || this.deps.requireTicketId) && !ticketId) {
+      throw new GatewayError('TICKET_ID_REQUIRED', 'a ticket ID is required for this account', {
+        detail: account.ticketIdRequired ? 'IS_TICKETID_REQD_MANDATORY' : 'vault profile requireTicketId',
+      });
+    }
+    if (account.reasonRequired && !reason) {
+      throw new GatewayError('REASON_REQUIRED', 'a reason is required for this account', { detail: 'ISREASONREQUIRED' });
+    }
+    const form = accessRequestForm({ ticketId, reason, window: req.window });
+    const env = await this.deps.request({ call: 'requestAccess', method: 'POST', path, form, signal });
+    expectSuccess(env, { call: 'requestAccess', account, supplied: { ticketId: ticketId !== undefined, reason: reason !== undefined } });
+    return parseRaisedRequest(env);
+  }
+
+  async accessRequestState(accountId: string, requestId: string | undefined, opts?: CallOptions): Promise<AccessRequestState> {
+    assertAccountId(accountId);
+    const env = await this.deps.request({ call: 'accessRequests', path: ACCESS_REQUESTS_PATH, signal: opts?.signal });
+    expectSuccess(env, { call: 'accessRequests' });
+    return parseAccessRequestState(env, accountId, requestId);
+  }
+
+  async checkIn(resourceId: string, accountId: string, opts?: CallOptions): Promise<void> {
+    assertResourceId(resourceId);
+    const path = checkInPath(accountId);
+    const signal = opts?.signal;
+    const account = await this.deps.findAccount(resourceId, accountId, signal);
+    const env = await this.deps.request({ call: 'checkIn', method: 'PUT', path, form: '', signal });
+    // Nothing checked out is what a check-in leaves behind anyway (idempotent, protocol section 10).
+    if (env.status === 'Success' || isNothingCheckedOut(env.message)) return;
+    expectSuccess(env, { call: 'checkIn', account });
+  }
+}
+
+function nonBlank(v: string | undefined): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
