@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../shared/clock.js';
+import { selfCommandLine } from './self-command.js';
 
 /**
  * The demo's child processes: spawns `node <cli> …` as real processes,
@@ -154,7 +155,7 @@ export class ManagedProcess {
 }
 
 export interface SupervisorOptions {
-  /** The CLI entry point (dist/cli/main.js) run with `process.execPath`. */
+  /** The CLI entry point: dist/cli/main.js (run with `process.execPath`), or the binary itself. */
   cliEntry: string;
   /** Environment of every child. */
   env: NodeJS.ProcessEnv;
@@ -173,9 +174,10 @@ export class ProcessSupervisor {
     return this.procs;
   }
 
-  /** Starts `node <cli> ...args`, stdout and stderr to `logFile`. */
+  /** Starts `node <cli> ...args` (or `<binary> ...args`), stdout and stderr to `logFile`. */
   start(name: string, args: readonly string[], logFile: string): ManagedProcess {
-    const child = spawn(process.execPath, [this.opts.cliEntry, ...args], {
+    const [command, ...argv] = selfCommandLine(this.opts.cliEntry, args);
+    const child = spawn(command, argv, {
       env: this.opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
