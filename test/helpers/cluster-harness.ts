@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
 import type { ClusterSnapshot, CommandOutcome } from '../../src/sim/controller/hub.js';
 import { SAMPLE_TOKEN, startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
+import { cliCommandLine } from './cli-under-test.js';
 import { testPki, type TestPki } from './pki.js';
 
 /**
@@ -245,7 +246,8 @@ export class ClusterHarness {
     for (const k of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) delete env[k];
     delete env['CREDGW_CONFIG_DIR'];
     delete env['NOTIFY_SOCKET'];
-    const child = spawn(process.execPath, [join(distDir(), 'cli', 'main.js'), '--config-dir', configDir, 'run'], {
+    const [command, ...argv] = cliCommandLine(join(distDir(), 'cli', 'main.js'), ['--config-dir', configDir, 'run']);
+    const child = spawn(command, argv, {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

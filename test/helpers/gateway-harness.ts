@@ -12,6 +12,7 @@ import { startDaemon, type Daemon } from '../../src/daemon/run.js';
 import type { CommandOutcome, ReferenceController } from '../../src/sim/controller/index.js';
 import { SAMPLE_DATA, SAMPLE_TOKEN, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { cliCommandLine } from './cli-under-test.js';
 import { testPki, type TestPki } from './pki.js';
 
 /**
@@ -286,7 +287,8 @@ export interface SpawnedCli {
 /** Spawns `node <main> …args` with a clean environment (no proxies, no NODE_OPTIONS). */
 export function spawnCli(args: string[]): SpawnedCli {
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? tmpdir(), LANG: 'C.UTF-8' };
-  const child = spawn(process.execPath, [cliMain(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...argv] = cliCommandLine(cliMain(), args);
+  const child = spawn(command, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SAMPLE_DATA, SAMPLE_TOKEN } from '../../src/sim/pmp/index.js';
+import { cliCommandLine } from '../helpers/cli-under-test.js';
 
 /**
  * `credgw demo` end to end: the built CLI (dist/ of this tree, which
@@ -32,7 +33,8 @@ function startDemo(args: string[] = []): DemoProcess {
   const env = { ...process.env };
   // jest's ESM flags are for jest, not for the CLI and its children.
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, [MAIN, 'demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...argv] = cliCommandLine(MAIN, ['demo', ...args]);
+  const child = spawn(command, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const waiters = new Set<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }>();
   const onData = (chunk: Buffer): void => {
