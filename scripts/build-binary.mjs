@@ -24,6 +24,20 @@ const ARCHES = ['x64', 'arm64'];
 // Node's SEA fuse, the same in every release (the docs' postject example).
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const QEMU = { arm64: 'qemu-aarch64-static' };
+// The target's libc for qemu-user (Debian: libc6-arm64-cross, libstdc++6-arm64-cross).
+const QEMU_LD_PREFIX = { arm64: '/usr/aarch64-linux-gnu' };
+// qemu-user runs a foreign Node only with that libc; otherwise the blob is made without code cache.
+function emulator(arch, node) {
+  const qemu = QEMU[arch] && which(QEMU[arch]);
+  if (!qemu || !existsSync(QEMU_LD_PREFIX[arch])) return null;
+  process.env.QEMU_LD_PREFIX ??= QEMU_LD_PREFIX[arch];
+  try {
+    execFileSync(qemu, [node, '--version'], { stdio: 'ignore' });
+    return qemu;
+  } catch {
+    return null;
+  }
+}
 const STRIP = { x64: { x64: 'strip', arm64: 'aarch64-linux-gnu-strip' }, arm64: { arm64: 'strip', x64: 'x86_64-linux-gnu-strip' } };
 
 function die(msg) {
@@ -169,10 +183,10 @@ for (const arch of arches) {
   // only when that Node can run here.
   let runner = null;
   if (arch === process.arch) runner = [node];
-  else if (QEMU[arch] && which(QEMU[arch])) runner = [which(QEMU[arch]), node];
+  else if (emulator(arch, node)) runner = [emulator(arch, node), node];
   const useCodeCache = runner !== null;
   if (!runner) {
-    note(`${arch}: cannot run its Node here (no ${QEMU[arch] ?? 'emulator'}): blob without code cache, made by this arch's Node ${runtime.version}`);
+    note(`${arch}: cannot run its Node here (${QEMU[arch] ?? 'an emulator'} with ${QEMU_LD_PREFIX[arch]}): blob without code cache, made by this arch's Node ${runtime.version}`);
     const native = nodeFor(process.arch);
     runner = [native];
   }
@@ -206,8 +220,8 @@ for (const arch of arches) {
   chmodSync(target, 0o755);
   utimesSync(target, Number(epoch), Number(epoch));
 
-  if (runner.length && (arch === process.arch || (QEMU[arch] && which(QEMU[arch])))) {
-    const cmd = arch === process.arch ? [target] : [which(QEMU[arch]), target];
+  if (useCodeCache) {
+    const cmd = arch === process.arch ? [target] : [emulator(arch, node), target];
     const v = JSON.parse(execFileSync(cmd[0], [...cmd.slice(1), 'version', '--json'], { encoding: 'utf8' }));
     if (v.version !== pkg.version || v.node !== `v${runtime.version}` || v.packaging !== 'binary') die(`${target}: unexpected version report ${JSON.stringify(v)}`);
     note(`${target}: ${JSON.stringify(v)}${arch === process.arch ? '' : ` (run under ${QEMU[arch]})`}`);
