@@ -88,7 +88,12 @@ export function spawnGateway(configDir, { logFile, env, entry = CLI } = {}) {
   const startedAt = performance.now();
   // CREDGW_BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (profiling, V8 flags).
   const nodeArgs = (process.env.CREDGW_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawnTracked(process.execPath, [...nodeArgs, entry, '--config-dir', configDir, 'run'], {
+  // CREDGW_BENCH_BINARY: run the gateway as the single-executable binary (build/bin/credgw-linux-<arch>) instead of node + main.js.
+  const binary = entry === CLI ? process.env.CREDGW_BENCH_BINARY : undefined;
+  const [command, ...argv] = binary
+    ? [binary, '--config-dir', configDir, 'run']
+    : [process.execPath, ...nodeArgs, entry, '--config-dir', configDir, 'run'];
+  const child = spawnTracked(command, argv, {
     env: { ...process.env, CREDGW_DIST: DIST_DIR, ...env },
     cwd: configDir,
   });
