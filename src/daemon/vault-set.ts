@@ -23,7 +23,7 @@ class Entry implements VaultLease {
     readonly client: InstrumentedVault,
     readonly token: CachedSecret,
     /** The DNS-name index when the profile maps by host name or IP, else null; it stops with the entry. */
-    readonly dnsIndex: DnsIndex | null,
+    readonly addressIndex: DnsIndex | null,
     /** The profile as JSON, to tell a changed profile from an unchanged one on reload. */
     readonly fingerprint: string,
     /** Called when a retired entry's last lease is released. */
@@ -38,7 +38,7 @@ class Entry implements VaultLease {
 
   /** Closes the client once its calls under way (health probes included) are done. Idempotent. */
   close(): Promise<void> {
-    this.dnsIndex?.stop();
+    this.addressIndex?.stop();
     this.closing ??= this.client
       .idle()
       .then(() => this.client.close())
@@ -100,7 +100,7 @@ export class VaultSet implements VaultRegistry {
 
   /** The DNS-name index of the current profile `name`: null when it maps by attribute only. */
   dnsIndex(name: string): DnsIndex | null | undefined {
-    return this.entries.get(name)?.dnsIndex;
+    return this.entries.get(name)?.addressIndex;
   }
 
   get names(): string[] {
@@ -129,7 +129,7 @@ export class VaultSet implements VaultRegistry {
     this.entries = next;
     this.monitor.setVaults([...next.values()].map((e) => ({ client: e.client, intervalMs: e.profile.healthIntervalMs })));
     for (const old of retiring) this.retire(old);
-    if (this.started) for (const entry of next.values()) entry.dnsIndex?.start();
+    if (this.started) for (const entry of next.values()) entry.addressIndex?.start();
     return report;
   }
 
@@ -137,7 +137,7 @@ export class VaultSet implements VaultRegistry {
   start(): void {
     this.started = true;
     this.monitor.start();
-    for (const entry of this.entries.values()) entry.dnsIndex?.start();
+    for (const entry of this.entries.values()) entry.addressIndex?.start();
   }
 
   health(): VaultHealthState[] {

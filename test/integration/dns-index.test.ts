@@ -8,15 +8,29 @@ import { DnsIndex } from '../../src/vault/dns-index.js';
 import { createVaultClient } from '../../src/vault/index.js';
 import type { ResourceDirectory, VaultClient } from '../../src/vault/types.js';
 import { runCredgw } from '../helpers/cli.js';
-import { CONTROLLER_TOKEN, gatewayConfig, makeWorkspace, simVault, startInProcess, waitActive, waitFor, type InProcessGateway, type Workspace } from '../helpers/gateway-harness.js';
+import {
+  auditText,
+  CONTROLLER_TOKEN,
+  expectNoSecrets,
+  gatewayConfig,
+  makeWorkspace,
+  simVault,
+  startInProcess,
+  submit,
+  waitActive,
+  waitFor,
+  type InProcessGateway,
+  type Workspace,
+} from '../helpers/gateway-harness.js';
 import { testVaultProfile } from '../helpers/vault-profile.js';
 
 /**
  * The DNS-name index (protocol section 9) against the PMP simulator over
  * real TLS: every DNS NAME read through the real client, the vault calls
  * counted at the simulator, a resource added in the vault found after a
- * miss, the CLI's listing, and the daemon keeping the index warm on the
- * standby as on the active.
+ * miss, the CLI's listing, the daemon keeping the index warm on the
+ * standby as on the active, and console launches by host name and IP
+ * through the reference controller.
  */
 
 const EXTRA = [
@@ -213,6 +227,53 @@ describe('the daemon', () => {
     }
     expect(b.gateway.roles.snapshot.state).toBe('standby');
     expect(b.logs.find('DNS-name index built')).toEqual([expect.objectContaining({ vault: 'pmp', resources: 8, addresses: 7, duplicates: 1 })]);
+  });
+
+  it('announces resourceByAddress in hello', () => {
+    const gateways = ctl.cluster('site-dns')!.gateways;
+    expect(gateways.map((g) => g.capabilities)).toEqual([
+      ['listAccounts', 'getPassword', 'sealedDelivery', 'resourceByAddress'],
+      ['listAccounts', 'getPassword', 'sealedDelivery', 'resourceByAddress'],
+    ]);
+  });
+
+  it('serves a console launch for a resource the cloud knows only by host name or IP', async () => {
+    const listed = await submit(ctl, 'site-dns', 'listAccounts', { vault: 'pmp', resource: { id: 'cloud-web01', hostName: 'WEB01.corp.example.' } });
+    expect(listed).toMatchObject({ ok: true, data: { resourceId: '302', resourceName: 'Linux_Web_01', totalAccounts: 3 } });
+    const fetched = await submit(ctl, 'site-dns', 'getPassword', {
+      vault: 'pmp',
+      resource: { id: 'cloud-jump', ipAddress: '::ffff:10.1.2.3' },
+      accountId: '902',
+      ticketId: 'INC-1042',
+    });
+    expect(fetched).toMatchObject({ ok: true, data: { resourceId: '301', accountId: '902', accountName: 'administrator', password: 'Sim-Adm1n-Pass!' } });
+    // resourceMatch is ["hostName", "ipAddress", "attribute"]: the host name decides over the IP and the attribute.
+    const both = await submit(ctl, 'site-dns', 'listAccounts', {
+      vault: 'pmp',
+      resource: { hostName: 'db07.corp.example', ipAddress: '10.1.2.3', customAttributes: { 'PMP Resource ID': '302' } },
+    });
+    expect(both).toMatchObject({ ok: true, data: { resourceId: '501', resourceName: 'db07', totalAccounts: 0 } });
+    const byAttribute = await submit(ctl, 'site-dns', 'listAccounts', { vault: 'pmp', resource: { customAttributes: { 'PMP Resource ID': '301' } } });
+    expect(byAttribute).toMatchObject({ ok: true, data: { resourceId: '301' } });
+    await waitFor(() => auditText(ws, 'gw-dns-a').includes('"resource":"WEB01.corp.example."'), 'the audit event names the host name');
+  });
+
+  it('answers RESOURCE_AMBIGUOUS naming no resource and logs the duplicates once; a miss is final', async () => {
+    const warnings = (): Record<string, unknown>[] => a.logs.find('DNS name shared by several vault resources, answered RESOURCE_AMBIGUOUS');
+    for (let i = 0; i < 2; i++) {
+      const r = await submit(ctl, 'site-dns', 'getPassword', { vault: 'pmp', resource: { hostName: 'dup.corp.example' }, accountId: '902' });
+      expect(r).toMatchObject({ ok: false, error: { code: 'RESOURCE_AMBIGUOUS', retryable: false } });
+      expect(r.error!.message).not.toMatch(/dup-a|dup-b|503|504/);
+    }
+    expect(warnings()).toEqual([expect.objectContaining({ vault: 'pmp', address: 'dup.corp.example', resources: [{ id: '503', name: 'dup-a' }, { id: '504', name: 'dup-b' }] })]);
+    // A host name PMP does not know: no fall-through to the attribute the resource also carries.
+    const miss = await submit(ctl, 'site-dns', 'listAccounts', {
+      vault: 'pmp',
+      resource: { hostName: 'nowhere.corp.example', customAttributes: { 'PMP Resource ID': '301' } },
+    });
+    expect(miss).toMatchObject({ ok: false, error: { code: 'RESOURCE_NOT_FOUND', retryable: false } });
+    expectNoSecrets('gw-dns-a log', a.logs.text());
+    expectNoSecrets('gw-dns-a audit', auditText(ws, 'gw-dns-a'));
   });
 
   it('a reload keeps the index of an unchanged profile and rebuilds a changed one', async () => {
