@@ -49,6 +49,7 @@ export const ERROR_RETRYABLE = {
   DEADLINE_EXCEEDED: true,
   OVERLOADED: true,
   RESULT_TOO_LARGE: false,
+  RESOURCE_AMBIGUOUS: false,
   APPROVAL_PENDING: true,
   APPROVAL_DENIED: false,
   CHECKED_OUT: true,
