@@ -1,14 +1,15 @@
 import type { CheckInPasswordData, CheckInPasswordParams } from '../protocol/index.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
-import { knownResource, lookupResource, mappedResource } from './resolve-resource.js';
+import { addressResource, knownResource, lookupResource, mappedResource, type ResolvedResource } from './resolve-resource.js';
 
 /**
  * checkInPassword (protocol section 10): gives an exclusively checked-out
  * password back to the vault when the console session ends.
  *
- * - UNKNOWN_VAULT, RESOURCE_NOT_MAPPED, then the resource resolved
- *   (RESOURCE_NOT_FOUND) and the account found in it (ACCOUNT_NOT_FOUND), as
- *   for getPassword; then the check-in call.
+ * - UNKNOWN_VAULT, RESOURCE_NOT_MAPPED, then the resource resolved (by
+ *   attribute or address, RESOURCE_NOT_FOUND, RESOURCE_AMBIGUOUS) and the
+ *   account found in it (ACCOUNT_NOT_FOUND), as for getPassword; then the
+ *   check-in call.
  * - Idempotent: an account nobody has checked out answers ok. An account
  *   checked out by another user answers CHECKED_OUT.
  * - No local policy: a check-in reveals nothing and only ends access, so
@@ -28,9 +29,15 @@ export const checkInPasswordCommand: CommandSpec<CheckInPasswordParams> = {
 };
 
 export async function checkInPassword(params: CheckInPasswordParams, ctx: CommandContext): Promise<CheckInPasswordData> {
-  const { profile, client } = lookupVault(ctx, params.vault);
-  const ref = mappedResource(params.resource, profile, ctx);
-  const resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx));
+  const lease = lookupVault(ctx, params.vault);
+  const { profile, client } = lease;
+  const byAddress = addressResource(params.resource, lease, ctx);
+  let resource: ResolvedResource;
+  if (byAddress) resource = await byAddress;
+  else {
+    const ref = mappedResource(params.resource, profile, ctx);
+    resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx));
+  }
   checkNotAborted(ctx.signal);
   await client.checkIn(resource.id, params.accountId, { signal: ctx.signal });
   ctx.pendingRequests.forget(profile.name, params.accountId);
