@@ -12,4 +12,5 @@ export {
 export { isPmpId } from '../shared/pmp-id.js';
 export { VaultTrust, type TrustMode } from './vault-trust.js';
 export { describeError } from './vault-errors.js';
+export { describeTokenKind, otherTokenKindHint } from './auth-headers.js';
 export { instrumentVault, type InstrumentedVault, type VaultCallObserver } from './instrumented-vault.js';
