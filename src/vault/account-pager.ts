@@ -112,8 +112,8 @@ export class AccountPager {
       this.decide('none', 'the vault sent more accounts than LIMIT');
       return { page: cutPage(list, offset, limit), whole: list };
     }
-    // A short page before the end, or a total that the page contradicts, is not a page to trust.
-    if (total === undefined || total < offset + n || (n < limit && offset + n < total)) {
+    // A page is exactly what the total says it must hold (empty past the end): anything else is not a page to trust.
+    if (total === undefined || n !== Math.max(0, Math.min(limit, total - offset))) {
       this.decide('none', 'the page and totalRows do not agree');
       return this.wholeCut(target, offset, limit);
     }
