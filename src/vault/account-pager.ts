@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { withSignal, type AbortLike } from '../shared/abort.js';
 import { accountPageQuery } from './pmp-paths.js';
 import { expectSuccess, parseAccountList, type ParsedAccount, type ParsedAccountList, type PmpEnvelope } from './pmp-responses.js';
 
@@ -38,12 +37,16 @@ export interface AccountPage {
   total: number;
 }
 
-/** The resource, organisation and caller's signal of one listAccounts call. */
+/**
+ * The resource and organisation of one listAccounts call. No caller's
+ * signal: a page is loaded once for every caller waiting on it (the
+ * client's TtlCache), each under its own signal, and each vault call is
+ * bounded by the profile's time-out.
+ */
 export interface PageTarget {
   resourceId: string;
   /** The call's orgName header (null: none). */
   orgName: string | null;
-  signal: AbortLike | undefined;
 }
 
 export interface AccountPagerDeps {
@@ -87,15 +90,15 @@ export class AccountPager {
    */
   async page(target: PageTarget, offset: number, limit: number): Promise<PagerAnswer> {
     if (this.paging === 'unknown') {
-      // Learned without the caller's signal (each call has the profile's time-out): one caller's deadline must not fail the others.
+      // Learned once for every caller that finds it under way.
       const mine = this.learning === undefined;
-      const learning = (this.learning ??= this.learn({ ...target, signal: undefined }).finally(() => (this.learning = undefined)));
+      const learning = (this.learning ??= this.learn(target).finally(() => (this.learning = undefined)));
       let learned: { target: PageTarget; whole: ParsedAccountList | undefined };
       try {
-        learned = await withSignal(learning, target.signal);
+        learned = await learning;
       } catch (err) {
         // Another resource's (or organisation's) failure is not this call's: it reads its own whole list.
-        if (mine || target.signal?.aborted) throw err;
+        if (mine) throw err;
         return this.wholeCut(target, offset, limit);
       }
       const same = learned.target.resourceId === target.resourceId && learned.target.orgName === target.orgName;

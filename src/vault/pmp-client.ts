@@ -119,7 +119,7 @@ class PmpVaultClient implements VaultClient {
     this.pages = new TtlCache(this.clock, profile.metadataTtlMs);
     this.notes = new TtlCache(this.clock, profile.metadataTtlMs);
     this.pager = new AccountPager({
-      fetch: (target, query) => this.fetchAccounts(target.resourceId, target.orgName, query, target.signal),
+      fetch: (target, query) => this.fetchAccounts(target.resourceId, target.orgName, query),
       log: this.log,
     });
   }
@@ -212,7 +212,7 @@ class PmpVaultClient implements VaultClient {
       const { value } = await this.accountLists.get(key, () => this.fetchAccountList(resourceId, org), signal);
       return cutPage(value, offset, limit);
     }
-    const target: PageTarget = { resourceId, orgName: org, signal };
+    const target: PageTarget = { resourceId, orgName: org };
     const { value } = await this.pages.get(
       `${key}@${offset}+${limit}`,
       async () => {
@@ -325,9 +325,9 @@ class PmpVaultClient implements VaultClient {
     return parseResources(env);
   }
 
-  /** One account-list call: the whole list (`query` undefined) or a page. */
-  private fetchAccounts(resourceId: string, orgName: string | null, query: string | undefined, signal?: AbortLike): Promise<PmpEnvelope> {
-    return this.http.request({ call: 'listAccounts', path: accountsPath(resourceId), query, orgName, signal });
+  /** One account-list call: the whole list (`query` undefined) or a page; shared by every caller waiting on it (TtlCache), so no caller's signal. */
+  private fetchAccounts(resourceId: string, orgName: string | null, query: string | undefined): Promise<PmpEnvelope> {
+    return this.http.request({ call: 'listAccounts', path: accountsPath(resourceId), query, orgName });
   }
 
   private async fetchAccountList(resourceId: string, orgName: string | null): Promise<ParsedAccountList> {

@@ -231,6 +231,22 @@ describe('paging and errors', () => {
     expect(pageCalls('700')).toEqual([null]);
   });
 
+  it('a caller whose deadline passes does not fail another caller waiting on the same page', async () => {
+    const c = client('startIndex0');
+    const ac = new AbortController();
+    const reason = new Error('deadline');
+    const first = c.listAccounts('701', { page: { offset: 0, limit: 2 }, signal: ac.signal });
+    const second = c.listAccounts('701', { page: { offset: 0, limit: 2 } });
+    ac.abort(reason);
+    await expect(first).rejects.toBe(reason);
+    await expect(second).resolves.toMatchObject({ totalAccounts: 5, accounts: [{ name: 'alpha' }, { name: 'beta' }] });
+    expect(pageCalls('701')).toEqual([
+      [0, 2],
+      [1, 1],
+      [0, 2],
+    ]);
+  });
+
   it('concurrent first pages share one learning', async () => {
     const c = client('startIndex0');
     const pages = await Promise.all([0, 1, 2, 3].map((offset) => c.listAccounts('701', { page: { offset, limit: 1 } })));
