@@ -1,13 +1,25 @@
 // `credgw run` as a real process, as an operator runs it: a config
 // directory with config.json (mode 0600) and secret files, then
-// `node dist/cli/main.js --config-dir DIR run`.
+// `node dist/cli/main.js --config-dir DIR run`. Both steps are the build's
+// own src/sim/gateway-process.ts, the one way tests, benchmarks and the
+// demo start a gateway; this file adds the benchmark's config, clean-up,
+// log file and /proc readings.
 
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { CLI, DIST_DIR, spawnTracked } from './env.mjs';
+import { CLI, DIST_DIR, distPath, hasDist, importDist, track } from './env.mjs';
+
+const GATEWAY_PROCESS = 'sim/gateway-process.js';
+/** null when the build has no such module (not built, or built before it existed). */
+const gatewayProcess = hasDist(GATEWAY_PROCESS) ? await importDist(GATEWAY_PROCESS) : null;
+
+function shared() {
+  if (!gatewayProcess) throw new Error(`${distPath(GATEWAY_PROCESS)} does not exist: run \`npm run build\` first (or set CREDGW_DIST)`);
+  return gatewayProcess;
+}
 
 /** The minimal relay (gateway bench path (e)): takes `credgw run`'s command line and config. */
 export const RELAY = fileURLToPath(new URL('./relay.mjs', import.meta.url));
@@ -17,8 +29,8 @@ let availability;
 /** Why `credgw run` cannot be benchmarked from this build, or null when it can. */
 export function daemonUnavailableReason() {
   if (availability !== undefined) return availability;
-  if (!existsSync(CLI)) {
-    availability = `${CLI} does not exist: run \`npm run build\` first (or set CREDGW_DIST)`;
+  if (!existsSync(CLI) || !gatewayProcess) {
+    availability = `${existsSync(CLI) ? distPath(GATEWAY_PROCESS) : CLI} does not exist: run \`npm run build\` first (or set CREDGW_DIST)`;
     return availability;
   }
   const r = spawnSync(process.execPath, [CLI, 'run', '--help'], { encoding: 'utf8', timeout: 15_000 });
@@ -41,7 +53,6 @@ export function daemonUnavailableReason() {
  */
 export function writeGatewayConfig(dir, o) {
   const configDir = join(dir, o.gatewayId);
-  mkdirSync(configDir, { recursive: true, mode: 0o700 });
   const auditFile = o.audit ?? join(configDir, 'audit.log');
   const config = {
     gatewayId: o.gatewayId,
@@ -74,24 +85,24 @@ export function writeGatewayConfig(dir, o) {
     limits: { maxInFlight: o.maxInFlight ?? 256, ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}) },
     telemetry: { listen: o.telemetryListen ?? null, logLevel: o.logLevel ?? 'warn', audit: auditFile },
   };
-  writeFileSync(join(configDir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  shared().writeConfigDir(configDir, config);
   return { configDir, auditFile };
 }
 
 /**
  * Spawns `credgw run` (or, with `entry: RELAY`, the minimal relay posing as
- * it). The child gets `startedAt` (performance.now() just before spawn) so
- * the time to its hello can be measured. Its stdout (logs, JSON lines) goes
- * to `logFile` when given.
+ * it), killed at exit like every tracked child. The child gets `startedAt`
+ * (performance.now() just before spawn) so the time to its hello can be
+ * measured. Its stdout (logs, JSON lines) goes to `logFile` when given.
  */
 export function spawnGateway(configDir, { logFile, env, entry = CLI } = {}) {
-  const startedAt = performance.now();
+  const { childEnv, runArgs, spawnCli } = shared();
   // CREDGW_BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (profiling, V8 flags).
   const nodeArgs = (process.env.CREDGW_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawnTracked(process.execPath, [...nodeArgs, entry, '--config-dir', configDir, 'run'], {
-    env: { ...process.env, CREDGW_DIST: DIST_DIR, ...env },
-    cwd: configDir,
-  });
+  // The benchmark's environment without proxies, NODE_OPTIONS, CREDGW_CONFIG_DIR or NOTIFY_SOCKET; `env` (e.g. the unit's NODE_OPTIONS) on top.
+  const childEnvironment = childEnv(process.env, { CREDGW_DIST: DIST_DIR, ...env });
+  const startedAt = performance.now();
+  const child = track(spawnCli({ cliEntry: entry, args: runArgs(configDir), env: childEnvironment, nodeArgs, cwd: configDir }));
   child.startedAt = startedAt;
   if (logFile) {
     const out = createWriteStream(logFile, { flags: 'a' });

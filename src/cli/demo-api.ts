@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { GetPasswordParams, ListAccountsParams } from '../protocol/messages.js';
 import { CredgwError } from '../shared/errors.js';
-import type { ApiError, ClusterSnapshot, CommandResultBody } from '../sim/controller/hub.js';
+import type { ApiError, ClusterSnapshot, CommandResultBody } from '../sim/controller/index.js';
 
 /**
  * The "console launch" side of the demo: the reference controller's HTTP

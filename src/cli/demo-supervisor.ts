@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 import { CredgwError } from '../shared/errors.js';
+import { spawnCli } from '../sim/index.js';
 
 /**
  * The demo's child processes: spawns `node <cli> …` as real processes,
@@ -170,10 +171,7 @@ export class ProcessSupervisor {
 
   /** Starts `node <cli> ...args`, stdout and stderr to `logFile`. */
   start(name: string, args: readonly string[], logFile: string): ManagedProcess {
-    const child = spawn(process.execPath, [this.opts.cliEntry, ...args], {
-      env: this.opts.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnCli({ cliEntry: this.opts.cliEntry, args, env: this.opts.env });
     // Without a listener a failed spawn would be an uncaught 'error' event.
     child.on('error', () => undefined);
     const proc = new ManagedProcess(name, child, logFile, (p, info) => {

@@ -8,7 +8,8 @@ import { CredgwError } from '../shared/errors.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliContext } from './cli-context.js';
 import { formatMs } from './demo-output.js';
 import { DemoFailure, DemoInterrupted } from './demo-step-runner.js';
-import { DEFAULT_STEP_TIMEOUT_MS, DemoRun } from './demo-steps.js';
+import { DEFAULT_STEP_TIMEOUT_MS } from './demo-context.js';
+import { DemoRun } from './demo-steps.js';
 
 /**
  * `credgw demo`: the README's first command. Starts the PMP simulator, the

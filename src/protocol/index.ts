@@ -2,3 +2,4 @@ export * from './messages.js';
 export * from './codec.js';
 export * from './validate.js';
 export * from './json-shape.js';
+export * from './event-codec.js';

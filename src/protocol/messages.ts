@@ -195,3 +195,50 @@ export interface GetPasswordData {
   /** base64 RSA-OAEP-SHA256 ciphertext, present only with recipientKey. */
   sealedPassword?: string;
 }
+
+// ---- events (section 11, the `rotationEvents` extension) -----------------
+// Not in GatewayMessage / ControllerMessage yet: the link and the reference
+// controller learn these frames when the outbox is wired (docs/protocol.md,
+// "Events: what section 11 left open").
+
+/** Announced in hello by a gateway that sends events and takes acks. */
+export const CAPABILITY_ROTATION_EVENTS = 'rotationEvents';
+/** Extensions announced only when their feature is on; not part of the default CAPABILITIES. */
+export const EXTENSION_CAPABILITIES = [CAPABILITY_ROTATION_EVENTS] as const;
+
+export const EVENT_NAMES = ['credentialRotated'] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+
+/** How the gateway learnt of a change: the reset-listener script, the vault's syslog, or its audit records. */
+export const EVENT_SOURCES = ['listener', 'syslog', 'audit'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
+
+/** A password changed in a vault. Never carries a password, old or new. */
+export interface CredentialRotatedData {
+  /** The vault profile's name. */
+  vault: string;
+  /** PMP's resource ID, when the gateway resolved the name. */
+  resourceId?: string | undefined;
+  resourceName: string;
+  dnsName?: string | undefined;
+  /** PMP's account ID, when the gateway resolved the name. */
+  accountId?: string | undefined;
+  accountName: string;
+  /** The vault's time of the change, ISO 8601 in UTC. */
+  rotatedAt: string;
+  source: EventSource;
+}
+
+/** Gateway → controller, outside any command; re-sent after each welcome until acked. */
+export interface EventMessage {
+  type: 'event';
+  id: string;
+  name: EventName;
+  data: CredentialRotatedData;
+}
+
+/** Controller → gateway: the event of this id is stored. */
+export interface AckMessage {
+  type: 'ack';
+  id: string;
+}

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { ClusterHarness, LoadGenerator, waitFor, type LoadReport } from '../helpers/cluster-harness.js';
+import { ClusterHarness, LoadGenerator, type LoadReport } from '../helpers/cluster-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Proof of issue 3/4 (protocol section 4): two real `credgw run`
@@ -11,6 +12,8 @@ import { ClusterHarness, LoadGenerator, waitFor, type LoadReport } from '../help
  */
 
 jest.setTimeout(60_000);
+/** Bound of every wait (a hang, not a timing assertion). */
+const E2E_WAIT_MS = 15_000;
 
 const observed: string[] = [];
 
@@ -40,7 +43,7 @@ describe('active/standby failover with real gateway processes', () => {
 
   /** The current active, with the other gateway joined as a healthy standby. */
   async function pair(): Promise<{ active: string; standby: string; epoch: number }> {
-    const active = await waitFor('an active gateway', () => h.activeId() ?? undefined);
+    const active = await waitFor(() => h.activeId() ?? undefined, 'an active gateway', E2E_WAIT_MS);
     const standby = other(active);
     await h.waitJoined(active, 'active');
     await h.waitJoined(standby, 'standby');
@@ -49,7 +52,7 @@ describe('active/standby failover with real gateway processes', () => {
 
   /** Waits until `gatewayId` answered `n` ok results after `since`. */
   async function okResultsFrom(load: LoadGenerator, gatewayId: string, since: number, n: number): Promise<void> {
-    await waitFor(`${n} ok results from ${gatewayId}`, () => load.seen.filter((r) => r.ok && r.gatewayId === gatewayId && r.answeredAt >= since).length >= n).catch(
+    await waitFor(() => load.seen.filter((r) => r.ok && r.gatewayId === gatewayId && r.answeredAt >= since).length >= n, `${n} ok results from ${gatewayId}`, E2E_WAIT_MS).catch(
       (err: Error) => {
         throw new Error(`${err.message} (${load.describe()})\n--- ${gatewayId} output ---\n${h.gateways.get(gatewayId)?.tail() ?? ''}`);
       },
@@ -76,8 +79,8 @@ describe('active/standby failover with real gateway processes', () => {
     const gw = h.gateways.get(active)!;
     const killedAt = Date.now();
     gw.signal('SIGKILL');
-    const promotedAt = await waitFor(`${standby} promoted`, () => h.activeId() === standby && Date.now());
-    const first = await waitFor(`an ok result from ${standby}`, () => load.firstOkFrom(standby, killedAt));
+    const promotedAt = await waitFor(() => h.activeId() === standby && Date.now(), `${standby} promoted`, E2E_WAIT_MS);
+    const first = await waitFor(() => load.firstOkFrom(standby, killedAt), `an ok result from ${standby}`, E2E_WAIT_MS);
     await okResultsFrom(load, standby, killedAt, 8);
     const report = await load.stop();
 
@@ -106,8 +109,8 @@ describe('active/standby failover with real gateway processes', () => {
     const gw = h.gateways.get(active)!;
     const termAt = Date.now();
     gw.signal('SIGTERM');
-    const promotedAt = await waitFor(`${standby} promoted`, () => h.activeId() === standby && Date.now());
-    const first = await waitFor(`an ok result from ${standby}`, () => load.firstOkFrom(standby, termAt));
+    const promotedAt = await waitFor(() => h.activeId() === standby && Date.now(), `${standby} promoted`, E2E_WAIT_MS);
+    const first = await waitFor(() => load.firstOkFrom(standby, termAt), `an ok result from ${standby}`, E2E_WAIT_MS);
     await okResultsFrom(load, standby, termAt, 8);
     const report = await load.stop();
 
@@ -137,8 +140,8 @@ describe('active/standby failover with real gateway processes', () => {
     const failedAt = Date.now();
     // Every request to the active's own vault has its socket destroyed (as a vault that went away).
     sim.inject({ kind: 'close' });
-    const movedAt = await waitFor(`${standby} promoted`, () => h.activeId() === standby && Date.now());
-    const first = await waitFor(`an ok result from ${standby}`, () => load.firstOkFrom(standby, failedAt));
+    const movedAt = await waitFor(() => h.activeId() === standby && Date.now(), `${standby} promoted`, E2E_WAIT_MS);
+    const first = await waitFor(() => load.firstOkFrom(standby, failedAt), `an ok result from ${standby}`, E2E_WAIT_MS);
     await okResultsFrom(load, standby, failedAt, 8);
     const report = await load.stop();
 
@@ -168,8 +171,8 @@ describe('active/standby failover with real gateway processes', () => {
     const oldEpoch = h.snapshot()!.epoch;
     const stoppedAt = Date.now();
     gw.signal('SIGSTOP');
-    const promotedAt = await waitFor(`${standby} promoted`, () => h.activeId() === standby && Date.now());
-    const first = await waitFor(`an ok result from ${standby}`, () => load.firstOkFrom(standby, stoppedAt));
+    const promotedAt = await waitFor(() => h.activeId() === standby && Date.now(), `${standby} promoted`, E2E_WAIT_MS);
+    const first = await waitFor(() => load.firstOkFrom(standby, stoppedAt), `an ok result from ${standby}`, E2E_WAIT_MS);
     await okResultsFrom(load, standby, stoppedAt, 8);
     expect(h.snapshot()!.gateways.map((g) => g.gatewayId)).toEqual([standby]);
 

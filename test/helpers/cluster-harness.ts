@@ -1,26 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
-import type { ClusterSnapshot, CommandOutcome } from '../../src/sim/controller/hub.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startReferenceController, type ClusterSnapshot, type CommandOutcome, type ReferenceController } from '../../src/sim/controller/index.js';
+import { writeConfigDir } from '../../src/sim/gateway-process.js';
 import { SAMPLE_TOKEN, startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
+import { CliProcess, cliMain, spawnGateway } from './gateway-process.js';
 import { testPki, type TestPki } from './pki.js';
+import { waitFor } from './wait-for.js';
 
 /**
  * An active/standby cluster for end-to-end tests: the reference controller
  * and one PMP simulator per gateway run in this process (so a test can
  * inject vault faults into one gateway's vault only, and restart the
  * controller on the same port), while every gateway is a real
- * `node <dist>/cli/main.js --config-dir DIR run` process that tests kill
- * with signals as an operator or a crash would.
- *
- * `dist` is `$CREDGW_TEST_DIST` when set (a private build during
- * development), else the repository's `dist/` (`npm test` builds it first).
+ * `node <dist>/cli/main.js --config-dir DIR run` process (gateway-process.ts)
+ * that tests kill with signals as an operator or a crash would.
  */
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CONTROLLER_TOKEN = 'e2e-gateway-token-Qx81';
 
 export interface GatewaySpec {
@@ -42,22 +38,6 @@ export interface ClusterHarnessOptions {
   healthIntervalMs?: number;
 }
 
-/** Where the CLI under test lives: $CREDGW_TEST_DIST or <repo>/dist. */
-export function distDir(): string {
-  return process.env['CREDGW_TEST_DIST'] ?? join(REPO, 'dist');
-}
-
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** The audit fields the tests look at (src/telemetry/audit.ts). */
 export interface AuditLine {
   /** ISO time the command finished. */
@@ -69,56 +49,14 @@ export interface AuditLine {
   durationMs: number;
 }
 
-/** One gateway process. */
-export class GatewayProcess {
-  readonly lines: string[] = [];
-  readonly stderr: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-
+/** One gateway process, with its audit file. */
+export class GatewayProcess extends CliProcess {
   constructor(
     readonly id: string,
-    readonly child: ChildProcess,
+    child: CliProcess['child'],
     readonly auditFile: string,
   ) {
-    let outRest = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      const parts = (outRest + chunk).split('\n');
-      outRest = parts.pop() ?? '';
-      this.lines.push(...parts.filter((l) => l !== ''));
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.stderr.push(chunk));
-    this.exited = new Promise((resolveExit) =>
-      child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        resolveExit(this.exitInfo);
-      }),
-    );
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  get running(): boolean {
-    return this.exitInfo === null;
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    if (this.running) process.kill(this.pid, sig);
-  }
-
-  /** Parsed JSON log lines (stdout), non-JSON lines skipped. */
-  logs(): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
-    for (const l of this.lines) {
-      try {
-        out.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        // pino-pretty or a stray line: not ours to parse
-      }
-    }
-    return out;
+    super(child);
   }
 
   /** The audit events written so far. */
@@ -128,11 +66,6 @@ export class GatewayProcess {
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as AuditLine);
-  }
-
-  /** The last lines of its output, for failure messages. */
-  tail(n = 30): string {
-    return [...this.lines.slice(-n), ...this.stderr.slice(-5)].join('\n');
   }
 }
 
@@ -170,8 +103,7 @@ export class ClusterHarness {
 
   /** Starts the simulators and the controller (no gateway yet). */
   static async create(opts: ClusterHarnessOptions = {}): Promise<ClusterHarness> {
-    const main = join(distDir(), 'cli', 'main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build, or set CREDGW_TEST_DIST to a build`);
+    cliMain(); // fails early when the CLI is not built
     const h = new ClusterHarness(mkdtempSync(join(tmpdir(), 'credgw-e2e-')), opts);
     writeFileSync(join(h.dir, 'ctl.token'), `${CONTROLLER_TOKEN}\n`, { mode: 0o600 });
     writeFileSync(join(h.dir, 'pmp.token'), `${SAMPLE_TOKEN}\n`, { mode: 0o600 });
@@ -202,7 +134,6 @@ export class ClusterHarness {
 
   private writeConfig(spec: GatewaySpec): { configDir: string; auditFile: string } {
     const configDir = join(this.dir, spec.id);
-    mkdirSync(configDir, { recursive: true, mode: 0o700 });
     const auditFile = join(configDir, 'audit.jsonl');
     const sim = this.sims.get(spec.id)!;
     const ca = join(this.pki.dir, 'ca.crt');
@@ -229,7 +160,7 @@ export class ClusterHarness {
       limits: { drainTimeoutMs: this.drainTimeoutMs },
       telemetry: { listen: null, logLevel: 'info', audit: auditFile },
     };
-    writeFileSync(join(configDir, 'config.json'), JSON.stringify(config, null, 2), { mode: 0o600 });
+    writeConfigDir(configDir, config);
     return { configDir, auditFile };
   }
 
@@ -239,17 +170,7 @@ export class ClusterHarness {
     if (!spec) throw new Error(`no gateway ${id} in this cluster`);
     if (this.gateways.get(id)?.running) throw new Error(`gateway ${id} is still running`);
     const { configDir, auditFile } = this.writeConfig(spec);
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    // jest's ESM flags are not the CLI's; a proxy from the environment must not catch loopback.
-    delete env['NODE_OPTIONS'];
-    for (const k of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) delete env[k];
-    delete env['CREDGW_CONFIG_DIR'];
-    delete env['NOTIFY_SOCKET'];
-    const child = spawn(process.execPath, [join(distDir(), 'cli', 'main.js'), '--config-dir', configDir, 'run'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const gw = new GatewayProcess(id, child, auditFile);
+    const gw = new GatewayProcess(id, spawnGateway(configDir).child, auditFile);
     this.gateways.set(id, gw);
     this.started.push(gw);
     return gw;
@@ -266,11 +187,11 @@ export class ClusterHarness {
   /** Waits until `id` is joined at the controller with a healthy vault, in `role` when given. */
   async waitJoined(id: string, role?: 'active' | 'standby', timeoutMs = 15_000): Promise<void> {
     await waitFor(
-      `${id} joined${role ? ` as ${role}` : ''} with a healthy vault`,
       () => {
         const g = this.snapshot()?.gateways.find((x) => x.gatewayId === id);
         return g !== undefined && g.healthy && !g.resigning && (role === undefined || g.role === role);
       },
+      `${id} joined${role ? ` as ${role}` : ''} with a healthy vault`,
       timeoutMs,
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${id} output ---\n${this.gateways.get(id)?.tail() ?? '(not started)'}`);

@@ -1,25 +1,27 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { openConfigStore } from '../../src/config/store.js';
-import type { ManualClock } from '../../src/shared/clock.js';
 import type { Gateway, GatewayDeps } from '../../src/daemon/gateway.js';
 import { startDaemon, type Daemon } from '../../src/daemon/run.js';
 import type { CommandOutcome, ReferenceController } from '../../src/sim/controller/index.js';
+import { writeConfigDir } from '../../src/sim/gateway-process.js';
 import { SAMPLE_DATA, SAMPLE_TOKEN, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { testPki, type TestPki } from './pki.js';
+import { waitFor } from './wait-for.js';
+
+export { waitFor } from './wait-for.js';
 
 /**
  * Shared set-up of the gateway integration suites: temporary config
  * directories with secret files, raw configs pointing at the simulators,
  * an in-process daemon (startDaemon, as `credgw run` builds it) whose pino
- * output is captured, a spawned `credgw run`, and the secret check every
- * suite ends with.
+ * output is captured, and the secret check every suite ends with. A
+ * spawned `credgw run` is gateway-process.ts; a gated simulator is
+ * gated-simulator.ts.
  */
 
 /** The gateways' bearer token to the controllers. Must never show in a log. */
@@ -66,12 +68,7 @@ export function makeWorkspace(prefix: string): Workspace {
     caFile: join(pki.dir, 'ca.crt'),
     file,
     secret: (name, value) => `file://${file(name, value)}`,
-    writeConfig: (raw, sub = 'etc') => {
-      const configDir = join(dir, sub);
-      mkdirSync(configDir, { recursive: true, mode: 0o700 });
-      writeFileSync(join(configDir, 'config.json'), `${JSON.stringify(raw, null, 2)}\n`, { mode: 0o600 });
-      return configDir;
-    },
+    writeConfig: (raw, sub = 'etc') => writeConfigDir(join(dir, sub), raw),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -189,32 +186,6 @@ export async function startInProcess(
 
 // ---- waiting --------------------------------------------------------------------
 
-/** Polls `check` until it returns a truthy value (not a timing assertion: only a bound on a hang). */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/**
- * Moves a simulator's manual clock on by `stepMs` until `done` settles (a
- * gated vault answers only as its clock moves), then resolves or rejects as
- * `done` did.
- */
-export async function advanceUntilSettled<T>(clock: ManualClock, stepMs: number, done: Promise<T>): Promise<T> {
-  let settled = false;
-  const watched = done.finally(() => (settled = true));
-  while (!settled) {
-    clock.advance(stepMs);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return watched;
-}
-
 /**
  * Resolves once the reference controller shows `gatewayId` active in
  * `clusterId` and, for an in-process gateway, once the gateway itself has
@@ -258,58 +229,4 @@ export async function closedPort(): Promise<number> {
 export function expectNoSecrets(where: string, text: string, secrets: readonly string[] = KNOWN_SECRETS): void {
   const leaked = secrets.filter((s) => s.length > 0 && text.includes(s));
   if (leaked.length > 0) throw new Error(`${where} contains ${leaked.length} secret(s): ${leaked.map((s) => `${s.slice(0, 4)}…`).join(', ')}`);
-}
-
-// ---- spawned CLI ----------------------------------------------------------------
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** `<repo>/dist/cli/main.js` (built by `npm test`), or `$CREDGW_TEST_DIST/cli/main.js` for development. */
-export function cliMain(): string {
-  const dist = process.env['CREDGW_TEST_DIST'] || join(REPO, 'dist');
-  const main = join(dist, 'cli', 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} does not exist: build first (npm test does; or set CREDGW_TEST_DIST)`);
-  return main;
-}
-
-export interface SpawnedCli {
-  readonly child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves when stdout+stderr (so far or later) match `pattern`. */
-  waitForOutput(pattern: RegExp, what: string, timeoutMs?: number): Promise<void>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGKILL when still running (clean-up after a failed test). */
-  kill(): void;
-}
-
-/** Spawns `node <main> …args` with a clean environment (no proxies, no NODE_OPTIONS). */
-export function spawnCli(args: string[]): SpawnedCli {
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? tmpdir(), LANG: 'C.UTF-8' };
-  const child = spawn(process.execPath, [cliMain(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      // Let the pipes drain so stdout() holds the last lines.
-      setImmediate(() => resolve({ code, signal }));
-    }),
-  );
-  let done = false;
-  void exited.then(() => (done = true));
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    waitForOutput: (pattern, what, timeoutMs = 15_000) =>
-      waitFor(() => pattern.test(out + err) || (done ? Promise.reject(new Error(`process exited before ${what}: ${err.slice(-800)}`)) : false), what, timeoutMs).then(
-        () => undefined,
-      ),
-    exited,
-    kill: () => {
-      if (!done) child.kill('SIGKILL');
-    },
-  };
 }

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliMain } from '../helpers/gateway-harness.js';
+import { spawnCli } from '../../src/sim/gateway-process.js';
+import { cliMain } from '../helpers/gateway-process.js';
 
 /**
  * The built CLI writing into a pipe whose reader has already gone
@@ -19,10 +19,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function runIntoClosedPipe(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', CREDGW_CONFIG_DIR: dir };
-  const child = spawn(process.execPath, [cliMain(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.destroy();
+  const child = spawnCli({ cliEntry: cliMain(), args, env });
+  child.stdout!.destroy();
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stderr })));
 }
 

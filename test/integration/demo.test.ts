@@ -1,9 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SAMPLE_DATA, SAMPLE_TOKEN } from '../../src/sim/pmp/index.js';
+import { cliMain, spawnCli, type CliProcess } from '../helpers/gateway-process.js';
 
 /**
  * `credgw demo` end to end: the built CLI (dist/ of this tree, which
@@ -11,57 +9,16 @@ import { SAMPLE_DATA, SAMPLE_TOKEN } from '../../src/sim/pmp/index.js';
  * dist/ directory) spawned as a real process, as the README runs it.
  */
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const DIST = process.env.CREDGW_TEST_DIST ? resolve(process.env.CREDGW_TEST_DIST) : join(REPO, 'dist');
-const MAIN = join(DIST, 'cli/main.js');
-
 const PASSWORDS = SAMPLE_DATA.resources.flatMap((r) => r.accounts.map((a) => a.password));
 /** The masked form the demo shows of administrator's (902) password. */
 const ADMIN_PASSWORD = SAMPLE_DATA.resources.flatMap((r) => r.accounts).find((a) => a.id === '902')!.password;
 const MASKED = `${ADMIN_PASSWORD.slice(0, 2)}••• \\(${ADMIN_PASSWORD.length} chars\\)`;
 
-interface DemoProcess {
-  child: ChildProcess;
-  output(): string;
-  /** Resolves with the first match of `pattern` in the output so far or to come. */
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+/** The whole demo may take this long; a wait for one of its lines, too. */
+const DEMO_WAIT_MS = 35_000;
 
-function startDemo(args: string[] = []): DemoProcess {
-  const env = { ...process.env };
-  // jest's ESM flags are for jest, not for the CLI and its children.
-  delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, [MAIN, 'demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  const waiters = new Set<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }>();
-  const onData = (chunk: Buffer): void => {
-    text += chunk.toString('utf8');
-    for (const w of waiters) {
-      const m = w.pattern.exec(text);
-      if (m) {
-        waiters.delete(w);
-        w.resolve(m);
-      }
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once('close', (code, signal) => done({ code, signal })),
-  );
-  return {
-    child,
-    output: () => text,
-    waitFor: (pattern) =>
-      new Promise((resolveMatch, reject) => {
-        const m = pattern.exec(text);
-        if (m) return resolveMatch(m);
-        waiters.add({ pattern, resolve: resolveMatch });
-        void exited.then(() => reject(new Error(`demo ended before ${pattern} appeared; output:\n${text}`)));
-      }),
-    exited,
-  };
+function startDemo(args: string[] = []): CliProcess {
+  return spawnCli(['demo', ...args]);
 }
 
 /** Pids whose parent is `ppid`, from /proc. */
@@ -96,7 +53,7 @@ function printedPids(text: string): number[] {
 
 describe('credgw demo (built CLI as a real process)', () => {
   beforeAll(() => {
-    if (!existsSync(MAIN)) throw new Error(`no built CLI at ${MAIN}: run 'npm run build' first (or set CREDGW_TEST_DIST to a built dist/)`);
+    cliMain(); // fails with a clear message when the CLI is not built
   });
 
   it('runs the console launch, fails over to the standby, shows no password and leaves nothing behind', async () => {
@@ -141,9 +98,9 @@ describe('credgw demo (built CLI as a real process)', () => {
 
   it('Ctrl-C in the middle stops every child and removes the temp dir', async () => {
     const demo = startDemo();
-    const dir = (await demo.waitFor(/working in (\S+)/))[1]!;
+    const dir = (await demo.waitForOutput(/working in (\S+)/, 'the working directory', DEMO_WAIT_MS))[1]!;
     // gw-a is up and gw-b is starting: four children, one of them mid-start.
-    await demo.waitFor(/gateway gw-a +active/);
+    await demo.waitForOutput(/gateway gw-a +active/, 'gw-a active', DEMO_WAIT_MS);
     const children = childrenOf(demo.child.pid!);
     expect(children.length).toBeGreaterThanOrEqual(3);
     expect(existsSync(dir)).toBe(true);

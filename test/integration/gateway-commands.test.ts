@@ -1,4 +1,3 @@
-import { ManualClock } from '../../src/shared/clock.js';
 import { largeSampleData, startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import {
   auditText,
@@ -6,7 +5,6 @@ import {
   expectNoSecrets,
   gatewayConfig,
   makeWorkspace,
-  advanceUntilSettled,
   resource,
   simVault,
   startInProcess,
@@ -14,6 +12,7 @@ import {
   type InProcessGateway,
   type Workspace,
 } from '../helpers/gateway-harness.js';
+import { startGatedSimulator, type GatedSimulator } from '../helpers/gated-simulator.js';
 import { startRawController, type RawConnection, type RawController, type RawFrame } from '../helpers/raw-controller.js';
 
 /**
@@ -28,7 +27,6 @@ import { startRawController, type RawConnection, type RawController, type RawFra
  * ManualClock, so slowness is decided by the test, not by the machine.
  */
 
-const GATE_MS = 1000;
 const EPOCH = 7;
 const MAX_IN_FLIGHT = 4;
 const MAX_QUEUED = 8;
@@ -38,8 +36,7 @@ const BULK_ACCOUNTS = 15_000;
 const BIG_PASSWORD_CHARS = 2 * 1024 * 1024;
 
 let ws: Workspace;
-let gated: PmpSimulator;
-let gateClock: ManualClock;
+let gated: GatedSimulator;
 let large: PmpSimulator;
 let raw: RawController;
 let gw: InProcessGateway;
@@ -48,8 +45,7 @@ let conn: RawConnection;
 beforeAll(async () => {
   ws = makeWorkspace('gw-commands');
   const tls = { certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem };
-  gateClock = new ManualClock();
-  gated = await startPmpSimulator({ tls, clock: gateClock, latencyMs: GATE_MS });
+  gated = await startGatedSimulator(tls);
   large = await startPmpSimulator({ tls, data: largeSampleData({ accounts: BULK_ACCOUNTS, passwordChars: BIG_PASSWORD_CHARS }) });
   raw = await startRawController({ token: CONTROLLER_TOKEN, tls, role: 'active', epoch: EPOCH });
   gw = await startInProcess(
@@ -58,7 +54,7 @@ beforeAll(async () => {
       gatewayId: 'gw-cmd',
       clusterId: 'site-cmd',
       controllerUrl: raw.wsUrl,
-      vaults: [simVault(ws, 'pmp-gated', gated), simVault(ws, 'pmp-large', large)],
+      vaults: [simVault(ws, 'pmp-gated', gated.sim), simVault(ws, 'pmp-large', large)],
       limits: { maxInFlight: MAX_IN_FLIGHT, maxQueued: MAX_QUEUED },
       logLevel: 'info',
     }),
@@ -69,7 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Held answers would keep the gated simulator's sockets busy.
-  gateClock?.advance(120_000);
+  gated?.releaseAll();
   await gw?.stop();
   await raw?.close();
   await gated?.close();
@@ -92,7 +88,7 @@ describe('admission queue (protocol section 5)', () => {
     expect(gw.gateway.status()).toMatchObject({ inFlight: MAX_IN_FLIGHT, queued: MAX_QUEUED });
     expect(await gw.gateway.metrics.render()).toMatch(new RegExp(`^credgw_commands_queued ${MAX_QUEUED}$`, 'm'));
 
-    await advanceUntilSettled(gateClock, GATE_MS, waitFor(() => ids.every((id) => conn.resultsFor(id).length > 0), 'a result for every burst command', 30_000));
+    await gated.release(waitFor(() => ids.every((id) => conn.resultsFor(id).length > 0), 'a result for every burst command', 30_000));
     await settled('burst');
     const results = ids.map((id) => conn.resultsFor(id)[0]!);
     for (const id of ids) expect(conn.resultsFor(id)).toHaveLength(1);
@@ -152,7 +148,7 @@ describe('duplicate ids (protocol section 5)', () => {
     await waitFor(() => gw.gateway.dispatcher.inFlight === 1, 'the first copy in flight');
     conn.send({ type: 'command', id: 'dup-malformed', epoch: EPOCH, name: 'getPassword', params: 'not an object' });
     await waitFor(() => gw.gateway.dispatcher.stats().joined === joinedBefore + 1, 'the malformed copy joined');
-    await expect(advanceUntilSettled(gateClock, GATE_MS, result)).resolves.toMatchObject({ id: 'dup-malformed', ok: true, data: { password: 'Sim-Adm1n-Pass!' } });
+    await expect(gated.release(result)).resolves.toMatchObject({ id: 'dup-malformed', ok: true, data: { password: 'Sim-Adm1n-Pass!' } });
     await settled('dup');
     expect(conn.resultsFor('dup-malformed')).toHaveLength(1);
   });

@@ -1,11 +1,9 @@
 import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
-import { ManualClock } from '../../src/shared/clock.js';
 import { ERROR_CODES, ERROR_RETRYABLE, type ErrorCode } from '../../src/shared/errors.js';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
 import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { spkiPinFromPem } from '../../src/tls/index.js';
 import {
-  advanceUntilSettled,
   auditText,
   closedPort,
   CONTROLLER_TOKEN,
@@ -22,6 +20,7 @@ import {
   type InProcessGateway,
   type Workspace,
 } from '../helpers/gateway-harness.js';
+import { GATE_MS, startGatedSimulator, type GatedSimulator } from '../helpers/gated-simulator.js';
 import { startRawController, type RawConnection, type RawController } from '../helpers/raw-controller.js';
 
 /**
@@ -37,29 +36,21 @@ import { startRawController, type RawConnection, type RawController } from '../h
  */
 
 const CLUSTER = 'site-err';
-const GATE_MS = 1000;
 
 let ws: Workspace;
 let sim: PmpSimulator;
-let gated: PmpSimulator;
-let gateClock: ManualClock;
+let gated: GatedSimulator;
 let ctl: ReferenceController;
 let raw: RawController;
 let gw: InProcessGateway;
 let gwRaw: InProcessGateway;
 let rawConn: RawConnection;
 
-/** Lets every held answer of the gated simulator go, until `done` resolves. */
-async function releaseUntil<T>(done: Promise<T>): Promise<T> {
-  return advanceUntilSettled(gateClock, GATE_MS, done);
-}
-
 beforeAll(async () => {
   ws = makeWorkspace('gw-errors');
   const tls = { certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem };
   sim = await startPmpSimulator({ tls });
-  gateClock = new ManualClock();
-  gated = await startPmpSimulator({ tls, clock: gateClock, latencyMs: GATE_MS });
+  gated = await startGatedSimulator(tls);
   ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls, heartbeatMs: 1000 });
   raw = await startRawController({ token: CONTROLLER_TOKEN, tls, role: 'active', epoch: 7 });
 
@@ -75,7 +66,7 @@ beforeAll(async () => {
     // Pin-only trust (no caFile) with the pin of a key the simulator does not have.
     { ...simVault(ws, 'pmp-badpin', sim), caFile: null, pinSha256: spkiPinFromPem(ws.pki.otherCa.certPem) },
     simVault(ws, 'pmp-hang', sim, { timeoutMs: 300 }),
-    simVault(ws, 'pmp-gated', gated),
+    simVault(ws, 'pmp-gated', gated.sim),
     simVault(ws, 'pmp-bug', sim),
   ];
   gw = await startInProcess(
@@ -97,7 +88,7 @@ beforeAll(async () => {
   );
   gwRaw = await startInProcess(
     ws,
-    gatewayConfig(ws, { gatewayId: 'gw-raw', clusterId: 'site-raw', controllerUrl: raw.wsUrl, vaults: [simVault(ws, 'pmp', sim), simVault(ws, 'pmp-gated', gated)] }),
+    gatewayConfig(ws, { gatewayId: 'gw-raw', clusterId: 'site-raw', controllerUrl: raw.wsUrl, vaults: [simVault(ws, 'pmp', sim), simVault(ws, 'pmp-gated', gated.sim)] }),
   );
   rawConn = await raw.current();
   await waitActive(ctl, CLUSTER, 'gw-err', gw);
@@ -106,7 +97,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Held answers would keep the gated simulator's sockets busy.
-  gateClock?.advance(60_000);
+  gated?.releaseAll();
   await gw?.stop();
   await gwRaw?.stop();
   await raw?.close();
@@ -164,7 +155,7 @@ const ROWS: Row[] = [
     params: gp('pmp-gated', R301, '902'),
     timeoutMs: 300,
     after: async () => {
-      gateClock.advance(10 * GATE_MS);
+      gated.clock.advance(10 * GATE_MS);
     },
   },
   { code: 'INTERNAL', what: 'a faulty component (metrics observer throws)', params: gp('pmp-bug', R301, '902'), fetches: 1 },
@@ -210,7 +201,7 @@ describe('error codes through the reference controller', () => {
     await waitFor(() => gw.gateway.dispatcher.inFlight === 4 && gw.gateway.dispatcher.queued === 2, '4 commands in flight, 2 queued');
     const seventh = await submit(ctl, CLUSTER, 'getPassword', gp('pmp', R301, '902'));
     expect(seventh.error).toEqual({ code: 'OVERLOADED', message: expect.any(String), retryable: true });
-    const done = await releaseUntil(Promise.all(slow));
+    const done = await gated.release(Promise.all(slow));
     expect(done.map((r) => r.ok)).toEqual([true, true, true, true, true, true]);
   });
 });
@@ -246,17 +237,17 @@ describe('what only a raw controller sends', () => {
   });
 
   it('joins a duplicate id: one PMP password call, one result on the connection', async () => {
-    const before = gated.stats().passwordFetches;
+    const before = gated.sim.stats().passwordFetches;
     const frame = { ...base, id: 'dup-1', params: gp('pmp-gated', R301, '902') };
     const result = rawConn.command(frame, 20_000);
     await waitFor(() => gwRaw.gateway.dispatcher.inFlight === 1, 'the first copy in flight');
     rawConn.send({ type: 'command', ...frame });
     await waitFor(() => gwRaw.gateway.dispatcher.stats().joined === 1, 'the duplicate joined');
-    await expect(releaseUntil(result)).resolves.toMatchObject({ id: 'dup-1', ok: true, data: { password: 'Sim-Adm1n-Pass!' } });
+    await expect(gated.release(result)).resolves.toMatchObject({ id: 'dup-1', ok: true, data: { password: 'Sim-Adm1n-Pass!' } });
     // Results go out in order on one socket: a later command's answer means no second dup-1 result is coming.
     await rawConn.command({ ...base, id: 'after-dup', name: 'listAccounts', params: { vault: 'pmp', resource: R301 } });
     expect(rawConn.resultsFor('dup-1')).toHaveLength(1);
-    expect(gated.stats().passwordFetches - before).toBe(1);
+    expect(gated.sim.stats().passwordFetches - before).toBe(1);
   });
 
   it('ignores malformed frames without an id and keeps the connection', async () => {

@@ -1,11 +1,9 @@
 import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { ManualClock } from '../../src/shared/clock.js';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
 import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import {
-  advanceUntilSettled,
   auditText,
   CONTROLLER_TOKEN,
   expectNoSecrets,
@@ -13,12 +11,12 @@ import {
   makeWorkspace,
   resource,
   simVault,
-  spawnCli,
   waitActive,
   waitFor,
-  type SpawnedCli,
   type Workspace,
 } from '../helpers/gateway-harness.js';
+import { startGatedSimulator, type GatedSimulator } from '../helpers/gated-simulator.js';
+import { spawnGateway, type CliProcess } from '../helpers/gateway-process.js';
 
 /**
  * `credgw run` as a real process (the built CLI, `dist/cli/main.js`, or
@@ -31,15 +29,13 @@ import {
  */
 
 const CLUSTER = 'site-proc';
-const GATE_MS = 1000;
 
 let ws: Workspace;
 let sim: PmpSimulator;
-let gated: PmpSimulator;
-let gateClock: ManualClock;
+let gated: GatedSimulator;
 let ctl: ReferenceController;
 let api: Agent;
-let proc: SpawnedCli | undefined;
+let proc: CliProcess | undefined;
 let configDir: string;
 let raw: Record<string, unknown>;
 
@@ -70,15 +66,14 @@ beforeAll(async () => {
   ws = makeWorkspace('gw-proc');
   const tls = { certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem };
   sim = await startPmpSimulator({ tls });
-  gateClock = new ManualClock();
-  gated = await startPmpSimulator({ tls, clock: gateClock, latencyMs: GATE_MS });
+  gated = await startGatedSimulator(tls);
   ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls, heartbeatMs: 1000 });
   api = new Agent({ connect: { ca: ws.pki.ca.certPem } });
   raw = gatewayConfig(ws, {
     gatewayId: 'gw-proc',
     clusterId: CLUSTER,
     controllerUrl: ctl.wsUrl,
-    vaults: [simVault(ws, 'pmp', sim), simVault(ws, 'pmp-gated', gated)],
+    vaults: [simVault(ws, 'pmp', sim), simVault(ws, 'pmp-gated', gated.sim)],
   });
   configDir = ws.writeConfig(raw);
 });
@@ -86,7 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   proc?.kill();
   await proc?.exited;
-  gateClock?.advance(60_000);
+  gated?.releaseAll();
   await api?.close();
   await ctl?.close();
   await gated?.close();
@@ -96,7 +91,7 @@ afterAll(async () => {
 
 describe('credgw run as a process', () => {
   it('starts and serves a console launch through the controller HTTP API', async () => {
-    proc = spawnCli(['--config-dir', configDir, 'run']);
+    proc = spawnGateway(configDir);
     await waitActive(ctl, CLUSTER, 'gw-proc');
     const res = await launch(gp('pmp', 'Windows_Jump_Box', '902'));
     expect(res).toMatchObject({ status: 200, body: { ok: true, gatewayId: 'gw-proc', data: { accountName: 'administrator', password: 'Sim-Adm1n-Pass!' } } });
@@ -143,13 +138,13 @@ describe('credgw run as a process', () => {
 
   it('drains the command in flight on SIGTERM, then exits 0', async () => {
     const listPath = '/restapi/json/v1/resources/301/accounts';
-    const seen = gated.stats().byPath[listPath] ?? 0;
+    const seen = gated.sim.stats().byPath[listPath] ?? 0;
     const pending = launch(gp('pmp-gated', '301', '903'));
     // The command's first vault call has reached the simulator: the gateway holds it in flight.
-    await waitFor(() => (gated.stats().byPath[listPath] ?? 0) > seen, 'the in-flight vault call');
+    await waitFor(() => (gated.sim.stats().byPath[listPath] ?? 0) > seen, 'the in-flight vault call');
     proc!.child.kill('SIGTERM');
     await proc!.waitForOutput(/"msg":"resigned the active role"/, 'the resign');
-    expect((await advanceUntilSettled(gateClock, GATE_MS, pending)).body).toMatchObject({ ok: true, gatewayId: 'gw-proc', data: { accountName: 'svc_backup', password: 'Sim-Backup-Pass!' } });
+    expect((await gated.release(pending)).body).toMatchObject({ ok: true, gatewayId: 'gw-proc', data: { accountName: 'svc_backup', password: 'Sim-Backup-Pass!' } });
     expect(await proc!.exited).toEqual({ code: 0, signal: null });
     expect(proc!.stdout()).toMatch(/"to":"stopped"/);
   });
@@ -174,7 +169,7 @@ describe('credgw run as a process', () => {
       },
       'etc-bad',
     );
-    const bad = spawnCli(['--config-dir', badDir, 'run']);
+    const bad = spawnGateway(badDir);
     const exit = await bad.exited;
     expect(exit).toEqual({ code: 1, signal: null });
     expect(bad.stderr()).toMatch(/vaults\[0\]\.timeoutMs/);
@@ -187,7 +182,7 @@ describe('credgw run as a process', () => {
   it('refuses to start when telemetry.audit cannot be opened: one line naming the file, exit 1, no stack trace', async () => {
     const target = join(ws.dir, 'no-such-dir', 'audit.log');
     const dir = ws.writeConfig({ ...raw, telemetry: { ...(raw['telemetry'] as Record<string, unknown>), audit: target } }, 'etc-no-audit');
-    const bad = spawnCli(['--config-dir', dir, 'run']);
+    const bad = spawnGateway(dir);
     expect(await bad.exited).toEqual({ code: 1, signal: null });
     expect(bad.stderr()).toBe(
       `error: AUDIT_UNAVAILABLE: telemetry.audit: cannot open ${target} for appending: ${join(ws.dir, 'no-such-dir')} does not exist; credgw run refuses to start\n`,

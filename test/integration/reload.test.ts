@@ -9,12 +9,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { ManualClock } from '../../src/shared/clock.js';
 import { VERSION } from '../../src/shared/version.js';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
 import { startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import {
-  advanceUntilSettled,
   CONTROLLER_TOKEN,
   expectNoSecrets,
   gatewayConfig,
@@ -28,16 +26,15 @@ import {
   type InProcessGateway,
   type Workspace,
 } from '../helpers/gateway-harness.js';
+import { startGatedSimulator, type GatedSimulator } from '../helpers/gated-simulator.js';
 
 const CLUSTER = 'reload-site';
-const GATE_MS = 1000;
 const RESOURCES_PATH = '/restapi/json/v1/resources';
 
 describe('reloading a running gateway', () => {
   let ws: Workspace;
   let sim: PmpSimulator;
-  let gated: PmpSimulator;
-  let gateClock: ManualClock;
+  let gated: GatedSimulator;
   let ctl: ReferenceController;
   let gwA: InProcessGateway;
   let gwB: InProcessGateway;
@@ -64,14 +61,13 @@ describe('reloading a running gateway', () => {
   beforeAll(async () => {
     ws = makeWorkspace('reload');
     sim = await startPmpSimulator({ tls: tls() });
-    gateClock = new ManualClock();
-    gated = await startPmpSimulator({ tls: tls(), clock: gateClock, latencyMs: GATE_MS });
+    gated = await startGatedSimulator(tls());
     ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: tls(), heartbeatMs: 200 });
     rawA = gatewayConfig(ws, {
       gatewayId: 'gw-a',
       clusterId: CLUSTER,
       controllerUrl: ctl.wsUrl,
-      vaults: [simVault(ws, 'pmp', sim, { healthIntervalMs: 60_000 }), simVault(ws, 'gated', gated, { healthIntervalMs: 60_000 })],
+      vaults: [simVault(ws, 'pmp', sim, { healthIntervalMs: 60_000 }), simVault(ws, 'gated', gated.sim, { healthIntervalMs: 60_000 })],
       logLevel: 'info',
     });
     (rawA['telemetry'] as Record<string, unknown>)['listen'] = '127.0.0.1:0';
@@ -88,7 +84,7 @@ describe('reloading a running gateway', () => {
   });
 
   afterAll(async () => {
-    gateClock?.advance(60_000);
+    gated?.releaseAll();
     await gwB?.stop();
     await gwA?.stop();
     await ctl?.close();
@@ -130,15 +126,15 @@ describe('reloading a running gateway', () => {
   });
 
   it('lets a command finish on the vault client a reload replaced between its two vault calls', async () => {
-    const seen = gated.stats().byPath[RESOURCES_PATH] ?? 0;
+    const seen = gated.sim.stats().byPath[RESOURCES_PATH] ?? 0;
     // A resource name: first the name lookup, then the password call, on the client the command took.
     const pending = submit(ctl, CLUSTER, 'getPassword', { vault: 'gated', resource: resource('Windows_Jump_Box'), accountId: '902' }, 30_000);
-    await waitFor(() => (gated.stats().byPath[RESOURCES_PATH] ?? 0) > seen, 'the name lookup at the vault');
+    await waitFor(() => (gated.sim.stats().byPath[RESOURCES_PATH] ?? 0) > seen, 'the name lookup at the vault');
     // The gated profile changes: the command's client is retired while the command holds it.
     const vaults = rawA['vaults'] as Array<Record<string, unknown>>;
     expect(reloadA({ ...rawA, vaults: [vaults[0], { ...vaults[1], timeoutMs: 20_000 }] })).toBe(true);
     expect(gwA.logs.find('configuration reloaded').at(-1)).toMatchObject({ changed: ['gated'] });
-    expect(await advanceUntilSettled(gateClock, GATE_MS, pending)).toMatchObject({ ok: true, gatewayId: 'gw-a', data: { accountName: 'administrator' } });
+    expect(await gated.release(pending)).toMatchObject({ ok: true, gatewayId: 'gw-a', data: { accountName: 'administrator' } });
     // The retired client's calls say nothing about the vault's health.
     expect(gwA.logs.find('vault unhealthy')).toEqual([]);
     expect(reloadA(rawA)).toBe(true);

@@ -1,24 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import {
-  DEFAULT_COMMAND_TIMEOUT_MS,
-  MAX_FRAME_BYTES,
-  MIN_COMMAND_TIMEOUT_MS,
-  PROTOCOL_VERSION,
-  decodeCommand,
-  isId,
-  isObject,
-  type HealthMessage,
-  type HelloMessage,
-  type ResultError,
-  type ResultMessage,
-  type ResultOk,
-  type Role,
-  type VaultHealth,
-} from '../../protocol/index.js';
-import type { Clock, TimerHandle } from '../../shared/clock.js';
-import { arbitrate, emptyCluster, type ArbiterEffect, type ArbiterEvent, type ClusterState, type LeaveReason } from './arbiter.js';
-import type { EpochStore } from './epoch-store.js';
+import { MIN_COMMAND_TIMEOUT_MS, PROTOCOL_VERSION, type HealthMessage, type HelloMessage, type ResultMessage } from '../../protocol/index.js';
+import { arbitrate, type ArbiterEffect, type ArbiterEvent, type LeaveReason } from './arbiter.js';
+import { clusterSnapshot, newClusterRuntime, type ClusterRuntime, type PeerEntry, type PendingCommand } from './cluster-runtime.js';
+import { apiError, checkSubmission } from './command-intake.js';
+import { DEFAULT_MAX_RETAINED_RESULTS, DEFAULT_RESULT_GRACE_MS, DEFAULT_RESULT_RETENTION_MS, type HubOptions } from './hub-options.js';
+import type { ClusterSnapshot, CommandOutcome, GatewayPeer } from './hub-types.js';
 
 /**
  * The controller's state, independent of sockets: the clusters, the
@@ -27,179 +13,6 @@ import type { EpochStore } from './epoch-store.js';
  * it decoded frames and HTTP requests; unit tests drive it directly with a
  * ManualClock.
  */
-
-/** One gateway connection as the hub sees it. Identity matters: a reconnect is a new peer. */
-export interface GatewayPeer {
-  readonly gatewayId: string;
-  readonly clusterId: string;
-  /** Sends one text frame (dropped silently when the connection is closing). */
-  send(text: string): void;
-  /** Closes the connection with a protocol close code. */
-  close(code: number, reason: string): void;
-}
-
-/** Controller-side error codes of the HTTP API (gateway codes come in `result` bodies). */
-export type ApiErrorCode =
-  | 'BAD_REQUEST'
-  | 'UNKNOWN_COMMAND'
-  | 'BAD_JSON'
-  | 'BODY_TOO_LARGE'
-  | 'BAD_CLUSTER_ID'
-  | 'ID_CONFLICT'
-  | 'NO_ACTIVE_GATEWAY'
-  | 'DEADLINE_EXCEEDED'
-  | 'CONTROLLER_STOPPING'
-  | 'UNKNOWN_CLUSTER'
-  | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
-  | 'UNAUTHORIZED';
-
-export interface ApiError {
-  code: ApiErrorCode;
-  message: string;
-  retryable: boolean;
-}
-
-/** The body of a final result that came from a gateway (HTTP 200). */
-export type CommandResultBody = (Omit<ResultOk, 'type'> | Omit<ResultError, 'type'>) & {
-  /** The gateway whose result this is. */
-  gatewayId: string;
-  /** How many times the command was sent (1 + re-sends). */
-  attempts: number;
-};
-
-/** What a command submission ends with: a gateway's result, or a controller error. */
-export type CommandOutcome =
-  | { status: 200; body: CommandResultBody }
-  | { status: 400 | 409 | 413 | 503 | 504; body: { id?: string; error: ApiError } };
-
-export interface ClusterCounts {
-  /** Grants of the active role (the first one included). */
-  promotions: number;
-  /** Sends of a command after its first (after a lost/resigned active or a NOT_ACTIVE answer). */
-  resentCommands: number;
-  /** Results whose epoch or connection is not the one the command was last sent with. */
-  staleResultsDropped: number;
-  /** Results for a command that already had its final result (or was never sent). */
-  duplicateResultsDropped: number;
-  /** Final results with ok:true. */
-  commandsOk: number;
-  /** Final results that are not ok (gateway errors and controller errors alike). */
-  commandsFailed: number;
-}
-
-export interface GatewaySnapshot {
-  gatewayId: string;
-  role: Role;
-  /** The epoch this gateway was last told. */
-  epoch: number;
-  priority: number;
-  resigning: boolean;
-  /** At least one vault healthy. */
-  healthy: boolean;
-  vaults: VaultHealth[];
-  version: string;
-  capabilities: string[];
-  connectedAt: string;
-  lastChange: { at: string; reason: string };
-  /** Commands sent to this connection and not answered yet. */
-  inFlight: number;
-}
-
-export interface ClusterSnapshot {
-  clusterId: string;
-  /** The last epoch granted. */
-  epoch: number;
-  activeGatewayId: string | null;
-  gateways: GatewaySnapshot[];
-  /** The last grant of the active role. */
-  lastChange: { at: string; gatewayId: string; epoch: number; reason: string } | null;
-  counts: ClusterCounts & { commandsInFlight: number; commandsWaiting: number };
-}
-
-export interface HubOptions {
-  /** Heartbeat announced in `welcome` (ms). */
-  heartbeatMs: number;
-  epochStore: EpochStore;
-  clock: Clock;
-  logger: Logger;
-  /**
-   * Extra time past a command's `timeoutMs` to wait for the gateway's own
-   * DEADLINE_EXCEEDED before answering 504 ourselves. Default 2000.
-   */
-  resultGraceMs?: number;
-  /**
-   * How long a final result is kept (in memory only) so that a retried
-   * submission with the same client-supplied `id` gets the same answer.
-   * Default 60000.
-   */
-  resultRetentionMs?: number;
-  /** At most this many retained results per cluster (oldest dropped first). Default 10000. */
-  maxRetainedResults?: number;
-}
-
-export const DEFAULT_RESULT_GRACE_MS = 2_000;
-export const DEFAULT_RESULT_RETENTION_MS = 60_000;
-export const DEFAULT_MAX_RETAINED_RESULTS = 10_000;
-
-interface PeerEntry {
-  peer: GatewayPeer;
-  hello: HelloMessage;
-  vaults: VaultHealth[];
-}
-
-interface PendingCommand {
-  id: string;
-  name: string;
-  params: Record<string, unknown>;
-  timeoutMs: number;
-  fingerprint: string;
-  acceptedAt: number;
-  /** waiting: for an active gateway; sent: out at `sentTo`. */
-  state: 'waiting' | 'sent';
-  sentTo: GatewayPeer | null;
-  sentEpoch: number | null;
-  attempts: number;
-  /** The last NOT_ACTIVE answer: not re-sent to the same peer at the same epoch; final if the deadline comes. */
-  refused: { peer: GatewayPeer; epoch: number; result: ResultMessage; gatewayId: string } | null;
-  /** 'first' until timeoutMs has passed, then 'grace'. */
-  phase: 'first' | 'grace';
-  timer: TimerHandle | null;
-  waiters: Array<(o: CommandOutcome) => void>;
-}
-
-interface Retained {
-  outcome: CommandOutcome;
-  fingerprint: string;
-  expiresAt: number;
-}
-
-interface ClusterRuntime {
-  arb: ClusterState;
-  peers: Map<string, PeerEntry>;
-  commands: Map<string, PendingCommand>;
-  retained: Map<string, Retained>;
-  counts: ClusterCounts;
-  lastChange: ClusterSnapshot['lastChange'];
-}
-
-function apiError(status: 400 | 409 | 413 | 503 | 504, code: ApiErrorCode, message: string, id?: string): CommandOutcome {
-  const retryable = status === 503 || status === 504;
-  return { status, body: { ...(id === undefined ? {} : { id }), error: { code, message, retryable } } };
-}
-
-/** JSON with sorted keys, to recognise a resubmission of the same command. */
-export function stableStringify(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
-  if (isObject(v)) {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => v[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableStringify(v[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
 
 export class ControllerHub {
   private readonly clusters = new Map<string, ClusterRuntime>();
@@ -223,14 +36,7 @@ export class ControllerHub {
   private cluster(clusterId: string): ClusterRuntime {
     let c = this.clusters.get(clusterId);
     if (!c) {
-      c = {
-        arb: emptyCluster(clusterId, this.opts.epochStore.get(clusterId)),
-        peers: new Map(),
-        commands: new Map(),
-        retained: new Map(),
-        counts: { promotions: 0, resentCommands: 0, staleResultsDropped: 0, duplicateResultsDropped: 0, commandsOk: 0, commandsFailed: 0 },
-        lastChange: null,
-      };
+      c = newClusterRuntime(clusterId, this.opts.epochStore.get(clusterId));
       this.clusters.set(clusterId, c);
     }
     return c;
@@ -404,27 +210,9 @@ export class ControllerHub {
    */
   submit(clusterId: string, body: unknown): Promise<CommandOutcome> {
     if (this.stopping) return Promise.resolve(apiError(503, 'CONTROLLER_STOPPING', 'the controller is stopping'));
-    if (!isId(clusterId)) return Promise.resolve(apiError(400, 'BAD_CLUSTER_ID', 'cluster id must be 1-128 characters of [A-Za-z0-9._:-]'));
-    if (!isObject(body)) return Promise.resolve(apiError(400, 'BAD_REQUEST', 'body must be a JSON object'));
-    const allowed = new Set(['id', 'name', 'params', 'timeoutMs']);
-    const extra = Object.keys(body).find((k) => !allowed.has(k));
-    if (extra !== undefined) return Promise.resolve(apiError(400, 'BAD_REQUEST', `unknown field "${extra.slice(0, 64)}"`));
-    const suppliedId = body['id'];
-    if (suppliedId !== undefined && !isId(suppliedId)) {
-      return Promise.resolve(apiError(400, 'BAD_REQUEST', 'id must be 1-128 characters of [A-Za-z0-9._:-]'));
-    }
-    const id = suppliedId ?? randomUUID();
-    const timeoutMs = body['timeoutMs'] ?? DEFAULT_COMMAND_TIMEOUT_MS;
-    const frame = { type: 'command', id, epoch: Number.MAX_SAFE_INTEGER, name: body['name'], timeoutMs, params: body['params'] };
-    const decoded = decodeCommand(frame);
-    if (decoded.kind === 'rejected') return Promise.resolve(apiError(400, decoded.code, decoded.message, id));
-    if (decoded.kind !== 'message') return Promise.resolve(apiError(400, 'BAD_REQUEST', 'not a valid command', id));
-    if (Buffer.byteLength(JSON.stringify(frame)) > MAX_FRAME_BYTES) {
-      return Promise.resolve(apiError(413, 'BODY_TOO_LARGE', 'the command frame would exceed 1 MiB', id));
-    }
-    const name = body['name'] as string;
-    const params = body['params'] as Record<string, unknown>;
-    const fingerprint = stableStringify({ name, params, timeoutMs });
+    const checked = checkSubmission(clusterId, body);
+    if (checked.kind === 'refused') return Promise.resolve(checked.outcome);
+    const { id, name, params, timeoutMs, fingerprint } = checked.submission;
     const c = this.cluster(clusterId);
     this.sweepRetained(c);
     const pending = c.commands.get(id);
@@ -442,7 +230,7 @@ export class ControllerHub {
         id,
         name,
         params,
-        timeoutMs: timeoutMs as number,
+        timeoutMs,
         fingerprint,
         acceptedAt: this.opts.clock.monotonic(),
         state: 'waiting',
@@ -554,38 +342,7 @@ export class ControllerHub {
 
   snapshot(clusterId: string): ClusterSnapshot | undefined {
     const c = this.clusters.get(clusterId);
-    if (!c) return undefined;
-    const inFlightAt = (peer: GatewayPeer): number => [...c.commands.values()].filter((x) => x.state === 'sent' && x.sentTo === peer).length;
-    const gateways: GatewaySnapshot[] = c.arb.gateways.map((g) => {
-      const entry = c.peers.get(g.gatewayId)!;
-      return {
-        gatewayId: g.gatewayId,
-        role: g.role,
-        epoch: g.epoch,
-        priority: g.priority,
-        resigning: g.resigning,
-        healthy: g.healthy,
-        vaults: entry.vaults.map((v) => ({ ...v })),
-        version: entry.hello.version,
-        capabilities: [...entry.hello.capabilities],
-        connectedAt: new Date(g.connectedAt).toISOString(),
-        lastChange: { at: new Date(g.lastChange.at).toISOString(), reason: g.lastChange.reason },
-        inFlight: inFlightAt(entry.peer),
-      };
-    });
-    const all = [...c.commands.values()];
-    return {
-      clusterId: c.arb.clusterId,
-      epoch: c.arb.epoch,
-      activeGatewayId: c.arb.activeId,
-      gateways,
-      lastChange: c.lastChange ? { ...c.lastChange } : null,
-      counts: {
-        ...c.counts,
-        commandsInFlight: all.filter((x) => x.state === 'sent').length,
-        commandsWaiting: all.filter((x) => x.state === 'waiting').length,
-      },
-    };
+    return c ? clusterSnapshot(c) : undefined;
   }
 
   clusterIds(): string[] {

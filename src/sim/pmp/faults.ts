@@ -1,3 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EMPTY, ERROR_500_HTML, HTML_CONTENT_TYPE, LOGIN_HTML, send } from './answers.js';
+import { JSON_CONTENT_TYPE } from './responses.js';
 import { PmpSimError } from './sim-errors.js';
 
 /**
@@ -92,5 +95,25 @@ export class FaultTable {
       return f.kind;
     }
     return undefined;
+  }
+}
+
+/** Answers a request the way `kind` fails it. */
+export function applyFault(kind: FaultKind, req: IncomingMessage, res: ServerResponse): void {
+  switch (kind) {
+    case 'close':
+      req.socket.destroy();
+      return;
+    case 'hang':
+      return; // answered by close(), which destroys the connection
+    case 'http500':
+      send(res, 500, HTML_CONTENT_TYPE, ERROR_500_HTML);
+      return;
+    case 'empty':
+      send(res, 200, JSON_CONTENT_TYPE, EMPTY);
+      return;
+    case 'nonjson':
+      send(res, 200, HTML_CONTENT_TYPE, LOGIN_HTML);
+      return;
   }
 }

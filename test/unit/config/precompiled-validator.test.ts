@@ -9,7 +9,7 @@ import {
   schemaFingerprint,
   type PrecompiledValidator,
 } from '../../../src/config/schema-errors.js';
-import { distDir } from '../../helpers/cluster-harness.js';
+import { distDir } from '../../helpers/gateway-process.js';
 
 // `npm run build` (which `npm test` runs first) writes the config schema's
 // validator as standalone code into dist (scripts/build-config-validator.mjs);

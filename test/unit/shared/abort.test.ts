@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CommandAbort, withSignal, type AbortLike } from '../../../src/shared/abort.js';
-import { cliMain } from '../../helpers/gateway-harness.js';
+import { cliMain } from '../../helpers/gateway-process.js';
 
 describe('CommandAbort', () => {
   it('fires every listener once, in order, functions and handleEvent objects alike', () => {

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import type { HelloMessage } from '../../../src/protocol/index.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { EpochStore } from '../../../src/sim/controller/epoch-store.js';
-import { ControllerHub, stableStringify, type CommandOutcome, type GatewayPeer } from '../../../src/sim/controller/hub.js';
+import { ControllerHub, stableStringify, type CommandOutcome, type GatewayPeer } from '../../../src/sim/controller/index.js';
 
 interface Frame {
   type: string;

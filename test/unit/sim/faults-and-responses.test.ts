@@ -1,6 +1,6 @@
 import { FaultTable, validateFault } from '../../../src/sim/pmp/faults.js';
 import { compileResponses, MSG, OP } from '../../../src/sim/pmp/responses.js';
-import { isLoopbackAddress } from '../../../src/sim/pmp/pmp-simulator.js';
+import { isLoopbackAddress } from '../../../src/sim/pmp/auth.js';
 import { SAMPLE_DATA, validateSimData } from '../../../src/sim/pmp/sim-data.js';
 
 describe('validateFault', () => {
