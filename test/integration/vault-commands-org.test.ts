@@ -74,7 +74,7 @@ let seq = 0;
 function command(name: 'listAccounts' | 'getPassword', attrs: Record<string, string>, extra: Record<string, unknown> = {}): CommandMessage {
   const params: Record<string, unknown> = { vault: 'pmp-prod', resource: { id: 'opsramp-1', customAttributes: attrs }, ...extra };
   if (name === 'listAccounts') Object.assign(params, { offset: 0, limit: 500 }, extra);
-  return { type: 'command', id: `c-${++seq}`, epoch: 8, timeoutMs: 10_000, name, params } as CommandMessage;
+  return { type: 'command', id: `c-${++seq}`, epoch: 8, timeoutMs: 10_000, name, params } as unknown as CommandMessage;
 }
 
 /** The result of one command (waits on the event loop for the real vault's answers). */
