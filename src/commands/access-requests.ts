@@ -103,6 +103,8 @@ export interface AccessAttempt {
   resourceId: string;
   accountId: string;
   request: AccessRequest;
+  /** The command's PAM360 organisation (mappedOrg); undefined: the profile's own. */
+  orgName: string | undefined;
 }
 
 /**
@@ -153,7 +155,7 @@ async function raise(a: AccessAttempt): Promise<never> {
   const entry = ctx.pendingRequests.remember(a.vault, a.accountId, undefined);
   try {
     checkNotAborted(ctx.signal);
-    const raised = await a.client.requestAccess(a.resourceId, a.accountId, a.request, { signal: ctx.signal });
+    const raised = await a.client.requestAccess(a.resourceId, a.accountId, a.request, { signal: ctx.signal, orgName: a.orgName });
     entry.requestId ??= raised.requestId;
     ctx.facts.action = 'accessRequested';
   } catch (err) {
@@ -171,7 +173,7 @@ async function checkRemembered(a: AccessAttempt, entry: { requestId: string | un
   let state: AccessRequestState;
   try {
     checkNotAborted(ctx.signal);
-    state = await a.client.accessRequestState(a.accountId, entry.requestId, { signal: ctx.signal });
+    state = await a.client.accessRequestState(a.accountId, entry.requestId, { signal: ctx.signal, orgName: a.orgName });
   } catch (err) {
     // A list this API user may not read (or cannot be parsed) leaves the memory to decide: still pending.
     if (!ctx.signal.aborted && err instanceof GatewayError && (err.code === 'VAULT_ERROR' || err.code === 'ACCESS_DENIED')) {

@@ -1,6 +1,6 @@
 import type { CheckInPasswordData, CheckInPasswordParams } from '../protocol/index.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
-import { addressResource, knownResource, lookupResource, mappedResource, type ResolvedResource } from './resolve-resource.js';
+import { addressResource, knownResource, lookupResource, mappedOrg, mappedResource, type ResolvedResource } from './resolve-resource.js';
 
 /**
  * checkInPassword (protocol section 10): gives an exclusively checked-out
@@ -8,8 +8,8 @@ import { addressResource, knownResource, lookupResource, mappedResource, type Re
  *
  * - UNKNOWN_VAULT, RESOURCE_NOT_MAPPED, then the resource resolved (by
  *   attribute or address, RESOURCE_NOT_FOUND, RESOURCE_AMBIGUOUS) and the
- *   account found in it (ACCOUNT_NOT_FOUND), as for getPassword; then the
- *   check-in call.
+ *   account found in it (ACCOUNT_NOT_FOUND), in the resource's organisation,
+ *   as for getPassword; then the check-in call.
  * - Idempotent: an account nobody has checked out answers ok. An account
  *   checked out by another user answers CHECKED_OUT.
  * - No local policy: a check-in reveals nothing and only ends access, so
@@ -33,13 +33,18 @@ export async function checkInPassword(params: CheckInPasswordParams, ctx: Comman
   const { profile, client } = lease;
   const byAddress = addressResource(params.resource, lease, ctx);
   let resource: ResolvedResource;
-  if (byAddress) resource = await byAddress;
-  else {
+  let orgName: string | undefined;
+  if (byAddress) {
+    // Settled before the organisation is read, so a missing one cannot leave the lookup's rejection unhandled.
+    resource = await byAddress;
+    orgName = mappedOrg(params.resource, profile);
+  } else {
     const ref = mappedResource(params.resource, profile, ctx);
-    resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx));
+    orgName = mappedOrg(params.resource, profile);
+    resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx, orgName));
   }
   checkNotAborted(ctx.signal);
-  await client.checkIn(resource.id, params.accountId, { signal: ctx.signal });
+  await client.checkIn(resource.id, params.accountId, { signal: ctx.signal, orgName });
   ctx.pendingRequests.forget(profile.name, params.accountId);
   return { accountId: params.accountId };
 }

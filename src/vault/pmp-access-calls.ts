@@ -1,5 +1,7 @@
 import type { AbortLike } from '../shared/abort.js';
-import { GatewayError } from '../shared/errors.js';
+import type { VaultProfile } from '../config/types.js';
+import { checkAccountFlags } from './account-flags.js';
+import { callOrg } from './call-org.js';
 import { API_BASE, assertAccountId, assertResourceId } from './pmp-paths.js';
 import { expectSuccess, parseAccessRequestState, parseRaisedRequest, type ParsedAccount, type PmpEnvelope } from './pmp-responses.js';
 import type { PmpRequest } from './pmp-transport.js';
@@ -66,10 +68,10 @@ export function accessRequestForm(req: AccessRequestInput): string {
 export interface PmpAccessDeps {
   /** One PMP call (PmpTransport.request). */
   request(req: PmpRequest): Promise<PmpEnvelope>;
-  /** The account from the client's account list (ACCOUNT_NOT_FOUND when the resource lacks it). */
-  findAccount(resourceId: string, accountId: string, signal: AbortLike | undefined): Promise<ParsedAccount>;
-  /** The profile's requireTicketId. */
-  requireTicketId: boolean;
+  /** The account from the client's account list of organisation `org` (ACCOUNT_NOT_FOUND when the resource lacks it). */
+  findAccount(resourceId: string, accountId: string, org: string | null, signal: AbortLike | undefined): Promise<ParsedAccount>;
+  /** The profile's requireTicketId and orgName (the default organisation of a call: call-org.ts). */
+  profile: Pick<VaultProfile, 'requireTicketId' | 'orgName'>;
 }
 
 /** The access-control calls of one vault client (pmp-client.ts delegates to it). */
@@ -80,30 +82,19 @@ export class PmpAccessCalls {
     assertResourceId(resourceId);
     const path = requestPasswordPath(accountId);
     const signal = opts?.signal;
-    const account = await this.deps.findAccount(resourceId, accountId, signal);
-    const ticketId = nonBlank(req.ticketId);
-    const reason = nonBlank(req.reason);
+    const orgName = callOrg(opts, this.deps.profile.orgName);
+    const account = await this.deps.findAccount(resourceId, accountId, orgName, signal);
     // The request carries the same ticket and reason a fetch would: refused here as a fetch would be.
-    if (account.accessDenied) {
-      throw new GatewayError('ACCESS_DENIED', 'the API user may not read this password', { detail: 'PASSWORD STATUS ####' });
-    }
-    if ((account.ticketIdRequired || this.deps.requireTicketId) && !ticketId) {
-      throw new GatewayError('TICKET_ID_REQUIRED', 'a ticket ID is required for this account', {
-        detail: account.ticketIdRequired ? 'IS_TICKETID_REQD_MANDATORY' : 'vault profile requireTicketId',
-      });
-    }
-    if (account.reasonRequired && !reason) {
-      throw new GatewayError('REASON_REQUIRED', 'a reason is required for this account', { detail: 'ISREASONREQUIRED' });
-    }
+    const { ticketId, reason } = checkAccountFlags(account, req, this.deps.profile.requireTicketId);
     const form = accessRequestForm({ ticketId, reason, window: req.window });
-    const env = await this.deps.request({ call: 'requestAccess', method: 'POST', path, form, signal });
+    const env = await this.deps.request({ call: 'requestAccess', method: 'POST', path, form, orgName, signal });
     expectSuccess(env, { call: 'requestAccess', account, supplied: { ticketId: ticketId !== undefined, reason: reason !== undefined } });
     return parseRaisedRequest(env);
   }
 
   async accessRequestState(accountId: string, requestId: string | undefined, opts?: CallOptions): Promise<AccessRequestState> {
     assertAccountId(accountId);
-    const env = await this.deps.request({ call: 'accessRequests', path: ACCESS_REQUESTS_PATH, signal: opts?.signal });
+    const env = await this.deps.request({ call: 'accessRequests', path: ACCESS_REQUESTS_PATH, orgName: callOrg(opts, this.deps.profile.orgName), signal: opts?.signal });
     expectSuccess(env, { call: 'accessRequests' });
     return parseAccessRequestState(env, accountId, requestId);
   }
@@ -112,14 +103,11 @@ export class PmpAccessCalls {
     assertResourceId(resourceId);
     const path = checkInPath(accountId);
     const signal = opts?.signal;
-    const account = await this.deps.findAccount(resourceId, accountId, signal);
-    const env = await this.deps.request({ call: 'checkIn', method: 'PUT', path, form: '', signal });
+    const orgName = callOrg(opts, this.deps.profile.orgName);
+    const account = await this.deps.findAccount(resourceId, accountId, orgName, signal);
+    const env = await this.deps.request({ call: 'checkIn', method: 'PUT', path, form: '', orgName, signal });
     // Nothing checked out is what a check-in leaves behind anyway (idempotent, protocol section 10).
     if (env.status === 'Success' || isNothingCheckedOut(env.message)) return;
     expectSuccess(env, { call: 'checkIn', account });
   }
-}
-
-function nonBlank(v: string | undefined): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }

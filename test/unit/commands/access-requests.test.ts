@@ -194,6 +194,23 @@ describe('getPassword with requestAccess', () => {
   });
 });
 
+describe('organisations (orgNameAttribute, section 9)', () => {
+  it('the request and the request list are asked in the resource\'s organisation', async () => {
+    const h = harness({ profile: { orgNameAttribute: 'PAM360 Org' } });
+    h.vault.accessControl('902');
+    h.vault.placeholderOnly = true;
+    const resource = { id: 'opsramp-1', customAttributes: { 'PMP Resource ID': '301', 'PAM360 Org': 'Acme' } };
+    await run(h, pwCmd({ ...REQUEST, resource }));
+    await run(h, pwCmd({ ...REQUEST, resource }));
+    expect(h.vault.calls.map((c) => [c.method, c.orgName])).toEqual([
+      ['getPassword', 'Acme'],
+      ['requestAccess', 'Acme'],
+      ['getPassword', 'Acme'],
+      ['accessRequestState', 'Acme'],
+    ]);
+  });
+});
+
 describe('getPassword with requestAccess on a vault that answers "[Request]" whatever the state', () => {
   function placeholder(): Harness {
     const h = controlled();

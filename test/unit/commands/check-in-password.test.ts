@@ -106,6 +106,18 @@ describe('checkInPassword', () => {
     expect(h.vault.count('accessRequestState')).toBe(0);
   });
 
+  it('is made in the resource\'s organisation (orgNameAttribute); without one, no vault is called', async () => {
+    const h = harness({ profile: { orgNameAttribute: 'PAM360 Org' } });
+    const resource = { id: 'opsramp-1', customAttributes: { 'PMP Resource ID': 'Linux_Box', 'PAM360 Org': 'Acme' } };
+    expect((await run(h, checkInCmd({ resource, accountId: '910' }))).ok).toBe(true);
+    expect(h.vault.calls.map((c) => [c.method, c.orgName])).toEqual([
+      ['resolveResource', 'Acme'],
+      ['checkIn', 'Acme'],
+    ]);
+    expect(errorOf(await run(h, checkInCmd())).code).toBe('RESOURCE_NOT_MAPPED');
+    expect(h.vault.calls).toHaveLength(2);
+  });
+
   it('NOT_ACTIVE at a foreign epoch, with no vault call', async () => {
     const h = harness();
     expect(errorOf(await run(h, checkInCmd({}, { epoch: 7 }))).code).toBe('NOT_ACTIVE');

@@ -118,7 +118,7 @@ function account(extra: Partial<ParsedAccount> = {}): ParsedAccount {
 }
 
 /** The calls over a scripted transport: what was sent, and what it answered. */
-function calls(answer: (req: PmpRequest) => PmpEnvelope, acc: ParsedAccount = account(), requireTicketId = false) {
+function calls(answer: (req: PmpRequest) => PmpEnvelope, acc: ParsedAccount = account(), requireTicketId = false, orgName: string | null = null) {
   const sent: PmpRequest[] = [];
   const found: string[] = [];
   const access = new PmpAccessCalls({
@@ -126,12 +126,12 @@ function calls(answer: (req: PmpRequest) => PmpEnvelope, acc: ParsedAccount = ac
       sent.push(req);
       return Promise.resolve(answer(req));
     },
-    findAccount: (rid, aid) => {
-      found.push(`${rid}/${aid}`);
+    findAccount: (rid, aid, org) => {
+      found.push(`${org ?? '-'}:${rid}/${aid}`);
       if (aid !== acc.id) return Promise.reject(new GatewayError('ACCOUNT_NOT_FOUND', 'the resource has no such account'));
       return Promise.resolve(acc);
     },
-    requireTicketId,
+    profile: { requireTicketId, orgName },
   });
   return { access, sent, found };
 }
@@ -141,11 +141,27 @@ describe('PmpAccessCalls.requestAccess', () => {
     const { access, sent, found } = calls(() => success('REQUEST PASSWORD', { Details: { REQUESTID: '1', STATUS: 'Waiting for approval' } }));
     const raised = await access.requestAccess('301', '905', { ticketId: 'INC-1', reason: 'why' });
     expect(raised).toEqual({ requestId: '1', state: 'pending' });
-    expect(found).toEqual(['301/905']);
+    expect(found).toEqual(['-:301/905']);
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ call: 'requestAccess', method: 'POST', path: '/restapi/json/v1/accounts/905/requestpassword' });
+    expect(sent[0]).toMatchObject({ call: 'requestAccess', method: 'POST', path: '/restapi/json/v1/accounts/905/requestpassword', orgName: null });
     expect(sent[0]!.query).toBeUndefined();
     expect(inputData(sent[0]!.form!)).toEqual({ operation: { Details: { REASON: 'why', TICKETID: 'INC-1', ACCESS: 'now' } } });
+  });
+
+  it('each call is made in the call\'s organisation, else the profile\'s; one a header cannot carry is RESOURCE_NOT_MAPPED before any request', async () => {
+    const ok = (req: PmpRequest): PmpEnvelope => (req.call === 'accessRequests' ? success('GET PASSWORD REQUESTS', { totalRows: 0 }) : success('OK'));
+    const c = calls(ok, account(), false, 'Acme');
+    await c.access.requestAccess('301', '905', {});
+    await c.access.checkIn('301', '905', { orgName: 'Tenant B' });
+    await c.access.accessRequestState('905', undefined, { orgName: null });
+    expect(c.sent.map((r) => [r.call, r.orgName])).toEqual([
+      ['requestAccess', 'Acme'],
+      ['checkIn', 'Tenant B'],
+      ['accessRequests', null],
+    ]);
+    expect(c.found).toEqual(['Acme:301/905', 'Tenant B:301/905']);
+    await expect(c.access.requestAccess('301', '905', {}, { orgName: 'bad\norg' })).rejects.toMatchObject({ code: 'RESOURCE_NOT_MAPPED' });
+    expect(c.sent).toHaveLength(3);
   });
 
   it.each([
