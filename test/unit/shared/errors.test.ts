@@ -97,7 +97,7 @@ const TELEMETRY_CODES = allOf<TelemetryErrorCode>({
   NOT_ANSWERING: true,
   BAD_RESPONSE: true,
 });
-const SIM_CODES = allOf<PmpSimErrorCode>({ SIM_DATA_UNREADABLE: true, SIM_DATA_INVALID: true, SIM_FAULT_INVALID: true });
+const SIM_CODES = allOf<PmpSimErrorCode>({ SIM_DATA_UNREADABLE: true, SIM_DATA_INVALID: true, SIM_FAULT_INVALID: true, SIM_ADMIN_INVALID: true, SIM_OPTIONS_INVALID: true });
 const DEMO_PROCESS_CODES = allOf<DemoProcessError['code']>({ PROCESS_EXITED: true, PROCESS_SPAWN_FAILED: true });
 /** Codes the CLI throws with the base itself (cert, config, status, vault, demo). */
 const CLI_CODES = ['ABORTED', 'CONFIG_EXISTS', 'CONFIG_INVALID', 'DEMO_NOT_BUILT', 'TELEMETRY_DISABLED', 'UNKNOWN_VAULT', 'VAULT_EXISTS', 'VAULT_TIMEOUT', 'VAULT_UNREACHABLE'];
