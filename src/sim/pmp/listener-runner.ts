@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import type { Clock } from '../../shared/index.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Clock, TimerHandle } from '../../shared/index.js';
 import { PmpSimError } from './sim-errors.js';
 
 /**
@@ -35,7 +35,7 @@ export interface ResetListenerOptions {
   mode?: ListenerMode;
   /** The arguments passed after the script, in order. Default {@link LEGACY_LISTENER_ARGS}. */
   args?: ListenerArg[];
-  /** Killed after this long. Default {@link DEFAULT_LISTENER_TIMEOUT_MS}. */
+  /** Killed (SIGKILL) after this long on the simulator's clock. Default {@link DEFAULT_LISTENER_TIMEOUT_MS}. */
   timeoutMs?: number;
 }
 
@@ -107,15 +107,20 @@ export class ListenerRunner {
     const argv = [...lead, ...this.args.map((a) => value[a])];
     const started = this.clock.monotonic();
     return new Promise((resolve) => {
-      const done = (r: Omit<ListenerRun, 'phase' | 'durationMs'>): void =>
+      let killer: TimerHandle | undefined;
+      const done = (r: Omit<ListenerRun, 'phase' | 'durationMs'>): void => {
+        this.clock.clearTimeout(killer);
         resolve({ phase, ...r, durationMs: Math.round(this.clock.monotonic() - started) });
-      let child;
+      };
+      let child: ChildProcess;
       try {
-        child = spawn(file!, argv, { stdio: 'ignore', shell: false, timeout: this.timeoutMs, killSignal: 'SIGKILL' });
+        child = spawn(file!, argv, { stdio: 'ignore', shell: false });
       } catch (err) {
         done({ exitCode: null, signal: null, error: (err as NodeJS.ErrnoException).code ?? 'SPAWN_FAILED' });
         return;
       }
+      // The simulator's clock owns the time-out (spawn's own timer outlives a child that never started).
+      killer = this.clock.setTimeout(() => child.kill('SIGKILL'), this.timeoutMs);
       child.once('error', (err: NodeJS.ErrnoException) => done({ exitCode: null, signal: null, error: err.code ?? 'SPAWN_FAILED' }));
       child.once('exit', (code, signal) => done({ exitCode: code, signal }));
     });
