@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { lifecycleOptions } from '../../src/cli/sim-pmp-lifecycle.js';
 import { runSimPmp } from '../../src/cli/sim-pmp.js';
+import { Pam360AuditRecognizer, parseSyslog } from '../../src/notices/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { SAMPLE_TOKEN, startPmpSimulator, type PmpSimOptions, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { testPki } from '../helpers/pki.js';
@@ -151,9 +152,16 @@ describe('PMP simulator: the vault that rotates', () => {
           expect(record(out)).toEqual([
             { count: '5', arg1: 'Windows_Jump_Box', arg2: '10.1.2.3', arg3: 'administrator', old: 'expected', new: 'expected' },
           ]);
-          expect(await udp.got.next()).toBe(
+          const line = await udp.got.next();
+          expect(line).toBe(
             '<38>Jan  9 12:00:00 pam360 admin: Password_Reset 2026/01/09 12:00:00 Success 127.0.0.1 Windows_Jump_Box:administrator:Scheduled password rotation',
           );
+          // The gateway's syslog receiver, with its defaults, takes the line for this rotation.
+          const parsed = parseSyslog(line);
+          expect(parsed).toMatchObject({ facility: 4, severity: 6, hostname: 'pam360' });
+          expect(new Pam360AuditRecognizer().recognise(parsed.msg)).toEqual({
+            kind: 'rotation', operation: 'Password_Reset', resourceName: 'Windows_Jump_Box', accountName: 'administrator', rotatedAt: new Date(T0).toISOString(),
+          });
           expect((await password(sim, '301', '902')).Details).toEqual({ PASSWORD: 'Sim-Rotated-1!' });
 
           const audit = await admin(sim, 'GET', 'audit');
@@ -179,7 +187,9 @@ describe('PMP simulator: the vault that rotates', () => {
       await withSim({ rotation: { syslog: { target: `tcp://127.0.0.1:${tcp.port}`, facility: 'local0', hostname: 'vault01' }, operations: { rotate: 'Scheduled Password Reset' } } }, async (sim) => {
         const r = await sim.rotate({ resourceName: 'linux_web_01', accountName: 'DEPLOY', reason: 'policy' });
         expect(r).toMatchObject({ resourceId: '302', accountId: '912', listener: [], syslog: { sent: true } });
-        expect(await tcp.got.next()).toBe('<134>Jan  9 12:00:00 vault01 admin: Scheduled_Password_Reset 2026/01/09 12:00:00 Success 127.0.0.1 Linux_Web_01:deploy:policy');
+        const line = await tcp.got.next();
+        expect(line).toBe('<134>Jan  9 12:00:00 vault01 admin: Scheduled_Password_Reset 2026/01/09 12:00:00 Success 127.0.0.1 Linux_Web_01:deploy:policy');
+        expect(new Pam360AuditRecognizer().recognise(parseSyslog(line).msg)).toMatchObject({ kind: 'rotation', resourceName: 'Linux_Web_01', accountName: 'deploy' });
         const served = (await password(sim, '302', '912')).Details.PASSWORD as string;
         expect(served).toMatch(/^Sim-Rot-/);
         expect(served).not.toBe('Sim-Deploy-Pass!');
