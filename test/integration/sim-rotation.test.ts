@@ -11,7 +11,10 @@ import { lifecycleOptions } from '../../src/cli/sim-pmp-lifecycle.js';
 import { runSimPmp } from '../../src/cli/sim-pmp.js';
 import { Pam360AuditRecognizer, parseSyslog } from '../../src/notices/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
-import { SAMPLE_TOKEN, startPmpSimulator, type PmpSimOptions, type PmpSimulator } from '../../src/sim/pmp/index.js';
+import { SAMPLE_DATA, SAMPLE_TOKEN, startPmpSimulator, validateSimData, type PmpSimOptions, type PmpSimulator } from '../../src/sim/pmp/index.js';
+import { AuditTrail } from '../../src/sim/pmp/audit-trail.js';
+import { compileResponses } from '../../src/sim/pmp/responses.js';
+import { Rotator } from '../../src/sim/pmp/rotation.js';
 import { testPki } from '../helpers/pki.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -246,6 +249,22 @@ describe('PMP simulator: the vault that rotates', () => {
       clock.advance(5_000);
       expect((await rotation).listener).toEqual([expect.objectContaining({ phase: 'post', exitCode: null, signal: 'SIGKILL' })]);
     });
+  });
+
+  it('the change-password hook: the listener gets the old and the new password, the row says Password Changed', async () => {
+    const out = join(dir, 'hook.out');
+    const clock = new ManualClock(T0);
+    const responses = compileResponses(validateSimData(SAMPLE_DATA), 'pmp-new');
+    const audit = new AuditTrail(clock);
+    const listener = { command: script('hook.sh', recorder(out, { old: OLD, new: 'Sim-Changed-1!' })) };
+    const rotator = new Rotator({ responses, audit, clock, log: pino({ level: 'silent' }), options: { listener } });
+    // What the change-password API does before it calls the hook: the new password is stored.
+    responses.byId.get('301')!.byId.get('902')!.account.password = 'Sim-Changed-1!';
+    const r = await rotator.passwordChanged('301', '902', { operatedBy: 'credgw-gateway', reason: 'Password Expired' });
+    expect(r).toMatchObject({ operation: 'Password Changed', listener: [{ phase: 'post', exitCode: 0 }], syslog: null });
+    expect(record(out)).toEqual([{ count: '5', arg1: 'Windows_Jump_Box', arg2: '10.1.2.3', arg3: 'administrator', old: 'expected', new: 'expected' }]);
+    expect(audit.rows()).toEqual([expect.objectContaining({ operation: 'Password Changed', operatedBy: 'credgw-gateway', reason: 'Password Expired' })]);
+    expect(() => rotator.passwordChanged('301', '999')).toThrow(/accountId/);
   });
 
   it('refuses an admin rotation that names nothing the simulator serves', async () => {

@@ -55,7 +55,7 @@ interface AccessRequest {
   id: string;
   resource: CompiledResource;
   account: CompiledAccount;
-  requester: PmpSimApiUser;
+  requester: Requester;
   details: RequestDetails;
   createdAt: number;
   /** Set on approval for ACCESS "now"; from the request for "later". */
@@ -90,9 +90,15 @@ export interface RequestSelector {
   accountId?: unknown;
 }
 
-/** The label PAM360 would show for an API user. */
-export function userLabel(u: PmpSimApiUser): string {
-  return u.name !== '' ? u.name : 'api-user';
+/** Who asks: `key` tells principals apart (requests and check-outs are theirs); `label` is what PAM360 shows. */
+export interface Requester {
+  key: string;
+  label: string;
+}
+
+/** An API user as a requester: its token tells it apart (never shown), its name labels it. */
+export function requesterOf(u: PmpSimApiUser): Requester {
+  return { key: `apiUser:${u.token}`, label: u.name !== '' ? u.name : 'api-user' };
 }
 
 export interface AccessControlParts {
@@ -133,7 +139,7 @@ export class AccessControl {
   }
 
   /** POST accounts/{id}/requestpassword for an access-controlled account: a new request, or the caller's open one. */
-  raise(resource: CompiledResource, account: CompiledAccount, caller: PmpSimApiUser, details: RequestDetails): Buffer {
+  raise(resource: CompiledResource, account: CompiledAccount, caller: Requester, details: RequestDetails): Buffer {
     const a = this.answers;
     const open = this.latest(account, caller);
     if (open && isOpen(open.state.state)) return this.requestAnswer(open, a.requestOpen);
@@ -149,15 +155,15 @@ export class AccessControl {
       state: new StateMachine<AccessRequestState>(`access request`, 'pending', TRANSITIONS, this.parts.log),
     };
     this.requests.push(req);
-    this.audit(req, 'Password Requested', userLabel(caller), details.reason);
+    this.audit(req, 'Password Requested', caller.label, details.reason);
     return this.requestAnswer(req, a.requestRaised);
   }
 
   /** The password call for an access-controlled account: released, refused, or "[Request]" on older builds. */
-  fetch(resource: CompiledResource, account: CompiledAccount, caller: PmpSimApiUser, responses: CompiledResponses): Buffer {
+  fetch(resource: CompiledResource, account: CompiledAccount, caller: Requester, responses: CompiledResponses): Buffer {
     const a = this.answers;
     const holder = this.holder(account);
-    if (holder && holder.requester !== caller) return responses.failed(OP.password, a.checkedOutByOther);
+    if (holder && holder.requester.key !== caller.key) return responses.failed(OP.password, a.checkedOutByOther);
     const req = this.latest(account, caller);
     const state = req?.state.state;
     // Older builds answer Success with "[Request]" until the password is released (the compiled answer).
@@ -170,20 +176,20 @@ export class AccessControl {
     if (req.window && now < req.window.start) return refuse(a.fetchTooEarly);
     if (state === 'approved' && account.account.exclusive === true) {
       req.state.transition('checkedOut', 'password fetched');
-      this.audit(req, 'Password Checked Out', userLabel(caller), req.details.reason);
+      this.audit(req, 'Password Checked Out', caller.label, req.details.reason);
     }
     return passwordAnswer(responses.variant, account.account.password);
   }
 
   /** PUT accounts/{id}/checkin: ends the caller's release of the password; ok when there is none. */
-  checkIn(account: CompiledAccount, caller: PmpSimApiUser, responses: CompiledResponses): Buffer {
+  checkIn(account: CompiledAccount, caller: Requester, responses: CompiledResponses): Buffer {
     const a = this.answers;
     const holder = this.holder(account);
-    if (holder && holder.requester !== caller) return responses.failed(a.checkInOperation, a.checkedOutByOther);
+    if (holder && holder.requester.key !== caller.key) return responses.failed(a.checkInOperation, a.checkedOutByOther);
     const req = this.latest(account, caller);
     if (req && (req.state.state === 'approved' || req.state.state === 'checkedOut')) {
       req.state.transition('checkedIn', 'checked in');
-      this.audit(req, 'Password Checked In', userLabel(caller), req.details.reason);
+      this.audit(req, 'Password Checked In', caller.label, req.details.reason);
     }
     return successAnswer(responses.variant, a.checkInOperation, a.checkedIn, { Details: { ACCOUNTID: account.account.id } });
   }
@@ -218,14 +224,14 @@ export class AccessControl {
 
   /** GET accounts/passwordaccessrequests: the requests grouped by requester, shaped as its documentation shows *(unconfirmed)*. */
   listAnswer(responses: CompiledResponses): Buffer {
-    const byUser = new Map<PmpSimApiUser, AccessRequest[]>();
+    const byUser = new Map<string, AccessRequest[]>();
     for (const r of this.requests) {
       this.settle(r);
-      byUser.set(r.requester, [...(byUser.get(r.requester) ?? []), r]);
+      byUser.set(r.requester.key, [...(byUser.get(r.requester.key) ?? []), r]);
     }
-    const details = [...byUser].map(([user, reqs]) => ({
-      'REQUESTED BY': userLabel(user),
-      'REQUESTED BY FULLNAME': userLabel(user),
+    const details = [...byUser.values()].map((reqs) => ({
+      'REQUESTED BY': reqs[0]!.requester.label,
+      'REQUESTED BY FULLNAME': reqs[0]!.requester.label,
       PASSWORDREQUESTLIST: reqs.map((r) => ({
         'REQUEST ID': r.id,
         'PASSWD ID': r.account.account.passwdId,
@@ -253,10 +259,10 @@ export class AccessControl {
   }
 
   /** The caller's newest request for the account, settled. */
-  private latest(account: CompiledAccount, caller: PmpSimApiUser): AccessRequest | undefined {
+  private latest(account: CompiledAccount, caller: Requester): AccessRequest | undefined {
     for (let i = this.requests.length - 1; i >= 0; i--) {
       const r = this.requests[i]!;
-      if (r.account === account && r.requester === caller) {
+      if (r.account === account && r.requester.key === caller.key) {
         this.settle(r);
         return r;
       }
@@ -337,7 +343,7 @@ export class AccessControl {
       resourceName: r.resource.resource.name,
       accountId: r.account.account.id,
       accountName: r.account.account.name,
-      requestedBy: userLabel(r.requester),
+      requestedBy: r.requester.label,
       reason: r.details.reason,
       ticketId: r.details.ticketId,
       access: r.details.access,

@@ -1,4 +1,4 @@
-import type { RequestDetails } from './access-control.js';
+import { requesterOf, type RequestDetails } from './access-control.js';
 import { parseWindowTime } from './access-answers.js';
 import type { PmpHandler } from './handlers.js';
 import { parseInputData } from './request-params.js';
@@ -42,14 +42,14 @@ export const requestPassword: PmpHandler = ({ args, params, responses, access, c
   if (acc.reasonRequired && input.reason === '') return responses.failed(op, MSG.reasonRequired);
   const details = accessDetails(raw, access.now());
   if (details === 'badAccess' || details === 'badWindow') return responses.failed(op, access.answers[details]);
-  return access.raise(found.resource, found.account, caller, { reason: input.reason, ticketId: input.ticketId, ...details });
+  return access.raise(found.resource, found.account, requesterOf(caller), { reason: input.reason, ticketId: input.ticketId, ...details });
 };
 
 /** PUT accounts/{accountId}/checkin *(path and method unconfirmed: no page documents a check-in call)* */
 export const checkInPassword: PmpHandler = ({ args, responses, access, caller }) => {
   const found = access.account(args['accountId']!);
   if (!found) return responses.failed(access.answers.checkInOperation, MSG.accountNotFound);
-  return access.checkIn(found.account, caller, responses);
+  return access.checkIn(found.account, requesterOf(caller), responses);
 };
 
 /** GET accounts/passwordaccessrequests */

@@ -1,5 +1,5 @@
 import { decodeSegment } from '../http-body.js';
-import type { AccessControl } from './access-control.js';
+import { requesterOf, type AccessControl } from './access-control.js';
 import type { PmpSimApiUser } from './sim-data.js';
 import { MSG, OP, type CompiledResponses } from './responses.js';
 import { parseInputData } from './request-params.js';
@@ -76,6 +76,6 @@ export const password: PmpHandler = ({ args, params, responses, stats, access, c
   if (acc.accessDenied) return responses.failed(OP.password, MSG.accessDenied);
   if (acc.ticketIdRequired && input.ticketId === '') return responses.failed(OP.password, MSG.ticketRequired);
   if (acc.reasonRequired && input.reason === '') return responses.failed(OP.password, MSG.reasonRequired);
-  if (acc.accessControlled) return access.fetch(r, a, caller, responses);
+  if (acc.accessControlled) return access.fetch(r, a, requesterOf(caller), responses);
   return a.password;
 };

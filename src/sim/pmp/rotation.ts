@@ -107,8 +107,13 @@ export class Rotator {
     });
   }
 
-  /** The hook of a change already applied elsewhere (the change-password API): listener, audit, syslog. */
-  passwordChanged(resource: CompiledResource, account: CompiledAccount, ctx: ChangeContext = {}): Promise<RotationResult> {
+  /**
+   * The hook of a change already stored elsewhere (PMP's change-password
+   * API): the listener (post-reset: the change is made), the audit row and
+   * the syslog line, with the old password as the simulator last knew it.
+   */
+  passwordChanged(resourceId: string, accountId: string, ctx: ChangeContext = {}): Promise<RotationResult> {
+    const { resource, account } = this.find({ resourceId, accountId });
     return this.serial(async () => {
       const values = { ...this.values(resource, account, account.account.password), oldPassword: this.known.get(account.account.id) ?? '' };
       this.known.set(account.account.id, account.account.password);

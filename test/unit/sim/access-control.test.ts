@@ -1,18 +1,18 @@
 import { pino } from 'pino';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { accessAnswers, DEFAULT_ACCESS_ANSWERS, listTime, parseWindowTime } from '../../../src/sim/pmp/access-answers.js';
-import { AccessControl, type AccessControlOptions } from '../../../src/sim/pmp/access-control.js';
+import { AccessControl, requesterOf, type AccessControlOptions, type Requester } from '../../../src/sim/pmp/access-control.js';
 import { AuditTrail } from '../../../src/sim/pmp/audit-trail.js';
 import { compileResponses, MSG, type PmpVariant } from '../../../src/sim/pmp/responses.js';
-import { SAMPLE_DATA, validateSimData, type PmpSimApiUser } from '../../../src/sim/pmp/sim-data.js';
+import { SAMPLE_DATA, validateSimData } from '../../../src/sim/pmp/sim-data.js';
 import { PmpSimError } from '../../../src/sim/pmp/sim-errors.js';
 
 /** The access-control model driven through its methods and a manual clock: no sockets, no sleeps. */
 
 const MIN = 60_000;
 const log = pino({ level: 'silent' });
-const alice: PmpSimApiUser = { token: 'a', allowedHosts: ['*'], orgName: null, name: 'alice' };
-const bob: PmpSimApiUser = { token: 'b', allowedHosts: ['*'], orgName: null, name: 'bob' };
+const alice: Requester = requesterOf({ token: 'a', allowedHosts: ['*'], orgName: null, name: 'alice' });
+const bob: Requester = { key: 'apiUser:b', label: 'bob' };
 
 function setup(o: { variant?: PmpVariant; options?: AccessControlOptions } = {}) {
   const clock = new ManualClock(Date.UTC(2026, 0, 9, 12, 0));
@@ -21,10 +21,10 @@ function setup(o: { variant?: PmpVariant; options?: AccessControlOptions } = {})
   const access = new AccessControl({ responses, audit, clock, log, options: o.options });
   const breakglass = access.account('905')!; // access-controlled, exclusive
   const op = (b: Buffer): { name: string; result: { status: string; message: string }; Details?: any } => JSON.parse(b.toString()).operation;
-  const raise = (who: PmpSimApiUser, details: Partial<Parameters<AccessControl['raise']>[3]> = {}) =>
+  const raise = (who: Requester, details: Partial<Parameters<AccessControl['raise']>[3]> = {}) =>
     op(access.raise(breakglass.resource, breakglass.account, who, { reason: 'r', ticketId: 'T-1', access: 'now', ...details }));
-  const fetch = (who: PmpSimApiUser) => op(access.fetch(breakglass.resource, breakglass.account, who, responses));
-  const checkIn = (who: PmpSimApiUser) => op(access.checkIn(breakglass.account, who, responses));
+  const fetch = (who: Requester) => op(access.fetch(breakglass.resource, breakglass.account, who, responses));
+  const checkIn = (who: Requester) => op(access.checkIn(breakglass.account, who, responses));
   return { clock, responses, audit, access, breakglass, raise, fetch, checkIn };
 }
 
@@ -63,6 +63,16 @@ describe('access requests', () => {
     expect(t.raise(bob).Details.REQUESTID).toBe('2');
     expect(t.access.list()).toHaveLength(2);
     expect(() => t.access.approve({ accountId: '905' })).toThrow(/2 pending requests/);
+  });
+
+  it('tells API users apart by token, not by name', () => {
+    const t = setup();
+    const twin = requesterOf({ token: 'other', allowedHosts: ['*'], orgName: null, name: 'alice' });
+    t.raise(alice);
+    t.access.approve({ requestId: '1' });
+    t.fetch(alice);
+    expect(t.fetch(twin).result.message).toBe(DEFAULT_ACCESS_ANSWERS.checkedOutByOther);
+    expect(requesterOf({ token: 'x', allowedHosts: ['*'], orgName: null, name: '' }).label).toBe('api-user');
   });
 
   it('rejects, and the rejected request refuses the password until a new one is approved', () => {
