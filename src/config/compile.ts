@@ -11,6 +11,7 @@ import type {
   LimitsConfig,
   LogLevel,
   PolicyConfig,
+  ResourceMatch,
   TelemetryConfig,
   VaultProfile,
 } from './types.js';
@@ -193,6 +194,11 @@ function compileVault(raw: RawVaultProfile, i: number, rules: Rules): VaultProfi
     } else url = parsed.origin;
   }
   checkPin(v.pinSha256, ['vaults', i, 'pinSha256'], rules);
+  const resourceMatch = Array.isArray(v.resourceMatch) ? ([...v.resourceMatch] as ResourceMatch[]) : [...D.DEFAULT_RESOURCE_MATCH];
+  if (rules.ok(['vaults', i, 'resourceMatch'])) {
+    const twice = resourceMatch.find((way, j) => resourceMatch.indexOf(way) !== j);
+    if (twice !== undefined) rules.fail(['vaults', i, 'resourceMatch'], `lists "${twice}" more than once`);
+  }
   return {
     name: v.name as string,
     url,
@@ -209,6 +215,11 @@ function compileVault(raw: RawVaultProfile, i: number, rules: Rules): VaultProfi
     notesConcurrency: v.notesConcurrency ?? D.DEFAULT_NOTES_CONCURRENCY,
     healthIntervalMs: v.healthIntervalMs ?? D.DEFAULT_HEALTH_INTERVAL_MS,
     maxResponseBytes: v.maxResponseBytes ?? D.DEFAULT_MAX_RESPONSE_BYTES,
+    resourceMatch,
+    dnsIndex: {
+      maxCallsPerMinute: v.dnsIndex?.maxCallsPerMinute ?? D.DEFAULT_DNS_INDEX_MAX_CALLS_PER_MINUTE,
+      refreshIntervalMs: v.dnsIndex?.refreshIntervalMs ?? D.DEFAULT_DNS_INDEX_REFRESH_INTERVAL_MS,
+    },
   };
 }
 

@@ -29,6 +29,8 @@ export interface RawVaultProfile {
   notesConcurrency?: number;
   healthIntervalMs?: number;
   maxResponseBytes?: number;
+  resourceMatch?: string[];
+  dnsIndex?: { maxCallsPerMinute?: number; refreshIntervalMs?: number; [comment: `//${string}`]: unknown };
   [comment: `//${string}`]: unknown;
 }
 
@@ -117,6 +119,17 @@ export const configSchema = {
         notesConcurrency: int(LIMITS.notesConcurrency),
         healthIntervalMs: int(LIMITS.healthIntervalMs),
         maxResponseBytes: int(LIMITS.maxResponseBytes),
+        // Duplicates are a compile rule, with a message that names the way listed twice.
+        resourceMatch: { type: 'array', minItems: 1, items: { type: 'string', enum: ['attribute', 'hostName', 'ipAddress'] } },
+        dnsIndex: {
+          type: 'object',
+          additionalProperties: false,
+          patternProperties: COMMENTS,
+          properties: {
+            maxCallsPerMinute: int(LIMITS.dnsIndexMaxCallsPerMinute),
+            refreshIntervalMs: int(LIMITS.dnsIndexRefreshIntervalMs),
+          },
+        },
       },
     },
     controller: {

@@ -5,7 +5,7 @@ import { readSecret as defaultReadSecret } from '../config/secrets.js';
 import { mayServe } from '../ha/role-machine.js';
 import { RoleManager } from '../ha/role-manager.js';
 import { ControllerLink } from '../link/index.js';
-import type { HealthMessage } from '../protocol/messages.js';
+import { CAPABILITIES, CAPABILITY_RESOURCE_BY_ADDRESS, type HealthMessage } from '../protocol/messages.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { StateMachine } from '../shared/state-machine.js';
 import { VERSION } from '../shared/version.js';
@@ -139,6 +139,8 @@ export class Gateway {
           clusterId: config.clusterId,
           priority: config.priority,
           version: VERSION,
+          // The commands read resource.hostName/ipAddress whatever the profiles say (protocol section 9).
+          capabilities: [...CAPABILITIES, CAPABILITY_RESOURCE_BY_ADDRESS],
           readToken: () => readSecret(config.controller!.token),
           ...(config.controller.proxyPassword ? { readProxyPassword: () => readSecret(config.controller!.proxyPassword!) } : {}),
           vaultHealth: () => this.vaults.wire(),
