@@ -101,7 +101,7 @@ export interface HealthMessage {
   vaults: VaultHealth[];
 }
 
-export type GatewayMessage = HelloMessage | ResultMessage | ResignMessage | HealthMessage;
+export type GatewayMessage = HelloMessage | ResultMessage | ResignMessage | HealthMessage | EventMessage;
 
 // ---- controller → gateway -------------------------------------------------
 
@@ -164,7 +164,7 @@ export interface GetPasswordCommand extends CommandBase {
 
 export type CommandMessage = ListAccountsCommand | GetPasswordCommand;
 
-export type ControllerMessage = WelcomeMessage | RoleMessage | CommandMessage;
+export type ControllerMessage = WelcomeMessage | RoleMessage | CommandMessage | AckMessage;
 
 // ---- result payloads ------------------------------------------------------
 
@@ -197,9 +197,9 @@ export interface GetPasswordData {
 }
 
 // ---- events (section 11, the `rotationEvents` extension) -----------------
-// Not in GatewayMessage / ControllerMessage yet: the link and the reference
-// controller learn these frames when the outbox is wired (docs/protocol.md,
-// "Events: what section 11 left open").
+// Decoded by both sides (codec.ts); the gateway announces the capability only
+// once its outbox is wired to the link (docs/protocol.md, "Events: what
+// section 11 left open").
 
 /** Announced in hello by a gateway that sends events and takes acks. */
 export const CAPABILITY_ROTATION_EVENTS = 'rotationEvents';
