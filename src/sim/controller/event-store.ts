@@ -110,20 +110,21 @@ export class EventStore {
     const store = new EventStore(opts);
     const journal = store.journal;
     if (!journal) return store;
-    const { events, damaged, clean } = await journal.read();
-    let left = 0;
-    for (const event of events) {
+    const contents = await journal.read();
+    let damaged = contents.damaged;
+    let overBound = 0;
+    for (const event of contents.events) {
       const c = store.cluster(event.clusterId);
       // Lines out of order or repeated cannot come from this store: skipped like damaged ones.
       if (event.seq <= c.lastSeq || c.byId.has(event.id)) {
-        left++;
+        damaged++;
         continue;
       }
       c.lastSeq = event.seq;
-      left += store.hold(c, event);
+      overBound += store.hold(c, event);
     }
     if (damaged > 0) store.log.warn({ file: journal.file, damaged }, 'events file has damaged lines, skipped');
-    if (!clean || left > 0) await journal.rewrite(store.held());
+    if (!contents.clean || damaged > 0 || overBound > 0) await journal.rewrite(store.held());
     store.log.info({ file: journal.file, events: store.heldCount(), clusters: store.clusters.size }, 'events loaded');
     return store;
   }
