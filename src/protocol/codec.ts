@@ -1,5 +1,6 @@
 import { ERROR_RETRYABLE, isErrorCode, type ErrorCode } from '../shared/errors.js';
 import { decodeAccessParams } from './access-params.js';
+import { decodeAck, decodeEvent } from './event-codec.js';
 import { jsonShapeProblem, type JsonShapeProblem } from './json-shape.js';
 import {
   COMMAND_NAMES,
@@ -102,6 +103,8 @@ export function decodeControllerFrame(text: string): Decoded<ControllerMessage> 
       return decodeRole(v);
     case 'command':
       return decodeCommand(v);
+    case 'ack':
+      return decodeAck(v);
     default:
       return violation(typeof v['type'] === 'string' ? `unknown frame type "${truncate(v['type'], 40)}"` : 'frame has no type');
   }
@@ -273,6 +276,8 @@ export function decodeGatewayFrame(text: string): Decoded<GatewayMessage> {
       const message: HealthMessage = { type: 'health', vaults };
       return { kind: 'message', message };
     }
+    case 'event':
+      return decodeEvent(v);
     default:
       return violation(typeof v['type'] === 'string' ? `unknown frame type "${truncate(v['type'], 40)}"` : 'frame has no type');
   }

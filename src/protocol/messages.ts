@@ -106,7 +106,7 @@ export interface HealthMessage {
   vaults: VaultHealth[];
 }
 
-export type GatewayMessage = HelloMessage | ResultMessage | ResignMessage | HealthMessage;
+export type GatewayMessage = HelloMessage | ResultMessage | ResignMessage | HealthMessage | EventMessage;
 
 // ---- controller → gateway -------------------------------------------------
 
@@ -198,7 +198,7 @@ export interface CheckInPasswordCommand extends CommandBase {
 
 export type CommandMessage = ListAccountsCommand | GetPasswordCommand | CheckInPasswordCommand;
 
-export type ControllerMessage = WelcomeMessage | RoleMessage | CommandMessage;
+export type ControllerMessage = WelcomeMessage | RoleMessage | CommandMessage | AckMessage;
 
 // ---- result payloads ------------------------------------------------------
 
@@ -235,9 +235,9 @@ export interface CheckInPasswordData {
 }
 
 // ---- events (section 11, the `rotationEvents` extension) -----------------
-// Not in GatewayMessage / ControllerMessage yet: the link and the reference
-// controller learn these frames when the outbox is wired (docs/protocol.md,
-// "Events: what section 11 left open").
+// Decoded by both sides (codec.ts); the gateway announces the capability only
+// once its outbox is wired to the link (docs/protocol.md, "Events: what
+// section 11 left open").
 
 /** Announced in hello by a gateway that reads `resource.hostName` / `resource.ipAddress` (section 9). */
 export const CAPABILITY_RESOURCE_BY_ADDRESS = 'resourceByAddress';
