@@ -46,6 +46,9 @@ const PROTOCOL_TABLE: Array<[string, boolean]> = [
   ['OVERLOADED', true],
   ['RESULT_TOO_LARGE', false],
   ['RESOURCE_AMBIGUOUS', false],
+  ['APPROVAL_PENDING', true],
+  ['APPROVAL_DENIED', false],
+  ['CHECKED_OUT', true],
   ['INTERNAL', true],
 ];
 
@@ -108,7 +111,7 @@ const TELEMETRY_CODES = allOf<TelemetryErrorCode>({
   NOT_ANSWERING: true,
   BAD_RESPONSE: true,
 });
-const SIM_CODES = allOf<PmpSimErrorCode>({ SIM_DATA_UNREADABLE: true, SIM_DATA_INVALID: true, SIM_FAULT_INVALID: true });
+const SIM_CODES = allOf<PmpSimErrorCode>({ SIM_DATA_UNREADABLE: true, SIM_DATA_INVALID: true, SIM_FAULT_INVALID: true, SIM_ADMIN_INVALID: true, SIM_OPTIONS_INVALID: true });
 const DEMO_PROCESS_CODES = allOf<DemoProcessError['code']>({ PROCESS_EXITED: true, PROCESS_SPAWN_FAILED: true });
 const OUTBOX_CODES = allOf<OutboxErrorCode>({ STATE_DIR_INVALID: true, OUTBOX_VERSION: true, OUTBOX_UNAVAILABLE: true, OUTBOX_CLOSED: true });
 const NOTICES_CODES = allOf<NoticeListenerError['code']>({ NOTICES_BAD_OPTIONS: true, NOTICES_LISTEN_FAILED: true });
