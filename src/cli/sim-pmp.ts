@@ -8,8 +8,11 @@ import {
   loadSimData,
   PMP_VARIANTS,
   PmpSimError,
+  resolveBehaviour,
   SAMPLE_DATA,
   startPmpSimulator,
+  type GenerateOptions,
+  type PmpSimBehaviour,
   type PmpSimulator,
   type PmpVariant,
 } from '../sim/pmp/index.js';
@@ -35,6 +38,10 @@ export interface SimPmpCliOptions {
   latencyMs?: number;
   /** Default 'pmp-new'. */
   variant?: PmpVariant;
+  /** Generated resources added to the data (docs/pmp-simulator.md "Generated data"). Default: none. */
+  generate?: GenerateOptions;
+  /** Switches for unconfirmed behaviour. Default: the simulator's defaults. */
+  behaviour?: Partial<PmpSimBehaviour>;
 }
 
 export interface RunningSimPmp {
@@ -58,6 +65,8 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
     latencyMs: options.latencyMs ?? 0,
     variant: options.variant ?? 'pmp-new',
     logger: logger ?? pino({ level: 'warn' }, process.stderr),
+    ...(options.generate ? { generate: options.generate } : {}),
+    ...(options.behaviour ? { behaviour: options.behaviour } : {}),
   });
   const written = await writeSimCertificate(sim.certPem, options.certOut, 'credgw-sim-pmp-', 'pmp-simulator.crt', () => sim.close());
   const certFile = written.path;
@@ -67,13 +76,19 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
     `credgw PMP simulator (${sim.variant}) listening on ${sim.url}`,
     `  certificate : ${certFile}${written.temporary ? ' (temporary; --cert-out FILE to keep it)' : ''}`,
     `  SPKI pin    : ${sim.pin}`,
-    `  data        : ${options.data ?? 'built-in sample'} (${sim.data.resources.length} resources, ${accounts} accounts)`,
+    `  data        : ${options.data ?? 'built-in sample'}${generated(options.generate)} (${sim.data.resources.length} resources, ${accounts} accounts)`,
     `  latency     : ${options.latencyMs ?? 0} ms`,
     '  API tokens (simulator sample data, not secrets of any real system):',
     ...sim.data.apiUsers.map((u) => {
       const who = [u.name, `hosts ${u.allowedHosts.join(', ')}`, u.orgName ? `orgName "${u.orgName}"` : ''].filter(Boolean);
       return `    ${u.token}  (${who.join('; ')})`;
     }),
+    ...(sim.data.integrations.length === 0
+      ? []
+      : [
+          '  integration tokens (APP_AUTHTOKEN with APP_NAME; simulator sample data too):',
+          ...sim.data.integrations.map((g) => `    ${g.token}  (${g.name}; APP_NAME ${g.appName}; hosts ${g.allowedHosts.join(', ')})`),
+        ]),
     `  admin       : ${sim.url}/__sim/stats, /__sim/faults, /__sim/latency (loopback only)`,
     `  try         : credgw vault add sim --url ${sim.url} --token env://PMP_SIM_TOKEN --ca-file ${certFile}`,
     'Stop with Ctrl-C.',
@@ -81,6 +96,53 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
   out.write(lines.join('\n') + '\n');
 
   return { sim, certFile, close: written.closer(() => sim.close()) };
+}
+
+function generated(g: GenerateOptions | undefined): string {
+  if (!g) return '';
+  const bulk = g.bulkAccounts ? ` + one resource of ${g.bulkAccounts} accounts` : '';
+  return ` + ${g.resources} generated resources${bulk} (seed ${g.seed ?? 1})`;
+}
+
+interface RawFlags {
+  port: string;
+  host: string;
+  data?: string;
+  certOut?: string;
+  latencyMs: string;
+  variant: string;
+  generateResources?: string;
+  generateAccounts?: string;
+  accountsPerResource?: string;
+  seed?: string;
+  behaviour?: string;
+}
+
+/** --generate-* and --seed as GenerateOptions; undefined when nothing is to be generated. */
+function generateFlags(raw: RawFlags): GenerateOptions | undefined {
+  if (raw.generateResources === undefined && raw.generateAccounts === undefined) {
+    if (raw.accountsPerResource !== undefined || raw.seed !== undefined) throw new Error('--accounts-per-resource and --seed need --generate-resources or --generate-accounts');
+    return undefined;
+  }
+  return {
+    resources: raw.generateResources === undefined ? 0 : intOption(raw.generateResources, '--generate-resources', 0, 200_000),
+    ...(raw.generateAccounts === undefined ? {} : { bulkAccounts: intOption(raw.generateAccounts, '--generate-accounts', 0, 1_000_000) }),
+    ...(raw.accountsPerResource === undefined ? {} : { accountsPerResource: intOption(raw.accountsPerResource, '--accounts-per-resource', 0, 50) }),
+    ...(raw.seed === undefined ? {} : { seed: intOption(raw.seed, '--seed', 0, 0xffffffff) }),
+  };
+}
+
+/** --behaviour '{"startIndexBase":1}' checked as the simulator checks it. */
+function behaviourFlag(raw: string | undefined): Partial<PmpSimBehaviour> | undefined {
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error(`--behaviour must be a JSON object (got "${raw}")`);
+  }
+  resolveBehaviour(parsed);
+  return parsed as Partial<PmpSimBehaviour>;
 }
 
 export interface SimPmpCommandIo {
@@ -104,8 +166,13 @@ export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
     .option('--data <file>', 'JSON data file (API users, resources, accounts); default: built-in sample')
     .option('--cert-out <file>', 'write the certificate PEM here (default: a temporary file)')
     .option('--latency-ms <ms>', 'delay before every answer', '0')
-    .option('--variant <variant>', `answer shapes of: ${PMP_VARIANTS.join(', ')}`, 'pmp-new');
-  cmd.action(async (raw: { port: string; host: string; data?: string; certOut?: string; latencyMs: string; variant: string }) => {
+    .option('--variant <variant>', `answer shapes of: ${PMP_VARIANTS.join(', ')}`, 'pmp-new')
+    .option('--generate-resources <n>', 'add n generated resources with DNS names (some shared on purpose)')
+    .option('--generate-accounts <n>', 'add one generated resource with n accounts (paging)')
+    .option('--accounts-per-resource <n>', 'accounts of each generated resource (default 2)')
+    .option('--seed <n>', 'seed of the generated data (default 1)')
+    .option('--behaviour <json>', 'switches for unconfirmed behaviour, e.g. \'{"startIndexBase":1}\'');
+  cmd.action(async (raw: RawFlags) => {
     const out = io.out ?? process.stdout;
     const errOut = io.err ?? process.stderr;
     const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
@@ -122,6 +189,10 @@ export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
         latencyMs: intOption(raw.latencyMs, '--latency-ms', 0, 600_000),
         variant: raw.variant as PmpVariant,
       };
+      const generate = generateFlags(raw);
+      if (generate) options.generate = generate;
+      const behaviour = behaviourFlag(raw.behaviour);
+      if (behaviour) options.behaviour = behaviour;
     } catch (err) {
       return cmd.error(`error: ${(err as Error).message} (BAD_REQUEST)`, { exitCode: 2, code: 'credgw.usage' });
     }

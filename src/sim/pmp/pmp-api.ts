@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTML_CONTENT_TYPE, NOT_FOUND_HTML, send, type Answerer } from './answers.js';
-import type { ApiUsers } from './auth.js';
+import type { PmpAuth } from './auth.js';
+import type { PmpSimBehaviour } from './behaviour.js';
+import type { SimHooks } from './hooks.js';
 import { requestParams } from './request-params.js';
 import type { CompiledResponses } from './responses.js';
 import type { PmpRouter } from './routes.js';
@@ -16,10 +18,12 @@ export const API_PREFIX = '/restapi/json/v1/';
 
 export interface PmpApiParts {
   router: PmpRouter;
-  users: ApiUsers;
+  auth: PmpAuth;
   responses: CompiledResponses;
   stats: SimStats;
   answerer: Answerer;
+  behaviour: PmpSimBehaviour;
+  hooks: SimHooks;
 }
 
 export class PmpApi {
@@ -31,11 +35,11 @@ export class PmpApi {
       send(res, 404, HTML_CONTENT_TYPE, NOT_FOUND_HTML);
       return;
     }
-    const { router, users, responses, stats, answerer } = this.parts;
+    const { router, auth, responses, stats, answerer, behaviour, hooks } = this.parts;
     const params = requestParams(query, body);
-    const denied = users.refusal(req, params);
-    if (denied) {
-      answerer.answer(res, denied);
+    const authenticated = auth.authenticate(req, params);
+    if (!authenticated.ok) {
+      answerer.answer(res, authenticated.answer);
       return;
     }
     const found = router.match(req.method ?? '', path.slice(API_PREFIX.length));
@@ -48,7 +52,7 @@ export class PmpApi {
         send(res, 404, HTML_CONTENT_TYPE, NOT_FOUND_HTML);
         return;
       case 'found':
-        answerer.answer(res, found.handler({ args: found.args, params, responses, stats }));
+        answerer.answer(res, found.handler({ args: found.args, params, responses, stats, caller: authenticated.caller, behaviour, hooks }));
     }
   }
 }

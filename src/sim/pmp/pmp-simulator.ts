@@ -6,8 +6,11 @@ import { pino } from 'pino';
 import { systemClock, type Clock } from '../../shared/index.js';
 import { makeSelfSignedCertificate, spkiPinFromPem } from '../../tls/index.js';
 import { Answerer, validLatency } from './answers.js';
-import { ApiUsers } from './auth.js';
+import { PmpAuth } from './auth.js';
+import { resolveBehaviour, type PmpSimBehaviour } from './behaviour.js';
 import { FaultTable, type Fault } from './faults.js';
+import { withGenerated, type GenerateOptions } from './generate.js';
+import { SimHooks, type PasswordChangedListener } from './hooks.js';
 import { PmpApi } from './pmp-api.js';
 import { pmpRequestHandler } from './request-handler.js';
 import { compileResponses, PMP_VARIANTS, type PmpVariant } from './responses.js';
@@ -41,6 +44,12 @@ export interface PmpSimOptions {
   logger?: Logger;
   /** Time source for the latency delay. Default systemClock. */
   clock?: Clock;
+  /** Generated resources added after `data`'s (generate.ts). Default: none. */
+  generate?: GenerateOptions;
+  /** Switches for what no recorded answer confirms (behaviour.ts). Default DEFAULT_BEHAVIOUR. */
+  behaviour?: Partial<PmpSimBehaviour>;
+  /** Called after a password change through the API stored the new password. Default: none. */
+  onPasswordChanged?: PasswordChangedListener;
 }
 
 export interface PmpSimulator {
@@ -53,9 +62,14 @@ export interface PmpSimulator {
   readonly pin: string;
   /** The API users' tokens (simulator data, not secrets of any real system). */
   readonly tokens: string[];
-  /** The served data, with defaults filled in. */
+  /** The integrations' application tokens (simulator data too). */
+  readonly integrationTokens: string[];
+  /** The served data, with defaults filled in; a password change through the API changes it. */
   readonly data: PmpSimData;
   readonly variant: PmpVariant;
+  readonly behaviour: Readonly<PmpSimBehaviour>;
+  /** Adds a password-changed listener; returns the function that removes it. */
+  onPasswordChanged(listener: PasswordChangedListener): () => void;
   inject(fault: Fault): void;
   clearFaults(): void;
   stats(): PmpSimStats;
@@ -71,7 +85,9 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
   if (!PMP_VARIANTS.includes(variant)) {
     throw new PmpSimError('SIM_DATA_INVALID', 'variant', `must be one of ${PMP_VARIANTS.join(', ')}`);
   }
-  const data = validateSimData(opts.data ?? SAMPLE_DATA);
+  const base = opts.data ?? SAMPLE_DATA;
+  const data = validateSimData(opts.generate ? withGenerated(base, opts.generate) : base);
+  const behaviour = resolveBehaviour(opts.behaviour);
   const log = opts.logger ?? pino({ level: 'silent' });
   const clock = opts.clock ?? systemClock;
   const latencyMs = validLatency(opts.latencyMs ?? 0);
@@ -92,7 +108,10 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
   // Every delayed answer listens for close(); many at once is normal under load.
   setMaxListeners(0, closing.signal);
   const answerer = new Answerer(clock, closing.signal, latencyMs);
-  const api = new PmpApi({ router: new PmpRouter(), users: new ApiUsers(data.apiUsers, responses), responses, stats, answerer });
+  const hooks = new SimHooks(log);
+  if (opts.onPasswordChanged) hooks.onPasswordChanged(opts.onPasswordChanged);
+  const auth = new PmpAuth(data, responses, behaviour);
+  const api = new PmpApi({ router: new PmpRouter(), auth, responses, stats, answerer, behaviour, hooks });
   const onRequest = pmpRequestHandler({ api, admin: { faults, stats, answerer }, faults, stats, log });
 
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem, keepAlive: true }, onRequest);
@@ -111,7 +130,10 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
   const port = address.port;
   const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : isIP(host) === 6 ? `[${host}]` : host;
   const url = `https://${urlHost}:${port}`;
-  log.info({ url, variant, resources: data.resources.length, apiUsers: data.apiUsers.length }, 'pmp simulator listening');
+  log.info(
+    { url, variant, resources: data.resources.length, apiUsers: data.apiUsers.length, integrations: data.integrations.length },
+    'pmp simulator listening',
+  );
 
   let closed: Promise<void> | undefined;
   return {
@@ -120,8 +142,11 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
     certPem: tls.certPem,
     pin,
     tokens: data.apiUsers.map((u) => u.token),
+    integrationTokens: data.integrations.map((g) => g.token),
     data,
     variant,
+    behaviour,
+    onPasswordChanged: (listener) => hooks.onPasswordChanged(listener),
     inject: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     stats: () => stats.snapshot(),

@@ -37,8 +37,9 @@ function errorOf(raw: unknown): PmpSimError {
 describe('validateSimData', () => {
   it('fills the defaults of a minimal file', () => {
     const d = validateSimData(minimal());
-    expect(d.apiUsers[0]).toEqual({ token: 't-1', allowedHosts: ['127.0.0.1'], orgName: null, name: '' });
-    expect(d.resources[0]).toMatchObject({ description: '', owner: 'admin', passwordPolicy: 'Strong', customFields: [] });
+    expect(d.apiUsers[0]).toEqual({ token: 't-1', allowedHosts: ['127.0.0.1'], orgName: null, orgNames: [], name: '' });
+    expect(d.integrations).toEqual([]);
+    expect(d.resources[0]).toMatchObject({ description: '', owner: 'admin', passwordPolicy: 'Strong', customFields: [], orgName: null });
     expect(d.resources[0]!.accounts[0]).toEqual({
       id: '10',
       passwdId: '10',
