@@ -185,7 +185,7 @@ export function generateResources(o: GenerateOptions): GeneratedResources {
     const earlier = names[Math.floor(rand() * names.length)]!;
     if (roll >= 0.01 && roll < 0.2 && (dns.kind === 'fqdn' || dns.kind === 'short') && !takenNames.has(dns.key)) {
       name = dns.key; // named after its own host name
-    } else if (roll >= 0.2 && roll < 0.21 && dns.kind === 'ipv4' && earlier.kind === 'fqdn' && !takenNames.has(earlier.key)) {
+    } else if (roll >= 0.2 && roll < 0.25 && dns.kind === 'ipv4' && earlier.kind === 'fqdn' && !takenNames.has(earlier.key)) {
       name = earlier.key; // named after another resource's host name
       misleadingNames.push(id);
     }

@@ -14,7 +14,8 @@
  * duplicate key, an unknown escape (Python's `\x..`), a line break inside a
  * string, a root that is not an object, anything after the root object, and
  * input over {@link INPUT_DATA_MAX_CHARS} characters or
- * {@link INPUT_DATA_MAX_DEPTH} levels. A hand-written reader: no eval.
+ * {@link INPUT_DATA_MAX_DEPTH} levels of objects and arrays (the root is one). A
+ * hand-written reader: no eval.
  */
 
 export const INPUT_DATA_MAX_CHARS = 32 * 1024;
@@ -65,7 +66,7 @@ class Reader {
   }
 
   object(depth: number): LenientObject {
-    if (depth > INPUT_DATA_MAX_DEPTH) throw new Malformed('too deep');
+    if (depth >= INPUT_DATA_MAX_DEPTH) throw new Malformed('too deep');
     this.take(); // {
     // No prototype: a key such as "__proto__" is just a key.
     const obj = Object.create(null) as LenientObject;
@@ -91,7 +92,7 @@ class Reader {
   }
 
   array(depth: number): LenientValue[] {
-    if (depth > INPUT_DATA_MAX_DEPTH) throw new Malformed('too deep');
+    if (depth >= INPUT_DATA_MAX_DEPTH) throw new Malformed('too deep');
     this.take(); // [
     const arr: LenientValue[] = [];
     if (this.peekClean() === ']') {

@@ -73,21 +73,22 @@ export const OK_MSG = {
 
 export const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';
 
+/** An account's answers; each is built on first use and kept (a generated resource may have 40,000 accounts). */
 export interface CompiledAccount {
-  account: PmpSimAccount;
-  details: Buffer;
+  readonly account: PmpSimAccount;
+  readonly details: Buffer;
   /** The Success answer with the password, or "[Request]" (pmp-old, access-controlled); rebuilt when the password changes. */
   password: Buffer;
   /** getResourceIdAccountId answer. */
-  ids: Buffer;
+  readonly ids: Buffer;
 }
 
 export interface CompiledResource {
   resource: PmpSimResource;
   /** The lower-cased organisation, or null (seen from every organisation). */
   org: string | null;
-  /** The whole account list answer. */
-  accounts: Buffer;
+  /** The whole account list answer (built on first use). */
+  readonly accounts: Buffer;
   /** For a page of the account list: the Details object up to `"ACCOUNT LIST":[`, and each account's JSON. */
   accountListHead: string;
   accountEntries: string[];
@@ -250,26 +251,52 @@ export function storePassword(ca: CompiledAccount, password: string): void {
   ca.password = passwordBody(ca.account);
 }
 
+class LazyAccount implements CompiledAccount {
+  private detailsBody: Buffer | undefined;
+  private passwordBody: Buffer | undefined;
+  private idsBody: Buffer | undefined;
+
+  constructor(
+    readonly account: PmpSimAccount,
+    private readonly resource: PmpSimResource,
+    private readonly variant: PmpVariant,
+  ) {}
+
+  get details(): Buffer {
+    return (this.detailsBody ??= detailsBody(this.variant, this.resource, this.account));
+  }
+
+  get password(): Buffer {
+    return (this.passwordBody ??= passwordBody(this.account));
+  }
+
+  set password(body: Buffer) {
+    this.passwordBody = body;
+  }
+
+  get ids(): Buffer {
+    return (this.idsBody ??= envelope(OP.ids, 'Resource ID and account ID fetched successfully for the given resource name and account name.', {
+      Details: { RESOURCEID: this.resource.id, ACCOUNTID: this.account.id },
+    }));
+  }
+}
+
 function compileResource(variant: PmpVariant, r: PmpSimResource): CompiledResource {
   const accById = new Map<string, CompiledAccount>();
   const accByName = new Map<string, CompiledAccount>();
   for (const a of r.accounts) {
-    const compiled: CompiledAccount = {
-      account: a,
-      details: detailsBody(variant, r, a),
-      password: passwordBody(a),
-      ids: envelope(OP.ids, 'Resource ID and account ID fetched successfully for the given resource name and account name.', {
-        Details: { RESOURCEID: r.id, ACCOUNTID: a.id },
-      }),
-    };
+    const compiled = new LazyAccount(a, r, variant);
     accById.set(a.id, compiled);
     accByName.set(a.name.toLowerCase(), compiled);
   }
   const head = JSON.stringify(accountListDetails(variant, r));
+  let whole: Buffer | undefined;
   const cr: CompiledResource = {
     resource: r,
     org: r.orgName === null ? null : r.orgName.trim().toLowerCase(),
-    accounts: EMPTY_BODY,
+    get accounts(): Buffer {
+      return (whole ??= accountListBody(cr, cr.accountEntries));
+    },
     accountListHead: `${head.slice(0, -1)},"ACCOUNT LIST":[`,
     accountEntries: r.accounts.map((a) => JSON.stringify(accountListEntry(variant, r, a))),
     listEntry: JSON.stringify({
@@ -283,11 +310,9 @@ function compileResource(variant: PmpVariant, r: PmpSimResource): CompiledResour
     byId: accById,
     byName: accByName,
   };
-  cr.accounts = accountListBody(cr, cr.accountEntries);
   return cr;
 }
 
-const EMPTY_BODY = Buffer.alloc(0);
 /** Types every real server knows, whatever its resources; a connection test expects a non-empty list. */
 const BUILT_IN_TYPES = ['Linux', 'Windows'];
 
