@@ -8,6 +8,8 @@ import { ManualClock } from '../../src/shared/clock.js';
 import { spkiPinFromPem } from '../../src/tls/index.js';
 import {
   PMP_SIM_MESSAGES as MSG,
+  GENERATED_BULK_RESOURCE_ID,
+  SAMPLE_APP_TOKEN,
   SAMPLE_DATA,
   SAMPLE_ORG_NAME,
   SAMPLE_TOKEN,
@@ -531,6 +533,7 @@ describe('credgw sim pmp (in process)', () => {
       expect(text).toContain(running.certFile);
       expect(text).toContain(running.sim.pin);
       expect(text).toContain(SAMPLE_TOKEN);
+      expect(text).toContain(`${SAMPLE_APP_TOKEN}  (credgw-app; APP_NAME credgw;`);
       expect(text).toContain('simulator sample data');
       expect(readFileSync(running.certFile, 'utf8')).toBe(running.sim.certPem);
     } finally {
@@ -579,6 +582,40 @@ describe('credgw sim pmp (in process)', () => {
     await expect(request(url, { dispatcher: agent })).rejects.toThrow();
   });
 
+  it('--generate-resources, --generate-accounts, --seed and --behaviour shape what it serves', async () => {
+    const out = capture();
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const codes: number[] = [];
+    const cmd = simPmpCommand({ out: out.stream, waitForStop: () => stopped, setExitCode: (c) => codes.push(c), logger: silent });
+    const args = ['--port', '0', '--generate-resources', '500', '--generate-accounts', '1200', '--accounts-per-resource', '3', '--seed', '9', '--behaviour', '{"pagedTotalRows":"page"}'];
+    const done = cmd.parseAsync(args, { from: 'user' });
+    await until(() => out.text().includes('Stop with Ctrl-C'), 'banner printed');
+    try {
+      const text = out.text();
+      expect(text).toContain('built-in sample + 500 generated resources + one resource of 1200 accounts (seed 9) (504 resources, 2707 accounts)');
+      const url = /listening on (\S+)/.exec(text)![1]!;
+      const certFile = /certificate : (\S+)/.exec(text)![1]!;
+      const trusting = new Agent({ connect: { ca: [readFileSync(certFile, 'utf8')] } });
+      try {
+        const list = async (path: string): Promise<any> => {
+          const res = await request(`${url}${API}${path}`, { headers: { AUTHTOKEN: SAMPLE_TOKEN }, dispatcher: trusting });
+          return JSON.parse(await res.body.text()).operation;
+        };
+        expect((await list('/resources')).totalRows).toBe(504);
+        const page = await list(`/resources/${GENERATED_BULK_RESOURCE_ID}/accounts?${inputData({ STARTINDEX: '1000', LIMIT: '500' })}`);
+        expect(page.totalRows).toBe(200);
+        expect((await list('/resources/100001/accounts')).Details['ACCOUNT LIST']).toHaveLength(3);
+      } finally {
+        await trusting.close();
+      }
+    } finally {
+      stop();
+      await done;
+    }
+    expect(codes).toEqual([0]);
+  });
+
   it('refuses bad flags as usage errors (exit 2) and a bad data file as a failure (exit 1)', async () => {
     const usage = async (args: string[]): Promise<{ exitCode: number; message: string }> => {
       const cmd = simPmpCommand({ logger: silent }).exitOverride().configureOutput({ writeErr: () => undefined });
@@ -592,6 +629,11 @@ describe('credgw sim pmp (in process)', () => {
     expect(await usage(['--port', '70000'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--port must be an integer') });
     expect(await usage(['--latency-ms', 'slow'])).toMatchObject({ exitCode: 2 });
     expect(await usage(['--variant', 'pmp-9'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--variant') });
+    expect(await usage(['--generate-resources', 'many'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--generate-resources must be an integer') });
+    expect(await usage(['--generate-accounts', '2000000'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--generate-accounts') });
+    expect(await usage(['--seed', '4'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('need --generate-resources') });
+    expect(await usage(['--behaviour', '{"startIndexBase":7}'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('behaviour.startIndexBase') });
+    expect(await usage(['--behaviour', 'yes'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--behaviour must be a JSON object') });
 
     const err = capture();
     const codes: number[] = [];
