@@ -9,9 +9,9 @@ import type { PmpRouter } from './routes.js';
 import type { SimStats } from './stats.js';
 
 /**
- * PMP's REST API v1 as a request goes through it: parameters, the API-user
- * check (before anything else, whatever the path), the method, the route,
- * and the answer after the configured latency.
+ * PMP's REST API v1 as a request goes through it: parameters,
+ * authentication (before anything else, whatever the path), the method, the
+ * route, and the answer after the configured latency.
  */
 
 export const API_PREFIX = '/restapi/json/v1/';
