@@ -95,7 +95,7 @@ export const password: PmpHandler = (call) => {
   if (!r) return responses.failed(OP.password, MSG.resourceNotFound);
   const a = r.byId.get(args['accountId']!);
   if (!a) return responses.failed(OP.password, MSG.accountNotFound);
-  const input = parseInputData(params);
+  const input = parseInputData(params?.get('INPUT_DATA') ?? null);
   if (!input) return responses.failed(OP.password, MSG.badInputData);
   const acc = a.account;
   if (acc.accessDenied) return responses.failed(OP.password, MSG.accessDenied);

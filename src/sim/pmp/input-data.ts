@@ -31,8 +31,11 @@ const BARE_STOP = new Set([',', ':', ']', '}', '/', '\\', '"', '[', '{', ';', '=
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 const ESCAPES: Readonly<Record<string, string>> = { b: '\b', t: '\t', n: '\n', f: '\f', r: '\r', '"': '"', "'": "'", '\\': '\\', '/': '/' };
 
-class Malformed extends Error {}
-
+/**
+ * A recursive-descent reader. Every method returns undefined when the text
+ * is malformed at that point (undefined is no LenientValue), and the caller
+ * passes that up.
+ */
 class Reader {
   private pos = 0;
 
@@ -54,7 +57,7 @@ class Reader {
     return this.peekClean() === '';
   }
 
-  value(depth: number): LenientValue {
+  value(depth: number): LenientValue | undefined {
     const c = this.peekClean();
     if (c === '"' || c === "'") {
       this.take();
@@ -62,11 +65,12 @@ class Reader {
     }
     if (c === '{') return this.object(depth + 1);
     if (c === '[') return this.array(depth + 1);
-    return bareValue(this.bare());
+    const word = this.bare();
+    return word === undefined ? undefined : bareValue(word);
   }
 
-  object(depth: number): LenientObject {
-    if (depth >= INPUT_DATA_MAX_DEPTH) throw new Malformed('too deep');
+  object(depth: number): LenientObject | undefined {
+    if (depth >= INPUT_DATA_MAX_DEPTH) return undefined;
     this.take(); // {
     // No prototype: a key such as "__proto__" is just a key.
     const obj = Object.create(null) as LenientObject;
@@ -76,14 +80,16 @@ class Reader {
     }
     for (;;) {
       const key = this.key();
-      if (Object.prototype.hasOwnProperty.call(obj, key)) throw new Malformed('duplicate key');
-      if (this.peekClean() !== ':') throw new Malformed('expected :');
+      if (key === undefined || Object.prototype.hasOwnProperty.call(obj, key)) return undefined;
+      if (this.peekClean() !== ':') return undefined;
       this.take();
-      obj[key] = this.value(depth);
+      const v = this.value(depth);
+      if (v === undefined) return undefined;
+      obj[key] = v;
       const sep = this.peekClean();
       this.take();
       if (sep === '}') return obj;
-      if (sep !== ',' && sep !== ';') throw new Malformed('expected , or }');
+      if (sep !== ',' && sep !== ';') return undefined;
       if (this.peekClean() === '}') {
         this.take();
         return obj;
@@ -91,8 +97,8 @@ class Reader {
     }
   }
 
-  array(depth: number): LenientValue[] {
-    if (depth >= INPUT_DATA_MAX_DEPTH) throw new Malformed('too deep');
+  array(depth: number): LenientValue[] | undefined {
+    if (depth >= INPUT_DATA_MAX_DEPTH) return undefined;
     this.take(); // [
     const arr: LenientValue[] = [];
     if (this.peekClean() === ']') {
@@ -100,11 +106,13 @@ class Reader {
       return arr;
     }
     for (;;) {
-      arr.push(this.value(depth));
+      const v = this.value(depth);
+      if (v === undefined) return undefined;
+      arr.push(v);
       const sep = this.peekClean();
       this.take();
       if (sep === ']') return arr;
-      if (sep !== ',') throw new Malformed('expected , or ]');
+      if (sep !== ',') return undefined;
       if (this.peekClean() === ']') {
         this.take();
         return arr;
@@ -112,23 +120,25 @@ class Reader {
     }
   }
 
-  private key(): string {
+  private key(): string | undefined {
     const c = this.peekClean();
     if (c === '"' || c === "'") {
       this.take();
       return this.quoted(c);
     }
-    if (c === '{' || c === '[') throw new Malformed('key is not a name');
+    // An object or array is no name.
+    if (c === '{' || c === '[') return undefined;
     return this.bare();
   }
 
-  private quoted(quote: string): string {
+  private quoted(quote: string): string | undefined {
     let out = '';
     for (;;) {
-      if (this.pos >= this.text.length) throw new Malformed('unterminated string');
+      // The end, or a line break, before the closing quote: unterminated.
+      if (this.pos >= this.text.length) return undefined;
       const c = this.take();
       if (c === quote) return out;
-      if (c === '\n' || c === '\r') throw new Malformed('unterminated string');
+      if (c === '\n' || c === '\r') return undefined;
       if (c !== '\\') {
         out += c;
         continue;
@@ -136,19 +146,19 @@ class Reader {
       const e = this.take();
       if (e === 'u') {
         const hex = this.text.slice(this.pos, this.pos + 4);
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new Malformed('bad \\u escape');
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) return undefined;
         this.pos += 4;
         out += String.fromCharCode(parseInt(hex, 16));
         continue;
       }
       const plain = ESCAPES[e];
-      if (plain === undefined) throw new Malformed('illegal escape');
+      if (plain === undefined) return undefined;
       out += plain;
     }
   }
 
-  /** A bare word, trimmed; empty is "missing value". */
-  private bare(): string {
+  /** A bare word, trimmed; an empty one is a missing value. */
+  private bare(): string | undefined {
     const start = this.pos;
     while (this.pos < this.text.length) {
       const c = this.text.charAt(this.pos);
@@ -156,8 +166,7 @@ class Reader {
       this.pos += 1;
     }
     const word = this.text.slice(start, this.pos).trim();
-    if (word === '') throw new Malformed('missing value');
-    return word;
+    return word === '' ? undefined : word;
   }
 }
 
@@ -178,12 +187,7 @@ function bareValue(word: string): LenientValue {
 export function parseInputDataText(text: string): LenientObject | undefined {
   if (text.length > INPUT_DATA_MAX_CHARS) return undefined;
   const r = new Reader(text);
-  try {
-    if (r.peekClean() !== '{') return undefined;
-    const root = r.object(0);
-    return r.atEnd() ? root : undefined;
-  } catch (err) {
-    if (err instanceof Malformed) return undefined;
-    throw err;
-  }
+  if (r.peekClean() !== '{') return undefined;
+  const root = r.object(0);
+  return root !== undefined && r.atEnd() ? root : undefined;
 }

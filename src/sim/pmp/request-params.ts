@@ -43,7 +43,11 @@ const NO_DETAILS: InputDetails = Object.freeze({});
  * object; undefined when it is malformed (the caller answers "not valid JSON").
  */
 export function inputDetails(params: URLSearchParams | undefined): InputDetails | undefined {
-  const raw = params?.get('INPUT_DATA') ?? null;
+  return detailsOf(params?.get('INPUT_DATA') ?? null);
+}
+
+/** `operation.Details` of an INPUT_DATA text (null: none given); undefined when it is malformed. */
+function detailsOf(raw: string | null): InputDetails | undefined {
   if (raw === null) return NO_DETAILS;
   const parsed = parseInputDataText(raw);
   if (!parsed) return undefined;
@@ -63,8 +67,8 @@ export function detailText(details: InputDetails, key: string): string {
 }
 
 /** INPUT_DATA's operation.Details REASON/TICKETID; undefined when INPUT_DATA is malformed. */
-export function parseInputData(params: URLSearchParams | undefined): InputData | undefined {
-  const details = inputDetails(params);
+export function parseInputData(raw: string | null): InputData | undefined {
+  const details = detailsOf(raw);
   if (!details) return undefined;
   return { reason: detailText(details, 'REASON'), ticketId: detailText(details, 'TICKETID') };
 }
