@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { serveUntilStopped, systemCode, writeSimCertificate } from './sim-support.js';
 import { intOption } from './cli-options.js';
+import { addLifecycleOptions, lifecycleOptions, readAccessAnswers, type LifecycleFlags } from './sim-pmp-lifecycle.js';
 import {
   loadSimData,
   PMP_VARIANTS,
@@ -11,10 +12,12 @@ import {
   resolveBehaviour,
   SAMPLE_DATA,
   startPmpSimulator,
+  type AccessControlOptions,
   type GenerateOptions,
   type PmpSimBehaviour,
   type PmpSimulator,
   type PmpVariant,
+  type RotationOptions,
 } from '../sim/pmp/index.js';
 
 /**
@@ -42,6 +45,12 @@ export interface SimPmpCliOptions {
   generate?: GenerateOptions;
   /** Switches for unconfirmed behaviour. Default: the simulator's defaults. */
   behaviour?: Partial<PmpSimBehaviour>;
+  /** Access control (sim-pmp-lifecycle.ts). Default: the simulator's defaults. */
+  accessControl?: AccessControlOptions;
+  /** JSON file of replacement access-control answers. Default none. */
+  accessAnswersFile?: string;
+  /** Reset listener, syslog, operation names. Default: audit rows only. */
+  rotation?: RotationOptions;
 }
 
 export interface RunningSimPmp {
@@ -58,6 +67,7 @@ export interface RunningSimPmp {
  */
 export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger?: Logger): Promise<RunningSimPmp> {
   const data = options.data === undefined ? SAMPLE_DATA : loadSimData(options.data);
+  const answers = options.accessAnswersFile === undefined ? undefined : readAccessAnswers(options.accessAnswersFile);
   const sim = await startPmpSimulator({
     port: options.port ?? SIM_PMP_DEFAULT_PORT,
     host: options.host ?? '127.0.0.1',
@@ -67,6 +77,8 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
     logger: logger ?? pino({ level: 'warn' }, process.stderr),
     ...(options.generate ? { generate: options.generate } : {}),
     ...(options.behaviour ? { behaviour: options.behaviour } : {}),
+    accessControl: { ...options.accessControl, ...(answers ? { answers } : {}) },
+    rotation: options.rotation ?? {},
   });
   const written = await writeSimCertificate(sim.certPem, options.certOut, 'credgw-sim-pmp-', 'pmp-simulator.crt', () => sim.close());
   const certFile = written.path;
@@ -90,6 +102,8 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
           ...sim.data.integrations.map((g) => `    ${g.token}  (${g.name}; APP_NAME ${g.appName}; hosts ${g.allowedHosts.join(', ')})`),
         ]),
     `  admin       : ${sim.url}/__sim/stats, /__sim/faults, /__sim/latency (loopback only)`,
+    `  lifecycle   : ${sim.url}/__sim/requests, /__sim/requests/approve, /__sim/requests/reject, /__sim/rotate, /__sim/audit (loopback only)`,
+    ...lifecycleLines(options.rotation),
     `  try         : credgw vault add sim --url ${sim.url} --token env://PMP_SIM_TOKEN --ca-file ${certFile}`,
     'Stop with Ctrl-C.',
   ];
@@ -145,6 +159,14 @@ function behaviourFlag(raw: string | undefined): Partial<PmpSimBehaviour> | unde
   return parsed as Partial<PmpSimBehaviour>;
 }
 
+/** Where the banner says a password change goes (no line when nowhere). */
+function lifecycleLines(rotation: RotationOptions | undefined): string[] {
+  const lines: string[] = [];
+  if (rotation?.listener) lines.push(`  listener    : ${rotation.listener.command} (${rotation.listener.mode ?? 'post'}-reset)`);
+  if (rotation?.syslog) lines.push(`  syslog      : ${rotation.syslog.target}`);
+  return lines;
+}
+
 export interface SimPmpCommandIo {
   /** Where the banner goes. Default process.stdout. */
   out?: Writable;
@@ -172,7 +194,8 @@ export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
     .option('--accounts-per-resource <n>', 'accounts of each generated resource (default 2)')
     .option('--seed <n>', 'seed of the generated data (default 1)')
     .option('--behaviour <json>', 'switches for unconfirmed behaviour, e.g. \'{"startIndexBase":1}\'');
-  cmd.action(async (raw: RawFlags) => {
+  addLifecycleOptions(cmd);
+  cmd.action(async (raw: RawFlags & LifecycleFlags) => {
     const out = io.out ?? process.stdout;
     const errOut = io.err ?? process.stderr;
     const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
@@ -188,6 +211,8 @@ export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
         certOut: raw.certOut,
         latencyMs: intOption(raw.latencyMs, '--latency-ms', 0, 600_000),
         variant: raw.variant as PmpVariant,
+        ...lifecycleOptions(raw),
+        accessAnswersFile: raw.accessAnswers,
       };
       const generate = generateFlags(raw);
       if (generate) options.generate = generate;

@@ -17,7 +17,11 @@ export interface RawVaultProfile {
   name: string;
   url: string;
   token: string;
+  tokenKind?: 'apiUser' | 'integration';
+  appName?: string;
   orgName?: string | null;
+  orgNameAttribute?: string | null;
+  accountPaging?: 'auto' | 'off';
   resourceIdAttribute?: string;
   includeAccountNotes?: boolean;
   requireTicketId?: boolean;
@@ -29,6 +33,8 @@ export interface RawVaultProfile {
   notesConcurrency?: number;
   healthIntervalMs?: number;
   maxResponseBytes?: number;
+  resourceMatch?: string[];
+  dnsIndex?: { maxCallsPerMinute?: number; refreshIntervalMs?: number; [comment: `//${string}`]: unknown };
   [comment: `//${string}`]: unknown;
 }
 
@@ -97,6 +103,8 @@ export const configSchema = {
     absPath: { pattern: '^/[^\\u0000]*$' },
     nonEmpty: { minLength: 1, maxLength: 256 },
     audit: { pattern: '^(stdout|/[^\\u0000]*)$' },
+    // Sent as the APP_NAME header: visible ASCII, inner spaces allowed.
+    appName: { pattern: '^[!-~](?:[ -~]{0,62}[!-~])?$' },
     vault: {
       additionalProperties: false,
       patternProperties: COMMENTS,
@@ -105,7 +113,11 @@ export const configSchema = {
         name: str('vaultName'),
         url: str('httpsUrl'),
         token: str('secretRef'),
+        tokenKind: { type: 'string', enum: ['apiUser', 'integration'] },
+        appName: str('appName'),
         orgName: strOrNull('nonEmpty'),
+        orgNameAttribute: strOrNull('nonEmpty'),
+        accountPaging: { type: 'string', enum: ['auto', 'off'] },
         resourceIdAttribute: str('nonEmpty'),
         includeAccountNotes: { type: 'boolean' },
         requireTicketId: { type: 'boolean' },
@@ -117,6 +129,17 @@ export const configSchema = {
         notesConcurrency: int(LIMITS.notesConcurrency),
         healthIntervalMs: int(LIMITS.healthIntervalMs),
         maxResponseBytes: int(LIMITS.maxResponseBytes),
+        // Duplicates are a compile rule, with a message that names the way listed twice.
+        resourceMatch: { type: 'array', minItems: 1, items: { type: 'string', enum: ['attribute', 'hostName', 'ipAddress'] } },
+        dnsIndex: {
+          type: 'object',
+          additionalProperties: false,
+          patternProperties: COMMENTS,
+          properties: {
+            maxCallsPerMinute: int(LIMITS.dnsIndexMaxCallsPerMinute),
+            refreshIntervalMs: int(LIMITS.dnsIndexRefreshIntervalMs),
+          },
+        },
       },
     },
     controller: {

@@ -9,15 +9,45 @@
 /** A reference to a secret: `file:///abs/path`, `env://NAME` or `credential://NAME`. */
 export type SecretRef = string;
 
+/** A way to find the PMP resource of a command (protocol section 9). */
+export type ResourceMatch = 'attribute' | 'hostName' | 'ipAddress';
+
+/** The DNS-name index of a profile that finds resources by host name or IP (src/vault/dns-index.ts). */
+export interface DnsIndexConfig {
+  /** Vault calls per minute for building and refreshing the index, never more in any 60 s. Default 120. */
+  readonly maxCallsPerMinute: number;
+  /** Pause between the end of one refresh pass (re-list, re-read every DNS NAME) and the next. Default 900000 (15 min). */
+  readonly refreshIntervalMs: number;
+}
+
+/**
+ * What a vault profile's token is (protocol section 9): an API user's key,
+ * sent as the AUTHTOKEN header, or a PAM360 integration (application)
+ * token, sent as APP_AUTHTOKEN with APP_NAME.
+ */
+export type VaultTokenKind = 'apiUser' | 'integration';
+
 export interface VaultProfile {
   /** Profile name; commands name it in `params.vault`. */
   readonly name: string;
   /** Base URL, `https://host:port` (no path, no trailing slash). */
   readonly url: string;
-  /** Reference to the API user's key (sent as the AUTHTOKEN header). */
+  /** Reference to the vault token: an API user's key or an integration token (`tokenKind`). */
   readonly token: SecretRef;
-  /** PAM360/MSP organisation (orgName header); null when not used. */
+  /** How the token is sent: "apiUser" (AUTHTOKEN header) or "integration" (APP_AUTHTOKEN + APP_NAME). Default "apiUser". */
+  readonly tokenKind: VaultTokenKind;
+  /** APP_NAME sent with an integration token. Default "credgw". */
+  readonly appName: string;
+  /** PAM360/MSP organisation (orgName header) of every call; null when not used. */
   readonly orgName: string | null;
+  /**
+   * Custom attribute of a command's resource that names its PAM360/MSP
+   * organisation (sent as orgName per command); null when not used.
+   * Excludes `orgName`.
+   */
+  readonly orgNameAttribute: string | null;
+  /** "auto": listAccounts asks the vault for one page (STARTINDEX/LIMIT) when it honours them; "off": always the whole list. Default "auto". */
+  readonly accountPaging: 'auto' | 'off';
   /** The custom attribute on a cloud resource that holds the PMP resource ID or name. Default "PMP Resource ID". */
   readonly resourceIdAttribute: string;
   /** Add each account's notes to listAccounts. Default false. */
@@ -40,6 +70,13 @@ export interface VaultProfile {
   readonly healthIntervalMs: number;
   /** Largest answer read from the vault; a longer one is VAULT_ERROR, read no further. Default 25165824 (24 MiB). */
   readonly maxResponseBytes: number;
+  /**
+   * The ways to find a command's PMP resource, in order: the first one the
+   * command carries a value for decides. No duplicates. Default ["attribute"].
+   */
+  readonly resourceMatch: readonly ResourceMatch[];
+  /** The DNS-name index, kept while resourceMatch has "hostName" or "ipAddress". */
+  readonly dnsIndex: DnsIndexConfig;
 }
 
 export interface ControllerConfig {

@@ -6,7 +6,11 @@ export function testVaultProfile(url: string, over: Partial<VaultProfile> = {}):
     name: 'pmp',
     url,
     token: 'env://PMP_TOKEN',
+    tokenKind: 'apiUser',
+    appName: 'credgw',
     orgName: null,
+    orgNameAttribute: null,
+    accountPaging: 'auto',
     resourceIdAttribute: 'PMP Resource ID',
     includeAccountNotes: false,
     requireTicketId: false,
@@ -18,6 +22,8 @@ export function testVaultProfile(url: string, over: Partial<VaultProfile> = {}):
     notesConcurrency: 2,
     healthIntervalMs: 15_000,
     maxResponseBytes: 24 * 1024 * 1024,
+    resourceMatch: ['attribute'],
+    dnsIndex: { maxCallsPerMinute: 120, refreshIntervalMs: 900_000 },
     ...over,
   };
 }

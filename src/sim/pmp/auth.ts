@@ -14,8 +14,10 @@ import type { PmpSimData } from './sim-data.js';
 /** Who a call is authenticated as, as a handler sees it. */
 export interface PmpCaller {
   kind: 'apiUser' | 'integration';
-  /** The principal's label in the data file. */
+  /** The principal's label in the data file (not unique: API users' default is ''). */
   name: string;
+  /** Tells principals apart (`${kind}:${position in its data list}`); never the token. */
+  key: string;
   /** The organisation the call acts in (lower-cased), or null for a principal without organisations. */
   org: string | null;
 }
@@ -23,6 +25,7 @@ export interface PmpCaller {
 interface Principal {
   kind: PmpCaller['kind'];
   name: string;
+  key: string;
   anyHost: boolean;
   hosts: Set<string>;
   /** Lower-cased organisation names; empty for a principal outside MSP organisations. */
@@ -81,11 +84,12 @@ export class PmpAuth {
     private readonly responses: CompiledResponses,
     private readonly behaviour: PmpSimBehaviour,
   ) {
-    const principal = (kind: Principal['kind'], p: { name: string; allowedHosts: string[]; orgName: string | null; orgNames: string[] }): Principal => {
+    const principal = (kind: Principal['kind'], i: number, p: { name: string; allowedHosts: string[]; orgName: string | null; orgNames: string[] }): Principal => {
       const hosts = hostSet(p.allowedHosts);
       return {
         kind,
         name: p.name,
+        key: `${kind}:${i}`,
         anyHost: hosts.has('*'),
         hosts,
         orgs: new Set(p.orgNames.map(orgKey)),
@@ -94,10 +98,10 @@ export class PmpAuth {
         appType: null,
       };
     };
-    for (const u of data.apiUsers) this.byToken.set(u.token, principal('apiUser', u));
-    for (const g of data.integrations) {
-      this.byToken.set(g.token, { ...principal('integration', g), appName: orgKey(g.appName), appType: g.appType?.trim() ?? null });
-    }
+    data.apiUsers.forEach((u, i) => this.byToken.set(u.token, principal('apiUser', i, u)));
+    data.integrations.forEach((g, i) => {
+      this.byToken.set(g.token, { ...principal('integration', i, g), appName: orgKey(g.appName), appType: g.appType?.trim() ?? null });
+    });
   }
 
   /** The caller, or the Failed answer PMP gives a request it does not authenticate. */
@@ -125,7 +129,7 @@ export class PmpAuth {
         return refuse(MSG.orgRequired);
       }
     }
-    return { ok: true, caller: { kind: p.kind, name: p.name, org } };
+    return { ok: true, caller: { kind: p.kind, name: p.name, key: p.key, org } };
   }
 
   /** The first token form present: AUTHTOKEN header, APP_AUTHTOKEN header, then the same as parameters. */

@@ -1,4 +1,5 @@
 import { decodeSegment } from '../http-body.js';
+import { requesterOf, type AccessControl } from './access-control.js';
 import type { PmpCaller } from './auth.js';
 import type { PmpSimBehaviour } from './behaviour.js';
 import type { SimHooks } from './hooks.js';
@@ -26,6 +27,8 @@ export interface PmpCall {
   /** The switches for what no recorded answer confirms. */
   readonly behaviour: PmpSimBehaviour;
   readonly hooks: SimHooks;
+  /** PAM360's access control: requests, approvals, check-outs. */
+  readonly access: AccessControl;
 }
 
 export type PmpHandler = (call: PmpCall) => Buffer;
@@ -89,7 +92,7 @@ export const accountDetails: PmpHandler = (call) => {
 
 /** GET resources/{resourceId}/accounts/{accountId}/password, with INPUT_DATA's reason and ticket ID. */
 export const password: PmpHandler = (call) => {
-  const { args, params, responses, stats } = call;
+  const { args, params, responses, stats, access, caller } = call;
   stats.countPasswordFetch();
   const r = visibleResource(call, args['resourceId']);
   if (!r) return responses.failed(OP.password, MSG.resourceNotFound);
@@ -101,6 +104,6 @@ export const password: PmpHandler = (call) => {
   if (acc.accessDenied) return responses.failed(OP.password, MSG.accessDenied);
   if (acc.ticketIdRequired && input.ticketId === '') return responses.failed(OP.password, MSG.ticketRequired);
   if (acc.reasonRequired && input.reason === '') return responses.failed(OP.password, MSG.reasonRequired);
-  if (acc.accessControlled && responses.variant !== 'pmp-old') return responses.failed(OP.password, MSG.approvalRequired);
+  if (acc.accessControlled) return access.fetch(r, a, requesterOf(caller), responses);
   return a.password;
 };

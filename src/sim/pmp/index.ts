@@ -10,3 +10,9 @@ export { generateResources, withGenerated, GENERATED_BULK_RESOURCE_ID, GENERATED
 export type { PasswordChangedListener } from './hooks.js';
 export type { PmpCaller } from './auth.js';
 export { parseInputDataText, INPUT_DATA_MAX_CHARS, INPUT_DATA_MAX_DEPTH } from './input-data.js';
+export { ACCESS_REQUEST_STATES, DEFAULT_ACCESS_ANSWERS, type AccessControlAnswers, type AccessRequestState } from './access-answers.js';
+export { DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_AUTO_CHECK_IN_MS, type AccessControlOptions, type AccessRequestView, type RequestSelector } from './access-control.js';
+export type { SimAuditRow } from './audit-trail.js';
+export { LEGACY_LISTENER_ARGS, LISTENER_ARGS, LISTENER_MODES, type ListenerArg, type ListenerMode, type ListenerRun, type ResetListenerOptions } from './listener-runner.js';
+export { DEFAULT_OPERATIONS, type RotationOptions, type RotationResult } from './rotation.js';
+export { pam360AuditText, parseSyslogTarget, type SyslogOptions } from './syslog-sender.js';

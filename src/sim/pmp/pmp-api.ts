@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTML_CONTENT_TYPE, NOT_FOUND_HTML, send, type Answerer } from './answers.js';
+import type { AccessControl } from './access-control.js';
 import type { PmpAuth } from './auth.js';
 import type { PmpSimBehaviour } from './behaviour.js';
 import type { SimHooks } from './hooks.js';
@@ -24,6 +25,7 @@ export interface PmpApiParts {
   answerer: Answerer;
   behaviour: PmpSimBehaviour;
   hooks: SimHooks;
+  access: AccessControl;
 }
 
 export class PmpApi {
@@ -35,7 +37,7 @@ export class PmpApi {
       send(res, 404, HTML_CONTENT_TYPE, NOT_FOUND_HTML);
       return;
     }
-    const { router, auth, responses, stats, answerer, behaviour, hooks } = this.parts;
+    const { router, auth, responses, stats, answerer, behaviour, hooks, access } = this.parts;
     const params = requestParams(query, body);
     const authenticated = auth.authenticate(req, params);
     if (!authenticated.ok) {
@@ -52,7 +54,7 @@ export class PmpApi {
         send(res, 404, HTML_CONTENT_TYPE, NOT_FOUND_HTML);
         return;
       case 'found':
-        answerer.answer(res, found.handler({ args: found.args, params, responses, stats, caller: authenticated.caller, behaviour, hooks }));
+        answerer.answer(res, found.handler({ args: found.args, params, responses, stats, caller: authenticated.caller, behaviour, hooks, access }));
     }
   }
 }

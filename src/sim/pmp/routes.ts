@@ -1,3 +1,4 @@
+import { checkInPassword, passwordRequests, requestPassword } from './access-handlers.js';
 import {
   accountDetails,
   accountList,
@@ -35,6 +36,9 @@ export const PMP_ROUTES: readonly PmpRoute[] = [
   { method: 'GET', path: 'resources/:resourceId/accounts/:accountId', handler: accountDetails },
   { method: 'GET', path: 'resources/:resourceId/accounts/:accountId/password', handler: password },
   { method: 'PUT', path: 'resources/:resourceId/accounts/:accountId/password', handler: changePassword },
+  { method: 'GET', path: 'accounts/passwordaccessrequests', handler: passwordRequests },
+  { method: 'POST', path: 'accounts/:accountId/requestpassword', handler: requestPassword },
+  { method: 'PUT', path: 'accounts/:accountId/checkin', handler: checkInPassword },
 ];
 
 /** What a request path and method come to. */

@@ -2,7 +2,9 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import type { LimitsConfig, PolicyConfig, VaultProfile } from '../../../src/config/types.js';
 import { Dispatcher, type DispatcherOptions } from '../../../src/commands/dispatcher.js';
-import type { AuditEvent, ReplyPort, RolePort, RoleState, VaultLease, VaultRegistry } from '../../../src/commands/ports.js';
+import type { AuditEvent, ReplyPort, RolePort, ServingRole, VaultLease, VaultRegistry } from '../../../src/commands/ports.js';
+import { recipientSealer } from '../../../src/daemon/recipient-sealer.js';
+import { mayServe } from '../../../src/ha/role-machine.js';
 import type { CommandMessage, ResultDelivery, ResultMessage } from '../../../src/protocol/index.js';
 import type { AbortLike } from '../../../src/shared/abort.js';
 import { ManualClock } from '../../../src/shared/clock.js';
@@ -27,7 +29,11 @@ export function profile(overrides: Partial<VaultProfile> = {}): VaultProfile {
     name: 'pmp-prod',
     url: 'https://pmp.corp.local:7272',
     token: 'credential://pmp-prod',
+    tokenKind: 'apiUser',
+    appName: 'credgw',
     orgName: null,
+    orgNameAttribute: null,
+    accountPaging: 'auto',
     resourceIdAttribute: 'PMP Resource ID',
     includeAccountNotes: false,
     requireTicketId: false,
@@ -39,6 +45,8 @@ export function profile(overrides: Partial<VaultProfile> = {}): VaultProfile {
     notesConcurrency: 8,
     healthIntervalMs: 15000,
     maxResponseBytes: 24 * 1024 * 1024,
+    resourceMatch: ['attribute'],
+    dnsIndex: { maxCallsPerMinute: 120, refreshIntervalMs: 900_000 },
     ...overrides,
   };
 }
@@ -51,6 +59,8 @@ export interface Call {
   method: string;
   args: unknown[];
   signal: AbortLike | undefined;
+  /** The call's organisation (CallOptions.orgName). */
+  orgName: string | null | undefined;
 }
 
 /**
@@ -77,7 +87,7 @@ export class FakeVault implements VaultClient {
   private held: Array<() => void> = [];
 
   private record(method: string, args: unknown[], opts?: CallOptions): void {
-    this.calls.push({ method, args, signal: opts?.signal });
+    this.calls.push({ method, args, signal: opts?.signal, orgName: opts?.orgName });
     const failure = this.failures.get(method);
     if (failure !== undefined) throw failure;
   }
@@ -107,8 +117,13 @@ export class FakeVault implements VaultClient {
     const accounts = this.accounts.get(resourceId);
     if (!accounts) throw new GatewayError('RESOURCE_NOT_FOUND', `no resource ${resourceId}`);
     const listed = accounts.map((a) => ({ ...a, notes: opts?.includeNotes ? a.notes : undefined }));
+    const resourceName = this.resources.get(resourceId) ?? '';
+    if (opts?.page) {
+      const { offset, limit } = opts.page;
+      return { resourceId, resourceName, accounts: listed.slice(offset, offset + limit), totalAccounts: listed.length };
+    }
     opts?.pick?.(listed);
-    return { resourceId, resourceName: this.resources.get(resourceId) ?? '', accounts: listed };
+    return { resourceId, resourceName, accounts: listed };
   }
 
   async accountNotes(resourceId: string, accountId: string, opts?: CallOptions): Promise<string | undefined> {
@@ -179,10 +194,14 @@ export class FakeRegistry implements VaultRegistry {
   }
 }
 
+/** The role port as the daemon builds it: `state` as the controller granted it, the serving rule of ha/. */
 export class FakeRole implements RolePort {
-  state: RoleState = { role: 'active', epoch: 8 };
-  current(): RoleState {
+  state: ServingRole = { role: 'active', epoch: 8 };
+  current(): ServingRole {
     return this.state;
+  }
+  mayServe(epoch: number): boolean {
+    return mayServe({ state: this.state.role, epoch: this.state.epoch }, epoch);
   }
 }
 
@@ -238,6 +257,7 @@ export function harness(
     policy: { ...DEFAULT_POLICY, ...opts.policy },
     limits: { maxInFlight: 256, maxQueued: 4096, ...opts.limits },
     audit: { record: (e) => audit.push(e) },
+    sealer: recipientSealer,
     logger,
     clock,
     gatewayId: 'gw-a',
