@@ -1,6 +1,6 @@
 #!/bin/bash
-# npm run package: the binaries for x64 and arm64, then per arch the .deb and
-# the .tar.gz, each with a CycloneDX SBOM beside it (npm sbom, production
+# npm run package: the binaries for x64 and arm64, then per arch the .deb, the
+# .rpm and the .tar.gz, each with a CycloneDX SBOM beside it (npm sbom, production
 # dependencies; timestamp and serial number fixed from SOURCE_DATE_EPOCH so
 # that a rebuild of the same commit gives the same bytes).
 set -euo pipefail
@@ -27,9 +27,12 @@ sbom_beside() { # PACKAGE
   ' "$SBOM" "$1" "$SOURCE_DATE_EPOCH"
   echo "$1.cdx.json"
 }
-for pair in amd64:x64 arm64:arm64; do
-  deb=$(bash scripts/package-deb.sh --arch "${pair%%:*}")
+for arches in amd64:x64:x86_64 arm64:arm64:aarch64; do
+  IFS=: read -r deb_arch node_arch rpm_arch <<<"$arches"
+  deb=$(bash scripts/package-deb.sh --arch "$deb_arch")
   echo "$deb"; sbom_beside "$deb"
-  tgz=$(bash scripts/package-tar.sh --arch "${pair##*:}")
+  rpm=$(bash scripts/package-rpm.sh --arch "$rpm_arch")
+  echo "$rpm"; sbom_beside "$rpm"
+  tgz=$(bash scripts/package-tar.sh --arch "$node_arch")
   echo "$tgz"; sbom_beside "$tgz"
 done
