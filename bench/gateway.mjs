@@ -73,6 +73,8 @@ ws + undici relay posing as credgw run (CPU per command against (a); needs a).
   --in-flight N         commands held in flight for the RSS figure (default 1000)
   --rss-starts N        fresh starts of the gateway as the service runs it for the
                         RSS figure, which is their median (default 3)
+  --binary-starts N     fresh starts of build/bin/credgw-linux-<arch>, when built, each for
+                        its start → hello and VmHWM (default 2: the bench stays under 2 minutes)
   --json                also write bench/results/${NAME}.json
 Needs: the build ($CREDGW_DIST, default <repo>/dist); for (c), openssh-server and
 openssh-client (${INSTALL_HINT}) and root.`;
@@ -89,6 +91,7 @@ const args = benchArgs(
     starts: { type: 'string', default: '5' },
     'in-flight': { type: 'string', default: '1000' },
     'rss-starts': { type: 'string', default: '3' },
+    'binary-starts': { type: 'string', default: '2' },
     'cpu-rate': { type: 'string', default: '5000' },
     'cpu-duration': { type: 'string', default: '2' },
     'cpu-warmup': { type: 'string', default: '0.5' },
@@ -106,6 +109,7 @@ const rounds = numberArg(args, 'rounds', { min: 1, integer: true });
 const starts = numberArg(args, 'starts', { min: 1, integer: true });
 const inFlightN = numberArg(args, 'in-flight', { min: 1, integer: true });
 const rssStarts = numberArg(args, 'rss-starts', { min: 1, integer: true });
+const binaryStarts = numberArg(args, 'binary-starts', { min: 1, integer: true });
 const cpuRate = numberArg(args, 'cpu-rate', { min: 1 });
 const cpuDurationMs = numberArg(args, 'cpu-duration', { min: 0.1 }) * 1000;
 const cpuWarmupMs = numberArg(args, 'cpu-warmup') * 1000;
@@ -332,29 +336,29 @@ async function main() {
       // of --rss-starts fresh starts, as one start's peak moves by a few MiB with GC timing.
       const shown = Object.entries(serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ');
       /** RSS and VmHWM (the peak from start through inFlightN in flight) of --rss-starts fresh starts as the service runs it. */
-      const serviceRssOf = async (entry, which) => {
+      const serviceRssOf = async (entry, which, count) => {
         const samples = [];
         const startToHello = [];
-        for (let i = 0; i < rssStarts; i++) {
+        for (let i = 0; i < count; i++) {
           const [proc, hello] = await startGateway(serviceEnv, entry);
           startToHello.push(hello.at - proc.startedAt);
           await closedLoop({ concurrency: 8, count: 200, durationMs: 10_000, warmupMs: 0, fn: viaGateway });
-          samples.push(await holdAndSample(`${which} as the service runs it, start ${i + 1} of ${rssStarts}: ${shown}`, proc));
+          samples.push(await holdAndSample(`${which} as the service runs it, start ${i + 1} of ${count}: ${shown}`, proc));
         }
         const peaks = samples.map((x) => x.withInFlightMiB);
         const hwms = samples.map((x) => x.hwmMiB);
         log(`  ${which} as the service runs it: median ${fmtNum(median(peaks))} MiB of ${peaks.map((v) => fmtNum(v)).join(', ')}; VmHWM median ${fmtNum(median(hwms))} MiB of ${hwms.map((v) => fmtNum(v)).join(', ')}`);
         return { withInFlightMiB: median(peaks), hwmMiB: median(hwms), starts: samples, environment: serviceEnv, startToHello };
       };
-      const service = Object.keys(serviceEnv).length > 0 ? await serviceRssOf(undefined, 'node dist/cli/main.js') : null;
+      const service = Object.keys(serviceEnv).length > 0 ? await serviceRssOf(undefined, 'node dist/cli/main.js', rssStarts) : null;
       extra.rss = { ...plain, service };
       // The same two figures for the binary, beside node dist/cli/main.js (issue 15's targets).
       if (binaryReason) {
         log(`(a) the single-executable binary: SKIPPED: ${binaryReason}`);
       } else {
         // Its start → hello from the same fresh starts (separate starts would push the bench past its 2 minutes).
-        log(`(a) the single-executable binary ${BINARY}: ${rssStarts} fresh start(s), each for start → hello and RSS`);
-        const rss = await serviceRssOf(BINARY, 'binary');
+        log(`(a) the single-executable binary ${BINARY}: ${binaryStarts} fresh start(s), each for start → hello and RSS`);
+        const rss = await serviceRssOf(BINARY, 'binary', binaryStarts);
         const startToHello = { samples: rss.startToHello, median: median(rss.startToHello) };
         log(`  binary start → hello: median ${fmtMs(startToHello.median)} (${startToHello.samples.map((v) => fmtNum(v, 0)).join(', ')} ms)`);
         extra.binary = { path: BINARY, startToHelloMs: startToHello, rss };
