@@ -6,6 +6,10 @@
 #   4. the .deb installs, upgrades over itself and purges cleanly on this machine,
 #      with no Node.js on PATH; the installed binary runs the demo as user credgw
 #      with the unit's environment
+#   5. the .rpm (x86_64): files, modes and owners, requirements (no nodejs),
+#      rpmlint without errors, the same bytes when built twice, and an
+#      rpm -i --noscripts into a scratch root (this Debian machine cannot run
+#      its scriptlets, which need RHEL's shadow-utils and systemd)
 # Installs what it needs from Debian's packages first (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +19,7 @@ say() { echo "== packaging: $*"; }
 fail() { echo "!! packaging: $*" >&2; exit 1; }
 
 # --- tools ------------------------------------------------------------------------
-NEEDED=(systemd lintian dpkg-dev adduser python3 binutils util-linux)
+NEEDED=(systemd lintian dpkg-dev adduser python3 binutils util-linux rpm rpmlint)
 missing=()
 for p in "${NEEDED[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -157,5 +161,34 @@ else
   # Debian keeps system users on purge; remove the one this check created.
   [ "$had_user" -eq 1 ] || { userdel credgw 2>/dev/null || true; groupdel credgw 2>/dev/null || true; }
 fi
+
+# --- .rpm -------------------------------------------------------------------------
+say "building the .rpm (twice)"
+RPM=$(bash scripts/package-rpm.sh --arch x86_64 --out "$WORK/rpm1")
+RPM2=$(bash scripts/package-rpm.sh --arch x86_64 --out "$WORK/rpm2")
+cmp "$RPM" "$RPM2" || fail "the .rpm is not the same bytes when built twice"
+rpm -qp --requires "$RPM" 2>/dev/null | grep -qi node && fail "the .rpm requires node"
+# Expected: path, mode, owner, group (rpm -qp --queryformat over the file list).
+rpm -qp --qf '[%{FILENAMES} %{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME}\n]' "$RPM" 2>/dev/null >"$WORK/rpm-files"
+for want in '/usr/bin/credgw -rwxr-xr-x root:root' \
+  '/usr/lib/systemd/system/credgw.service -rw-r--r-- root:root' \
+  '/usr/lib/systemd/system-generators/credgw-credentials-compat -rwxr-xr-x root:root' \
+  '/etc/logrotate.d/credgw -rw-r--r-- root:root' \
+  '/etc/credgw drwxr-x--- root:credgw' '/etc/credgw/credentials drwxr-x--- root:credgw' \
+  '/var/lib/credgw drwxr-x--- credgw:credgw' '/var/log/credgw drwxr-x--- credgw:credgw'; do
+  grep -qxF "$want" "$WORK/rpm-files" || { cat "$WORK/rpm-files" >&2; fail ".rpm: no '$want'"; }
+done
+rpm -qp --scripts "$RPM" 2>/dev/null | grep -q 'useradd -r -g credgw' || fail ".rpm: no %pre creating user credgw"
+say "rpmlint $(basename "$RPM")"
+rpmlint -c scripts/rpmlint.toml "$RPM" || fail "rpmlint reported errors"
+say "rpm -i --noscripts into a scratch root"
+RROOT=$WORK/rpm-root
+mkdir -p "$RROOT/etc"
+printf 'root:x:0:0:root:/root:/bin/sh\ncredgw:x:990:990::/var/lib/credgw:/sbin/nologin\n' >"$RROOT/etc/passwd"
+printf 'root:x:0:\ncredgw:x:990:\n' >"$RROOT/etc/group"
+rpm -i --nodeps --noscripts --root "$RROOT" "$RPM" 2> >(grep -v 'RPM should not be used directly\|assuming you know what you are doing' >&2)
+rpm -V --nodeps --noscripts --root "$RROOT" credgw || fail "rpm -V reports changes right after rpm -i"
+[ "$(stat -c '%a %u:%g' "$RROOT/etc/credgw/credentials")" = "750 0:990" ] || fail ".rpm: /etc/credgw/credentials not root:credgw 0750 once installed"
+"$RROOT/usr/bin/credgw" version --json | grep -q '"packaging":"binary"' || fail "the binary from the .rpm does not run"
 
 say "ok"

@@ -18,6 +18,8 @@
 // injection keeps them there) and the time from process start to the hello
 // the controller receives (median of several starts).
 
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { benchArgs, runBench, numberArg, secretFile, startSimProcess, stopChild, tempDir } from './lib/env.mjs';
 import { startBenchCloud } from './lib/cloud.mjs';
@@ -71,6 +73,8 @@ ws + undici relay posing as credgw run (CPU per command against (a); needs a).
   --in-flight N         commands held in flight for the RSS figure (default 1000)
   --rss-starts N        fresh starts of the gateway as the service runs it for the
                         RSS figure, which is their median (default 3)
+  --binary-starts N     fresh starts of build/bin/credgw-linux-<arch>, when built, each for
+                        its start → hello and VmHWM (default 2: the bench stays under 2 minutes)
   --json                also write bench/results/${NAME}.json
 Needs: the build ($CREDGW_DIST, default <repo>/dist); for (c), openssh-server and
 openssh-client (${INSTALL_HINT}) and root.`;
@@ -87,6 +91,7 @@ const args = benchArgs(
     starts: { type: 'string', default: '5' },
     'in-flight': { type: 'string', default: '1000' },
     'rss-starts': { type: 'string', default: '3' },
+    'binary-starts': { type: 'string', default: '2' },
     'cpu-rate': { type: 'string', default: '5000' },
     'cpu-duration': { type: 'string', default: '2' },
     'cpu-warmup': { type: 'string', default: '0.5' },
@@ -104,6 +109,7 @@ const rounds = numberArg(args, 'rounds', { min: 1, integer: true });
 const starts = numberArg(args, 'starts', { min: 1, integer: true });
 const inFlightN = numberArg(args, 'in-flight', { min: 1, integer: true });
 const rssStarts = numberArg(args, 'rss-starts', { min: 1, integer: true });
+const binaryStarts = numberArg(args, 'binary-starts', { min: 1, integer: true });
 const cpuRate = numberArg(args, 'cpu-rate', { min: 1 });
 const cpuDurationMs = numberArg(args, 'cpu-duration', { min: 0.1 }) * 1000;
 const cpuWarmupMs = numberArg(args, 'cpu-warmup') * 1000;
@@ -128,6 +134,13 @@ const LABEL = {
 };
 
 const log = (line) => process.stdout.write(`${line}\n`);
+// The single-executable binary (npm run package), measured beside node dist/cli/main.js when built.
+const BINARY = fileURLToPath(new URL(`../build/bin/credgw-linux-${process.arch}`, import.meta.url));
+const binaryReason = process.env.CREDGW_BENCH_BINARY
+  ? 'CREDGW_BENCH_BINARY set: every gateway is already the binary'
+  : existsSync(BINARY)
+    ? null
+    : `${BINARY} not built (npm run package, or node scripts/build-binary.mjs)`;
 
 /** Throughput then latency for one path. */
 async function measure(key, fn) {
@@ -249,8 +262,8 @@ async function main() {
       // lines); one plain `node dist/cli/main.js run` is measured for RSS, for reference.
       const serviceEnv = unitEnvironment();
       /** Spawns `credgw run` (env: extra environment) and resolves with [process, its hello] once it said hello. */
-      const startGateway = async (env) => {
-        const proc = spawnGateway(configDir, { env });
+      const startGateway = async (env, entry) => {
+        const proc = spawnGateway(configDir, { env, entry });
         const hello = await Promise.race([
           cloud.waitForHello(15_000, proc.startedAt),
           proc.exited.then(({ code, signal }) => {
@@ -259,17 +272,20 @@ async function main() {
         ]);
         return [proc, hello];
       };
+      /** Median start → hello of `starts` fresh starts as the service runs it (entry: the binary, else node dist/cli/main.js). */
+      const startToHelloOf = async (entry) => {
+        const startToHello = [];
+        for (let i = 0; i < starts; i++) {
+          const [proc, hello] = await startGateway(serviceEnv, entry);
+          startToHello.push(hello.at - proc.startedAt);
+          await stopChild(proc);
+        }
+        log(`  start → hello: median ${fmtMs(median(startToHello))} (${startToHello.map((v) => fmtNum(v, 0)).join(', ')} ms)`);
+        return { samples: startToHello, median: median(startToHello) };
+      };
       log(`(a) credgw run: ${starts} start(s) to measure process start → hello`);
-      const startToHello = [];
       let gw;
-      for (let i = 0; i < starts; i++) {
-        let hello;
-        [gw, hello] = await startGateway(serviceEnv);
-        startToHello.push(hello.at - gw.startedAt);
-        await stopChild(gw);
-      }
-      extra.startToHelloMs = { samples: startToHello, median: median(startToHello) };
-      log(`  start → hello: median ${fmtMs(median(startToHello))} (${startToHello.map((v) => fmtNum(v, 0)).join(', ')} ms)`);
+      extra.startToHelloMs = await startToHelloOf(undefined);
 
       const viaGateway = async () => expectPassword(await cloud.send('getPassword', PARAMS, 10_000));
 
@@ -302,7 +318,7 @@ async function main() {
         sampling = false;
         const inFlight = cloud.pendingCount - pendingBefore;
         const after = memoryMiB(proc.pid);
-        log(`  RSS idle ${fmtNum(idle?.rss)} MiB, with ${inFlight} in flight ${fmtNum(peak)} MiB (VmHWM ${fmtNum(after?.hwm)} MiB)`);
+        log(`  RSS idle ${fmtNum(idle?.rss)} MiB (VmHWM so far ${fmtNum(idle?.hwm)} MiB), with ${inFlight} in flight ${fmtNum(peak)} MiB (VmHWM ${fmtNum(after?.hwm)} MiB)`);
         if (inFlight < inFlightN) {
           log(`  note: only ${inFlight} of ${inFlightN} stayed in flight; answered early: ${JSON.stringify(early)}`);
         }
@@ -318,20 +334,35 @@ async function main() {
       const plain = await holdAndSample('plain node', gw);
       // The service figure is the target (the gateway runs as the unit runs it): the median
       // of --rss-starts fresh starts, as one start's peak moves by a few MiB with GC timing.
-      let service = null;
-      if (Object.keys(serviceEnv).length > 0) {
-        const shown = Object.entries(serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ');
+      const shown = Object.entries(serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ');
+      /** RSS and VmHWM (the peak from start through inFlightN in flight) of --rss-starts fresh starts as the service runs it. */
+      const serviceRssOf = async (entry, which, count) => {
         const samples = [];
-        for (let i = 0; i < rssStarts; i++) {
-          [gw] = await startGateway(serviceEnv);
+        const startToHello = [];
+        for (let i = 0; i < count; i++) {
+          const [proc, hello] = await startGateway(serviceEnv, entry);
+          startToHello.push(hello.at - proc.startedAt);
           await closedLoop({ concurrency: 8, count: 200, durationMs: 10_000, warmupMs: 0, fn: viaGateway });
-          samples.push(await holdAndSample(`as the service runs it, start ${i + 1} of ${rssStarts}: ${shown}`, gw));
+          samples.push(await holdAndSample(`${which} as the service runs it, start ${i + 1} of ${count}: ${shown}`, proc));
         }
         const peaks = samples.map((x) => x.withInFlightMiB);
-        log(`  as the service runs it: median ${fmtNum(median(peaks))} MiB of ${peaks.map((v) => fmtNum(v)).join(', ')}`);
-        service = { withInFlightMiB: median(peaks), starts: samples, environment: serviceEnv };
-      }
+        const hwms = samples.map((x) => x.hwmMiB);
+        log(`  ${which} as the service runs it: median ${fmtNum(median(peaks))} MiB of ${peaks.map((v) => fmtNum(v)).join(', ')}; VmHWM median ${fmtNum(median(hwms))} MiB of ${hwms.map((v) => fmtNum(v)).join(', ')}`);
+        return { withInFlightMiB: median(peaks), hwmMiB: median(hwms), starts: samples, environment: serviceEnv, startToHello };
+      };
+      const service = Object.keys(serviceEnv).length > 0 ? await serviceRssOf(undefined, 'node dist/cli/main.js', rssStarts) : null;
       extra.rss = { ...plain, service };
+      // The same two figures for the binary, beside node dist/cli/main.js (issue 15's targets).
+      if (binaryReason) {
+        log(`(a) the single-executable binary: SKIPPED: ${binaryReason}`);
+      } else {
+        // Its start → hello from the same fresh starts (separate starts would push the bench past its 2 minutes).
+        log(`(a) the single-executable binary ${BINARY}: ${binaryStarts} fresh start(s), each for start → hello and RSS`);
+        const rss = await serviceRssOf(BINARY, 'binary', binaryStarts);
+        const startToHello = { samples: rss.startToHello, median: median(rss.startToHello) };
+        log(`  binary start → hello: median ${fmtMs(startToHello.median)} (${startToHello.samples.map((v) => fmtNum(v, 0)).join(', ')} ms)`);
+        extra.binary = { path: BINARY, startToHelloMs: startToHello, rss };
+      }
       [gw] = await startGateway(serviceEnv);
       await viaGateway();
       if (interleaveAB) {
@@ -525,6 +556,9 @@ async function main() {
     target('(a) p99 − (b) p99 at 200 req/s', ratios.p99AminusB, '<=', 5, ' ms'),
     target(`gateway RSS with ${inFlightN} in flight (service, median)`, extra.rss?.service?.withInFlightMiB ?? null, '<=', 80, ' MiB'),
     target('process start → hello (median)', extra.startToHelloMs?.median ?? null, '<=', 400, ' ms'),
+    info(`gateway VmHWM, start through ${inFlightN} in flight (service, median)`, extra.rss?.service?.hwmMiB ?? null, ' MiB'),
+    target('binary: process start → hello (median)', extra.binary?.startToHelloMs.median ?? null, '<=', 150, ' ms'),
+    target(`binary: VmHWM, start through ${inFlightN} in flight (service, median)`, extra.binary?.rss.hwmMiB ?? null, '<=', 80, ' MiB'),
     target('(a) errors', errorsOf('a'), '==', 0),
     // A relay that fails commands does less work per command: its figure would flatter nothing.
     target('(e) errors in the CPU rounds', cpu?.errors.e ?? null, '==', 0),

@@ -1,6 +1,6 @@
 #!/bin/bash
-# npm run package: the binaries for x64 and arm64, then per arch the .deb and
-# the .tar.gz, each with a CycloneDX SBOM beside it (npm sbom, production
+# npm run package: the binaries for x64 and arm64, then per arch the .deb, the
+# .rpm and the .tar.gz, each with a CycloneDX SBOM beside it (npm sbom, production
 # dependencies; timestamp and serial number fixed from SOURCE_DATE_EPOCH so
 # that a rebuild of the same commit gives the same bytes).
 set -euo pipefail
@@ -11,7 +11,8 @@ export SOURCE_DATE_EPOCH
 node scripts/build-binary.mjs --arch all
 SBOM=$(mktemp)
 trap 'rm -f "$SBOM"' EXIT
-npm sbom --sbom-format cyclonedx --omit dev >"$SBOM"
+# From the lock file: the same components whatever node_modules holds (or links to).
+npm sbom --sbom-format cyclonedx --omit dev --package-lock-only >"$SBOM"
 sbom_beside() { # PACKAGE
   node -e '
     const fs = require("fs"), crypto = require("crypto");
@@ -27,9 +28,12 @@ sbom_beside() { # PACKAGE
   ' "$SBOM" "$1" "$SOURCE_DATE_EPOCH"
   echo "$1.cdx.json"
 }
-for pair in amd64:x64 arm64:arm64; do
-  deb=$(bash scripts/package-deb.sh --arch "${pair%%:*}")
+for arches in amd64:x64:x86_64 arm64:arm64:aarch64; do
+  IFS=: read -r deb_arch node_arch rpm_arch <<<"$arches"
+  deb=$(bash scripts/package-deb.sh --arch "$deb_arch")
   echo "$deb"; sbom_beside "$deb"
-  tgz=$(bash scripts/package-tar.sh --arch "${pair##*:}")
+  rpm=$(bash scripts/package-rpm.sh --arch "$rpm_arch")
+  echo "$rpm"; sbom_beside "$rpm"
+  tgz=$(bash scripts/package-tar.sh --arch "$node_arch")
   echo "$tgz"; sbom_beside "$tgz"
 done

@@ -7,7 +7,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { CLI, DIST_DIR, distPath, hasDist, importDist, track } from './env.mjs';
@@ -100,7 +100,8 @@ export function spawnGateway(configDir, { logFile, env, entry = CLI } = {}) {
   // CREDGW_BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (profiling, V8 flags).
   const nodeArgs = (process.env.CREDGW_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // CREDGW_BENCH_BINARY: run the gateway as the single-executable binary (build/bin/credgw-linux-<arch>) instead of node + main.js.
-  const cliEntry = (entry === CLI && process.env.CREDGW_BENCH_BINARY) || entry;
+  const fromEnv = process.env.CREDGW_BENCH_BINARY;
+  const cliEntry = (entry === CLI && fromEnv && resolve(fromEnv)) || entry;
   // The benchmark's environment without proxies, NODE_OPTIONS, CREDGW_CONFIG_DIR or NOTIFY_SOCKET; `env` (e.g. the unit's NODE_OPTIONS) on top.
   const childEnvironment = childEnv(process.env, { CREDGW_DIST: DIST_DIR, ...env });
   const startedAt = performance.now();
