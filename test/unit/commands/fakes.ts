@@ -39,6 +39,7 @@ export function profile(overrides: Partial<VaultProfile> = {}): VaultProfile {
     notesConcurrency: 8,
     healthIntervalMs: 15000,
     maxResponseBytes: 24 * 1024 * 1024,
+    rotationNotices: false,
     ...overrides,
   };
 }
