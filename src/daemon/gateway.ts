@@ -3,8 +3,9 @@ import { Dispatcher, type CommandOutcome } from '../commands/index.js';
 import type { GatewayConfig, SecretRef } from '../config/types.js';
 import { readSecret as defaultReadSecret } from '../config/secrets.js';
 import { RoleManager } from '../ha/role-manager.js';
+import { resolveStateDir, type StateDir } from '../events/index.js';
 import { ControllerLink } from '../link/index.js';
-import type { HealthMessage } from '../protocol/messages.js';
+import { CAPABILITIES, CAPABILITY_ROTATION_EVENTS, type EventMessage, type HealthMessage } from '../protocol/messages.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { StateMachine } from '../shared/state-machine.js';
 import { VERSION } from '../shared/version.js';
@@ -14,6 +15,7 @@ import { LivenessMonitor } from '../telemetry/liveness.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { safeUrl, type GatewayStatus } from '../telemetry/status.js';
 import { LIFECYCLE_TRANSITIONS, type Lifecycle } from './lifecycle.js';
+import { eventRestartKeys, RotationEvents } from './rotation-events.js';
 import { VaultSet, type VaultSetChanges } from './vault-set.js';
 import type { VaultCallObserver } from '../vault/instrumented-vault.js';
 
@@ -48,6 +50,10 @@ export interface GatewayDeps {
   onVaultCall?: VaultCallObserver;
   /** Link options for tests (welcome timeout). */
   welcomeTimeoutMs?: number;
+  /** `credgw run --state-dir DIR` (resolveStateDir: before $STATE_DIRECTORY and the config's stateDir). */
+  stateDir?: string | undefined;
+  /** What a relative `stateDir` is relative to. */
+  cwd?: string | undefined;
 }
 
 /**
@@ -65,6 +71,11 @@ export class Gateway {
   readonly startedAt: number;
   readonly metrics: Metrics;
   readonly liveness: LivenessMonitor;
+  readonly stateDir: StateDir;
+  /** The outbox and the notice sources; null until started, and when the gateway keeps no outbox (RotationEvents.wanted). */
+  events: RotationEvents | null = null;
+  private readonly eventsOn: boolean;
+  private readonly readSecret: (ref: SecretRef) => Promise<string>;
   private readonly audit: AuditLog;
   private telemetry: TelemetryServer | null = null;
   private linkLastError: string | null = null;
@@ -85,6 +96,7 @@ export class Gateway {
     this.log = deps.logger;
     this.startedAt = this.clock.now();
     const readSecret = deps.readSecret ?? ((ref: SecretRef) => defaultReadSecret(ref, deps.env ?? process.env));
+    this.readSecret = readSecret;
     this.lifecycle = new StateMachine<Lifecycle>('lifecycle', 'starting', LIFECYCLE_TRANSITIONS, this.log);
     this.lifecycle.onTransition((t) => this.log.info({ from: t.from, to: t.to, reason: t.reason }, 'lifecycle changed'));
     this.metrics = new Metrics({ info: { version: VERSION, gatewayId: config.gatewayId, clusterId: config.clusterId } });
@@ -106,6 +118,9 @@ export class Gateway {
       },
     });
     this.vaults.apply(config.vaults);
+    this.stateDir = resolveStateDir({ env: deps.env ?? process.env, configStateDir: config.stateDir ?? undefined, cliStateDir: deps.stateDir, cwd: deps.cwd });
+    this.eventsOn = RotationEvents.wanted(config, this.stateDir);
+    this.metrics.setEventsSource(() => this.events?.metrics() ?? null);
     const audit = createAuditSink(config.telemetry.audit, { logger: this.log, clock: this.clock });
     this.audit = audit;
     this.dispatcher = new Dispatcher({
@@ -139,6 +154,8 @@ export class Gateway {
           readToken: () => readSecret(config.controller!.token),
           ...(config.controller.proxyPassword ? { readProxyPassword: () => readSecret(config.controller!.proxyPassword!) } : {}),
           vaultHealth: () => this.vaults.wire(),
+          // Announced only with an outbox to send from (protocol section 11).
+          ...(this.eventsOn ? { capabilities: [...CAPABILITIES, CAPABILITY_ROTATION_EVENTS] } : {}),
           logger: this.log,
           clock: this.clock,
           ...(deps.random ? { random: deps.random } : {}),
@@ -165,6 +182,11 @@ export class Gateway {
    */
   async start(): Promise<void> {
     await this.audit.ready();
+    // Before the link dials (its first welcome sends what is pending) and before anything holds the event loop open.
+    if (this.eventsOn) {
+      const send = (message: EventMessage): boolean => this.link?.send(message) ?? false;
+      this.events = await RotationEvents.open({ config: this.config, stateDir: this.stateDir, vaults: this.vaults, send, readSecret: this.readSecret, clock: this.clock, logger: this.log });
+    }
     const listen = this.config.telemetry.listen;
     if (listen) {
       this.telemetry = await startTelemetryServer({
@@ -231,6 +253,7 @@ export class Gateway {
       queued: this.dispatcher.queued,
       loops: this.liveness.snapshot(),
       restartRequired: [...this.restartRequired],
+      events: this.events?.status() ?? null,
     };
   }
 
@@ -269,6 +292,7 @@ export class Gateway {
   }
 
   private async closeAll(): Promise<void> {
+    await this.events?.stop();
     this.liveness.stop();
     await this.vaults.close();
     await this.audit.close();
@@ -284,7 +308,11 @@ export class Gateway {
    * restart applies them.
    */
   reload(next: GatewayConfig): { vaults: VaultSetChanges; restartRequired: string[] } {
-    const restartRequired = RESTART_KEYS.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.started[key]));
+    const restartRequired = [
+      ...RESTART_KEYS.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.started[key])),
+      ...eventRestartKeys(this.started, next),
+    ];
+    this.events?.reload(next);
     const vaults = this.vaults.apply(next.vaults);
     for (const name of vaults.removed) this.metrics.forgetVault(name);
     this.dispatcher.updatePolicy(next.policy);
@@ -306,6 +334,7 @@ export class Gateway {
       // A slow heartbeat (welcome allows up to 10 min) must not read as a wedged link.
       this.liveness.register(LINK_LOOP, Math.max(LINK_MAX_SILENCE_MS, 3 * msg.heartbeatMs + 10_000));
       this.roles.apply({ type: 'granted', role: msg.role, epoch: msg.epoch });
+      this.events?.welcomed();
       // hello carried the health of its moment; a change before welcome could not be sent then.
       this.sendHealth();
     });
@@ -313,6 +342,7 @@ export class Gateway {
     link.on('down', (info) => {
       this.linkLastError = `closed ${info.code}${info.reason ? ` (${info.reason})` : ''}`;
       this.roles.apply({ type: 'link-lost' });
+      this.events?.linkDown();
     });
     link.on('backoff', (info) => {
       this.linkLastError = info.code;

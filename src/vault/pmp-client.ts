@@ -34,6 +34,7 @@ import type {
   PmpAccountList,
   PmpResource,
   VaultClient,
+  VaultMetadataCache,
 } from './types.js';
 
 /**
@@ -65,11 +66,11 @@ export interface VaultClientDeps {
 
 const REDACT_PATHS = ['token', 'password', 'headers.AUTHTOKEN', 'headers.authtoken', 'query', '*.token', '*.password'];
 
-export function createVaultClient(profile: VaultProfile, deps: VaultClientDeps): VaultClient {
+export function createVaultClient(profile: VaultProfile, deps: VaultClientDeps): VaultClient & VaultMetadataCache {
   return new PmpVaultClient(profile, deps);
 }
 
-class PmpVaultClient implements VaultClient {
+class PmpVaultClient implements VaultClient, VaultMetadataCache {
   readonly name: string;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -212,6 +213,28 @@ class PmpVaultClient implements VaultClient {
   async probe(opts?: CallOptions): Promise<void> {
     const env = await this.http.request({ call: 'probe', path: PROBE_PATH, signal: opts?.signal });
     expectSuccess(env, { call: 'probe' });
+  }
+
+  cachedIds(resourceName: string, accountName: string): { resourceId?: string; accountId?: string } {
+    // Exact names only: an event must not carry the IDs of another resource that differs in case.
+    const resourceId =
+      this.resources.peek('')?.find((r) => r.name === resourceName && isPmpId(r.id))?.id ??
+      this.accountLists.find((list) => list.resourceName === resourceName)?.resourceId;
+    if (resourceId === undefined) return {};
+    const accountId = this.accountLists.peek(resourceId)?.accounts.find((a) => a.name === accountName)?.id;
+    return accountId === undefined ? { resourceId } : { resourceId, accountId };
+  }
+
+  forgetResource(resourceName: string): void {
+    // The resource list itself stays: a rotation changes no resource's name, ID or DNS name, and it is the costliest call.
+    const lower = resourceName.toLowerCase();
+    const ids = new Set((this.resources.peek('') ?? []).filter((r) => r.name.toLowerCase() === lower).map((r) => r.id));
+    this.accountLists.deleteWhere((id, list) => {
+      const hit = ids.has(id) || list?.resourceName.toLowerCase() === lower;
+      if (hit) ids.add(id);
+      return hit;
+    });
+    this.notes.deleteWhere((key) => ids.has(key.slice(0, key.indexOf('/'))));
   }
 
   async close(): Promise<void> {
