@@ -1,7 +1,23 @@
 import type { AbortLike } from '../shared/abort.js';
 import { GatewayError } from '../shared/errors.js';
 import type { Policy } from './policy.js';
-import type { VaultLease, VaultRegistry } from './ports.js';
+import type { AuditEvent, Sealer, VaultLease, VaultRegistry } from './ports.js';
+
+/**
+ * One command as the dispatcher's table knows it (command-table.ts): adding
+ * a command is a file that exports one of these and a row in the table.
+ * The params come decoded and checked by protocol/ (decodeCommand).
+ */
+export interface CommandSpec<P> {
+  /**
+   * Runs the command to the data of its result. A refusal rejects with a
+   * GatewayError (its code goes to the controller); anything else is a bug,
+   * answered INTERNAL.
+   */
+  execute(params: P, ctx: CommandContext): Promise<object>;
+  /** Writes into `facts` what the params alone tell the audit, before anything runs. Never a secret. */
+  audit(params: P, facts: AuditFacts): void;
+}
 
 /**
  * What the dispatcher hands one command execution. `facts` is filled in by
@@ -11,6 +27,7 @@ import type { VaultLease, VaultRegistry } from './ports.js';
 export interface CommandContext {
   vaults: VaultRegistry;
   policy: Policy;
+  sealer: Sealer;
   /** Aborted with a DEADLINE_EXCEEDED GatewayError when the command's timeoutMs passes. */
   signal: AbortLike;
   facts: AuditFacts;
@@ -18,15 +35,8 @@ export interface CommandContext {
   lease: VaultLease | null;
 }
 
-/** The audit-relevant facts of one execution. Never a password. */
-export interface AuditFacts {
-  vault: string;
-  resource: string | null;
-  resourceId: string | null;
-  accountId: string | null;
-  accountName: string | null;
-  sealed: boolean;
-}
+/** The fields of an audit event the dispatcher does not fill in itself: what the command tells and learns. */
+export type AuditFacts = Omit<AuditEvent, 'time' | 'event' | 'commandId' | 'epoch' | 'gatewayId' | 'outcome' | 'durationMs'>;
 
 /** The profile and client of `params.vault`, held in `ctx.lease` (once per command), or UNKNOWN_VAULT. */
 export function lookupVault(ctx: CommandContext, name: string): VaultLease {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { LimitsConfig, PolicyConfig } from '../config/types.js';
 import type { Clock } from '../shared/clock.js';
 import type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
-import type { AuditSink, RolePort, VaultRegistry } from './ports.js';
+import type { PolicyOptions } from './policy.js';
+import type { AuditSink, RolePort, Sealer, VaultRegistry } from './ports.js';
 
 export interface DispatcherStats {
   inFlight: number;
@@ -13,16 +13,25 @@ export interface DispatcherStats {
   outcomes: OutcomeCount[];
 }
 
+/** The dispatcher's admission limits (config `limits`). */
+export interface LimitsOptions {
+  /** Commands executing at once (joins excluded); the next ones wait in the admission queue. Config default 256. */
+  readonly maxInFlight: number;
+  /** Commands waiting for an execution slot, in arrival order; past it, OVERLOADED. Config default 4096. */
+  readonly maxQueued: number;
+}
+
 export interface DispatcherOptions {
   /** Vault profiles and clients, looked up per command (reload-safe). */
   vaults: VaultRegistry;
   /** The role and epoch the commands are fenced against. */
   role: RolePort;
   /** Initial local policy; replace with updatePolicy(). */
-  policy: PolicyConfig;
-  /** `maxInFlight` executions at once (joins excluded), then `maxQueued` waiting; config defaults 256 and 4096. */
-  limits: Pick<LimitsConfig, 'maxInFlight' | 'maxQueued'>;
-  /** Receives one event per listAccounts/getPassword answered by this gateway. */
+  policy: PolicyOptions;
+  limits: LimitsOptions;
+  /** Seals a password to a command's recipientKey (getPassword). */
+  sealer: Sealer;
+  /** Receives one event per command answered by this gateway (joins add none). */
   audit: AuditSink;
   logger: Logger;
   clock: Clock;

@@ -1,32 +1,30 @@
 import type { Logger } from 'pino';
-import type { PolicyConfig } from '../config/types.js';
 import type { CommandMessage, RejectedCommand, ResultDelivery, ResultMessage } from '../protocol/index.js';
-import { elapsedMs, type Clock } from '../shared/clock.js';
+import { elapsedMs, isoTime, type Clock } from '../shared/clock.js';
 import { CommandAbort } from '../shared/abort.js';
 import { GatewayError } from '../shared/errors.js';
 import type { AuditFacts, CommandContext } from './command-context.js';
-import { getPassword } from './get-password.js';
-import { listAccounts } from './list-accounts.js';
-import { Policy } from './policy.js';
-import type { AuditSink, ReplyPort, RolePort, VaultRegistry } from './ports.js';
-import { auditEvent, initialFacts } from './audit-facts.js';
+import { auditParams, executeCommand } from './command-table.js';
+import { Policy, type PolicyOptions } from './policy.js';
+import type { AuditSink, ReplyPort, RolePort, Sealer, VaultRegistry } from './ports.js';
+import { auditEvent, newAuditFacts } from './audit-facts.js';
 import { AdmissionQueue } from './admission-queue.js';
 import type { DispatcherOptions, DispatcherStats } from './dispatcher-options.js';
 import { DrainWaiters } from './drain-waiters.js';
-import { newestEpoch, release, resultFrame, type Execution, type Outcome } from './execution.js';
+import { liveOf, newestEpoch, resultFrame, type Execution, type LiveExecution, type Outcome } from './execution.js';
 import { OutcomeTally, type CommandOutcome } from './outcome-tally.js';
 
 export type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
-export type { DispatcherOptions, DispatcherStats } from './dispatcher-options.js';
+export type { DispatcherOptions, DispatcherStats, LimitsOptions } from './dispatcher-options.js';
 
 /**
  * Runs controller commands (protocol sections 4, 5, 7 and 8) and answers
  * each with exactly one result per connection that asked.
  *
  * Order of checks for a decoded command:
- *   1. Fencing (section 4): only while the role is 'active' and the
- *      command's epoch equals the role's epoch; otherwise NOT_ACTIVE and no
- *      vault is touched.
+ *   1. Fencing (section 4): only while the role port says the command's
+ *      epoch may be served (active at exactly that epoch); otherwise
+ *      NOT_ACTIVE and no vault is touched.
  *   2. Joining: a command whose id is executing or queued joins it (so does
  *      a frame the decoder refused, see reject()). The vault is called once;
  *      the result goes once to every distinct ReplyPort that asked, with the
@@ -37,10 +35,11 @@ export type { DispatcherOptions, DispatcherStats } from './dispatcher-options.js
  *   4. Admission (section 5): up to limits.maxInFlight execute; the next wait
  *      in the admission queue (limits.maxQueued) in arrival order and are fenced
  *      again when they start. Only one that finds the queue full: OVERLOADED.
- *   5. Execution, with a CommandAbort (shared/abort.ts) fired by the Clock at
- *      timeoutMs counted from arrival: the result is DEADLINE_EXCEEDED at that
- *      moment (a queued command leaves the queue without touching a vault)
- *      and the vault call is aborted; whatever it produces later is discarded.
+ *   5. Execution by the command's entry in commandTable (command-table.ts),
+ *      with a CommandAbort (shared/abort.ts) fired by the Clock at timeoutMs
+ *      counted from arrival: the result is DEADLINE_EXCEEDED at that moment
+ *      (a queued command leaves the queue without touching a vault) and the
+ *      vault call is aborted; whatever it produces later is discarded.
  * Anything thrown that is not a GatewayError is a bug: INTERNAL, logged
  * with its stack (the logs never see a password: results are never logged).
  */
@@ -49,6 +48,7 @@ export class Dispatcher {
   private readonly vaults: VaultRegistry;
   private readonly role: RolePort;
   private readonly policy: Policy;
+  private readonly sealer: Sealer;
   private readonly maxInFlight: number;
   private readonly audit: AuditSink;
   private readonly logger: Logger;
@@ -77,6 +77,7 @@ export class Dispatcher {
     this.role = options.role;
     this.clock = options.clock;
     this.policy = new Policy(options.policy, options.clock);
+    this.sealer = options.sealer;
     this.maxInFlight = options.limits.maxInFlight;
     this.queue = new AdmissionQueue(options.limits.maxQueued);
     this.drains = new DrainWaiters(options.clock);
@@ -111,7 +112,7 @@ export class Dispatcher {
     const started = this.clock.monotonic();
     let refusal: GatewayError | undefined;
     try {
-      refusal = this.fence(cmd);
+      refusal = this.fence(cmd.epoch);
       if (!refusal) {
         const existing = this.running.get(cmd.id) ?? this.queue.get(cmd.id);
         if (existing) {
@@ -141,7 +142,7 @@ export class Dispatcher {
   reject(r: RejectedCommand, reply: ReplyPort): void {
     const existing = this.running.get(r.id) ?? this.queue.get(r.id);
     if (existing) {
-      this.join(existing, r.epoch ?? existing.epoch, reply);
+      this.join(existing, r.epoch ?? liveOf(existing).epoch, reply);
       return;
     }
     let epoch = r.epoch;
@@ -176,7 +177,7 @@ export class Dispatcher {
   }
 
   /** Applies a reloaded policy to the next checks (rate-limit history is kept). */
-  updatePolicy(policy: PolicyConfig): void {
+  updatePolicy(policy: PolicyOptions): void {
     this.policy.update(policy);
   }
 
@@ -186,50 +187,56 @@ export class Dispatcher {
 
   // ---- internals ----------------------------------------------------------
 
-  private fence(cmd: Pick<CommandMessage, 'epoch'>): GatewayError | undefined {
-    const { role, epoch } = this.role.current();
-    if (role !== 'active' || epoch === null) {
-      return new GatewayError('NOT_ACTIVE', `the gateway is not active (role ${role}, epoch ${epoch ?? 'none'})`);
+  /** NOT_ACTIVE unless the role port lets a command of `epoch` run now; the refusal says why. */
+  private fence(epoch: number): GatewayError | undefined {
+    if (this.role.mayServe(epoch)) return undefined;
+    const current = this.role.current();
+    if (current.role !== 'active' || current.epoch === null) {
+      return new GatewayError('NOT_ACTIVE', `the gateway is not active (role ${current.role}, epoch ${current.epoch ?? 'none'})`);
     }
-    if (cmd.epoch !== epoch) {
-      return new GatewayError('NOT_ACTIVE', `command epoch ${cmd.epoch} is not the gateway's epoch ${epoch}`);
-    }
-    return undefined;
+    return new GatewayError('NOT_ACTIVE', `command epoch ${epoch} is not the gateway's epoch ${current.epoch}`);
   }
 
   private join(exec: Execution, epoch: number, reply: ReplyPort): void {
+    const live = liveOf(exec);
     this.joinedCount++;
-    const sameConnection = exec.reply === reply || exec.others?.has(reply) === true;
+    const sameConnection = live.reply === reply || live.others?.has(reply) === true;
     if (this.logger.isLevelEnabled('debug')) {
-      this.logger.debug({ id: exec.cmd.id, name: exec.cmd.name, sameConnection, queued: exec.state === 'queued' }, 'command joined the one in flight');
+      this.logger.debug({ id: live.cmd.id, name: live.cmd.name, sameConnection, queued: live.state === 'queued' }, 'command joined the one in flight');
     }
-    if (exec.reply === reply) {
-      exec.epoch = epoch;
+    if (live.reply === reply) {
+      live.epoch = epoch;
     } else {
-      exec.others ??= new Map();
-      exec.others.set(reply, epoch);
+      live.others ??= new Map();
+      live.others.set(reply, epoch);
     }
   }
 
   /** Starts the command at once when a slot is free, else queues it (the caller checked the queue has room). */
   private admit(cmd: CommandMessage, reply: ReplyPort, started: number): void {
     const free = this.running.size < this.maxInFlight;
-    const exec: Execution = {
+    const facts = newAuditFacts(cmd.params.vault);
+    auditParams(cmd, facts);
+    const exec: Execution = { live: null };
+    const live: LiveExecution = {
       cmd,
       reply,
       epoch: cmd.epoch,
       others: null,
       controller: new CommandAbort(this.servingGuard),
-      timer: undefined,
+      timer: this.clock.setTimeout(() => this.expire(exec), cmd.timeoutMs),
       started,
       queuedMs: undefined,
-      facts: initialFacts(cmd),
+      facts,
       state: free ? 'running' : 'queued',
     };
-    if (free) this.running.set(cmd.id, exec);
-    else this.queue.push(cmd.id, exec);
-    exec.timer = this.clock.setTimeout(() => this.expire(exec), cmd.timeoutMs);
-    if (free) this.run(exec);
+    exec.live = live;
+    if (free) {
+      this.running.set(cmd.id, exec);
+      this.run(exec, live);
+    } else {
+      this.queue.push(cmd.id, exec);
+    }
   }
 
   /**
@@ -241,34 +248,30 @@ export class Dispatcher {
     while (this.running.size < this.maxInFlight) {
       const exec = this.queue.shift();
       if (!exec) return;
+      const live = liveOf(exec);
       let refusal: GatewayError | undefined;
       try {
-        refusal = this.fence({ epoch: newestEpoch(exec) });
+        refusal = this.fence(newestEpoch(live));
       } catch (err) {
-        refusal = this.internal(err, exec.cmd);
+        refusal = this.internal(err, live.cmd);
       }
       if (refusal) {
         this.finish(exec, { ok: false, error: refusal });
         continue;
       }
-      exec.state = 'running';
-      exec.queuedMs = elapsedMs(this.clock, exec.started);
-      this.running.set(exec.cmd.id, exec);
-      this.run(exec);
+      live.state = 'running';
+      live.queuedMs = elapsedMs(this.clock, live.started);
+      this.running.set(live.cmd.id, exec);
+      this.run(exec, live);
     }
   }
 
-  /**
-   * Chained with then() rather than written as an async function: one
-   * suspended frame less per command in flight (memory with 1,000 waiting
-   * on a slow vault, and CPU).
-   */
-  private run(exec: Execution): void {
-    const ctx: CommandContext = { vaults: this.vaults, policy: this.policy, signal: exec.controller, facts: exec.facts, lease: null };
-    const cmd = exec.cmd;
+  /** A then() chain, not an async function: no suspended frame per command in flight (docs/benchmarks.md, "Why the hot path looks as it does"). */
+  private run(exec: Execution, live: LiveExecution): void {
+    const ctx: CommandContext = { vaults: this.vaults, policy: this.policy, sealer: this.sealer, signal: live.controller, facts: live.facts, lease: null };
     let running: Promise<object>;
     try {
-      running = cmd.name === 'listAccounts' ? listAccounts(cmd.params, ctx) : getPassword(cmd.params, ctx);
+      running = executeCommand(live.cmd, ctx);
     } catch (err) {
       running = Promise.reject(err);
     }
@@ -281,17 +284,19 @@ export class Dispatcher {
       (err: unknown) => {
         ctx.lease?.release();
         // After the deadline the answer is out; a late failure (often the abort itself) is not news.
-        if (exec.state === 'done') return;
-        this.finish(exec, { ok: false, error: err instanceof GatewayError ? err : this.internal(err, exec.cmd) });
+        const stillLive = exec.live;
+        if (stillLive === null) return;
+        this.finish(exec, { ok: false, error: err instanceof GatewayError ? err : this.internal(err, stillLive.cmd) });
       },
     );
   }
 
   private expire(exec: Execution): void {
-    if (exec.state === 'done') return;
-    const where = exec.state === 'queued' ? 'waited in the admission queue for its whole' : 'did not finish within';
-    const error = new GatewayError('DEADLINE_EXCEEDED', `the command ${where} ${exec.cmd.timeoutMs} ms`);
-    exec.controller.abort(error);
+    const live = exec.live;
+    if (live === null) return;
+    const where = live.state === 'queued' ? 'waited in the admission queue for its whole' : 'did not finish within';
+    const error = new GatewayError('DEADLINE_EXCEEDED', `the command ${where} ${live.cmd.timeoutMs} ms`);
+    live.controller.abort(error);
     this.finish(exec, { ok: false, error });
   }
 
@@ -302,23 +307,23 @@ export class Dispatcher {
 
   /** The one place an execution (running or queued) ends: result to every waiter, then audit, metrics, the queue and drain. */
   private finish(exec: Execution, outcome: Outcome): void {
-    if (exec.state === 'done') return;
-    const wasRunning = exec.state === 'running';
-    exec.state = 'done';
-    this.clock.clearTimeout(exec.timer);
-    if (wasRunning) this.running.delete(exec.cmd.id);
-    else this.queue.delete(exec.cmd.id);
-    if (!wasRunning) exec.queuedMs = elapsedMs(this.clock, exec.started);
-    const durationMs = elapsedMs(this.clock, exec.started);
-    let delivery = this.send(exec.reply, resultFrame(exec.cmd.id, exec.epoch, outcome));
-    if (exec.others) {
-      for (const [reply, epoch] of exec.others) if (this.send(reply, resultFrame(exec.cmd.id, epoch, outcome)) === 'replaced') delivery = 'replaced';
-      exec.others = null;
+    const live = exec.live;
+    if (live === null) return;
+    exec.live = null;
+    const id = live.cmd.id;
+    const wasRunning = live.state === 'running';
+    this.clock.clearTimeout(live.timer);
+    if (wasRunning) this.running.delete(id);
+    else this.queue.delete(id);
+    if (!wasRunning) live.queuedMs = elapsedMs(this.clock, live.started);
+    const durationMs = elapsedMs(this.clock, live.started);
+    let delivery = this.send(live.reply, resultFrame(id, live.epoch, outcome));
+    if (live.others) {
+      for (const [reply, epoch] of live.others) if (this.send(reply, resultFrame(id, epoch, outcome)) === 'replaced') delivery = 'replaced';
     }
     // What the controller got is what the audit and the metrics record.
     if (delivery === 'replaced') outcome = { ok: false, error: new GatewayError('RESULT_TOO_LARGE', 'the result would not fit in one frame') };
-    this.settle(exec.cmd, exec.facts, outcome, durationMs, exec.queuedMs);
-    release(exec);
+    this.settle(live.cmd, live.facts, outcome, durationMs, live.queuedMs);
     if (wasRunning) this.startQueued();
     if (this.idle) this.drains.settled();
   }
@@ -327,9 +332,10 @@ export class Dispatcher {
     this.send(reply, resultFrame(cmd.id, cmd.epoch, { ok: false, error }));
     let facts: AuditFacts;
     try {
-      facts = initialFacts(cmd);
+      facts = newAuditFacts(cmd.params.vault);
+      auditParams(cmd, facts);
     } catch {
-      facts = { vault: '', resource: null, resourceId: null, accountId: null, accountName: null, sealed: false };
+      facts = newAuditFacts('');
     }
     this.settle(cmd, facts, { ok: false, error }, elapsedMs(this.clock, started));
   }
@@ -343,7 +349,7 @@ export class Dispatcher {
       this.logger.info({ id: cmd.id, name: cmd.name, code, detail: outcome.error.detail, durationMs }, 'command failed');
     }
     try {
-      this.audit.record(auditEvent(cmd, facts, code, durationMs, this.gatewayId, this.clock));
+      this.audit.record(auditEvent(facts, { cmd, gatewayId: this.gatewayId, time: isoTime(this.clock.now()), outcome: code, durationMs }));
     } catch (err) {
       this.logger.error({ err, id: cmd.id }, 'audit sink failed');
     }

@@ -9,7 +9,19 @@ import type { ReplyPort } from './ports.js';
 
 export type Outcome = { ok: true; data: Record<string, unknown> } | { ok: false; error: GatewayError };
 
+/**
+ * A command in the dispatcher: what its maps, its deadline timer and its
+ * vault callbacks hold. It can outlive the command (a stale reference keeps
+ * it until the next full GC), so what the command holds is in `live`, which
+ * is dropped when the command is answered (docs/benchmarks.md, "Why the
+ * hot path looks as it does").
+ */
 export interface Execution {
+  /** The command while it is queued or running; null once it has been answered. */
+  live: LiveExecution | null;
+}
+
+export interface LiveExecution {
   cmd: CommandMessage;
   /** The connection that asked first, and the epoch its result carries. */
   reply: ReplyPort;
@@ -22,38 +34,25 @@ export interface Execution {
   others: Map<ReplyPort, number> | null;
   controller: CommandAbort;
   /** The deadline, set at arrival: time spent queued counts against timeoutMs. */
-  timer: TimerHandle | undefined;
+  timer: TimerHandle;
   /** Monotonic arrival time. */
   started: number;
   /** Time spent in the admission queue, once it has left it; undefined if it never waited. */
   queuedMs: number | undefined;
   facts: AuditFacts;
-  state: 'queued' | 'running' | 'done';
+  state: 'queued' | 'running';
 }
 
-/**
- * Drops what a finished execution refers to; nothing reads these fields once
- * `state` is 'done' (a late settlement and the deadline timer check it
- * first). The execution itself is garbage by then, but a stale reference to
- * it can outlive it: a hash table the `running` Map has outgrown keeps its
- * old entries, and young-generation GCs count those as live until the next
- * full GC. Emptied, it no longer drags the command, its facts and its signal
- * through every young-generation GC into the old generation (figures:
- * docs/benchmarks.md, "promoted").
- */
-export function release(exec: Execution): void {
-  const finished: Partial<Pick<Execution, 'cmd' | 'reply' | 'controller' | 'facts' | 'timer'>> = exec;
-  finished.cmd = undefined;
-  finished.reply = undefined;
-  finished.controller = undefined;
-  finished.facts = undefined;
-  finished.timer = undefined;
+/** The live record of an execution taken from the dispatcher's maps, which hold only unanswered ones. */
+export function liveOf(exec: Execution): LiveExecution {
+  if (exec.live === null) throw new Error('an answered command was still in the dispatcher');
+  return exec.live;
 }
 
-/** The newest epoch among the connections waiting for `exec` (the one the fencing check applies to). */
-export function newestEpoch(exec: Execution): number {
-  let epoch = exec.epoch;
-  if (exec.others) for (const e of exec.others.values()) if (e > epoch) epoch = e;
+/** The newest epoch among the connections waiting for a command (the one the fencing check applies to). */
+export function newestEpoch(live: LiveExecution): number {
+  let epoch = live.epoch;
+  if (live.others) for (const e of live.others.values()) if (e > epoch) epoch = e;
   return epoch;
 }
 

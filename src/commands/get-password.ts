@@ -1,9 +1,8 @@
 import type { GetPasswordData, GetPasswordParams } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
-import { parseRecipientKey, RecipientKeyError, sealSecret, type RecipientKey } from '../tls/seal.js';
-import { checkNotAborted, lookupVault, type CommandContext } from './command-context.js';
-import { resolveResource, type ResolvedResource } from './resolve-resource.js';
-import type { VaultClient } from '../vault/types.js';
+import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
+import type { SealedRecipient, VaultPort } from './ports.js';
+import { knownResource, lookupResource, mappedResource, type ResolvedResource } from './resolve-resource.js';
 
 /**
  * getPassword (protocol section 5). Everything that can refuse the command
@@ -18,27 +17,35 @@ import type { VaultClient } from '../vault/types.js';
  *   6. the password call; sealed to recipientKey when one was given, in
  *      which case the data has `sealedPassword` and no `password` key.
  */
+export const getPasswordCommand: CommandSpec<GetPasswordParams> = {
+  execute: getPassword,
+  audit(params: GetPasswordParams, facts: AuditFacts): void {
+    facts.requestedBy = params.requestedBy ?? null;
+    facts.ticketId = params.ticketId ?? null;
+    if (params.reason !== undefined) facts.reason = params.reason;
+    facts.accountId = params.accountId;
+    facts.sealed = params.recipientKey !== undefined;
+  },
+};
+
+// then() chains rather than async functions, so that the steady state waits
+// on nothing but the password call (docs/benchmarks.md, "Why the hot path looks as it does").
 export function getPassword(params: GetPasswordParams, ctx: CommandContext): Promise<GetPasswordData> {
   try {
     const { profile, client } = lookupVault(ctx, params.vault);
     if (profile.requireTicketId && params.ticketId === undefined) {
       throw new GatewayError('TICKET_ID_REQUIRED', `vault profile "${profile.name}" requires a ticket ID`);
     }
-    const recipient = params.recipientKey === undefined ? undefined : recipientKey(params.recipientKey);
+    const recipient = params.recipientKey === undefined ? undefined : ctx.sealer.recipient(params.recipientKey);
     const fetch: PasswordFetch = { params, ctx, vault: profile.name, client, recipient };
-    const resource = resolveResource(params.resource, profile, client, ctx.signal, ctx.facts);
-    if (resource instanceof Promise) return resource.then((r) => checkAndFetch(fetch, r));
-    return checkAndFetch(fetch, resource);
+    const ref = mappedResource(params.resource, profile, ctx);
+    const known = knownResource(ref, ctx.facts);
+    if (known) return checkAndFetch(fetch, known);
+    return lookupResource(ref, client, ctx).then((r) => checkAndFetch(fetch, r));
   } catch (err) {
     return Promise.reject(err);
   }
 }
-
-/*
- * Written with then() rather than as async functions: in the steady state
- * (the attribute holds an ID, no deny list) nothing waits before the
- * password call, and a command in flight holds no suspended frame here.
- */
 
 /** One getPassword past steps 1-3: what steps 5 and 6 need. */
 interface PasswordFetch {
@@ -46,8 +53,8 @@ interface PasswordFetch {
   ctx: CommandContext;
   /** The vault profile's name. */
   vault: string;
-  client: VaultClient;
-  recipient: RecipientKey | undefined;
+  client: VaultPort;
+  recipient: SealedRecipient | undefined;
 }
 
 /** Steps 5 and 6 for a resolved resource (throws a refusal). */
@@ -90,33 +97,10 @@ function fetchPassword(f: PasswordFetch, resource: ResolvedResource): Promise<Ge
     // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
     ctx.policy.assertAccount(fetched.accountName);
     // The plaintext lives only in `fetched` (scoped to this call) and, unsealed, in the result itself.
-    // Two literals rather than a spread of common fields: a spread followed by a
-    // field took V8's slow path and made a new hidden class on every call.
+    // Two literals, not a spread of the common fields (docs/benchmarks.md, "Why the hot path looks as it does").
     const resourceId = resource.id;
     return recipient
-      ? { resourceId, accountId: params.accountId, accountName: fetched.accountName, sealedPassword: seal(recipient, fetched.password) }
+      ? { resourceId, accountId: params.accountId, accountName: fetched.accountName, sealedPassword: recipient.seal(fetched.password) }
       : { resourceId, accountId: params.accountId, accountName: fetched.accountName, password: fetched.password };
   });
-}
-
-/** The key or the password does not suit sealed delivery: the caller's choice of key, so BAD_REQUEST. */
-function asBadRequest(err: unknown): unknown {
-  return err instanceof RecipientKeyError ? new GatewayError('BAD_REQUEST', err.message) : err;
-}
-
-function recipientKey(pem: string): RecipientKey {
-  try {
-    return parseRecipientKey(pem);
-  } catch (err) {
-    throw asBadRequest(err);
-  }
-}
-
-/** Sealed to `key`; a password longer than the key can carry (modulus bytes − 66) is BAD_REQUEST. */
-function seal(key: RecipientKey, password: string): string {
-  try {
-    return sealSecret(key, password);
-  } catch (err) {
-    throw asBadRequest(err);
-  }
 }

@@ -1,7 +1,7 @@
 import type { AccountSummary, ListAccountsData, ListAccountsParams } from '../protocol/index.js';
-import { checkNotAborted, lookupVault, type CommandContext } from './command-context.js';
-import type { PmpAccount } from './ports.js';
-import { resolveResource } from './resolve-resource.js';
+import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
+import type { VaultAccount } from './ports.js';
+import { knownResource, lookupResource, mappedResource } from './resolve-resource.js';
 
 /**
  * listAccounts (protocol section 5): the accounts of the mapped PMP resource.
@@ -18,20 +18,28 @@ import { resolveResource } from './resolve-resource.js';
  *   list (cached for metadataTtlMs) and the page is cut here; if the vault
  *   call learns to page, only the fetch changes, not the page's shape.
  */
+export const listAccountsCommand: CommandSpec<ListAccountsParams> = {
+  execute: listAccounts,
+  // Nothing beyond the vault: no account, no ticket, no requester.
+  audit(_params: ListAccountsParams, _facts: AuditFacts): void {},
+};
+
 export async function listAccounts(params: ListAccountsParams, ctx: CommandContext): Promise<ListAccountsData> {
   const { profile, client } = lookupVault(ctx, params.vault);
-  const resource = await resolveResource(params.resource, profile, client, ctx.signal, ctx.facts);
+  const ref = mappedResource(params.resource, profile, ctx);
+  const resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx));
   const verdict = ctx.policy.resourceAllowed(resource);
   if (verdict === 'no') ctx.policy.assertResource(resource);
   checkNotAborted(ctx.signal);
   // The page is picked from the whole list so that notes are fetched for its accounts only.
   let total = 0;
-  let page: readonly PmpAccount[] = [];
-  const pick = (all: readonly PmpAccount[]): readonly PmpAccount[] => {
+  let page: readonly VaultAccount[] = [];
+  const pick = <A extends VaultAccount>(all: readonly A[]): readonly A[] => {
     const visible = all.filter((a) => !ctx.policy.accountDenied(a.name));
     total = visible.length;
-    page = visible.slice(params.offset, params.offset + params.limit);
-    return page;
+    const picked = visible.slice(params.offset, params.offset + params.limit);
+    page = picked;
+    return picked;
   };
   const list = await client.listAccounts(resource.id, { signal: ctx.signal, includeNotes: profile.includeAccountNotes, pick });
   const resourceName = list.resourceName || resource.name || '';

@@ -1,4 +1,3 @@
-import type { PolicyConfig } from '../config/types.js';
 import type { Clock } from '../shared/clock.js';
 import { GatewayError } from '../shared/errors.js';
 
@@ -11,6 +10,16 @@ import { GatewayError } from '../shared/errors.js';
 
 /** The window of `maxFetchesPerAccountPerMinute`. */
 export const FETCH_WINDOW_MS = 60_000;
+
+/** The gateway's local policy (config `policy`). */
+export interface PolicyOptions {
+  /** PMP resource IDs or names allowed (any letter case); null allows all. Config default null. */
+  readonly allowResources: readonly string[] | null;
+  /** Account names never listed or fetched (any letter case). Config default none. */
+  readonly denyAccounts: readonly string[];
+  /** Password fetches allowed per account per minute; null for no limit. Config default null. */
+  readonly maxFetchesPerAccountPerMinute: number | null;
+}
 
 /** What is known about a resource when the allow-list is checked. */
 export interface ResourceIdentity {
@@ -33,14 +42,14 @@ export class Policy {
   private lastSweep: number;
 
   constructor(
-    config: PolicyConfig,
+    config: PolicyOptions,
     private readonly clock: Clock,
   ) {
     this.lastSweep = clock.now();
     this.update(config);
   }
 
-  update(config: PolicyConfig): void {
+  update(config: PolicyOptions): void {
     this.allow = config.allowResources === null ? null : new Set(config.allowResources.map(norm));
     this.deny = new Set(config.denyAccounts.map(norm));
     this.maxFetches = config.maxFetchesPerAccountPerMinute;

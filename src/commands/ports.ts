@@ -1,16 +1,14 @@
 import type { ResultDelivery, ResultMessage } from '../protocol/index.js';
-import type { VaultProfile } from '../config/types.js';
+import type { AbortLike } from '../shared/abort.js';
 import type { AuditEvent } from '../shared/audit-event.js';
 
 export type { AuditEvent };
-import type { PmpAccount, VaultClient } from '../vault/types.js';
-
-export type { PmpAccount };
 
 /**
- * The narrow ports the command layer needs. The daemon implements them with
- * the real vault clients, the HA role state and the link's sessions; unit
- * tests implement them with fakes. Nothing here is a concrete class.
+ * The narrow ports the command layer needs, in its own terms. The daemon
+ * hands in the real ones (the vault set and its clients, the sealer of
+ * tls/, the HA role, the link's sessions, the audit trail); unit tests hand
+ * in fakes. Nothing here is a concrete class.
  */
 
 /**
@@ -24,21 +22,110 @@ export interface VaultRegistry {
 
 /** One vault profile and its client, held by a command until `release()` (exactly once). */
 export interface VaultLease {
-  readonly profile: VaultProfile;
-  readonly client: VaultClient;
+  readonly profile: CommandProfile;
+  readonly client: VaultPort;
   release(): void;
 }
 
-/** The gateway's role as the controller last told it (protocol section 4). */
-export interface RoleState {
-  /** 'unknown' until the first welcome (or while disconnected, as the HA module decides). */
+/** The settings of a vault profile (config `vaults[]`) that the commands read. */
+export interface CommandProfile {
+  /** The profile's name, as commands give it in `params.vault`. */
+  readonly name: string;
+  /** The custom attribute of a cloud resource that holds the PMP resource ID or name. */
+  readonly resourceIdAttribute: string;
+  /** listAccounts gives each account's notes. */
+  readonly includeAccountNotes: boolean;
+  /** getPassword without a ticket ID is refused before the vault is called. */
+  readonly requireTicketId: boolean;
+}
+
+/**
+ * The vault calls the commands make. Every call rejects only with a
+ * GatewayError (protocol section 7); an abort through `signal` rejects with
+ * the signal's reason unchanged, so the command's deadline propagates.
+ */
+export interface VaultPort {
+  /** A resource by ID (digits) or by name (anything else); RESOURCE_NOT_FOUND when the vault has none. */
+  resolveResource(ref: string, opts: VaultCallOptions): Promise<{ id: string; name: string | undefined }>;
+  /** The accounts of a resource; with `includeNotes`, the notes of the accounts `pick` keeps. */
+  listAccounts(resourceId: string, opts: AccountListOptions): Promise<VaultAccountList>;
+  /** The password of an account (after the vault's own checks of its flags: ticket ID, reason, access). */
+  getPassword(resourceId: string, accountId: string, request: PasswordRequest, opts: VaultCallOptions): Promise<VaultPassword>;
+}
+
+export interface VaultCallOptions {
+  /** The command's deadline and fencing: aborting rejects the call with the signal's reason. */
+  signal: AbortLike;
+}
+
+export interface AccountListOptions extends VaultCallOptions {
+  /** Fill in each picked account's notes. Default: the profile's includeAccountNotes. */
+  includeNotes?: boolean;
+  /** The accounts the command will use, picked from the whole list (a page); only those get their notes. Default: all. */
+  pick?: <A extends VaultAccount>(accounts: readonly A[]) => readonly A[];
+}
+
+export interface VaultAccount {
+  /** The ID the vault's URLs use. */
+  readonly id: string;
+  readonly name: string;
+  /** The account's notes when asked for and known. */
+  readonly notes: string | undefined;
+  readonly ticketIdRequired: boolean;
+  readonly reasonRequired: boolean;
+}
+
+export interface VaultAccountList {
+  /** The resource's name as the vault lists it. */
+  readonly resourceName: string;
+  readonly accounts: readonly VaultAccount[];
+}
+
+export interface PasswordRequest {
+  ticketId: string | undefined;
+  reason: string | undefined;
+}
+
+export interface VaultPassword {
+  /** The account's name as the vault returned it with the password. */
+  readonly accountName: string;
+  readonly password: string;
+}
+
+/**
+ * Sealed delivery (protocol section 5, `recipientKey`): the daemon hands in
+ * tls/'s RSA-OAEP sealer.
+ */
+export interface Sealer {
+  /**
+   * The recipient of `pem` once the key is checked; a key that cannot be
+   * used throws a GatewayError BAD_REQUEST with a stable message.
+   */
+  recipient(pem: string): SealedRecipient;
+}
+
+export interface SealedRecipient {
+  /**
+   * `secret` sealed to this recipient (base64). A secret the key cannot
+   * carry throws a GatewayError BAD_REQUEST whose message holds neither the
+   * secret nor its length.
+   */
+  seal(secret: string): string;
+}
+
+/** The gateway's role as the commands see it (protocol section 4). */
+export interface ServingRole {
+  /** 'unknown' until the first welcome, and from the moment the link to the controller is lost. A resigning gateway is 'standby'. */
   role: 'active' | 'standby' | 'unknown';
   /** The epoch of the current grant; null when none is known. */
   epoch: number | null;
 }
 
+/** The role and epoch commands are fenced against; the daemon implements it with the HA role machine. */
 export interface RolePort {
-  current(): RoleState;
+  current(): ServingRole;
+  /** Whether a command of `epoch` may execute now: the gateway is active at exactly that epoch (protocol section 4). */
+  mayServe(epoch: number): boolean;
 }
 
 /** One controller connection: results go back only on the connection a command came in on. */

@@ -1,16 +1,17 @@
-import type { AbortLike } from '../shared/abort.js';
-import type { VaultProfile } from '../config/types.js';
 import type { ResourceRef } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
-import { isPmpId } from '../vault/pmp-paths.js';
-import type { VaultClient } from '../vault/types.js';
-import { checkNotAborted, type AuditFacts } from './command-context.js';
+import { isPmpId } from '../shared/pmp-id.js';
+import { checkNotAborted, type AuditFacts, type CommandContext } from './command-context.js';
+import type { CommandProfile, VaultPort } from './ports.js';
 
 /**
  * Finding the PMP resource behind a cloud resource (protocol section 5):
  * the value of the profile's `resourceIdAttribute` in
  * `resource.customAttributes` is a PMP resource ID (digits) or name.
  */
+
+/** What resolving needs of the command: its signal, and its facts to record what it found. */
+export type ResolveContext = Pick<CommandContext, 'signal' | 'facts'>;
 
 export interface ResolvedResource {
   /** The attribute's value as the cloud sent it (trimmed). */
@@ -47,31 +48,35 @@ export function findResourceAttribute(resource: ResourceRef, attribute: string):
 }
 
 /**
- * The resolved resource, or RESOURCE_NOT_MAPPED (thrown, as is
- * DEADLINE_EXCEEDED once the signal has fired). A PMP resource ID needs no
- * vault call and is the common case (one per command): it comes back as it
- * is, with no promise. A name comes back as a promise of the client's lookup
- * (RESOURCE_NOT_FOUND and vault codes come from the client).
+ * The value of the profile's attribute on the resource, recorded in the
+ * facts; RESOURCE_NOT_MAPPED when there is none, DEADLINE_EXCEEDED (thrown)
+ * once the command's signal has fired.
  */
-export function resolveResource(
-  resource: ResourceRef,
-  profile: VaultProfile,
-  client: VaultClient,
-  signal: AbortLike,
-  facts: AuditFacts,
-): ResolvedResource | Promise<ResolvedResource> {
+export function mappedResource(resource: ResourceRef, profile: CommandProfile, ctx: ResolveContext): string {
   const ref = findResourceAttribute(resource, profile.resourceIdAttribute);
   if (ref === undefined) {
     throw new GatewayError('RESOURCE_NOT_MAPPED', `the resource has no "${profile.resourceIdAttribute}" custom attribute`);
   }
-  facts.resource = ref;
-  checkNotAborted(signal);
-  if (isPmpId(ref)) {
-    facts.resourceId = ref;
-    return { ref, id: ref, name: undefined };
-  }
-  return client.resolveResource(ref, { signal }).then((found) => {
-    facts.resourceId = found.id;
+  ctx.facts.resource = ref;
+  checkNotAborted(ctx.signal);
+  return ref;
+}
+
+/**
+ * The resource of `ref` when no vault call is needed: a PMP resource ID is
+ * taken as it is (the common case, one per command). Undefined for a name,
+ * which only the vault resolves (lookupResource).
+ */
+export function knownResource(ref: string, facts: AuditFacts): ResolvedResource | undefined {
+  if (!isPmpId(ref)) return undefined;
+  facts.resourceId = ref;
+  return { ref, id: ref, name: undefined };
+}
+
+/** The resource of `ref` as the vault resolves it (RESOURCE_NOT_FOUND and vault codes come from the client). */
+export function lookupResource(ref: string, vault: VaultPort, ctx: ResolveContext): Promise<ResolvedResource> {
+  return vault.resolveResource(ref, { signal: ctx.signal }).then((found) => {
+    ctx.facts.resourceId = found.id;
     return { ref, id: found.id, name: found.name };
   });
 }

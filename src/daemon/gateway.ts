@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { Dispatcher, type CommandOutcome } from '../commands/index.js';
+import { Dispatcher, type CommandOutcome, type ServingRole } from '../commands/index.js';
 import type { GatewayConfig, SecretRef } from '../config/types.js';
 import { readSecret as defaultReadSecret } from '../config/secrets.js';
+import { mayServe } from '../ha/role-machine.js';
 import { RoleManager } from '../ha/role-manager.js';
 import { resolveStateDir, type StateDir } from '../events/index.js';
 import { ControllerLink } from '../link/index.js';
@@ -15,6 +16,7 @@ import { LivenessMonitor } from '../telemetry/liveness.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { safeUrl, type GatewayStatus } from '../telemetry/status.js';
 import { LIFECYCLE_TRANSITIONS, type Lifecycle } from './lifecycle.js';
+import { recipientSealer } from './recipient-sealer.js';
 import { eventRestartKeys, RotationEvents } from './rotation-events.js';
 import { VaultSet, type VaultSetChanges } from './vault-set.js';
 import type { VaultCallObserver } from '../vault/instrumented-vault.js';
@@ -125,9 +127,10 @@ export class Gateway {
     this.audit = audit;
     this.dispatcher = new Dispatcher({
       vaults: this.vaults,
-      role: { current: () => this.servingRole() },
+      role: { current: () => this.servingRole(), mayServe: (epoch) => mayServe(this.roles.snapshot, epoch) && this.linkLive() },
       policy: config.policy,
       limits: config.limits,
+      sealer: recipientSealer,
       audit: {
         record: (event: AuditEvent) => {
           if (event.outcome === 'POLICY_DENIED') this.metrics.policyDenied(event.vault ?? 'unknown');
@@ -363,10 +366,15 @@ export class Gateway {
    * controller has moved the role by then; the link's own timer may not
    * have run yet after a stall).
    */
-  private servingRole(): ReturnType<RoleManager['current']> {
+  private servingRole(): ServingRole {
     const role = this.roles.current();
-    if (this.link === null || role.role === 'unknown' || this.link.live) return role;
+    if (role.role === 'unknown' || this.linkLive()) return role;
     return { role: 'unknown', epoch: role.epoch };
+  }
+
+  /** No link (a gateway without a controller), or one within its liveness deadline. */
+  private linkLive(): boolean {
+    return this.link === null || this.link.live;
   }
 
   private sendHealth(): void {

@@ -1,3 +1,5 @@
+import { CredgwError } from '../shared/errors.js';
+
 /**
  * Why the outbox, or the state directory it lives in, cannot be used. Not a
  * protocol error (it never goes on the wire): it stops `credgw run` with one
@@ -13,15 +15,6 @@ export type OutboxErrorCode =
   /** The outbox was closed (the daemon is stopping). */
   | 'OUTBOX_CLOSED';
 
-export class OutboxError extends Error {
+export class OutboxError extends CredgwError<OutboxErrorCode> {
   override readonly name = 'OutboxError';
-
-  constructor(
-    /** Stable code for the CLI's one-line errors; branch on it, not on the message. */
-    readonly code: OutboxErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -9,8 +9,8 @@ export interface RoleChange {
 }
 
 /**
- * Applies role events to the role state machine and tells listeners. This is
- * the RolePort the command dispatcher asks before touching a vault.
+ * Applies role events to the role state machine and tells listeners. The
+ * daemon builds the command dispatcher's RolePort on it (with mayServe).
  */
 export class RoleManager {
   private readonly machine: StateMachine<RoleState>;

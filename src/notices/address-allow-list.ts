@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
 
 /**
  * Which source addresses may send notices: addresses and CIDRs, IPv4 and
@@ -7,8 +8,11 @@ import { BlockList, isIP } from 'node:net';
  * address it is, so `10.1.2.0/24` admits it.
  */
 
-export class AllowListError extends Error {
+export class AllowListError extends CredgwError<'ALLOW_LIST_INVALID'> {
   override readonly name = 'AllowListError';
+  constructor(message: string, options?: CredgwErrorOptions) {
+    super('ALLOW_LIST_INVALID', message, options);
+  }
 }
 
 export class AddressAllowList {

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../shared/clock.js';
 import { makeSelfSignedCertificate, spkiPinFromPem } from '../tls/index.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
 
 /**
  * The notice listener's TLS identity: the configured certificate and key
@@ -37,8 +38,11 @@ export interface ListenerCertificate {
   generated: boolean;
 }
 
-export class ListenerCertificateError extends Error {
+export class ListenerCertificateError extends CredgwError<'LISTENER_CERTIFICATE_INVALID'> {
   override readonly name = 'ListenerCertificateError';
+  constructor(message: string, options?: CredgwErrorOptions) {
+    super('LISTENER_CERTIFICATE_INVALID', message, options);
+  }
 }
 
 /** Folder under the state directory and file names of a made certificate. */

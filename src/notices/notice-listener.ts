@@ -12,6 +12,7 @@ import { decodeNoticeBody } from './notice-body.js';
 import { NOTICE_ERROR_STATUS, refusal, type NoticeErrorCode, type NoticeRefusal } from './notice-errors.js';
 import type { NoticeRecorder, NoticeVaults } from './notice.js';
 import { RateLimiter } from './rate-limiter.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
 
 /**
  * The notice listener (protocol section 12): HTTPS, one route,
@@ -70,15 +71,8 @@ export interface NoticeListenerStats {
   refused: Partial<Record<NoticeErrorCode, number>>;
 }
 
-export class NoticeListenerError extends Error {
+export class NoticeListenerError extends CredgwError<'NOTICES_BAD_OPTIONS' | 'NOTICES_LISTEN_FAILED'> {
   override readonly name = 'NoticeListenerError';
-  constructor(
-    readonly code: 'NOTICES_BAD_OPTIONS' | 'NOTICES_LISTEN_FAILED',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** What the listener knows of an open connection: its time-out and the response it owes. */

@@ -1,3 +1,5 @@
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+
 /**
  * Cuts a syslog byte stream (TCP, TLS) into messages, per RFC 6587: each
  * frame is either octet-counted (`LEN SP MSG`, the only framing RFC 5425
@@ -21,8 +23,11 @@ export interface SyslogFramerOptions {
   onOversize(bytes: number): void;
 }
 
-export class SyslogFramingError extends Error {
+export class SyslogFramingError extends CredgwError<'SYSLOG_FRAMING'> {
   override readonly name = 'SyslogFramingError';
+  constructor(message: string, options?: CredgwErrorOptions) {
+    super('SYSLOG_FRAMING', message, options);
+  }
 }
 
 type State =

@@ -11,6 +11,7 @@ import { Pam360AuditRecognizer, type AuditRules } from './pam360-audit.js';
 import { SyslogFramer, SyslogFramingError } from './syslog-framer.js';
 import { parseSyslog } from './syslog-message.js';
 import { bsdTimeToUtcMs } from './vault-time.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
 
 /**
  * The syslog receiver (`notices.syslog`): PAM360's SIEM integration sends
@@ -94,8 +95,11 @@ export interface SyslogReceiverStats {
 
 type Transport = 'udp' | 'tcp' | 'tls';
 
-export class SyslogReceiverError extends Error {
+export class SyslogReceiverError extends CredgwError<'SYSLOG_RECEIVER_FAILED'> {
   override readonly name = 'SyslogReceiverError';
+  constructor(message: string, options?: CredgwErrorOptions) {
+    super('SYSLOG_RECEIVER_FAILED', message, options);
+  }
 }
 
 export class SyslogReceiver {

@@ -1,15 +1,18 @@
 import type { ErrorCode } from './errors.js';
 
 /**
- * One audit record: one per listAccounts and one per getPassword command
- * this gateway answered itself (joins of an in-flight id add none). Never
- * carries a password. Written by the command layer, stored by the
- * telemetry audit sink: both import it from here.
+ * One audit record: one per command this gateway answered itself (joins of
+ * an in-flight id add none). Never carries a password. Written by the
+ * command layer, stored by the telemetry audit sink: both import it from
+ * here. A new field is declared here twice, in AuditEvent and in
+ * AUDIT_LINE_FIELDS (the compiler checks the two agree); the audit line
+ * follows from them.
  */
 export interface AuditEvent {
   /** ISO 8601 time the command finished. */
   time: string;
-  event: 'getPassword' | 'listAccounts';
+  /** The command's name (protocol section 5). */
+  event: string;
   commandId: string;
   epoch: number;
   gatewayId: string;
@@ -33,3 +36,39 @@ export interface AuditEvent {
   sealed: boolean;
   durationMs: number;
 }
+
+/** How a field is written in the audit line. */
+export type AuditFieldKind =
+  /** A JSON string; null when null. */
+  | 'string'
+  /** A JSON string; no key at all when undefined. */
+  | 'optional-string'
+  | 'number'
+  | 'boolean';
+
+/** The kind a field's type calls for. */
+type KindOf<T> = [T] extends [number] ? 'number' : [T] extends [boolean] ? 'boolean' : undefined extends T ? 'optional-string' : 'string';
+
+/**
+ * The audit line's fields, in the order the line has them, with their
+ * kinds: every field of AuditEvent exactly once, each of the kind its type
+ * calls for (or this does not compile).
+ */
+export const AUDIT_LINE_FIELDS = {
+  time: 'string',
+  event: 'string',
+  commandId: 'string',
+  epoch: 'number',
+  gatewayId: 'string',
+  requestedBy: 'string',
+  ticketId: 'string',
+  reason: 'optional-string',
+  vault: 'string',
+  resource: 'string',
+  resourceId: 'string',
+  accountId: 'string',
+  accountName: 'string',
+  outcome: 'string',
+  sealed: 'boolean',
+  durationMs: 'number',
+} as const satisfies { readonly [K in keyof AuditEvent]-?: KindOf<AuditEvent[K]> };

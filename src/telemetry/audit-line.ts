@@ -1,65 +1,63 @@
-import type { AuditEvent } from '../shared/audit-event.js';
+import { AUDIT_LINE_FIELDS, type AuditEvent, type AuditFieldKind } from '../shared/audit-event.js';
 
 /**
- * The bytes of one audit line: the JSON that JSON.stringify would write for
- * the event's own fields, in this order, with `reason` left out when
- * undefined, then a newline, in UTF-8.
+ * The bytes of one audit line: `{"type":"audit"`, then the event's fields
+ * in the order and the way AUDIT_LINE_FIELDS (shared/audit-event.ts) gives
+ * them, as JSON.stringify would write each value (an optional field left
+ * out when undefined), `}` and a newline, in UTF-8.
  *
- * The fields are named one by one, not spread, so nothing but the event's
- * own fields can reach the trail: a caller passing a wider object (one with
- * a `password`, say) gets those keys dropped.
+ * Only the declared fields are read, never the object's own keys, so
+ * nothing else can reach the trail: a caller passing a wider object (one
+ * with a `password`, say) gets those keys dropped.
  *
- * One line per command, so it is written straight into the audit batch (a
- * buffer outside the JS heap) rather than built as a string: a string line
- * is a tree of concatenations that has to be flattened and then encoded,
- * about 1.8 KiB of garbage per command. A value of printable ASCII without
- * a quote or a backslash (nearly all of them: IDs, names, codes, times) is
- * copied byte by byte in the same pass that checks it; any other value is
- * written as JSON.stringify writes it. Tests compare whole lines with
- * JSON.stringify's on awkward text.
+ * Written straight into the audit batch (a buffer outside the JS heap)
+ * rather than built as a string (docs/benchmarks.md, "Why the hot path
+ * looks as it does"). Tests compare whole lines with JSON.stringify's on
+ * awkward text.
  */
 export function writeAuditLine(e: AuditEvent, out: Buffer, at: number): number {
-  at = putField('{"type":"audit","time":', e.time, out, at);
-  at = putField(',"event":', e.event, out, at);
-  at = putField(',"commandId":', e.commandId, out, at);
-  at = putAscii(',"epoch":', out, at);
-  at = putAscii(jsonNumber(e.epoch), out, at);
-  at = putField(',"gatewayId":', e.gatewayId, out, at);
-  at = putField(',"requestedBy":', e.requestedBy, out, at);
-  at = putField(',"ticketId":', e.ticketId, out, at);
-  if (e.reason !== undefined) at = putField(',"reason":', e.reason, out, at);
-  at = putField(',"vault":', e.vault, out, at);
-  at = putField(',"resource":', e.resource, out, at);
-  at = putField(',"resourceId":', e.resourceId, out, at);
-  at = putField(',"accountId":', e.accountId, out, at);
-  at = putField(',"accountName":', e.accountName, out, at);
-  at = putField(',"outcome":', e.outcome, out, at);
-  at = putAscii(e.sealed === true ? ',"sealed":true,"durationMs":' : ',"sealed":false,"durationMs":', out, at);
-  at = putAscii(jsonNumber(e.durationMs), out, at);
-  return putAscii('}\n', out, at);
+  at = putAscii(LINE_OPEN, out, at);
+  for (const f of LINE_FIELDS) {
+    const v = e[f.name];
+    if (v === undefined && f.kind === 'optional-string') continue;
+    at = putAscii(f.key, out, at);
+    if (f.kind === 'number') at = putAscii(typeof v === 'number' ? jsonNumber(v) : 'null', out, at);
+    else if (f.kind === 'boolean') at = putAscii(v === true ? 'true' : 'false', out, at);
+    else at = putString(typeof v === 'string' ? v : null, out, at);
+  }
+  return putAscii(LINE_CLOSE, out, at);
 }
 
-/** Keys, punctuation, numbers and literals of a line, beyond the values. */
-const FIXED_BYTES = 512;
+interface LineField {
+  name: keyof AuditEvent;
+  kind: AuditFieldKind;
+  /** The key with its punctuation: `,"name":`. */
+  key: string;
+}
+
+const LINE_OPEN = '{"type":"audit"';
+const LINE_CLOSE = '}\n';
+const LINE_FIELDS: readonly LineField[] = (Object.keys(AUDIT_LINE_FIELDS) as (keyof AuditEvent)[]).map((name) => ({
+  name,
+  kind: AUDIT_LINE_FIELDS[name],
+  key: `,"${name}":`,
+}));
+const STRING_FIELDS = LINE_FIELDS.filter((f) => f.kind === 'string' || f.kind === 'optional-string');
+
+/** The most bytes a value other than a string's text takes: a JSON number ("-2.2250738585072014e-308"), a literal, or a string's quotes. */
+const MAX_VALUE_BYTES = 24;
+/** Keys, punctuation, numbers and literals of a line: all but the text of its strings. */
+const FIXED_BYTES = LINE_OPEN.length + LINE_CLOSE.length + LINE_FIELDS.reduce((n, f) => n + f.key.length + MAX_VALUE_BYTES, 0);
 /** JSON writes one UTF-16 unit as at most 6 bytes (`\u001f`; UTF-8 needs at most 3). */
 const MAX_BYTES_PER_UNIT = 6;
 
 /** An upper bound of writeAuditLine's length for `e`: room to reserve before writing. */
 export function auditLineBound(e: AuditEvent): number {
-  const units =
-    e.time.length +
-    e.event.length +
-    e.commandId.length +
-    e.gatewayId.length +
-    (e.requestedBy?.length ?? 0) +
-    (e.ticketId?.length ?? 0) +
-    (e.reason?.length ?? 0) +
-    e.vault.length +
-    (e.resource?.length ?? 0) +
-    (e.resourceId?.length ?? 0) +
-    (e.accountId?.length ?? 0) +
-    (e.accountName?.length ?? 0) +
-    e.outcome.length;
+  let units = 0;
+  for (const f of STRING_FIELDS) {
+    const v = e[f.name];
+    if (typeof v === 'string') units += v.length;
+  }
   return FIXED_BYTES + MAX_BYTES_PER_UNIT * units;
 }
 
@@ -80,17 +78,17 @@ function putAscii(s: string, out: Buffer, at: number): number {
   return at;
 }
 
-/** A key (with its punctuation) and its string value. */
-function putField(key: string, v: string | null | undefined, out: Buffer, at: number): number {
-  return putString(v, out, putAscii(key, out, at));
-}
-
 /** Characters JSON.stringify escapes in a string: quote, backslash, C0 controls, and (lone) surrogates. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-/** A string (or null) as JSON. */
-function putString(v: string | null | undefined, out: Buffer, at: number): number {
-  if (v === null || v === undefined) return putAscii('null', out, at);
+/**
+ * A string (or null) as JSON. Printable ASCII without a quote or a
+ * backslash (nearly every value: IDs, names, codes, times) is copied byte by
+ * byte in the pass that checks it; anything else is written as
+ * JSON.stringify writes it.
+ */
+function putString(v: string | null, out: Buffer, at: number): number {
+  if (v === null) return putAscii('null', out, at);
   const start = at;
   out[at++] = 0x22;
   for (let i = 0; i < v.length; i++) {

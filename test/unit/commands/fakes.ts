@@ -2,7 +2,9 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import type { LimitsConfig, PolicyConfig, VaultProfile } from '../../../src/config/types.js';
 import { Dispatcher, type DispatcherOptions } from '../../../src/commands/dispatcher.js';
-import type { AuditEvent, ReplyPort, RolePort, RoleState, VaultLease, VaultRegistry } from '../../../src/commands/ports.js';
+import type { AuditEvent, ReplyPort, RolePort, ServingRole, VaultLease, VaultRegistry } from '../../../src/commands/ports.js';
+import { recipientSealer } from '../../../src/daemon/recipient-sealer.js';
+import { mayServe } from '../../../src/ha/role-machine.js';
 import type { CommandMessage, ResultDelivery, ResultMessage } from '../../../src/protocol/index.js';
 import type { AbortLike } from '../../../src/shared/abort.js';
 import { ManualClock } from '../../../src/shared/clock.js';
@@ -180,10 +182,14 @@ export class FakeRegistry implements VaultRegistry {
   }
 }
 
+/** The role port as the daemon builds it: `state` as the controller granted it, the serving rule of ha/. */
 export class FakeRole implements RolePort {
-  state: RoleState = { role: 'active', epoch: 8 };
-  current(): RoleState {
+  state: ServingRole = { role: 'active', epoch: 8 };
+  current(): ServingRole {
     return this.state;
+  }
+  mayServe(epoch: number): boolean {
+    return mayServe({ state: this.state.role, epoch: this.state.epoch }, epoch);
   }
 }
 
@@ -239,6 +245,7 @@ export function harness(
     policy: { ...DEFAULT_POLICY, ...opts.policy },
     limits: { maxInFlight: 256, maxQueued: 4096, ...opts.limits },
     audit: { record: (e) => audit.push(e) },
+    sealer: recipientSealer,
     logger,
     clock,
     gatewayId: 'gw-a',

@@ -1,5 +1,5 @@
-import { findResourceAttribute, resolveResource } from '../../../src/commands/resolve-resource.js';
-import type { AuditFacts } from '../../../src/commands/command-context.js';
+import { newAuditFacts } from '../../../src/commands/audit-facts.js';
+import { findResourceAttribute, knownResource, lookupResource, mappedResource, type ResolveContext } from '../../../src/commands/resolve-resource.js';
 import { GatewayError } from '../../../src/shared/errors.js';
 import { FakeVault, profile } from './fakes.js';
 
@@ -23,75 +23,55 @@ describe('findResourceAttribute', () => {
   });
 });
 
-describe('resolveResource', () => {
-  function facts(): AuditFacts {
-    return { vault: 'pmp-prod', resource: null, resourceId: null, accountId: null, accountName: null, sealed: false };
+describe('resolving a resource', () => {
+  function ctx(signal: AbortSignal = new AbortController().signal): ResolveContext {
+    return { signal, facts: newAuditFacts('pmp-prod') };
   }
 
-  it('resolves through the client with the caller signal and records what it learnt', async () => {
+  it('resolves a name through the client with the caller signal and records what it learnt', async () => {
     const vault = new FakeVault();
-    const f = facts();
-    const signal = new AbortController().signal;
-    await expect(resolveResource({ customAttributes: { [attr]: 'Windows_Jump_Box' } }, profile(), vault, signal, f)).resolves.toEqual({
-      ref: 'Windows_Jump_Box',
-      id: '301',
-      name: 'Windows_Jump_Box',
-    });
-    expect(vault.calls[0]?.signal).toBe(signal);
-    expect(f).toMatchObject({ resource: 'Windows_Jump_Box', resourceId: '301' });
+    const c = ctx();
+    const ref = mappedResource({ customAttributes: { [attr]: 'Windows_Jump_Box' } }, profile(), c);
+    expect(knownResource(ref, c.facts)).toBeUndefined();
+    await expect(lookupResource(ref, vault, c)).resolves.toEqual({ ref: 'Windows_Jump_Box', id: '301', name: 'Windows_Jump_Box' });
+    expect(vault.calls[0]?.signal).toBe(c.signal);
+    expect(c.facts).toMatchObject({ resource: 'Windows_Jump_Box', resourceId: '301' });
   });
 
   it('takes a PMP resource ID as it is: no vault call, no promise', () => {
     const vault = new FakeVault();
-    const f = facts();
-    expect(resolveResource({ customAttributes: { [attr]: ' 301 ' } }, profile(), vault, new AbortController().signal, f)).toEqual({
-      ref: '301',
-      id: '301',
-      name: undefined,
-    });
+    const c = ctx();
+    const ref = mappedResource({ customAttributes: { [attr]: ' 301 ' } }, profile(), c);
+    expect(knownResource(ref, c.facts)).toEqual({ ref: '301', id: '301', name: undefined });
     expect(vault.calls).toEqual([]);
-    expect(f).toMatchObject({ resource: '301', resourceId: '301' });
+    expect(c.facts).toMatchObject({ resource: '301', resourceId: '301' });
   });
 
-  it('asks the vault about digits too long for a PMP ID (it refuses them)', async () => {
-    const vault = new FakeVault();
-    const ref = '1'.repeat(19);
-    await Promise.resolve(resolveResource({ customAttributes: { [attr]: ref } }, profile(), vault, new AbortController().signal, facts())).catch(
-      () => undefined,
-    );
-    expect(vault.calls.map((c) => [c.method, c.args[0]])).toEqual([['resolveResource', ref]]);
+  it('leaves digits too long for a PMP ID to the vault (it refuses them)', () => {
+    const c = ctx();
+    expect(knownResource('1'.repeat(19), c.facts)).toBeUndefined();
+    expect(knownResource('1'.repeat(18), c.facts)).toMatchObject({ id: '1'.repeat(18) });
+    expect(c.facts.resourceId).toBe('1'.repeat(18));
   });
 
-  it('uses the profile attribute name', async () => {
-    const vault = new FakeVault();
+  it('uses the profile attribute name', () => {
     const p = profile({ resourceIdAttribute: 'Vault Key' });
-    const r = await resolveResource({ customAttributes: { 'Vault Key': '302', [attr]: '301' } }, p, vault, new AbortController().signal, facts());
-    expect(r.id).toBe('302');
+    expect(mappedResource({ customAttributes: { 'Vault Key': '302', [attr]: '301' } }, p, ctx())).toBe('302');
   });
 
-  it('RESOURCE_NOT_MAPPED names the attribute; nothing is called', async () => {
-    const vault = new FakeVault();
-    let err: unknown;
-    try {
-      resolveResource({ customAttributes: {} }, profile(), vault, new AbortController().signal, facts());
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(GatewayError);
-    expect(err).toMatchObject({ code: 'RESOURCE_NOT_MAPPED', message: 'the resource has no "PMP Resource ID" custom attribute' });
-    expect(vault.calls).toEqual([]);
+  it('RESOURCE_NOT_MAPPED names the attribute', () => {
+    const c = ctx();
+    expect(() => mappedResource({ customAttributes: {} }, profile(), c)).toThrow(
+      expect.objectContaining({ code: 'RESOURCE_NOT_MAPPED', message: 'the resource has no "PMP Resource ID" custom attribute' }),
+    );
+    expect(c.facts.resource).toBeNull();
   });
 
-  it('does not call the vault once the deadline has passed', async () => {
-    const vault = new FakeVault();
+  it('does not go on once the deadline has passed', () => {
     const c = new AbortController();
     c.abort(new GatewayError('DEADLINE_EXCEEDED', 'late'));
-    expect(() => resolveResource({ customAttributes: { [attr]: '301' } }, profile(), vault, c.signal, facts())).toThrow(
+    expect(() => mappedResource({ customAttributes: { [attr]: 'Windows_Jump_Box' } }, profile(), ctx(c.signal))).toThrow(
       expect.objectContaining({ code: 'DEADLINE_EXCEEDED' }),
     );
-    await expect(
-      Promise.resolve().then(() => resolveResource({ customAttributes: { [attr]: 'Windows_Jump_Box' } }, profile(), vault, c.signal, facts())),
-    ).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
-    expect(vault.calls).toEqual([]);
   });
 });

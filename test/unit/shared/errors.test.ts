@@ -10,6 +10,16 @@ import { LinkConfigError, LinkError, type LinkFailureCode } from '../../../src/l
 import { CredgwError, ERROR_CODES, ERROR_RETRYABLE, GatewayError, isErrorCode, toGatewayError } from '../../../src/shared/errors.js';
 import { IllegalTransitionError } from '../../../src/shared/state-machine.js';
 import { EpochStoreError } from '../../../src/sim/controller/index.js';
+import { OutboxError, type OutboxErrorCode } from '../../../src/events/index.js';
+import {
+  AllowListError,
+  AuditRulesError,
+  ListenAddressError,
+  ListenerCertificateError,
+  NoticeListenerError,
+  SyslogFramingError,
+  SyslogReceiverError,
+} from '../../../src/notices/index.js';
 import { PmpSimError, type PmpSimErrorCode } from '../../../src/sim/pmp/index.js';
 import { AuditTargetError, TelemetryError, type TelemetryErrorCode } from '../../../src/telemetry/index.js';
 import { PinMismatchError, RecipientKeyError } from '../../../src/tls/index.js';
@@ -99,6 +109,8 @@ const TELEMETRY_CODES = allOf<TelemetryErrorCode>({
 });
 const SIM_CODES = allOf<PmpSimErrorCode>({ SIM_DATA_UNREADABLE: true, SIM_DATA_INVALID: true, SIM_FAULT_INVALID: true });
 const DEMO_PROCESS_CODES = allOf<DemoProcessError['code']>({ PROCESS_EXITED: true, PROCESS_SPAWN_FAILED: true });
+const OUTBOX_CODES = allOf<OutboxErrorCode>({ STATE_DIR_INVALID: true, OUTBOX_VERSION: true, OUTBOX_UNAVAILABLE: true, OUTBOX_CLOSED: true });
+const NOTICES_CODES = allOf<NoticeListenerError['code']>({ NOTICES_BAD_OPTIONS: true, NOTICES_LISTEN_FAILED: true });
 /** Codes the CLI throws with the base itself (cert, config, status, vault, demo). */
 const CLI_CODES = ['ABORTED', 'CONFIG_EXISTS', 'CONFIG_INVALID', 'DEMO_NOT_BUILT', 'TELEMETRY_DISABLED', 'UNKNOWN_VAULT', 'VAULT_EXISTS', 'VAULT_TIMEOUT', 'VAULT_UNREACHABLE'];
 
@@ -141,6 +153,14 @@ const ROWS: Row[] = [
   ...LINK_CODES.map((code) => row('LinkError', code, 'link failed', (cause) => new LinkError(code, 'link failed', { cause }))),
   row('LinkConfigError', 'CONFIG_INVALID', 'controller.url: must be a URL', (cause) => new LinkConfigError('controller.url', 'must be a URL', { cause })),
   row('PinMismatchError', 'ERR_CREDGW_PIN_MISMATCH', 'certificate public key does not match the pin (expected a, got b)', () => new PinMismatchError('a', 'b'), false),
+  ...OUTBOX_CODES.map((code) => row('OutboxError', code, 'outbox: cannot open', (cause) => new OutboxError(code, 'outbox: cannot open', { cause }))),
+  ...NOTICES_CODES.map((code) => row('NoticeListenerError', code, 'notices: cannot listen', (cause) => new NoticeListenerError(code, 'notices: cannot listen', { cause }))),
+  row('SyslogReceiverError', 'SYSLOG_RECEIVER_FAILED', 'syslog: cannot listen', (cause) => new SyslogReceiverError('syslog: cannot listen', { cause })),
+  row('ListenAddressError', 'LISTEN_ADDRESS_INVALID', '"x" is not host:port', (cause) => new ListenAddressError('"x" is not host:port', { cause })),
+  row('ListenerCertificateError', 'LISTENER_CERTIFICATE_INVALID', 'notices.certFile: unreadable', (cause) => new ListenerCertificateError('notices.certFile: unreadable', { cause })),
+  row('AuditRulesError', 'AUDIT_RULES_INVALID', 'unknown time zone', (cause) => new AuditRulesError('unknown time zone', { cause })),
+  row('AllowListError', 'ALLOW_LIST_INVALID', '"x" is not an address or a CIDR', (cause) => new AllowListError('"x" is not an address or a CIDR', { cause })),
+  row('SyslogFramingError', 'SYSLOG_FRAMING', 'bad MSG-LEN', (cause) => new SyslogFramingError('bad MSG-LEN', { cause })),
   row('RecipientKeyError', 'RECIPIENT_KEY_INVALID', 'recipientKey is not a PEM RSA public key', (cause) => new RecipientKeyError('recipientKey is not a PEM RSA public key', { cause })),
 ];
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AuditSink } from '../../../src/commands/ports.js';
 import { Dispatcher } from '../../../src/commands/dispatcher.js';
+import { recipientSealer } from '../../../src/daemon/recipient-sealer.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import {
   AUDIT_FILE_MODE,
@@ -238,6 +239,7 @@ describe('createAuditSink', () => {
       policy: DEFAULT_POLICY,
       limits: { maxInFlight: 10, maxQueued: 0 },
       audit: sink,
+      sealer: recipientSealer,
       logger,
       clock,
       gatewayId: 'gw-a',
