@@ -9,13 +9,14 @@ import {
   loadListenerCertificate,
   NoticeListener,
   SyslogReceiver,
+  SyslogReceiverError,
   type ListenerCertificate,
   type RotationNotice,
   type VaultAcceptance,
 } from '../notices/index.js';
 import { parseIsoTime, type EventMessage } from '../protocol/index.js';
 import type { Clock } from '../shared/clock.js';
-import { CredgwError, GatewayError } from '../shared/errors.js';
+import { GatewayError } from '../shared/errors.js';
 import type { EventMetricsSnapshot } from '../telemetry/event-metrics.js';
 import type { EventsStatus } from '../telemetry/status.js';
 
@@ -83,7 +84,12 @@ export class RotationEvents {
     return config.notices.listen !== null || config.notices.syslog !== null || existsSync(join(stateDir.path, OUTBOX_FILE));
   }
 
-  /** Opens the outbox, then the listener (and its certificate), then syslog. Rejects with OutboxError or NOTICES_UNAVAILABLE. */
+  /**
+   * Opens the outbox, then the listener (and its certificate), then syslog.
+   * Rejects with what failed (OutboxError, SecretError for notices.token,
+   * ListenerCertificateError, NoticeListenerError, SyslogReceiverError),
+   * having closed what it opened.
+   */
   static async open(opts: RotationEventsOptions): Promise<RotationEvents> {
     const { config, clock, logger } = opts;
     const outbox = await Outbox.open({ dir: opts.stateDir.path, maxStored: config.events.maxStored, mergeWindowMs: config.events.mergeWindowMs, clock, logger });
@@ -92,7 +98,7 @@ export class RotationEvents {
       await events.startSources();
     } catch (err) {
       await events.stop();
-      throw new CredgwError('NOTICES_UNAVAILABLE', (err as Error).message, { cause: err });
+      throw err;
     }
     logger.info({ stateDir: opts.stateDir.path, from: opts.stateDir.from, pending: outbox.stats().pending }, 'rotation events on');
     return events;
@@ -193,12 +199,12 @@ export class RotationEvents {
     }
     if (syslog) {
       const tls = syslog.tls;
-      const pair = tls?.certFile && tls.keyFile ? { certPem: await readFile(tls.certFile, 'utf8'), keyPem: await readFile(tls.keyFile, 'utf8') } : this.certificate;
+      const pair = tls?.certFile && tls.keyFile ? { certPem: await readPem(tls.certFile), keyPem: await readPem(tls.keyFile) } : this.certificate;
       this.syslog = await SyslogReceiver.start({
         ...(syslog.tcp !== null ? { tcp: syslog.tcp } : {}),
         ...(syslog.udp !== null ? { udp: syslog.udp } : {}),
         ...(tls && pair
-          ? { tls: { listen: tls.listen, certPem: pair.certPem, keyPem: pair.keyPem, ...(tls.clientCaFile ? { clientCaPem: await readFile(tls.clientCaFile, 'utf8') } : {}) } }
+          ? { tls: { listen: tls.listen, certPem: pair.certPem, keyPem: pair.keyPem, ...(tls.clientCaFile ? { clientCaPem: await readPem(tls.clientCaFile) } : {}) } }
           : {}),
         sources: syslog.sources,
         rules: { ...(syslog.operations ? { operations: syslog.operations } : {}), ...(syslog.pattern !== null ? { pattern: syslog.pattern } : {}), timeZone: syslog.timeZone },
@@ -287,5 +293,14 @@ export class RotationEvents {
       this.listenerError = (err as Error).message;
       this.log.error({ err: { message: this.listenerError }, listen }, 'notice listener could not restart: notices go to the other gateway until a restart');
     }
+  }
+}
+
+/** A PEM file of notices.syslog.tls. */
+async function readPem(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new SyslogReceiverError(`notices.syslog.tls: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
   }
 }
