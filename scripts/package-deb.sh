@@ -54,6 +54,10 @@ grep -q '^exec /usr/bin/node ' "$PKG/usr/bin/credgw" || die "could not point the
 if find "$PKG/usr/lib/credgw" -name '*.node' | grep -q .; then
   die "native addons found in node_modules: the package cannot be Architecture: all"
 fi
+# The vault's side of rotation notices, copied onto the PMP/PAM360 server (docs/pmp-admin.md); never run here.
+install -d "$PKG/usr/share/credgw/reset-listener"
+install -m 0755 "$SRC/contrib/reset-listener/credgw-notify.sh" "$PKG/usr/share/credgw/reset-listener/"
+install -m 0644 "$SRC/contrib/reset-listener/credgw-notify.ps1" "$SRC/contrib/reset-listener/credgw-notify.conf.example" "$PKG/usr/share/credgw/reset-listener/"
 
 DOC=$PKG/usr/share/doc/$NAME
 mkdir -p "$DOC"
