@@ -2,8 +2,10 @@
 # Packaging checks for CI (called from .ci/run, as root on Debian 12):
 #   1. systemd-analyze verify on the unit, installed into a staging root
 #   2. systemd-analyze security --offline: exposure must be <= 1.5
-#   3. the .deb builds and lintian reports no error (warnings are printed)
-#   4. the .deb installs, upgrades over itself and purges cleanly on this machine
+#   3. the .deb (of build/bin/credgw-linux-x64) builds and lintian reports no error
+#   4. the .deb installs, upgrades over itself and purges cleanly on this machine,
+#      with no Node.js on PATH; the installed binary runs the demo as user credgw
+#      with the unit's environment
 # Installs what it needs from Debian's packages first (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +15,7 @@ say() { echo "== packaging: $*"; }
 fail() { echo "!! packaging: $*" >&2; exit 1; }
 
 # --- tools ------------------------------------------------------------------------
-NEEDED=(systemd lintian dpkg-dev adduser python3)
+NEEDED=(systemd lintian dpkg-dev adduser python3 binutils util-linux)
 missing=()
 for p in "${NEEDED[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -27,6 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -f dist/cli/main.js ] || { say "building"; npm run build; }
+[ -x build/bin/credgw-linux-x64 ] || { say "building the binary"; node scripts/build-binary.mjs --arch x64; }
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -49,6 +52,23 @@ if ! out=$(systemd-analyze verify --man=no --generators=no --root="$VROOT" credg
   fail "systemd-analyze verify reported problems"
 fi
 
+# systemd < 251 (Ubuntu 22.04): the generator's drop-in must be written and
+# the unit with it must verify too.
+say "systemd-analyze verify, with the drop-in for systemd < 251"
+mkdir -p "$WORK/fake249" "$WORK/gen"
+printf '#!/bin/sh\necho "systemd 249 (249.11-0ubuntu3.12)"\n' >"$WORK/fake249/systemctl"
+chmod +x "$WORK/fake249/systemctl"
+PATH="$WORK/fake249:$PATH" sh installer/credgw-credentials-compat "$WORK/gen"
+[ -f "$WORK/gen/credgw.service.d/50-credentials-before-251.conf" ] || fail "the generator wrote no drop-in for systemd 249"
+sh installer/credgw-credentials-compat "$WORK/gen-here"
+[ ! -e "$WORK/gen-here" ] || fail "the generator wrote a drop-in for systemd $(systemctl --version | sed -n '1s/systemd \([0-9]*\).*/\1/p')"
+mkdir -p "$VROOT/etc/systemd/system/credgw.service.d"
+cp "$WORK/gen/credgw.service.d/50-credentials-before-251.conf" "$VROOT/etc/systemd/system/credgw.service.d/"
+if ! out=$(systemd-analyze verify --man=no --generators=no --root="$VROOT" credgw.service 2>&1) || [ -n "$out" ]; then
+  echo "$out" >&2
+  fail "systemd-analyze verify reported problems with the systemd < 251 drop-in"
+fi
+
 # --- systemd-analyze security -----------------------------------------------------
 say "systemd-analyze security --offline"
 sec=$(systemd-analyze security --offline=true --threshold=$MAX_EXPOSURE_X10 systemd/credgw.service 2>&1) && rc=0 || rc=$?
@@ -58,7 +78,8 @@ echo "$sec" | grep -q 'Overall exposure level' || fail "no exposure level in the
 
 # --- .deb and lintian -------------------------------------------------------------
 say "building the .deb"
-DEB=$(bash scripts/package-deb.sh --out "$WORK/deb")
+DEB=$(bash scripts/package-deb.sh --arch amd64 --out "$WORK/deb")
+dpkg-deb -f "$DEB" Depends | grep -q nodejs && fail "the .deb depends on nodejs"
 say "lintian $(basename "$DEB")"
 # lintian warns about running as root; CI is root.
 lintian --fail-on error --tag-display-limit 0 "$DEB" 2> >(grep -v 'running with root privileges' >&2) ||
@@ -73,7 +94,20 @@ else
   say "dpkg install / upgrade / purge"
   had_user=0
   getent passwd credgw >/dev/null && had_user=1
-  dpkg -i "$DEB" >/dev/null
+  # No Node.js on PATH for the install and the run: a directory of links to
+  # everything in /usr/bin and /bin but node, nodejs, npm and npx.
+  NONODE=$WORK/no-node-bin
+  mkdir -p "$NONODE"
+  chmod 0755 "$WORK" "$NONODE"  # user credgw runs from it
+  for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+    [ -d "$d" ] || continue
+    for f in "$d"/*; do
+      case "${f##*/}" in node|nodejs|npm|npx|corepack) continue ;; esac
+      [ -e "$NONODE/${f##*/}" ] || ln -s "$f" "$NONODE/${f##*/}"
+    done
+  done
+  PATH=$NONODE command -v node >/dev/null && fail "node is still on the PATH without node"
+  PATH=$NONODE dpkg -i "$DEB" >/dev/null
   check() { # PATH MODE OWNER:GROUP
     local got
     got=$(stat -c '%a %U:%G' "$1") || fail "$1 missing after dpkg -i"
@@ -91,6 +125,28 @@ else
   fi
   check /usr/bin/credgw 755 root:root
   check /lib/systemd/system/credgw.service 644 root:root
+  [ ! -e /usr/lib/credgw ] || fail "the binary package left /usr/lib/credgw"
+  # As the unit runs it (User=, WorkingDirectory=, Environment=), no node on PATH:
+  # version, then the demo (simulators and two gateways, each this binary).
+  say "the installed binary as user credgw, no node on PATH"
+  unit_env=()
+  while IFS= read -r line; do
+    for kv in ${line#Environment=}; do unit_env+=("$kv"); done
+  done < <(grep '^Environment=' /lib/systemd/system/credgw.service)
+  as_service() {
+    (cd /var/lib/credgw && setpriv --reuid credgw --regid credgw --init-groups \
+      env -i PATH="$NONODE" HOME=/var/lib/credgw LANG=C.UTF-8 "${unit_env[@]}" "$@")
+  }
+  ver=$(as_service /usr/bin/credgw version --json) || fail "credgw version failed"
+  echo "$ver"
+  echo "$ver" | grep -q '"node":"v24\.' || fail "the installed binary does not run on Node 24"
+  echo "$ver" | grep -q '"packaging":"binary"' || fail "the installed credgw is not the binary"
+  demo_home=$(mktemp -d /tmp/credgw-demo.XXXXXX)
+  chown credgw:credgw "$demo_home"
+  as_service env HOME="$demo_home" TMPDIR="$demo_home" /usr/bin/credgw demo >"$WORK/demo.out" 2>&1 ||
+    { cat "$WORK/demo.out" >&2; fail "credgw demo failed from the installed binary"; }
+  grep 'demo complete' "$WORK/demo.out"
+  rm -rf "$demo_home"
   echo '{"marker":true}' >/etc/credgw/config.json
   dpkg -i "$DEB" >/dev/null
   grep -q marker /etc/credgw/config.json || fail "the upgrade replaced /etc/credgw/config.json"

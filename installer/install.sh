@@ -1,12 +1,19 @@
 #!/bin/bash
-# Installs (or upgrades) credgw from a built source tree.
+# Installs (or upgrades) credgw: the single-executable binary (the
+# credgw-*.tar.gz: binary, unit and this script side by side; no Node.js
+# needed, the binary embeds Node 24 LTS), or a built source tree run by a
+# Node.js found on the machine.
 #
-#   sudo installer/install.sh                  # install on this machine
+#   sudo ./install.sh                          # from the unpacked .tar.gz
+#   sudo installer/install.sh                  # from a built source tree
 #   installer/install.sh --root /tmp/stage     # install into a staging root
 #
 # What it puts where (docs/operations.md has the full table):
-#   /usr/lib/credgw/                 the app: dist/, package.json, production node_modules
-#   /usr/bin/credgw                  wrapper running the app with the Node.js found now
+#   /usr/bin/credgw                  the binary; or, from a source tree, a wrapper running
+#   /usr/lib/credgw/                 the app (dist/, package.json, production node_modules)
+#                                    with the Node.js found now
+#   /lib/systemd/system-generators/credgw-credentials-compat  (systemd < 251, see the file)
+#   /usr/share/doc/credgw/examples/credgw.example.json
 #   /lib/systemd/system/credgw.service
 #   /etc/logrotate.d/credgw          rotation of an audit file under /var/log/credgw
 #   /usr/share/man/man1/credgw.1.gz
@@ -29,12 +36,15 @@ SERVICE_GROUP=credgw
 
 usage() {
   cat <<'EOF'
-Usage: install.sh [--root DIR] [--app-dir DIR] [--node PATH] [--files-only]
+Usage: install.sh [--root DIR] [--binary FILE | --app-dir DIR [--node PATH]] [--files-only]
 
   --root DIR      install into DIR instead of / (staging; no systemctl, no root needed)
+  --binary FILE   the credgw single-executable binary (default: ./credgw next to
+                  this script, as in the .tar.gz)
   --app-dir DIR   the built credgw tree (dist/, package.json, package-lock.json,
                   node_modules/); default: the directory above this script
-  --node PATH     the Node.js binary the credgw command runs (default: node on PATH)
+  --node PATH     the Node.js (24 LTS; 20.18.1 or newer works) the source tree runs
+                  with (default: node on PATH)
   --files-only    install only the packaged files (app, wrapper, unit, man page);
                   no user, /etc or /var (used to build the .deb)
 EOF
@@ -46,6 +56,7 @@ note() { echo "$PROG: $*"; }
 ROOT=/
 APP_SRC=
 NODE_BIN=
+BINARY=
 FILES_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -53,6 +64,8 @@ while [ $# -gt 0 ]; do
     --root=*) ROOT=${1#--root=}; shift ;;
     --app-dir) [ $# -ge 2 ] || { usage >&2; exit 2; }; APP_SRC=$2; shift 2 ;;
     --app-dir=*) APP_SRC=${1#--app-dir=}; shift ;;
+    --binary) [ $# -ge 2 ] || { usage >&2; exit 2; }; BINARY=$2; shift 2 ;;
+    --binary=*) BINARY=${1#--binary=}; shift ;;
     --node) [ $# -ge 2 ] || { usage >&2; exit 2; }; NODE_BIN=$2; shift 2 ;;
     --node=*) NODE_BIN=${1#--node=}; shift ;;
     --files-only) FILES_ONLY=1; shift ;;
@@ -62,9 +75,21 @@ while [ $# -gt 0 ]; do
 done
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ -n "$APP_SRC" ] || APP_SRC=$(cd "$SCRIPT_DIR/.." && pwd)
-[ -d "$APP_SRC" ] || die "app directory $APP_SRC does not exist"
-APP_SRC=$(cd "$APP_SRC" && pwd)
+# The .tar.gz holds the binary beside this script; a source tree has none.
+if [ -z "$BINARY" ] && [ -z "$APP_SRC" ] && [ -f "$SCRIPT_DIR/credgw" ]; then BINARY=$SCRIPT_DIR/credgw; fi
+[ -z "$BINARY" ] || [ -z "$APP_SRC" ] || die "--binary and --app-dir exclude each other"
+if [ -n "$BINARY" ]; then
+  [ -f "$BINARY" ] || die "binary $BINARY not found"
+  BINARY=$(cd "$(dirname "$BINARY")" && pwd)/$(basename "$BINARY")
+else
+  [ -n "$APP_SRC" ] || APP_SRC=$(cd "$SCRIPT_DIR/.." && pwd)
+  [ -d "$APP_SRC" ] || die "app directory $APP_SRC does not exist"
+  APP_SRC=$(cd "$APP_SRC" && pwd)
+fi
+# Files found beside this script (.tar.gz) or in the source tree's folders.
+find_file() { # NAME SOURCE-TREE-PATH
+  if [ -f "$SCRIPT_DIR/$1" ]; then echo "$SCRIPT_DIR/$1"; elif [ -f "$SCRIPT_DIR/../$2" ]; then (cd "$SCRIPT_DIR/.." && echo "$PWD/$2"); fi
+}
 mkdir -p "$ROOT" 2>/dev/null || die "cannot create root $ROOT"
 ROOT=$(cd "$ROOT" && pwd)
 STAGING=0
@@ -79,22 +104,27 @@ if [ "$STAGING" -eq 0 ] && [ "$IS_ROOT" -eq 0 ]; then
 fi
 
 # --- the source tree ------------------------------------------------------
+UNIT_SRC=$(find_file credgw.service systemd/credgw.service)
+[ -n "$UNIT_SRC" ] || die "credgw.service not found next to the installer"
+LOGROTATE_SRC=$SCRIPT_DIR/credgw.logrotate
+[ -f "$LOGROTATE_SRC" ] || die "$LOGROTATE_SRC not found"
+MAN_SRC=$SCRIPT_DIR/credgw.1
+GENERATOR_SRC=$SCRIPT_DIR/credgw-credentials-compat
+[ -f "$GENERATOR_SRC" ] || die "$GENERATOR_SRC not found"
+EXAMPLE_SRC=$(find_file credgw.example.json config/credgw.example.json)
+
+if [ -z "$BINARY" ]; then
 [ -f "$APP_SRC/dist/cli/main.js" ] ||
   die "no built app in $APP_SRC (dist/cli/main.js missing): run 'npm ci && npm run build' there first, or pass --app-dir"
 [ -f "$APP_SRC/package.json" ] || die "$APP_SRC/package.json missing"
 [ -f "$APP_SRC/package-lock.json" ] || die "$APP_SRC/package-lock.json missing (needed to pick the production dependencies)"
 [ -d "$APP_SRC/node_modules" ] || die "$APP_SRC/node_modules missing: run 'npm ci' there first"
-[ -f "$SCRIPT_DIR/../systemd/credgw.service" ] || die "systemd/credgw.service not found next to the installer"
-UNIT_SRC=$(cd "$SCRIPT_DIR/../systemd" && pwd)/credgw.service
-LOGROTATE_SRC=$SCRIPT_DIR/credgw.logrotate
-[ -f "$LOGROTATE_SRC" ] || die "$LOGROTATE_SRC not found"
-MAN_SRC=$SCRIPT_DIR/credgw.1
 
 # --- Node.js ----------------------------------------------------------------
 if [ -z "$NODE_BIN" ]; then
   NODE_BIN=$(command -v node || true)
   [ -n "$NODE_BIN" ] ||
-    die "Node.js not found on PATH: install Node.js 20.18.1 or newer (Debian 12's own nodejs is 18, too old; use NodeSource's nodejs 20 or 22) or pass --node PATH"
+    die "Node.js not found on PATH: credgw runs on Node.js 24 LTS (the .deb, .rpm and .tar.gz carry it in the credgw binary; a source tree needs Node.js 24, or 20.18.1 or newer for development) or pass --node PATH"
 fi
 [ -x "$NODE_BIN" ] || die "Node.js binary $NODE_BIN is not executable"
 case "$NODE_BIN" in /*) ;; *) NODE_BIN=$(cd "$(dirname "$NODE_BIN")" && pwd)/$(basename "$NODE_BIN") ;; esac
@@ -114,6 +144,7 @@ case "$NODE_CHECK" in
         die "Node.js $2 at $NODE_BIN is too old: credgw needs $3 or newer (pass --node PATH to use another)" ;;
   *) die "unexpected answer from $NODE_BIN: $NODE_CHECK" ;;
 esac
+fi
 
 # --- ownership helpers ------------------------------------------------------
 # In a staging root the credgw account goes into the root's own etc/passwd and
@@ -184,6 +215,37 @@ copy_production_modules() {
   note "copied $n production packages"
 }
 
+install_binary() {
+  mkdir -p "$R/usr/bin"
+  install -m 0755 "$BINARY" "$R/usr/bin/credgw.tmp"
+  mv "$R/usr/bin/credgw.tmp" "$R/usr/bin/credgw"
+  # An earlier source-tree install's app tree is no longer used.
+  rm -rf "$R/usr/lib/credgw" "$R/usr/lib/credgw.new" "$R/usr/lib/credgw.old"
+  [ "$IS_ROOT" -eq 0 ] || chown 0:0 "$R/usr/bin/credgw"
+}
+
+install_common() {
+  mkdir -p "$R/lib/systemd/system" "$R/lib/systemd/system-generators"
+  install -m 0644 "$UNIT_SRC" "$R/lib/systemd/system/credgw.service"
+  install -m 0755 "$GENERATOR_SRC" "$R/lib/systemd/system-generators/credgw-credentials-compat"
+  mkdir -p "$R/etc/logrotate.d"
+  install -m 0644 "$LOGROTATE_SRC" "$R/etc/logrotate.d/credgw"
+  if [ -n "$EXAMPLE_SRC" ]; then
+    mkdir -p "$R/usr/share/doc/credgw/examples"
+    install -m 0644 "$EXAMPLE_SRC" "$R/usr/share/doc/credgw/examples/credgw.example.json"
+  fi
+  if [ -f "$MAN_SRC" ]; then
+    mkdir -p "$R/usr/share/man/man1"
+    gzip -9n -c "$MAN_SRC" >"$R/usr/share/man/man1/credgw.1.gz"
+    chmod 0644 "$R/usr/share/man/man1/credgw.1.gz"
+  fi
+  if [ "$IS_ROOT" -eq 1 ]; then
+    chown 0:0 "$R/lib/systemd/system/credgw.service" "$R/lib/systemd/system-generators/credgw-credentials-compat" "$R/etc/logrotate.d/credgw"
+    [ ! -f "$R/usr/share/man/man1/credgw.1.gz" ] || chown 0:0 "$R/usr/share/man/man1/credgw.1.gz"
+    [ ! -d "$R/usr/share/doc/credgw" ] || chown -R 0:0 "$R/usr/share/doc/credgw"
+  fi
+}
+
 install_files() {
   local app=$R/usr/lib/credgw new=$R/usr/lib/credgw.new
   rm -rf "$new"
@@ -216,21 +278,7 @@ exec $NODE_BIN /usr/lib/credgw/dist/cli/main.js "\$@"
 EOF
   chmod 0755 "$R/usr/bin/credgw.tmp"
   mv "$R/usr/bin/credgw.tmp" "$R/usr/bin/credgw"
-
-  mkdir -p "$R/lib/systemd/system"
-  install -m 0644 "$UNIT_SRC" "$R/lib/systemd/system/credgw.service"
-  mkdir -p "$R/etc/logrotate.d"
-  install -m 0644 "$LOGROTATE_SRC" "$R/etc/logrotate.d/credgw"
-
-  if [ -f "$MAN_SRC" ]; then
-    mkdir -p "$R/usr/share/man/man1"
-    gzip -9n -c "$MAN_SRC" >"$R/usr/share/man/man1/credgw.1.gz"
-    chmod 0644 "$R/usr/share/man/man1/credgw.1.gz"
-  fi
-  if [ "$IS_ROOT" -eq 1 ]; then
-    chown -R 0:0 "$app" "$R/usr/bin/credgw" "$R/lib/systemd/system/credgw.service" "$R/etc/logrotate.d/credgw"
-    [ ! -f "$R/usr/share/man/man1/credgw.1.gz" ] || chown 0:0 "$R/usr/share/man/man1/credgw.1.gz"
-  fi
+  [ "$IS_ROOT" -eq 0 ] || chown -R 0:0 "$app" "$R/usr/bin/credgw"
 }
 
 install_state() {
@@ -277,7 +325,7 @@ TMP_LIST=$(mktemp)
 trap 'rm -f "$TMP_LIST"' EXIT
 
 UPGRADE=0
-[ -e "$R/usr/lib/credgw/package.json" ] && UPGRADE=1
+{ [ -e "$R/usr/lib/credgw/package.json" ] || [ -e "$R/usr/bin/credgw" ]; } && UPGRADE=1
 SYSTEMD_RUNNING=0
 if [ "$STAGING" -eq 0 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
   SYSTEMD_RUNNING=1
@@ -291,10 +339,16 @@ if [ "$SYSTEMD_RUNNING" -eq 1 ] && systemctl is-active --quiet credgw.service; t
   systemctl stop credgw.service
 fi
 
-install_files
+if [ -n "$BINARY" ]; then install_binary; else install_files; fi
+install_common
 [ "$FILES_ONLY" -eq 1 ] || install_state
 
-VERSION=$("$NODE_BIN" -p 'require(process.argv[1]).version' "$R/usr/lib/credgw/package.json")
+if [ -n "$BINARY" ]; then
+  # A binary for another architecture (a staging root for a package) does not run here.
+  VERSION=$("$R/usr/bin/credgw" --version 2>/dev/null) || VERSION="(binary $(basename "$BINARY"))"
+else
+  VERSION=$("$NODE_BIN" -p 'require(process.argv[1]).version' "$R/usr/lib/credgw/package.json")
+fi
 if [ "$UPGRADE" -eq 1 ]; then note "upgraded credgw to $VERSION in $ROOT"; else note "installed credgw $VERSION in $ROOT"; fi
 if [ "$STAGING" -eq 1 ]; then
   [ "$IS_ROOT" -eq 1 ] || note "not root: files in the staging root keep your ids (credgw is uid $SVC_UID gid $SVC_GID in $R/etc/passwd)"

@@ -48,6 +48,8 @@ fi
 
 rm -rf "$R/usr/lib/credgw" "$R/usr/lib/credgw.new" "$R/usr/lib/credgw.old"
 rm -f "$R/usr/bin/credgw" "$R/lib/systemd/system/credgw.service" "$R/usr/share/man/man1/credgw.1.gz" "$R/etc/logrotate.d/credgw"
+rm -f "$R/lib/systemd/system-generators/credgw-credentials-compat"
+rm -rf "$R/usr/share/doc/credgw"
 [ "$SYSTEMD_RUNNING" -eq 0 ] || systemctl daemon-reload
 
 if [ "$PURGE" -eq 1 ]; then

@@ -1,12 +1,14 @@
 #!/bin/bash
-# Builds build/deb/credgw_<version>-1_all.deb from a built tree (npm run package:deb).
+# Builds build/deb/credgw_<version>-1_<arch>.deb from the single-executable
+# binary (npm run package builds it: scripts/build-binary.mjs).
 #
-#   scripts/package-deb.sh [--app-dir DIR] [--out DIR] [--revision N]
+#   scripts/package-deb.sh [--arch amd64|arm64] [--binary FILE] [--out DIR] [--revision N]
 #
-# The package holds the same files as installer/install.sh --files-only; its
-# maintainer scripts do what the installer does on the machine (user, /etc,
-# /var, enable, restart-if-running). Architecture "all": the production
-# dependencies are pure JavaScript (checked below: no *.node addon).
+# The package holds the same files as installer/install.sh --binary FILE
+# --files-only; its maintainer scripts do what the installer does on the
+# machine (user, /etc, /var, enable, restart-if-running). No nodejs
+# dependency: the binary embeds Node.js 24 LTS; it needs only glibc >= 2.28
+# and libstdc++ (objdump -p lists them).
 set -euo pipefail
 umask 022
 
@@ -14,25 +16,35 @@ PROG=package-deb.sh
 die() { echo "$PROG: error: $*" >&2; exit 1; }
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-APP_DIR=$SRC
 OUT=$SRC/build/deb
 REVISION=1
+ARCH=
+BINARY=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --app-dir) APP_DIR=$2; shift 2 ;;
+    --arch) ARCH=$2; shift 2 ;;
+    --binary) BINARY=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --revision) REVISION=$2; shift 2 ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,10p "$0"; exit 0 ;;
     *) echo "$PROG: unknown option: $1" >&2; exit 2 ;;
   esac
 done
 command -v dpkg-deb >/dev/null || die "dpkg-deb not found (apt-get install dpkg-dev)"
 command -v node >/dev/null || die "node not found"
+[ -n "$ARCH" ] || ARCH=$(dpkg --print-architecture)
+case "$ARCH" in
+  amd64) NODE_ARCH=x64 ;;
+  arm64) NODE_ARCH=arm64 ;;
+  *) die "unsupported architecture $ARCH (amd64, arm64)" ;;
+esac
+[ -n "$BINARY" ] || BINARY=$SRC/build/bin/credgw-linux-$NODE_ARCH
+[ -f "$BINARY" ] || die "$BINARY not found: build it first (npm run package, or node scripts/build-binary.mjs --arch $NODE_ARCH)"
 
 NAME=credgw
-UPSTREAM_VERSION=$(node -p 'require(process.argv[1]).version' "$APP_DIR/package.json")
+UPSTREAM_VERSION=$(node -p 'require(process.argv[1]).version' "$SRC/package.json")
 VERSION=$UPSTREAM_VERSION-$REVISION
-NODE_MIN=$(node -p 'String(require(process.argv[1]).engines.node).replace(/^>=\s*/, "")' "$APP_DIR/package.json")
+NODE_VERSION=$(node -p 'require(process.argv[1]).version' "$SRC/scripts/node-runtime.json")
 MAINTAINER=${DEB_MAINTAINER:-credgw developers <credgw@example.com>}
 # Reproducible dates: SOURCE_DATE_EPOCH, else the last commit, else now.
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
@@ -46,14 +58,8 @@ PKG=$WORK/pkg
 mkdir -p "$PKG"
 
 # --- files --------------------------------------------------------------------
-# The installer checks the Node it runs with; the packaged wrapper always runs
-# Debian's /usr/bin/node (Depends: nodejs).
-bash "$SRC/installer/install.sh" --root "$PKG" --app-dir "$APP_DIR" --files-only >/dev/null
-sed -i "s|^exec .* /usr/lib/credgw/dist/cli/main.js|exec /usr/bin/node /usr/lib/credgw/dist/cli/main.js|" "$PKG/usr/bin/credgw"
-grep -q '^exec /usr/bin/node ' "$PKG/usr/bin/credgw" || die "could not point the wrapper at /usr/bin/node"
-if find "$PKG/usr/lib/credgw" -name '*.node' | grep -q .; then
-  die "native addons found in node_modules: the package cannot be Architecture: all"
-fi
+bash "$SRC/installer/install.sh" --root "$PKG" --binary "$BINARY" --files-only >/dev/null
+[ -x "$PKG/usr/bin/credgw" ] || die "the installer did not put the binary at /usr/bin/credgw"
 # The vault's side of rotation notices, copied onto the PMP/PAM360 server (docs/pmp-admin.md); never run here.
 install -d "$PKG/usr/share/credgw/reset-listener"
 install -m 0755 "$SRC/contrib/reset-listener/credgw-notify.sh" "$PKG/usr/share/credgw/reset-listener/"
@@ -65,46 +71,20 @@ mkdir -p "$DOC"
   cat <<EOF
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: credgw
-Comment: credgw bundles its production npm dependencies under
- /usr/lib/credgw/node_modules; each keeps its own license file there.
+Comment: /usr/bin/credgw is a Node.js single executable application: the
+ official Node.js $NODE_VERSION build with credgw and its production npm
+ dependencies bundled into it (scripts/build-binary.mjs). The CycloneDX SBOM
+ beside this package lists every component.
 
 Files: *
 Copyright: $(date -u -d "@$SOURCE_DATE_EPOCH" +%Y) credgw developers
 License: proprietary
  credgw is distributed under the terms agreed with its authors
  (package.json: "UNLICENSED"); it is not free software.
+
 EOF
-  # One paragraph per bundled package, from its own package.json.
-  node -e '
-    const fs = require("fs"), path = require("path");
-    const root = process.argv[1];
-    const seen = new Set();
-    const walk = (dir) => {
-      if (!fs.existsSync(dir)) return;
-      for (const e of fs.readdirSync(dir).sort()) {
-        if (e.startsWith(".")) continue;
-        const p = path.join(dir, e);
-        if (e.startsWith("@")) { walk(p); continue; }
-        const pj = path.join(p, "package.json");
-        if (fs.existsSync(pj)) {
-          const m = JSON.parse(fs.readFileSync(pj, "utf8"));
-          let lic = m.license || (Array.isArray(m.licenses) ? m.licenses.map((l) => l.type || l).join(" or ") : "unknown");
-          if (typeof lic === "object") lic = lic.type || "unknown";
-          lic = String(lic).replace(/^\((.*)\)$/, "$1").replace(/ OR /g, " or ").replace(/ AND /g, " and ");
-          const author = typeof m.author === "string" ? m.author : (m.author && m.author.name) || "the " + m.name + " authors";
-          console.log("\nFiles: " + path.relative(path.dirname(root), p).replace(/^.*?node_modules/, "usr/lib/credgw/node_modules") + "/*");
-          console.log("Copyright: " + author.replace(/\s*<[^>]*>/, "").replace(/\s*\([^)]*\)/, ""));
-          console.log("License: " + lic);
-          for (const part of lic.split(/ or | and /)) seen.add(part.trim());
-        }
-        walk(path.join(p, "node_modules"));
-      }
-    };
-    walk(root);
-    for (const l of [...seen].sort()) {
-      console.log("\nLicense: " + l + "\n The full text is in the LICENSE file of each package listed with\n this license under /usr/lib/credgw/node_modules.");
-    }
-  ' "$PKG/usr/lib/credgw/node_modules"
+  # The binary's paragraph: Node.js and the npm packages esbuild bundled (its metafile).
+  node "$SRC/scripts/bundled-licenses.mjs" "$SRC/build/sea/meta.json"
 } >"$DOC/copyright"
 
 # Built for the project's own repository, not uploaded to Debian: there is no
@@ -113,6 +93,9 @@ mkdir -p "$PKG/usr/share/lintian/overrides"
 cat >"$PKG/usr/share/lintian/overrides/$NAME" <<EOF
 # Distributed outside the Debian archive; no ITP bug exists to close.
 $NAME: initial-upload-closes-no-bugs
+# The official Node.js build links zlib (a patched copy) statically; the
+# binary is that build with credgw injected (a Node.js single executable).
+$NAME: embedded-library zlib [usr/bin/credgw]
 EOF
 chmod 0644 "$PKG/usr/share/lintian/overrides/$NAME"
 
@@ -133,10 +116,10 @@ INSTALLED_SIZE=$(du -sk --apparent-size "$PKG" --exclude=DEBIAN | cut -f1)
 cat >"$PKG/DEBIAN/control" <<EOF
 Package: $NAME
 Version: $VERSION
-Architecture: all
+Architecture: $ARCH
 Maintainer: $MAINTAINER
 Installed-Size: $INSTALLED_SIZE
-Depends: nodejs (>= $NODE_MIN), adduser
+Depends: libc6 (>= 2.28), libgcc-s1 (>= 3.0), libstdc++6 (>= 5.2), adduser
 Section: admin
 Priority: optional
 Description: on-premise gateway between a cloud controller and PMP/PAM360
@@ -146,8 +129,8 @@ Description: on-premise gateway between a cloud controller and PMP/PAM360
  logs. It runs as the hardened systemd service credgw.service, as the
  unprivileged user credgw, with tokens passed through systemd credentials.
  .
- Needs Node.js $NODE_MIN or newer (Debian 12's own nodejs is 18: use a
- nodejs package of version 20 or 22, e.g. from NodeSource).
+ One self-contained binary: Node.js $NODE_VERSION (LTS) is built in, no
+ nodejs package is needed.
 EOF
 
 cat >"$PKG/DEBIAN/postinst" <<'EOF'
@@ -259,6 +242,6 @@ find "$PKG" -type d -exec chmod 0755 {} +
 find "$PKG" -newermt "@$SOURCE_DATE_EPOCH" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 mkdir -p "$OUT"
-DEB=$OUT/${NAME}_${VERSION}_all.deb
+DEB=$OUT/${NAME}_${VERSION}_${ARCH}.deb
 dpkg-deb --root-owner-group -Zxz --build "$PKG" "$DEB" >/dev/null
 echo "$DEB"

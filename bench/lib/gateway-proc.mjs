@@ -99,10 +99,12 @@ export function spawnGateway(configDir, { logFile, env, entry = CLI } = {}) {
   const { childEnv, runArgs, spawnCli } = shared();
   // CREDGW_BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway only (profiling, V8 flags).
   const nodeArgs = (process.env.CREDGW_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // CREDGW_BENCH_BINARY: run the gateway as the single-executable binary (build/bin/credgw-linux-<arch>) instead of node + main.js.
+  const cliEntry = (entry === CLI && process.env.CREDGW_BENCH_BINARY) || entry;
   // The benchmark's environment without proxies, NODE_OPTIONS, CREDGW_CONFIG_DIR or NOTIFY_SOCKET; `env` (e.g. the unit's NODE_OPTIONS) on top.
   const childEnvironment = childEnv(process.env, { CREDGW_DIST: DIST_DIR, ...env });
   const startedAt = performance.now();
-  const child = track(spawnCli({ cliEntry: entry, args: runArgs(configDir), env: childEnvironment, nodeArgs, cwd: configDir }));
+  const child = track(spawnCli({ cliEntry, args: runArgs(configDir), env: childEnvironment, nodeArgs, cwd: configDir }));
   child.startedAt = startedAt;
   if (logFile) {
     const out = createWriteStream(logFile, { flags: 'a' });

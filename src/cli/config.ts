@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { compileConfig, validateConfig } from '../config/compile.js';
 import { ConfigError } from '../config/config-error.js';
@@ -13,9 +12,10 @@ import { startingConfig } from '../config/starting-config.js';
 import { readConfigFile } from '../config/store.js';
 import { CredgwError } from '../shared/errors.js';
 import { EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
+import { exampleConfigPath, exampleConfigText } from './example-config.js';
 
-/** The annotated example shipped with the package (config/credgw.example.json). */
-export const EXAMPLE_CONFIG_PATH = fileURLToPath(new URL('../../config/credgw.example.json', import.meta.url));
+/** The annotated example shipped with the package (config/credgw.example.json; see example-config.ts). */
+export const EXAMPLE_CONFIG_PATH = exampleConfigPath();
 
 /** `credgw config init|validate|show|set|unset`. */
 export function configCommand(ctx: CliContext): Command {
@@ -32,12 +32,19 @@ export function configCommand(ctx: CliContext): Command {
       }
       store.update(() => startingConfig());
       ctx.out(`wrote ${store.path}`);
-      ctx.out(`annotated example of every key: ${EXAMPLE_CONFIG_PATH}`);
+      ctx.out(`annotated example of every key: ${EXAMPLE_CONFIG_PATH} (or: credgw config example)`);
       const credentials = join(ctx.configDir(), CREDENTIALS_SUBDIR);
       ctx.out(
         `next: put the API key in ${credentials}/NAME (root:credgw 0640), then: ` +
           `credgw vault add NAME --url https://pmp.example:7272 --token credential://${CREDENTIAL_ID}_NAME`,
       );
+    });
+
+  cmd
+    .command('example')
+    .description('print the annotated example config.json (every key, explained)')
+    .action(() => {
+      ctx.io.stdout.write(exampleConfigText());
     });
 
   cmd

@@ -150,7 +150,7 @@ export class ManagedProcess {
 }
 
 export interface SupervisorOptions {
-  /** The CLI entry point (dist/cli/main.js) run with `process.execPath`. */
+  /** The CLI entry point: dist/cli/main.js (run with `process.execPath`), or the binary itself. */
   cliEntry: string;
   /** Environment of every child. */
   env: NodeJS.ProcessEnv;
@@ -169,7 +169,7 @@ export class ProcessSupervisor {
     return this.procs;
   }
 
-  /** Starts `node <cli> ...args`, stdout and stderr to `logFile`. */
+  /** Starts `node <cli> ...args` (or `<binary> ...args`), stdout and stderr to `logFile`. */
   start(name: string, args: readonly string[], logFile: string): ManagedProcess {
     const child = spawnCli({ cliEntry: this.opts.cliEntry, args, env: this.opts.env });
     // Without a listener a failed spawn would be an uncaught 'error' event.

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { claimSignals } from '../shared/signals.js';
 import { Command, Option } from 'commander';
 import { systemClock, unrefTimer, type Clock } from '../shared/clock.js';
 import { CredgwError } from '../shared/errors.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliContext } from './cli-context.js';
 import { formatMs } from './demo-output.js';
+import { defaultCliEntry } from './self-command.js';
 import { DemoFailure, DemoInterrupted } from './demo-step-runner.js';
 import { DEFAULT_STEP_TIMEOUT_MS } from './demo-context.js';
 import { DemoRun } from './demo-steps.js';
@@ -22,7 +22,7 @@ import { DemoRun } from './demo-steps.js';
 export interface DemoCommandDeps {
   /** Default systemClock. */
   clock?: Clock;
-  /** The CLI the children run. Default: main.js next to this file (dist/cli/main.js). */
+  /** The CLI the children run. Default: main.js next to this file (dist/cli/main.js), or the binary itself. */
   cliEntry?: string;
   /** Ends the process after a second Ctrl-C or a wedged clean-up. Default process.exit. */
   exit?: (code: number) => void;
@@ -56,7 +56,7 @@ export function demoCommand(ctx: CliContext, deps: DemoCommandDeps = {}): Comman
       }
       const clock = deps.clock ?? systemClock;
       const exit = deps.exit ?? ((code: number) => process.exit(code));
-      const cliEntry = deps.cliEntry ?? fileURLToPath(new URL('./main.js', import.meta.url));
+      const cliEntry = deps.cliEntry ?? defaultCliEntry();
       if (!existsSync(cliEntry)) {
         throw new CredgwError('DEMO_NOT_BUILT', `the demo runs the built CLI (${cliEntry}) as child processes; build it first: npm run build`);
       }

@@ -44,6 +44,7 @@ const SUBCOMMANDS: readonly Subcommand[] = [
   { name: 'status', load: async (ctx) => (await import('./status.js')).statusCommand(ctx) },
   { name: 'diagnose', load: async (ctx) => (await import('./diagnose.js')).diagnoseCommand(ctx) },
   { name: 'demo', load: async (ctx) => (await import('./demo.js')).demoCommand(ctx) },
+  { name: 'version', load: async (ctx) => (await import('./version.js')).versionCommand(ctx) },
 ];
 
 /**

@@ -7,13 +7,15 @@ import type { GatewayConfig, VaultProfile } from '../config/types.js';
 import { CredgwError, GatewayError } from '../shared/errors.js';
 import { isValidPin, normalizePin } from '../tls/pin.js';
 import { readCaFile } from '../tls/trust.js';
-import type { PmpAccount, VaultClient } from '../vault/types.js';
+import type { PmpAccount, ResourceDirectory, VaultClient } from '../vault/types.js';
 import { testVaultConnection } from '../diagnose/index.js';
 import { createVaultClient } from '../vault/index.js';
 import { EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
 import { table } from './table.js';
+import { intOption } from './cli-options.js';
+import { buildDnsIndex, printDnsIndex } from './vault-resources.js';
 
-/** `credgw vault add|list|remove|test|accounts|password`. */
+/** `credgw vault add|list|remove|test|accounts|password|resources`. */
 export function vaultCommand(ctx: CliContext): Command {
   const cmd = new Command('vault').description('PMP / PAM360 connections (vault profiles)');
 
@@ -143,6 +145,28 @@ export function vaultCommand(ctx: CliContext): Command {
       });
     });
 
+  cmd
+    .command('resources')
+    .description("list the vault's resources with their DNS names, read within the profile's budget of vault calls")
+    .argument('<name>', 'profile name')
+    .option('--by-address', 'the index by normalised address (as commands are matched) and every DNS name shared by several resources')
+    .option('--max-calls-per-minute <n>', "vault calls a minute (default: the profile's dnsIndex.maxCallsPerMinute)")
+    .option('--json', 'as JSON')
+    .action(async (name: string, opts: { byAddress?: boolean; json?: boolean; maxCallsPerMinute?: string }) => {
+      let rate: number | undefined;
+      if (opts.maxCallsPerMinute !== undefined) {
+        try {
+          rate = intOption(opts.maxCallsPerMinute, '--max-calls-per-minute', 10, 60_000);
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+      }
+      await withClient(ctx, name, async (client, profile) => {
+        const index = await buildDnsIndex(ctx, client, profile, rate ?? profile.dnsIndex.maxCallsPerMinute);
+        printDnsIndex(ctx, index, { byAddress: opts.byAddress === true, json: opts.json === true });
+      });
+    });
+
   return cmd;
 }
 
@@ -220,7 +244,11 @@ export function findProfile(config: GatewayConfig, name: string): VaultProfile {
   return profile;
 }
 
-async function withClient(ctx: CliContext, name: string, fn: (client: VaultClient, profile: VaultProfile) => Promise<void>): Promise<void> {
+async function withClient(
+  ctx: CliContext,
+  name: string,
+  fn: (client: VaultClient & ResourceDirectory, profile: VaultProfile) => Promise<void>,
+): Promise<void> {
   const profile = findProfile(ctx.store().load(), name);
   const client = createVaultClient(profile, { readToken: () => ctx.readSecret(profile.token), logger: ctx.logger() });
   try {

@@ -2,7 +2,7 @@ import type { GetPasswordData, GetPasswordParams } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
 import type { SealedRecipient, VaultPort } from './ports.js';
-import { knownResource, lookupResource, mappedResource, type ResolvedResource } from './resolve-resource.js';
+import { addressResource, knownResource, lookupResource, mappedResource, type ResolvedResource } from './resolve-resource.js';
 
 /**
  * getPassword (protocol section 5). Everything that can refuse the command
@@ -10,7 +10,8 @@ import { knownResource, lookupResource, mappedResource, type ResolvedResource } 
  *   1. UNKNOWN_VAULT
  *   2. TICKET_ID_REQUIRED when the profile says requireTicketId (no PMP call at all)
  *   3. BAD_REQUEST for an unusable recipientKey (no PMP call at all)
- *   4. RESOURCE_NOT_MAPPED, then the resource is resolved (RESOURCE_NOT_FOUND)
+ *   4. RESOURCE_NOT_MAPPED, then the resource is resolved (RESOURCE_NOT_FOUND;
+ *      by address also RESOURCE_AMBIGUOUS)
  *   5. POLICY_DENIED: allow-list, then denied account names — checked on the
  *      account list's metadata so a denied account's password is never
  *      fetched — then the per-account fetch rate
@@ -32,12 +33,15 @@ export const getPasswordCommand: CommandSpec<GetPasswordParams> = {
 // on nothing but the password call (docs/benchmarks.md, "Why the hot path looks as it does").
 export function getPassword(params: GetPasswordParams, ctx: CommandContext): Promise<GetPasswordData> {
   try {
-    const { profile, client } = lookupVault(ctx, params.vault);
+    const lease = lookupVault(ctx, params.vault);
+    const { profile, client } = lease;
     if (profile.requireTicketId && params.ticketId === undefined) {
       throw new GatewayError('TICKET_ID_REQUIRED', `vault profile "${profile.name}" requires a ticket ID`);
     }
     const recipient = params.recipientKey === undefined ? undefined : ctx.sealer.recipient(params.recipientKey);
     const fetch: PasswordFetch = { params, ctx, vault: profile.name, client, recipient };
+    const byAddress = addressResource(params.resource, lease, ctx);
+    if (byAddress) return byAddress.then((r) => checkAndFetch(fetch, r));
     const ref = mappedResource(params.resource, profile, ctx);
     const known = knownResource(ref, ctx.facts);
     if (known) return checkAndFetch(fetch, known);

@@ -1,7 +1,7 @@
 import type { AccountSummary, ListAccountsData, ListAccountsParams } from '../protocol/index.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
 import type { VaultAccount } from './ports.js';
-import { knownResource, lookupResource, mappedResource } from './resolve-resource.js';
+import { addressResource, knownResource, lookupResource, mappedResource, type ResolvedResource } from './resolve-resource.js';
 
 /**
  * listAccounts (protocol section 5): the accounts of the mapped PMP resource.
@@ -25,9 +25,15 @@ export const listAccountsCommand: CommandSpec<ListAccountsParams> = {
 };
 
 export async function listAccounts(params: ListAccountsParams, ctx: CommandContext): Promise<ListAccountsData> {
-  const { profile, client } = lookupVault(ctx, params.vault);
-  const ref = mappedResource(params.resource, profile, ctx);
-  const resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx));
+  const lease = lookupVault(ctx, params.vault);
+  const { profile, client } = lease;
+  const byAddress = addressResource(params.resource, lease, ctx);
+  let resource: ResolvedResource;
+  if (byAddress) resource = await byAddress;
+  else {
+    const ref = mappedResource(params.resource, profile, ctx);
+    resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx));
+  }
   const verdict = ctx.policy.resourceAllowed(resource);
   if (verdict === 'no') ctx.policy.assertResource(resource);
   checkNotAborted(ctx.signal);

@@ -24,8 +24,13 @@ export interface VaultRegistry {
 export interface VaultLease {
   readonly profile: CommandProfile;
   readonly client: VaultPort;
+  /** The profile's index of resources by address, when its resourceMatch lists hostName or ipAddress. */
+  readonly addressIndex?: AddressIndex | null | undefined;
   release(): void;
 }
+
+/** A way to find the PMP resource of a command (protocol section 9). */
+export type ResourceMatchWay = 'attribute' | 'hostName' | 'ipAddress';
 
 /** The settings of a vault profile (config `vaults[]`) that the commands read. */
 export interface CommandProfile {
@@ -37,6 +42,18 @@ export interface CommandProfile {
   readonly includeAccountNotes: boolean;
   /** getPassword without a ticket ID is refused before the vault is called. */
   readonly requireTicketId: boolean;
+  /** The ways to find a command's resource, in order: the first the command carries a value for decides. */
+  readonly resourceMatch: readonly ResourceMatchWay[];
+}
+
+/**
+ * The vault's resources by DNS NAME (protocol section 9): the one resource
+ * whose DNS NAME is a host name or IP address. Rejects with
+ * RESOURCE_NOT_FOUND, RESOURCE_AMBIGUOUS, a vault code, or the signal's
+ * reason.
+ */
+export interface AddressIndex {
+  lookup(address: string, opts: VaultCallOptions): Promise<{ id: string; name: string }>;
 }
 
 /**

@@ -2,12 +2,15 @@ import type { ResourceRef } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
 import { isPmpId } from '../shared/pmp-id.js';
 import { checkNotAborted, type AuditFacts, type CommandContext } from './command-context.js';
-import type { CommandProfile, VaultPort } from './ports.js';
+import type { CommandProfile, VaultLease, VaultPort } from './ports.js';
 
 /**
  * Finding the PMP resource behind a cloud resource (protocol section 5):
  * the value of the profile's `resourceIdAttribute` in
- * `resource.customAttributes` is a PMP resource ID (digits) or name.
+ * `resource.customAttributes` is a PMP resource ID (digits) or name. A
+ * profile may also map by address (section 9): `resourceMatch` orders the
+ * ways, and `resource.hostName` / `resource.ipAddress` are looked up in the
+ * profile's DNS-name index (addressResource).
  */
 
 /** What resolving needs of the command: its signal, and its facts to record what it found. */
@@ -71,6 +74,37 @@ export function knownResource(ref: string, facts: AuditFacts): ResolvedResource 
   if (!isPmpId(ref)) return undefined;
   facts.resourceId = ref;
   return { ref, id: ref, name: undefined };
+}
+
+/**
+ * The resource found by address when the profile's `resourceMatch` says so
+ * (protocol section 9): the first way the command carries a value for
+ * decides, and a miss there is final. Undefined when the attribute decides
+ * (then mappedResource and the rest, as before); RESOURCE_NOT_MAPPED
+ * (thrown) when no way has a value and the attribute is not one of them.
+ */
+export function addressResource(resource: ResourceRef, lease: VaultLease, ctx: ResolveContext): Promise<ResolvedResource> | undefined {
+  const ways = lease.profile.resourceMatch;
+  // The default profile maps by attribute alone: nothing to look at.
+  if (ways.length === 1 && ways[0] === 'attribute') return undefined;
+  for (const way of ways) {
+    if (way === 'attribute') {
+      if (findResourceAttribute(resource, lease.profile.resourceIdAttribute) !== undefined) return undefined;
+      continue;
+    }
+    const address = resource[way]?.trim();
+    if (!address) continue;
+    ctx.facts.resource = address;
+    checkNotAborted(ctx.signal);
+    const index = lease.addressIndex;
+    if (!index) return Promise.reject(new GatewayError('INTERNAL', `vault profile "${lease.profile.name}" has no address index`));
+    return index.lookup(address, { signal: ctx.signal }).then((found) => {
+      ctx.facts.resourceId = found.id;
+      return { ref: address, id: found.id, name: found.name };
+    });
+  }
+  if (ways.includes('attribute')) return undefined;
+  throw new GatewayError('RESOURCE_NOT_MAPPED', `the resource has no ${ways.join(' or ')}`);
 }
 
 /** The resource of `ref` as the vault resolves it (RESOURCE_NOT_FOUND and vault codes come from the client). */

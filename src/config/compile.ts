@@ -12,6 +12,7 @@ import type {
   LimitsConfig,
   LogLevel,
   PolicyConfig,
+  ResourceMatch,
   TelemetryConfig,
   VaultProfile,
 } from './types.js';
@@ -197,6 +198,11 @@ function compileVault(raw: RawVaultProfile, i: number, rules: Rules): VaultProfi
     } else url = parsed.origin;
   }
   checkPin(v.pinSha256, ['vaults', i, 'pinSha256'], rules);
+  const resourceMatch = Array.isArray(v.resourceMatch) ? ([...v.resourceMatch] as ResourceMatch[]) : [...D.DEFAULT_RESOURCE_MATCH];
+  if (rules.ok(['vaults', i, 'resourceMatch'])) {
+    const twice = resourceMatch.find((way, j) => resourceMatch.indexOf(way) !== j);
+    if (twice !== undefined) rules.fail(['vaults', i, 'resourceMatch'], `lists "${twice}" more than once`);
+  }
   return {
     name: v.name as string,
     url,
@@ -214,6 +220,11 @@ function compileVault(raw: RawVaultProfile, i: number, rules: Rules): VaultProfi
     healthIntervalMs: v.healthIntervalMs ?? D.DEFAULT_HEALTH_INTERVAL_MS,
     maxResponseBytes: v.maxResponseBytes ?? D.DEFAULT_MAX_RESPONSE_BYTES,
     rotationNotices: v.rotationNotices ?? false,
+    resourceMatch,
+    dnsIndex: {
+      maxCallsPerMinute: v.dnsIndex?.maxCallsPerMinute ?? D.DEFAULT_DNS_INDEX_MAX_CALLS_PER_MINUTE,
+      refreshIntervalMs: v.dnsIndex?.refreshIntervalMs ?? D.DEFAULT_DNS_INDEX_REFRESH_INTERVAL_MS,
+    },
   };
 }
 

@@ -32,6 +32,12 @@ export const DEFAULT_NOTES_CONCURRENCY = 8;
 export const DEFAULT_HEALTH_INTERVAL_MS = 15_000;
 /** 24 MiB: a resource with 40,000 accounts is an account list of about 20 MB, and it must still be listed. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 24 * 1024 * 1024;
+/** Find a command's resource by its custom attribute only (protocol section 5). */
+export const DEFAULT_RESOURCE_MATCH = ['attribute'] as const;
+/** Vault calls per minute that a profile's DNS-name index may make. */
+export const DEFAULT_DNS_INDEX_MAX_CALLS_PER_MINUTE = 120;
+/** 15 min between the end of one DNS-name index refresh and the next. */
+export const DEFAULT_DNS_INDEX_REFRESH_INTERVAL_MS = 15 * 60_000;
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 /** Commands waiting for an execution slot (protocol section 5 admission queue). */
@@ -63,6 +69,9 @@ export const LIMITS = {
   healthIntervalMs: { min: 1_000, max: 3_600_000 },
   /** 64 KiB to 256 MiB. */
   maxResponseBytes: { min: 64 * 1024, max: 256 * 1024 * 1024 },
+  dnsIndexMaxCallsPerMinute: { min: 10, max: 60_000 },
+  /** 1 min to 7 days. */
+  dnsIndexRefreshIntervalMs: { min: 60_000, max: 7 * 24 * 3_600_000 },
   maxInFlight: { min: 1, max: 100_000 },
   maxQueued: { min: 0, max: 1_000_000 },
   drainTimeoutMs: { min: 0, max: 600_000 },

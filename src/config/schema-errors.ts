@@ -122,6 +122,8 @@ export function describeAjvError(err: ErrorObject): string | undefined {
       return `${at}: must be at most ${String(params['limit'])}`;
     case 'minLength':
       return params['limit'] === 1 ? `${at}: must not be empty` : `${at}: must be at least ${String(params['limit'])} characters`;
+    case 'minItems':
+      return params['limit'] === 1 ? `${at}: must not be empty` : `${at}: must have at least ${String(params['limit'])} items`;
     case 'maxLength':
       return `${at}: must be at most ${String(params['limit'])} characters`;
     default:

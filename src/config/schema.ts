@@ -30,6 +30,8 @@ export interface RawVaultProfile {
   healthIntervalMs?: number;
   maxResponseBytes?: number;
   rotationNotices?: boolean;
+  resourceMatch?: string[];
+  dnsIndex?: { maxCallsPerMinute?: number; refreshIntervalMs?: number; [comment: `//${string}`]: unknown };
   [comment: `//${string}`]: unknown;
 }
 
@@ -146,6 +148,17 @@ export const configSchema = {
         healthIntervalMs: int(LIMITS.healthIntervalMs),
         maxResponseBytes: int(LIMITS.maxResponseBytes),
         rotationNotices: { type: 'boolean' },
+        // Duplicates are a compile rule, with a message that names the way listed twice.
+        resourceMatch: { type: 'array', minItems: 1, items: { type: 'string', enum: ['attribute', 'hostName', 'ipAddress'] } },
+        dnsIndex: {
+          type: 'object',
+          additionalProperties: false,
+          patternProperties: COMMENTS,
+          properties: {
+            maxCallsPerMinute: int(LIMITS.dnsIndexMaxCallsPerMinute),
+            refreshIntervalMs: int(LIMITS.dnsIndexRefreshIntervalMs),
+          },
+        },
       },
     },
     controller: {

@@ -9,6 +9,17 @@
 /** A reference to a secret: `file:///abs/path`, `env://NAME` or `credential://NAME`. */
 export type SecretRef = string;
 
+/** A way to find the PMP resource of a command (protocol section 9). */
+export type ResourceMatch = 'attribute' | 'hostName' | 'ipAddress';
+
+/** The DNS-name index of a profile that finds resources by host name or IP (src/vault/dns-index.ts). */
+export interface DnsIndexConfig {
+  /** Vault calls per minute for building and refreshing the index, never more in any 60 s. Default 120. */
+  readonly maxCallsPerMinute: number;
+  /** Pause between the end of one refresh pass (re-list, re-read every DNS NAME) and the next. Default 900000 (15 min). */
+  readonly refreshIntervalMs: number;
+}
+
 export interface VaultProfile {
   /** Profile name; commands name it in `params.vault`. */
   readonly name: string;
@@ -42,6 +53,13 @@ export interface VaultProfile {
   readonly maxResponseBytes: number;
   /** Takes rotation notices (listener, syslog) for this vault: ManageEngine's per-integration synchronisation switch. Default false. */
   readonly rotationNotices: boolean;
+  /**
+   * The ways to find a command's PMP resource, in order: the first one the
+   * command carries a value for decides. No duplicates. Default ["attribute"].
+   */
+  readonly resourceMatch: readonly ResourceMatch[];
+  /** The DNS-name index, kept while resourceMatch has "hostName" or "ipAddress". */
+  readonly dnsIndex: DnsIndexConfig;
 }
 
 export interface ControllerConfig {

@@ -6,7 +6,7 @@ import { mayServe } from '../ha/role-machine.js';
 import { RoleManager } from '../ha/role-manager.js';
 import { resolveStateDir, type StateDir } from '../events/index.js';
 import { ControllerLink } from '../link/index.js';
-import { CAPABILITIES, CAPABILITY_ROTATION_EVENTS, type EventMessage, type HealthMessage } from '../protocol/messages.js';
+import { CAPABILITIES, CAPABILITY_RESOURCE_BY_ADDRESS, CAPABILITY_ROTATION_EVENTS, type EventMessage, type HealthMessage } from '../protocol/messages.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { StateMachine } from '../shared/state-machine.js';
 import { VERSION } from '../shared/version.js';
@@ -154,11 +154,12 @@ export class Gateway {
           clusterId: config.clusterId,
           priority: config.priority,
           version: VERSION,
+          // The commands read resource.hostName/ipAddress whatever the profiles say (protocol section 9);
+          // rotationEvents only with an outbox to send from (section 11).
+          capabilities: [...CAPABILITIES, CAPABILITY_RESOURCE_BY_ADDRESS, ...(this.eventsOn ? [CAPABILITY_ROTATION_EVENTS] : [])],
           readToken: () => readSecret(config.controller!.token),
           ...(config.controller.proxyPassword ? { readProxyPassword: () => readSecret(config.controller!.proxyPassword!) } : {}),
           vaultHealth: () => this.vaults.wire(),
-          // Announced only with an outbox to send from (protocol section 11).
-          ...(this.eventsOn ? { capabilities: [...CAPABILITIES, CAPABILITY_ROTATION_EVENTS] } : {}),
           logger: this.log,
           clock: this.clock,
           ...(deps.random ? { random: deps.random } : {}),

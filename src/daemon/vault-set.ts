@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { SecretRef, VaultProfile } from '../config/types.js';
 import type { VaultLease, VaultRegistry } from '../commands/index.js';
 import type { Clock } from '../shared/clock.js';
-import { createVaultClient, VaultHealthMonitor, type VaultHealthState } from '../vault/index.js';
+import { createVaultClient, DnsIndex, needsDnsIndex, VaultHealthMonitor, type VaultHealthState } from '../vault/index.js';
 import type { VaultHealth } from '../protocol/messages.js';
 import { CachedSecret } from '../config/cached-secret.js';
 import { instrumentVault, type InstrumentedVault, type VaultCallObserver } from '../vault/instrumented-vault.js';
@@ -25,6 +25,8 @@ class Entry implements VaultLease {
     readonly profile: VaultProfile,
     readonly client: InstrumentedVault,
     readonly token: CachedSecret,
+    /** The DNS-name index when the profile maps by host name or IP, else null; it stops with the entry. */
+    readonly addressIndex: DnsIndex | null,
     /** The profile as JSON, to tell a changed profile from an unchanged one on reload. */
     readonly fingerprint: string,
     /** Called when a retired entry's last lease is released. */
@@ -39,6 +41,7 @@ class Entry implements VaultLease {
 
   /** Closes the client once its calls under way (health probes included) are done. Idempotent. */
   close(): Promise<void> {
+    this.addressIndex?.stop();
     this.closing ??= this.client
       .idle()
       .then(() => this.client.close())
@@ -71,13 +74,16 @@ export interface VaultSetChanges {
  * first command without a cold start. `apply()` swaps changed profiles on
  * reload without touching unchanged ones; a replaced client is closed once
  * no command holds it, and the one health monitor keeps every vault's
- * health across the swap.
+ * health across the swap. A profile that maps by address keeps its
+ * DNS-name index warm the same way, whatever the role; it is rebuilt only
+ * when its profile changes.
  */
 export class VaultSet implements VaultRegistry {
   private entries = new Map<string, Entry>();
   /** Replaced or removed entries not closed yet: some command still holds them. */
   private readonly retired = new Set<Entry>();
   private readonly monitor: VaultHealthMonitor;
+  private started = false;
 
   constructor(private readonly opts: VaultSetOptions) {
     this.monitor = new VaultHealthMonitor({ vaults: [], clock: opts.clock, logger: opts.logger });
@@ -93,6 +99,11 @@ export class VaultSet implements VaultRegistry {
   /** The current profile named `name`. */
   profile(name: string): VaultProfile | undefined {
     return this.entries.get(name)?.profile;
+  }
+
+  /** The DNS-name index of the current profile `name`: null when it maps by attribute only. */
+  dnsIndex(name: string): DnsIndex | null | undefined {
+    return this.entries.get(name)?.addressIndex;
   }
 
   get names(): string[] {
@@ -131,11 +142,15 @@ export class VaultSet implements VaultRegistry {
     this.entries = next;
     this.monitor.setVaults([...next.values()].map((e) => ({ client: e.client, intervalMs: e.profile.healthIntervalMs })));
     for (const old of retiring) this.retire(old);
+    if (this.started) for (const entry of next.values()) entry.addressIndex?.start();
     return report;
   }
 
+  /** Starts health probes and DNS-name indexes (an index already started carries on). */
   start(): void {
+    this.started = true;
     this.monitor.start();
+    for (const entry of this.entries.values()) entry.addressIndex?.start();
   }
 
   health(): VaultHealthState[] {
@@ -182,7 +197,16 @@ export class VaultSet implements VaultRegistry {
       }
       observe?.(call);
     });
-    const entry = new Entry(profile, client, token, fingerprint, (e) => this.closeRetired(e), this.opts.logger);
+    const dnsIndex = needsDnsIndex(profile)
+      ? new DnsIndex({
+          vault: raw,
+          clock: this.opts.clock,
+          logger: log,
+          maxCallsPerMinute: profile.dnsIndex.maxCallsPerMinute,
+          refreshIntervalMs: profile.dnsIndex.refreshIntervalMs,
+        })
+      : null;
+    const entry = new Entry(profile, client, token, dnsIndex, fingerprint, (e) => this.closeRetired(e), this.opts.logger);
     entry.cache = raw;
     return entry;
   }

@@ -211,6 +211,9 @@ function decodeResource(r: unknown): ResourceRef | string {
   if (!isObject(r)) return 'params.resource must be an object';
   if (!isOptionalString(r['id'], LIMITS.resourceField)) return 'params.resource.id must be a string';
   if (!isOptionalString(r['name'], LIMITS.resourceField)) return 'params.resource.name must be a string';
+  // null is "not known" for these two: a cloud record may have no address, and the attribute may still map it.
+  if (r['hostName'] !== null && !isOptionalString(r['hostName'], LIMITS.resourceField)) return 'params.resource.hostName must be a string';
+  if (r['ipAddress'] !== null && !isOptionalString(r['ipAddress'], LIMITS.resourceField)) return 'params.resource.ipAddress must be a string';
   const raw = r['customAttributes'] ?? {};
   if (!isObject(raw)) return 'params.resource.customAttributes must be an object';
   const entries = Object.entries(raw);
@@ -225,7 +228,11 @@ function decodeResource(r: unknown): ResourceRef | string {
       customAttributes[k] = String(value);
     }
   }
-  return { id: r['id'] as string | undefined, name: r['name'] as string | undefined, customAttributes };
+  const resource: ResourceRef = { id: r['id'] as string | undefined, name: r['name'] as string | undefined, customAttributes };
+  // Only when sent, so a resource without them decodes as it always has.
+  if (typeof r['hostName'] === 'string') resource.hostName = r['hostName'];
+  if (typeof r['ipAddress'] === 'string') resource.ipAddress = r['ipAddress'];
+  return resource;
 }
 
 // ---- gateway → controller -------------------------------------------------

@@ -124,6 +124,10 @@ export interface ResourceRef {
   id?: string | undefined;
   name?: string | undefined;
   customAttributes: Record<string, string>;
+  /** The device's host name, matched against PMP's DNS NAME by a profile whose resourceMatch lists "hostName" (section 9). */
+  hostName?: string | undefined;
+  /** The device's IP address, matched against PMP's DNS NAME by a profile whose resourceMatch lists "ipAddress" (section 9). */
+  ipAddress?: string | undefined;
 }
 
 export interface ListAccountsParams {
@@ -200,6 +204,9 @@ export interface GetPasswordData {
 // Not in GatewayMessage / ControllerMessage yet: the link and the reference
 // controller learn these frames when the outbox is wired (docs/protocol.md,
 // "Events: what section 11 left open").
+
+/** Announced in hello by a gateway that reads `resource.hostName` / `resource.ipAddress` (section 9). */
+export const CAPABILITY_RESOURCE_BY_ADDRESS = 'resourceByAddress';
 
 /** Announced in hello by a gateway that sends events and takes acks. */
 export const CAPABILITY_ROTATION_EVENTS = 'rotationEvents';

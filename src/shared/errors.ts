@@ -49,6 +49,7 @@ export const ERROR_RETRYABLE = {
   DEADLINE_EXCEEDED: true,
   OVERLOADED: true,
   RESULT_TOO_LARGE: false,
+  RESOURCE_AMBIGUOUS: false,
   INTERNAL: true,
 } as const;
 

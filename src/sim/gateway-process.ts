@@ -29,7 +29,11 @@ export function childEnv(base: NodeJS.ProcessEnv, extra: NodeJS.ProcessEnv = {})
 }
 
 export interface CliSpawnOptions {
-  /** The built CLI (dist/cli/main.js), or a stand-in that takes its arguments (the benchmark's relay). */
+  /**
+   * The built CLI (dist/cli/main.js), a stand-in that takes its arguments
+   * (the benchmark's relay), or the single-executable binary: a `.js`/`.mjs`
+   * entry runs on this process's Node, anything else is run as it is.
+   */
   cliEntry: string;
   args: readonly string[];
   /** The child's whole environment (see {@link childEnv}). */
@@ -40,9 +44,12 @@ export interface CliSpawnOptions {
   cwd?: string;
 }
 
-/** Spawns `node [nodeArgs] <cliEntry> …args`: stdin ignored, stdout and stderr piped. */
+/** Spawns `node [nodeArgs] <cliEntry> …args`, or `<binary> …args`: stdin ignored, stdout and stderr piped. */
 export function spawnCli(o: CliSpawnOptions): ChildProcess {
-  return spawn(process.execPath, [...(o.nodeArgs ?? []), o.cliEntry, ...o.args], {
+  const script = /\.m?js$/.test(o.cliEntry);
+  const command = script ? process.execPath : o.cliEntry;
+  const args = script ? [...(o.nodeArgs ?? []), o.cliEntry, ...o.args] : [...o.args];
+  return spawn(command, args, {
     env: o.env,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(o.cwd === undefined ? {} : { cwd: o.cwd }),

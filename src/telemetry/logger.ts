@@ -1,10 +1,15 @@
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/types.js';
+import type PinoPretty from 'pino-pretty';
+
+// Loaded only for a terminal: the daemon under journald never needs it.
+const requireHere = createRequire(import.meta.url) as (id: 'pino-pretty') => typeof PinoPretty;
 
 /**
  * The one logger factory. JSON lines to stdout for journald; human-readable
- * (pino-pretty, in a worker thread) only when stdout is a terminal. Every
+ * (pino-pretty, in-process) only when stdout is a terminal. Every
  * field that could ever carry a secret is censored by pino's `redact`, so a
  * careless `log.debug({ req })` still cannot leak a token or a password.
  * Components never create loggers: they receive one (or a child).
@@ -91,13 +96,17 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const pretty = opts.pretty ?? process.stdout.isTTY === true;
   if (pretty) {
     try {
-      const transport = pino.transport({
-        target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'SYS:standard', ignore: 'pid,hostname,service', destination: 1 },
+      // In this thread, not pino.transport's worker: the single-executable binary has no worker files on disk.
+      const prettyStream = requireHere('pino-pretty')({
+        colorize: true,
+        translateTime: 'SYS:standard',
+        ignore: 'pid,hostname,service',
+        destination: 1,
+        sync: true,
       });
-      // Transports do not accept a level formatter (pino would refuse); pino-pretty prints labels itself.
+      // pino-pretty prints level labels itself from pino's numbers.
       const { formatters: _unused, ...prettyOptions } = options;
-      return pino(prettyOptions, transport);
+      return pino(prettyOptions, prettyStream);
     } catch {
       // pino-pretty missing from a pruned install: JSON is still correct, only less pretty.
     }

@@ -13,3 +13,7 @@ export { isPmpId } from '../shared/pmp-id.js';
 export { VaultTrust, type TrustMode } from './vault-trust.js';
 export { describeError } from './vault-errors.js';
 export { instrumentVault, type InstrumentedVault, type VaultCallObserver } from './instrumented-vault.js';
+export { DnsIndex } from './dns-index.js';
+export { needsDnsIndex, type DnsIndexOptions, type DnsIndexState, type DnsIndexStats, type DnsMatch } from './dns-index-options.js';
+export { normalizeAddress } from './dns-index-address.js';
+export type { AddressEntry, IndexedResource } from './dns-index-table.js';

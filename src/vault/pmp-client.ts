@@ -29,10 +29,12 @@ import type {
   CallOptions,
   FetchedPassword,
   ListAccountsOptions,
+  ListResourcesOptions,
   PasswordRequest,
   PmpAccount,
   PmpAccountList,
   PmpResource,
+  ResourceDirectory,
   VaultClient,
   VaultMetadataCache,
 } from './types.js';
@@ -66,11 +68,12 @@ export interface VaultClientDeps {
 
 const REDACT_PATHS = ['token', 'password', 'headers.AUTHTOKEN', 'headers.authtoken', 'query', '*.token', '*.password'];
 
-export function createVaultClient(profile: VaultProfile, deps: VaultClientDeps): VaultClient & VaultMetadataCache {
+/** The client of one profile; it is also the ResourceDirectory its DNS-name index reads. */
+export function createVaultClient(profile: VaultProfile, deps: VaultClientDeps): VaultClient & ResourceDirectory & VaultMetadataCache {
   return new PmpVaultClient(profile, deps);
 }
 
-class PmpVaultClient implements VaultClient, VaultMetadataCache {
+class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCache {
   readonly name: string;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -99,9 +102,24 @@ class PmpVaultClient implements VaultClient, VaultMetadataCache {
 
   // ---- the port -------------------------------------------------------------
 
-  async listResources(opts?: CallOptions): Promise<PmpResource[]> {
-    const { value } = await this.resources.get('', () => this.fetchResources(), opts?.signal);
+  async listResources(opts?: ListResourcesOptions): Promise<PmpResource[]> {
+    const load = (): Promise<PmpResource[]> => this.fetchResources();
+    const value = opts?.fresh ? await this.resources.refresh('', load, opts.signal) : (await this.resources.get('', load, opts?.signal)).value;
     return value.map((r) => ({ ...r }));
+  }
+
+  /**
+   * From a fresh cached account list when there is one; else one
+   * account-list call whose answer is not cached: the index reads every
+   * resource once, and 10,000 account lists are no cache's business.
+   */
+  async resourceDnsName(resourceId: string, opts?: CallOptions): Promise<string | undefined> {
+    assertResourceId(resourceId);
+    const cached = this.accountLists.peek(resourceId);
+    if (cached) return cached.dnsName;
+    const env = await this.http.request({ call: 'listAccounts', path: accountsPath(resourceId), signal: opts?.signal });
+    expectSuccess(env, { call: 'listAccounts' });
+    return parseAccountList(env, resourceId).dnsName;
   }
 
   async resolveResource(ref: string, opts?: CallOptions): Promise<{ id: string; name: string | undefined }> {

@@ -64,6 +64,22 @@ export interface ListAccountsOptions extends CallOptions {
   pick?: (accounts: readonly PmpAccount[]) => readonly PmpAccount[];
 }
 
+export interface ListResourcesOptions extends CallOptions {
+  /** Ask the vault again instead of answering from the metadata cache (the answer refills it). */
+  fresh?: boolean;
+}
+
+/**
+ * What the DNS-name index needs of a vault (dns-index.ts): the resource
+ * list and one resource's DNS NAME, which PMP returns only with the
+ * resource's account list (shared/reference/pmp-api.md section 2).
+ */
+export interface ResourceDirectory {
+  listResources(opts?: ListResourcesOptions): Promise<PmpResource[]>;
+  /** The resource's DNS NAME (undefined when PMP has none); RESOURCE_NOT_FOUND when the resource is gone. */
+  resourceDnsName(resourceId: string, opts?: CallOptions): Promise<string | undefined>;
+}
+
 export interface VaultClient {
   readonly name: string;
   /** All resources visible to the API user. */

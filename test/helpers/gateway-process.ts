@@ -27,6 +27,11 @@ export function cliMain(): string {
   return main;
 }
 
+/** What tests run as `credgw`: the single-executable binary named by $CREDGW_TEST_BINARY (.ci/run runs the gateway processes and the demo with the shipped binary), else {@link cliMain}. */
+export function cliUnderTest(): string {
+  return process.env['CREDGW_TEST_BINARY'] || cliMain();
+}
+
 export interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -126,7 +131,7 @@ export interface SpawnOptions {
 
 /** `node <dist>/cli/main.js …args`. */
 export function spawnCli(args: readonly string[], opts: SpawnOptions = {}): CliProcess {
-  return new CliProcess(spawnCliChild({ cliEntry: cliMain(), args, env: childEnv(process.env, opts.env) }));
+  return new CliProcess(spawnCliChild({ cliEntry: cliUnderTest(), args, env: childEnv(process.env, opts.env) }));
 }
 
 /** `credgw --config-dir <configDir> run`. */

@@ -19,6 +19,8 @@ export function testVaultProfile(url: string, over: Partial<VaultProfile> = {}):
     healthIntervalMs: 15_000,
     maxResponseBytes: 24 * 1024 * 1024,
     rotationNotices: false,
+    resourceMatch: ['attribute'],
+    dnsIndex: { maxCallsPerMinute: 120, refreshIntervalMs: 900_000 },
     ...over,
   };
 }

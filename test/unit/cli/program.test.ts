@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { subcommandsFor } from '../../../src/cli/program.js';
 import { runCredgw as cli } from '../../helpers/cli.js';
 
-const ALL = ['config', 'vault', 'cert', 'sim', 'run', 'status', 'diagnose', 'demo'];
+const ALL = ['config', 'vault', 'cert', 'sim', 'run', 'status', 'diagnose', 'demo', 'version'];
 
 describe('subcommandsFor: which subcommand modules a command line loads', () => {
   it.each([
@@ -43,5 +43,21 @@ describe('the program with lazily loaded subcommands', () => {
     const r = await cli(['--version']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('version --json reports the version and the Node runtime it runs on', async () => {
+    const r = await cli(['version', '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as Record<string, unknown>;
+    expect(report).toMatchObject({ node: process.version, arch: process.arch, platform: process.platform, packaging: 'node' });
+    expect(report['version']).toMatch(/^\d+\.\d+\.\d+/);
+    // From dist/ or src/ there is no build stamp; the binary's comes from scripts/build-binary.mjs.
+    expect(report['commit']).toBeNull();
+  });
+
+  it('config example prints the annotated example config', async () => {
+    const r = await cli(['config', 'example']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toHaveProperty('controller');
   });
 });

@@ -42,6 +42,8 @@ export function profile(overrides: Partial<VaultProfile> = {}): VaultProfile {
     healthIntervalMs: 15000,
     maxResponseBytes: 24 * 1024 * 1024,
     rotationNotices: false,
+    resourceMatch: ['attribute'],
+    dnsIndex: { maxCallsPerMinute: 120, refreshIntervalMs: 900_000 },
     ...overrides,
   };
 }

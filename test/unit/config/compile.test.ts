@@ -79,6 +79,8 @@ describe('compileConfig', () => {
       healthIntervalMs: D.DEFAULT_HEALTH_INTERVAL_MS,
       maxResponseBytes: D.DEFAULT_MAX_RESPONSE_BYTES,
       rotationNotices: false,
+      resourceMatch: ['attribute'],
+      dnsIndex: { maxCallsPerMinute: 120, refreshIntervalMs: 15 * 60_000 },
     });
     expect(c.limits).toEqual({ maxInFlight: 256, maxQueued: D.DEFAULT_MAX_QUEUED, drainTimeoutMs: D.DEFAULT_DRAIN_TIMEOUT_MS });
   });
@@ -322,6 +324,33 @@ describe('cross-field rules', () => {
     expect(problems({ telemetry: { listen: '127.0.0.1:70000' } })).toEqual(['telemetry.listen: port must be 0-65535']);
   });
 
+  it('resourceMatch: an ordered list of attribute, hostName and ipAddress, each at most once', () => {
+    const compiled = (v: Record<string, unknown>) => compileConfig({ vaults: [vault(v)] }, opts).vaults[0]!;
+    expect(compiled({ resourceMatch: ['ipAddress', 'hostName', 'attribute'] }).resourceMatch).toEqual(['ipAddress', 'hostName', 'attribute']);
+    expect(compiled({ resourceMatch: ['hostName'] }).resourceMatch).toEqual(['hostName']);
+    expect(problems({ vaults: [vault({ resourceMatch: ['hostName', 'attribute', 'hostName'] })] })).toEqual([
+      'vaults[0].resourceMatch: lists "hostName" more than once',
+    ]);
+    expect(problems({ vaults: [vault({ resourceMatch: [] })] })).toEqual(['vaults[0].resourceMatch: must not be empty']);
+    expect(problems({ vaults: [vault({ resourceMatch: ['dnsName'] })] })).toEqual([
+      'vaults[0].resourceMatch[0]: must be one of "attribute", "hostName", "ipAddress"',
+    ]);
+    expect(problems({ vaults: [vault({ resourceMatch: 'hostName' })] })).toEqual(['vaults[0].resourceMatch: must be an array']);
+  });
+
+  it('dnsIndex: a budget of 10-60000 calls a minute and a refresh interval of 1 min to 7 days, each defaulted alone', () => {
+    const compiled = (v: Record<string, unknown>) => compileConfig({ vaults: [vault(v)] }, opts).vaults[0]!.dnsIndex;
+    expect(compiled({ dnsIndex: { maxCallsPerMinute: 30 } })).toEqual({ maxCallsPerMinute: 30, refreshIntervalMs: D.DEFAULT_DNS_INDEX_REFRESH_INTERVAL_MS });
+    expect(compiled({ dnsIndex: { refreshIntervalMs: 60_000, '//': 'note' } })).toEqual({ maxCallsPerMinute: 120, refreshIntervalMs: 60_000 });
+    expect(problems({ vaults: [vault({ dnsIndex: { maxCallsPerMinute: 9, refreshIntervalMs: 59_999 } })] })).toEqual([
+      'vaults[0].dnsIndex.maxCallsPerMinute: must be at least 10',
+      'vaults[0].dnsIndex.refreshIntervalMs: must be at least 60000',
+    ]);
+    expect(problems({ vaults: [vault({ dnsIndex: { maxCallPerMinute: 5 } })] })).toEqual([
+      'vaults[0].dnsIndex.maxCallPerMinute: is not a known key (did you mean maxCallsPerMinute?)',
+    ]);
+  });
+
   it('a value the schema faulted gets one line, not two', () => {
     expect(problems({ vaults: [vault({ url: 'http://pmp/restapi' })] })).toEqual(['vaults[0].url: must be https://host[:port]']);
   });
@@ -339,7 +368,7 @@ describe('shipped configs', () => {
     const keys = (o: object) => Object.keys(o).filter((k) => !k.startsWith('//'));
     expect(keys(raw).sort()).toEqual(['clusterId', 'controller', 'events', 'gatewayId', 'limits', 'notices', 'policy', 'priority', 'stateDir', 'telemetry', 'vaults']);
     expect(keys(raw.controller!)).toHaveLength(9);
-    expect(keys(raw.vaults![0]!)).toHaveLength(15);
+    expect(keys(raw.vaults![0]!)).toHaveLength(18);
     expect(keys(raw.events!)).toHaveLength(2);
     expect(keys(raw.notices!)).toHaveLength(9);
     expect(keys(raw.notices!.syslog!)).toHaveLength(7);

@@ -45,6 +45,7 @@ const PROTOCOL_TABLE: Array<[string, boolean]> = [
   ['DEADLINE_EXCEEDED', true],
   ['OVERLOADED', true],
   ['RESULT_TOO_LARGE', false],
+  ['RESOURCE_AMBIGUOUS', false],
   ['INTERNAL', true],
 ];
 
