@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { validateConfig } from '../config/compile.js';
+import { DEFAULT_APP_NAME } from '../config/defaults.js';
 import type { RawVaultProfile } from '../config/schema.js';
 import { describeSecretRef, isSecretRef } from '../config/secrets.js';
 import type { GatewayConfig, VaultProfile } from '../config/types.js';
 import { CredgwError, GatewayError } from '../shared/errors.js';
+import { isHeaderValue } from '../shared/header-value.js';
 import { isValidPin, normalizePin } from '../tls/pin.js';
 import { readCaFile } from '../tls/trust.js';
 import type { PmpAccount, ResourceDirectory, VaultClient } from '../vault/types.js';
@@ -24,8 +26,11 @@ export function vaultCommand(ctx: CliContext): Command {
     .description('add a vault profile')
     .argument('<name>', 'profile name, as commands from the cloud name it')
     .requiredOption('--url <url>', 'https://host[:port] of PMP / PAM360 (no path)')
-    .requiredOption('--token <ref>', 'where the API key is: file:///path, env://NAME or credential://NAME (never the key itself)')
-    .option('--org-name <name>', 'PAM360 / MSP organisation (orgName header)')
+    .requiredOption('--token <ref>', 'where the token is: file:///path, env://NAME or credential://NAME (never the token itself)')
+    .option('--token-kind <kind>', 'apiUser: an API user\'s key, sent as AUTHTOKEN (default); integration: a PAM360 integration token, sent as APP_AUTHTOKEN with APP_NAME')
+    .option('--app-name <name>', 'APP_NAME sent with an integration token (default "credgw"; only with --token-kind integration)')
+    .option('--org-name <name>', 'PAM360 / MSP organisation of every call (orgName header)')
+    .option('--org-name-attribute <attr>', "custom attribute of a command's resource that names its PAM360 / MSP organisation (instead of --org-name)")
     .option('--resource-id-attribute <attr>', 'custom attribute holding the PMP resource ID or name (default "PMP Resource ID")')
     .option('--include-account-notes', 'add account notes to listAccounts')
     .option('--require-ticket-id', 'refuse getPassword without a ticket ID')
@@ -62,9 +67,9 @@ export function vaultCommand(ctx: CliContext): Command {
       const rows = vaults.map((v) => [
         v.name,
         v.url,
-        describeSecretRef(v.token),
+        `${describeSecretRef(v.token)}${v.tokenKind === 'integration' ? ` (integration, APP_NAME ${v.appName ?? DEFAULT_APP_NAME})` : ''}`,
         trustOf(v),
-        v.orgName ?? '-',
+        v.orgName ?? (v.orgNameAttribute ? `from attribute "${v.orgNameAttribute}"` : '-'),
         v.resourceIdAttribute ?? 'PMP Resource ID',
       ]);
       ctx.out(table(['NAME', 'URL', 'TOKEN', 'TRUST', 'ORG', 'RESOURCE ATTRIBUTE'], rows));
@@ -86,7 +91,7 @@ export function vaultCommand(ctx: CliContext): Command {
 
   cmd
     .command('test')
-    .description('test DNS, TCP, TLS and the API key of a vault profile, one line per check')
+    .description('test DNS, TCP, TLS and the token of a vault profile (and which kind the vault accepted), one line per check')
     .argument('<name>', 'profile name')
     .action(async (name: string) => {
       const profile = findProfile(ctx.store().load(), name);
@@ -103,11 +108,13 @@ export function vaultCommand(ctx: CliContext): Command {
     .argument('<name>', 'profile name')
     .argument('<resource>', 'PMP resource ID (digits) or name')
     .option('--notes', "fetch notes even when the profile's includeAccountNotes is off")
+    .option('--org-name <name>', "PAM360 / MSP organisation to ask in (default: the profile's orgName)")
     .option('--json', 'as JSON')
-    .action(async (name: string, resourceRef: string, opts: { json?: boolean; notes?: boolean }) => {
+    .action(async (name: string, resourceRef: string, opts: { json?: boolean; notes?: boolean; orgName?: string }) => {
       await withClient(ctx, name, async (client, profile) => {
-        const resource = await client.resolveResource(resourceRef);
-        const list = await client.listAccounts(resource.id, { includeNotes: profile.includeAccountNotes || opts.notes === true });
+        const org = orgOption(opts.orgName);
+        const resource = await client.resolveResource(resourceRef, org);
+        const list = await client.listAccounts(resource.id, { ...org, includeNotes: profile.includeAccountNotes || opts.notes === true });
         if (opts.json) {
           ctx.out(JSON.stringify(list, null, 2));
           return;
@@ -127,13 +134,15 @@ export function vaultCommand(ctx: CliContext): Command {
     .argument('<account>', 'account ID (digits) or account name')
     .option('--ticket-id <id>', 'ticket ID passed to PMP')
     .option('--reason <text>', 'reason passed to PMP')
+    .option('--org-name <name>', "PAM360 / MSP organisation to ask in (default: the profile's orgName)")
     .option('--reveal', 'print the password (alone on one line, for scripts)')
-    .action(async (name: string, resourceRef: string, accountRef: string, opts: { ticketId?: string; reason?: string; reveal?: boolean }) => {
+    .action(async (name: string, resourceRef: string, accountRef: string, opts: { ticketId?: string; reason?: string; reveal?: boolean; orgName?: string }) => {
       await withClient(ctx, name, async (client) => {
-        const resource = await client.resolveResource(resourceRef);
-        const list = await client.listAccounts(resource.id);
+        const org = orgOption(opts.orgName);
+        const resource = await client.resolveResource(resourceRef, org);
+        const list = await client.listAccounts(resource.id, org);
         const account = findAccount(list.accounts, accountRef, list.resourceName);
-        const fetched = await client.getPassword(list.resourceId, account.id, { ticketId: opts.ticketId, reason: opts.reason });
+        const fetched = await client.getPassword(list.resourceId, account.id, { ticketId: opts.ticketId, reason: opts.reason }, org);
         if (opts.reveal) {
           ctx.out(fetched.password);
           return;
@@ -173,7 +182,10 @@ export function vaultCommand(ctx: CliContext): Command {
 interface VaultAddOptions {
   url: string;
   token: string;
+  tokenKind?: string;
+  appName?: string;
   orgName?: string;
+  orgNameAttribute?: string;
   resourceIdAttribute?: string;
   includeAccountNotes?: boolean;
   requireTicketId?: boolean;
@@ -203,8 +215,15 @@ function vaultFromOptions(name: string, opts: VaultAddOptions): RawVaultProfile 
       throw new UsageError(`--ca-file: ${(err as Error).message}`);
     }
   }
+  if (opts.tokenKind !== undefined && opts.tokenKind !== 'apiUser' && opts.tokenKind !== 'integration') {
+    throw new UsageError('--token-kind must be apiUser (an API user\'s key, sent as AUTHTOKEN) or integration (a PAM360 integration token, sent as APP_AUTHTOKEN)');
+  }
   const profile: RawVaultProfile = { name, url: opts.url, token: opts.token };
+  // Written only when given, so the file keeps following the defaults.
+  if (opts.tokenKind !== undefined) profile.tokenKind = opts.tokenKind;
+  if (opts.appName !== undefined) profile.appName = opts.appName;
   if (opts.orgName !== undefined) profile.orgName = opts.orgName;
+  if (opts.orgNameAttribute !== undefined) profile.orgNameAttribute = opts.orgNameAttribute;
   if (opts.resourceIdAttribute !== undefined) profile.resourceIdAttribute = opts.resourceIdAttribute;
   if (opts.includeAccountNotes) profile.includeAccountNotes = true;
   if (opts.requireTicketId) profile.requireTicketId = true;
@@ -229,7 +248,10 @@ const OPTION_OF_KEY: Record<string, string> = {
   name: 'NAME',
   url: '--url',
   token: '--token',
+  tokenKind: '--token-kind',
+  appName: '--app-name',
   orgName: '--org-name',
+  orgNameAttribute: '--org-name-attribute',
   resourceIdAttribute: '--resource-id-attribute',
   caFile: '--ca-file',
   pinSha256: '--pin',
@@ -270,6 +292,15 @@ export function findAccount(accounts: readonly PmpAccount[], ref: string, resour
     throw new GatewayError('ACCOUNT_NOT_FOUND', `more than one account named "${ref}" on ${resourceName}; give the account ID`);
   }
   throw new GatewayError('ACCOUNT_NOT_FOUND', `no account "${ref}" on ${resourceName}`);
+}
+
+/** `--org-name` as call options; a value a header cannot carry is a usage error here, not a vault refusal. */
+function orgOption(orgName: string | undefined): { orgName?: string } {
+  if (orgName === undefined) return {};
+  if (!isHeaderValue(orgName)) {
+    throw new UsageError('--org-name must be printable ISO-8859-1 (Latin-1) characters without leading or trailing spaces: it is sent as the orgName header');
+  }
+  return { orgName };
 }
 
 function accountFlags(a: PmpAccount): string {

@@ -2,7 +2,7 @@ import type { GetPasswordData, GetPasswordParams } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
 import type { SealedRecipient, VaultPort } from './ports.js';
-import { addressResource, knownResource, lookupResource, mappedResource, type ResolvedResource } from './resolve-resource.js';
+import { addressResource, knownResource, lookupResource, mappedOrg, mappedResource, type ResolvedResource } from './resolve-resource.js';
 
 /**
  * getPassword (protocol section 5). Everything that can refuse the command
@@ -10,8 +10,10 @@ import { addressResource, knownResource, lookupResource, mappedResource, type Re
  *   1. UNKNOWN_VAULT
  *   2. TICKET_ID_REQUIRED when the profile says requireTicketId (no PMP call at all)
  *   3. BAD_REQUEST for an unusable recipientKey (no PMP call at all)
- *   4. RESOURCE_NOT_MAPPED, then the resource is resolved (RESOURCE_NOT_FOUND;
- *      by address also RESOURCE_AMBIGUOUS)
+ *   4. RESOURCE_NOT_MAPPED (the resource attribute, then the organisation
+ *      attribute when the profile has orgNameAttribute), then the resource
+ *      is resolved in that organisation (RESOURCE_NOT_FOUND; by address
+ *      also RESOURCE_AMBIGUOUS)
  *   5. POLICY_DENIED: allow-list, then denied account names — checked on the
  *      account list's metadata so a denied account's password is never
  *      fetched — then the per-account fetch rate
@@ -39,13 +41,17 @@ export function getPassword(params: GetPasswordParams, ctx: CommandContext): Pro
       throw new GatewayError('TICKET_ID_REQUIRED', `vault profile "${profile.name}" requires a ticket ID`);
     }
     const recipient = params.recipientKey === undefined ? undefined : ctx.sealer.recipient(params.recipientKey);
-    const fetch: PasswordFetch = { params, ctx, vault: profile.name, client, recipient };
     const byAddress = addressResource(params.resource, lease, ctx);
-    if (byAddress) return byAddress.then((r) => checkAndFetch(fetch, r));
+    if (byAddress) {
+      const fetch: PasswordFetch = { params, ctx, vault: profile.name, client, recipient, orgName: mappedOrg(params.resource, profile) };
+      return byAddress.then((r) => checkAndFetch(fetch, r));
+    }
     const ref = mappedResource(params.resource, profile, ctx);
+    const orgName = mappedOrg(params.resource, profile);
+    const fetch: PasswordFetch = { params, ctx, vault: profile.name, client, recipient, orgName };
     const known = knownResource(ref, ctx.facts);
     if (known) return checkAndFetch(fetch, known);
-    return lookupResource(ref, client, ctx).then((r) => checkAndFetch(fetch, r));
+    return lookupResource(ref, client, ctx, orgName).then((r) => checkAndFetch(fetch, r));
   } catch (err) {
     return Promise.reject(err);
   }
@@ -59,6 +65,8 @@ interface PasswordFetch {
   vault: string;
   client: VaultPort;
   recipient: SealedRecipient | undefined;
+  /** The command's PAM360 organisation (mappedOrg); undefined: the profile's own. */
+  orgName: string | undefined;
 }
 
 /** Steps 5 and 6 for a resolved resource (throws a refusal). */
@@ -78,7 +86,7 @@ async function checkListed(f: PasswordFetch, resource: ResolvedResource, nameNee
   // Metadata only (the client caches it briefly); needed for the resource
   // name or the account name before deciding to fetch.
   checkNotAborted(ctx.signal);
-  const list = await f.client.listAccounts(resource.id, { signal: ctx.signal });
+  const list = await f.client.listAccounts(resource.id, { signal: ctx.signal, orgName: f.orgName });
   if (nameNeeded) ctx.policy.assertResource({ ...resource, name: list.resourceName || resource.name });
   if (ctx.policy.hasDeniedAccounts) {
     const account = list.accounts.find((a) => a.id === params.accountId);
@@ -96,7 +104,7 @@ function fetchPassword(f: PasswordFetch, resource: ResolvedResource): Promise<Ge
   checkNotAborted(ctx.signal);
   ctx.policy.takeFetch(f.vault, resource.id, params.accountId);
   const request = { ticketId: params.ticketId, reason: params.reason };
-  return f.client.getPassword(resource.id, params.accountId, request, { signal: ctx.signal }).then((fetched) => {
+  return f.client.getPassword(resource.id, params.accountId, request, { signal: ctx.signal, orgName: f.orgName }).then((fetched) => {
     ctx.facts.accountName = fetched.accountName;
     // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
     ctx.policy.assertAccount(fetched.accountName);

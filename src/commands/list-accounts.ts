@@ -1,7 +1,7 @@
 import type { AccountSummary, ListAccountsData, ListAccountsParams } from '../protocol/index.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
-import type { VaultAccount } from './ports.js';
-import { addressResource, knownResource, lookupResource, mappedResource, type ResolvedResource } from './resolve-resource.js';
+import type { VaultAccount, VaultAccountList } from './ports.js';
+import { addressResource, knownResource, lookupResource, mappedOrg, mappedResource, type ResolvedResource } from './resolve-resource.js';
 
 /**
  * listAccounts (protocol section 5): the accounts of the mapped PMP resource.
@@ -14,9 +14,13 @@ import { addressResource, knownResource, lookupResource, mappedResource, type Re
  *   account); without it, no account has a `notes` key.
  * - `policy.allowResources` applies as it does to getPassword.
  * - Paged (`params.offset`, `params.limit`) over the list the cloud may see,
- *   so that no result outgrows a frame. The vault client fetches the whole
- *   list (cached for metadataTtlMs) and the page is cut here; if the vault
- *   call learns to page, only the fetch changes, not the page's shape.
+ *   so that no result outgrows a frame. Without denied accounts that list is
+ *   the vault's, and the page is asked of the client alone (which asks the
+ *   vault for just that page when it pages, vault/account-pager.ts). With
+ *   denied accounts, the page is cut here from the whole list, whose
+ *   offsets are not the vault's.
+ * - In the resource's organisation when the profile has `orgNameAttribute`
+ *   (protocol section 9).
  */
 export const listAccountsCommand: CommandSpec<ListAccountsParams> = {
   execute: listAccounts,
@@ -29,25 +33,39 @@ export async function listAccounts(params: ListAccountsParams, ctx: CommandConte
   const { profile, client } = lease;
   const byAddress = addressResource(params.resource, lease, ctx);
   let resource: ResolvedResource;
-  if (byAddress) resource = await byAddress;
-  else {
+  let orgName: string | undefined;
+  if (byAddress) {
+    // Settled before the organisation is read, so a missing one cannot leave the lookup's rejection unhandled.
+    resource = await byAddress;
+    orgName = mappedOrg(params.resource, profile);
+  } else {
     const ref = mappedResource(params.resource, profile, ctx);
-    resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx));
+    orgName = mappedOrg(params.resource, profile);
+    resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx, orgName));
   }
   const verdict = ctx.policy.resourceAllowed(resource);
   if (verdict === 'no') ctx.policy.assertResource(resource);
   checkNotAborted(ctx.signal);
-  // The page is picked from the whole list so that notes are fetched for its accounts only.
   let total = 0;
   let page: readonly VaultAccount[] = [];
-  const pick = <A extends VaultAccount>(all: readonly A[]): readonly A[] => {
-    const visible = all.filter((a) => !ctx.policy.accountDenied(a.name));
-    total = visible.length;
-    const picked = visible.slice(params.offset, params.offset + params.limit);
-    page = picked;
-    return picked;
-  };
-  const list = await client.listAccounts(resource.id, { signal: ctx.signal, includeNotes: profile.includeAccountNotes, pick });
+  let list: VaultAccountList;
+  const options = { signal: ctx.signal, orgName, includeNotes: profile.includeAccountNotes };
+  if (ctx.policy.hasDeniedAccounts) {
+    // The page is picked from the whole list so that notes are fetched for its accounts only.
+    const pick = <A extends VaultAccount>(all: readonly A[]): readonly A[] => {
+      const visible = all.filter((a) => !ctx.policy.accountDenied(a.name));
+      total = visible.length;
+      const picked = visible.slice(params.offset, params.offset + params.limit);
+      page = picked;
+      return picked;
+    };
+    list = await client.listAccounts(resource.id, { ...options, pick });
+  } else {
+    list = await client.listAccounts(resource.id, { ...options, page: { offset: params.offset, limit: params.limit } });
+    // A client that gave the whole list (no total) is cut here all the same.
+    page = list.totalAccounts === undefined ? list.accounts.slice(params.offset, params.offset + params.limit) : list.accounts;
+    total = list.totalAccounts ?? list.accounts.length;
+  }
   const resourceName = list.resourceName || resource.name || '';
   // The allow-list may name the resource while the attribute gave its ID: only the list tells the name.
   if (verdict === 'unknown') ctx.policy.assertResource({ ...resource, name: resourceName });

@@ -44,6 +44,12 @@ export interface CommandProfile {
   readonly requireTicketId: boolean;
   /** The ways to find a command's resource, in order: the first the command carries a value for decides. */
   readonly resourceMatch: readonly ResourceMatchWay[];
+  /**
+   * The custom attribute of a cloud resource that names its PAM360
+   * organisation, sent as the call's orgName (protocol section 9); null when
+   * the profile's own organisation setting applies.
+   */
+  readonly orgNameAttribute: string | null;
 }
 
 /**
@@ -73,6 +79,8 @@ export interface VaultPort {
 export interface VaultCallOptions {
   /** The command's deadline and fencing: aborting rejects the call with the signal's reason. */
   signal: AbortLike;
+  /** The PAM360 organisation of the call (the resource's orgNameAttribute value); undefined: the profile's own. */
+  orgName?: string | undefined;
 }
 
 export interface AccountListOptions extends VaultCallOptions {
@@ -80,6 +88,11 @@ export interface AccountListOptions extends VaultCallOptions {
   includeNotes?: boolean;
   /** The accounts the command will use, picked from the whole list (a page); only those get their notes. Default: all. */
   pick?: <A extends VaultAccount>(accounts: readonly A[]) => readonly A[];
+  /**
+   * Only this page of the vault's list (not with `pick`): the vault may be
+   * asked for it alone, and the answer then carries `totalAccounts`.
+   */
+  page?: { offset: number; limit: number } | undefined;
 }
 
 export interface VaultAccount {
@@ -96,6 +109,8 @@ export interface VaultAccountList {
   /** The resource's name as the vault lists it. */
   readonly resourceName: string;
   readonly accounts: readonly VaultAccount[];
+  /** With `page`: how many accounts the resource has (absent: `accounts` is the whole list). */
+  readonly totalAccounts?: number | undefined;
 }
 
 export interface PasswordRequest {

@@ -1,5 +1,6 @@
 import type { ResourceRef } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
+import { isHeaderValue } from '../shared/header-value.js';
 import { isPmpId } from '../shared/pmp-id.js';
 import { checkNotAborted, type AuditFacts, type CommandContext } from './command-context.js';
 import type { CommandProfile, VaultLease, VaultPort } from './ports.js';
@@ -66,6 +67,29 @@ export function mappedResource(resource: ResourceRef, profile: CommandProfile, c
 }
 
 /**
+ * The PAM360 organisation of the command (protocol section 9): the value of
+ * the profile's `orgNameAttribute` on the resource, found as the resource
+ * attribute is; undefined when the profile maps no organisation (its fixed
+ * orgName, or none, applies). Missing or empty, or a value the orgName
+ * header cannot carry (printable ISO-8859-1, shared/header-value.ts):
+ * RESOURCE_NOT_MAPPED, before any vault call.
+ */
+export function mappedOrg(resource: ResourceRef, profile: CommandProfile): string | undefined {
+  const attribute = profile.orgNameAttribute;
+  if (!attribute) return undefined;
+  const org = findResourceAttribute(resource, attribute);
+  if (org === undefined) {
+    throw new GatewayError('RESOURCE_NOT_MAPPED', `the resource has no "${attribute}" custom attribute (its PAM360 organisation)`);
+  }
+  if (!isHeaderValue(org)) {
+    throw new GatewayError('RESOURCE_NOT_MAPPED', `the resource's "${attribute}" attribute names an organisation that cannot be sent to the vault`, {
+      detail: 'an organisation name must be printable ISO-8859-1 (Latin-1)',
+    });
+  }
+  return org;
+}
+
+/**
  * The resource of `ref` when no vault call is needed: a PMP resource ID is
  * taken as it is (the common case, one per command). Undefined for a name,
  * which only the vault resolves (lookupResource).
@@ -107,9 +131,13 @@ export function addressResource(resource: ResourceRef, lease: VaultLease, ctx: R
   throw new GatewayError('RESOURCE_NOT_MAPPED', `the resource has no ${ways.join(' or ')}`);
 }
 
-/** The resource of `ref` as the vault resolves it (RESOURCE_NOT_FOUND and vault codes come from the client). */
-export function lookupResource(ref: string, vault: VaultPort, ctx: ResolveContext): Promise<ResolvedResource> {
-  return vault.resolveResource(ref, { signal: ctx.signal }).then((found) => {
+/**
+ * The resource of `ref` as the vault resolves it, in the command's
+ * organisation (`orgName`, mappedOrg) (RESOURCE_NOT_FOUND and vault codes
+ * come from the client).
+ */
+export function lookupResource(ref: string, vault: VaultPort, ctx: ResolveContext, orgName?: string): Promise<ResolvedResource> {
+  return vault.resolveResource(ref, { signal: ctx.signal, orgName }).then((found) => {
     ctx.facts.resourceId = found.id;
     return { ref, id: found.id, name: found.name };
   });

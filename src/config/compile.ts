@@ -1,6 +1,7 @@
 import { hostname as osHostname } from 'node:os';
 import { isIPv4 } from 'node:net';
 import { isValidPin, normalizePin } from '../tls/pin.js';
+import { isHeaderValue } from '../shared/header-value.js';
 import { ConfigError } from './config-error.js';
 import { compileEvents, compileNotices } from './compile-notices.js';
 import * as D from './defaults.js';
@@ -203,11 +204,16 @@ function compileVault(raw: RawVaultProfile, i: number, rules: Rules): VaultProfi
     const twice = resourceMatch.find((way, j) => resourceMatch.indexOf(way) !== j);
     if (twice !== undefined) rules.fail(['vaults', i, 'resourceMatch'], `lists "${twice}" more than once`);
   }
+  checkVaultAuth(v, i, rules);
   return {
     name: v.name as string,
     url,
     token: v.token as string,
+    tokenKind: v.tokenKind ?? D.DEFAULT_TOKEN_KIND,
+    appName: v.appName ?? D.DEFAULT_APP_NAME,
     orgName: v.orgName ?? null,
+    orgNameAttribute: v.orgNameAttribute ?? null,
+    accountPaging: v.accountPaging ?? D.DEFAULT_ACCOUNT_PAGING,
     resourceIdAttribute: v.resourceIdAttribute ?? D.DEFAULT_RESOURCE_ID_ATTRIBUTE,
     includeAccountNotes: v.includeAccountNotes ?? false,
     requireTicketId: v.requireTicketId ?? false,
@@ -226,6 +232,24 @@ function compileVault(raw: RawVaultProfile, i: number, rules: Rules): VaultProfi
       refreshIntervalMs: v.dnsIndex?.refreshIntervalMs ?? D.DEFAULT_DNS_INDEX_REFRESH_INTERVAL_MS,
     },
   };
+}
+
+/** Token kind and organisation rules of a vault profile (protocol section 9). */
+function checkVaultAuth(v: Partial<RawVaultProfile>, i: number, rules: Rules): void {
+  // An appName beside an API user's key would be silently unused: the admin meant an integration token.
+  if (v.appName !== undefined && (v.tokenKind ?? D.DEFAULT_TOKEN_KIND) !== 'integration' && rules.ok(['vaults', i, 'tokenKind'])) {
+    rules.fail(['vaults', i, 'appName'], 'is used only with tokenKind "integration" (an API user\'s key is sent as AUTHTOKEN, without APP_NAME)');
+  }
+  if (typeof v.orgName === 'string' && rules.ok(['vaults', i, 'orgName']) && !isHeaderValue(v.orgName)) {
+    rules.fail(
+      ['vaults', i, 'orgName'],
+      'cannot be sent as the orgName header: use printable ISO-8859-1 (Latin-1) characters, without leading or trailing spaces',
+    );
+  }
+  // With the attribute, a resource without it is RESOURCE_NOT_MAPPED: a fixed orgName would never be used.
+  if (typeof v.orgName === 'string' && typeof v.orgNameAttribute === 'string') {
+    rules.fail(['vaults', i, 'orgNameAttribute'], 'excludes orgName: set a fixed organisation or the attribute that names it, not both');
+  }
 }
 
 function checkPin(pin: unknown, path: Array<string | number>, rules: Rules): void {

@@ -25,6 +25,12 @@ export const CREDENTIALS_SUBDIR = 'credentials';
 export const DEFAULT_PRIORITY = 100;
 
 export const DEFAULT_RESOURCE_ID_ATTRIBUTE = 'PMP Resource ID';
+/** How the vault token is sent: an API user's key as the AUTHTOKEN header (protocol section 9). */
+export const DEFAULT_TOKEN_KIND = 'apiUser';
+/** APP_NAME sent with an integration token (tokenKind "integration"). */
+export const DEFAULT_APP_NAME = 'credgw';
+/** listAccounts pages through STARTINDEX/LIMIT when the vault honours them, else cuts the whole list. */
+export const DEFAULT_ACCOUNT_PAGING = 'auto';
 export const DEFAULT_VAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_VAULT_MAX_CONNECTIONS = 32;
 export const DEFAULT_METADATA_TTL_MS = 30_000;

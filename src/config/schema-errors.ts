@@ -24,6 +24,7 @@ export const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
   proxyUrl: 'must be http://[user@]host:port',
   absPath: 'must be an absolute path',
   audit: 'must be "stdout" or an absolute file path',
+  appName: 'must be 1-64 visible ASCII characters (inner spaces allowed): it is sent as the APP_NAME header',
 };
 
 /** `/vaults/1/url` → `vaults[1].url`; the root is `(root)`. */

@@ -17,7 +17,11 @@ export interface RawVaultProfile {
   name: string;
   url: string;
   token: string;
+  tokenKind?: 'apiUser' | 'integration';
+  appName?: string;
   orgName?: string | null;
+  orgNameAttribute?: string | null;
+  accountPaging?: 'auto' | 'off';
   resourceIdAttribute?: string;
   includeAccountNotes?: boolean;
   requireTicketId?: boolean;
@@ -127,6 +131,8 @@ export const configSchema = {
     absPath: { pattern: '^/[^\\u0000]*$' },
     nonEmpty: { minLength: 1, maxLength: 256 },
     audit: { pattern: '^(stdout|/[^\\u0000]*)$' },
+    // Sent as the APP_NAME header: visible ASCII, inner spaces allowed.
+    appName: { pattern: '^[!-~](?:[ -~]{0,62}[!-~])?$' },
     vault: {
       additionalProperties: false,
       patternProperties: COMMENTS,
@@ -135,7 +141,11 @@ export const configSchema = {
         name: str('vaultName'),
         url: str('httpsUrl'),
         token: str('secretRef'),
+        tokenKind: { type: 'string', enum: ['apiUser', 'integration'] },
+        appName: str('appName'),
         orgName: strOrNull('nonEmpty'),
+        orgNameAttribute: strOrNull('nonEmpty'),
+        accountPaging: { type: 'string', enum: ['auto', 'off'] },
         resourceIdAttribute: str('nonEmpty'),
         includeAccountNotes: { type: 'boolean' },
         requireTicketId: { type: 'boolean' },

@@ -20,15 +20,34 @@ export interface DnsIndexConfig {
   readonly refreshIntervalMs: number;
 }
 
+/**
+ * What a vault profile's token is (protocol section 9): an API user's key,
+ * sent as the AUTHTOKEN header, or a PAM360 integration (application)
+ * token, sent as APP_AUTHTOKEN with APP_NAME.
+ */
+export type VaultTokenKind = 'apiUser' | 'integration';
+
 export interface VaultProfile {
   /** Profile name; commands name it in `params.vault`. */
   readonly name: string;
   /** Base URL, `https://host:port` (no path, no trailing slash). */
   readonly url: string;
-  /** Reference to the API user's key (sent as the AUTHTOKEN header). */
+  /** Reference to the vault token: an API user's key or an integration token (`tokenKind`). */
   readonly token: SecretRef;
-  /** PAM360/MSP organisation (orgName header); null when not used. */
+  /** How the token is sent: "apiUser" (AUTHTOKEN header) or "integration" (APP_AUTHTOKEN + APP_NAME). Default "apiUser". */
+  readonly tokenKind: VaultTokenKind;
+  /** APP_NAME sent with an integration token. Default "credgw". */
+  readonly appName: string;
+  /** PAM360/MSP organisation (orgName header) of every call; null when not used. */
   readonly orgName: string | null;
+  /**
+   * Custom attribute of a command's resource that names its PAM360/MSP
+   * organisation (sent as orgName per command); null when not used.
+   * Excludes `orgName`.
+   */
+  readonly orgNameAttribute: string | null;
+  /** "auto": listAccounts asks the vault for one page (STARTINDEX/LIMIT) when it honours them; "off": always the whole list. Default "auto". */
+  readonly accountPaging: 'auto' | 'off';
   /** The custom attribute on a cloud resource that holds the PMP resource ID or name. Default "PMP Resource ID". */
   readonly resourceIdAttribute: string;
   /** Add each account's notes to listAccounts. Default false. */

@@ -207,7 +207,7 @@ export class VaultSet implements VaultRegistry {
         })
       : null;
     const entry = new Entry(profile, client, token, dnsIndex, fingerprint, (e) => this.closeRetired(e), this.opts.logger);
-    entry.cache = raw;
+    entry.cache = raw.metadata;
     return entry;
   }
 }

@@ -9,7 +9,7 @@ import { stripBrackets } from '../shared/url.js';
 import { describeCertificate } from '../tls/certificates.js';
 import { fetchPresentedCertificate } from '../tls/inspect.js';
 import { derToPem } from '../tls/pin.js';
-import { createVaultClient, describeError, VaultTrust } from '../vault/index.js';
+import { createVaultClient, describeError, describeTokenKind, otherTokenKindHint, VaultTrust } from '../vault/index.js';
 
 /**
  * "Test the connection" for one vault profile, as an admin reads it: one
@@ -128,14 +128,23 @@ export async function testVaultConnection(
   const client = createVaultClient(profile, { readToken, clock, ...(opts.logger ? { logger: opts.logger } : {}) });
   try {
     await client.probe();
-    add('auth', true, `API key accepted${profile.orgName ? ` for organisation ${profile.orgName}` : ''}`);
+    add('auth', true, `API key accepted as ${describeTokenKind(profile)}${orgScope(profile)}`);
   } catch (err) {
     const ge = err instanceof GatewayError ? err : new GatewayError('INTERNAL', 'probe failed', { cause: err });
-    add('auth', false, `${ge.code}: ${ge.message}${ge.detail ? ` (${ge.detail})` : ''}`);
+    // Only a refusal of the token itself hints at the other kind; the token is never tried in another form.
+    const hint = ge.code === 'ACCESS_DENIED' ? `; sent as ${describeTokenKind(profile)}: ${otherTokenKindHint(profile)}` : '';
+    add('auth', false, `${ge.code}: ${ge.message}${ge.detail ? ` (${ge.detail})` : ''}${hint}`);
   } finally {
     await client.close();
   }
   return checks;
+}
+
+/** Which organisation the auth check spoke for. */
+function orgScope(profile: VaultProfile): string {
+  if (profile.orgName) return ` for organisation ${profile.orgName}`;
+  if (profile.orgNameAttribute) return ` in the API user's own organisation (commands name theirs in "${profile.orgNameAttribute}")`;
+  return '';
 }
 
 /** Opens a socket, waits for `event`, closes it; rejects on error or time-out. */

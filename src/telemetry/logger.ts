@@ -25,6 +25,9 @@ const SECRET_KEYS = [
   'secret',
   'authtoken',
   'AUTHTOKEN',
+  // PAM360 integration tokens (vault tokenKind "integration").
+  'app_authtoken',
+  'APP_AUTHTOKEN',
   'authorization',
   'Authorization',
   'proxyAuthorization',

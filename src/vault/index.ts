@@ -12,6 +12,7 @@ export {
 export { isPmpId } from '../shared/pmp-id.js';
 export { VaultTrust, type TrustMode } from './vault-trust.js';
 export { describeError } from './vault-errors.js';
+export { describeTokenKind, otherTokenKindHint } from './auth-headers.js';
 export { instrumentVault, type InstrumentedVault, type VaultCallObserver } from './instrumented-vault.js';
 export { DnsIndex } from './dns-index.js';
 export { needsDnsIndex, type DnsIndexOptions, type DnsIndexState, type DnsIndexStats, type DnsMatch } from './dns-index-options.js';

@@ -2,6 +2,8 @@ import { pino, type Logger } from 'pino';
 import type { VaultProfile } from '../config/types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { GatewayError } from '../shared/errors.js';
+import { AccountPager, cutPage, type AccountPage, type PageTarget } from './account-pager.js';
+import { isHeaderValue } from '../shared/header-value.js';
 import {
   accountDetailsPath,
   accountsPath,
@@ -20,12 +22,15 @@ import {
   parseResources,
   type ParsedAccount,
   type ParsedAccountList,
+  type PmpEnvelope,
 } from './pmp-responses.js';
 import { PmpTransport } from './pmp-transport.js';
-import { isPmpId } from '../shared/pmp-id.js';
-import { TtlCache } from './ttl-cache.js';
-import { withSignal, type AbortLike } from '../shared/abort.js';
+import { MetadataCaches } from './metadata-caches.js';
+import type { AbortLike } from '../shared/abort.js';
+import { eachBounded } from './each-bounded.js';
+import { matchResource } from './match-resource.js';
 import type {
+  AccountPageRequest,
   CallOptions,
   FetchedPassword,
   ListAccountsOptions,
@@ -45,11 +50,17 @@ import type {
  * trust, time-out, API key header, retries and logging of each request).
  *
  * - Account metadata (never passwords) is cached for `metadataTtlMs`, so a
- *   password fetch in steady state is one HTTP request.
+ *   password fetch in steady state is one HTTP request. Entries are per
+ *   organisation (CallOptions.orgName): an MSP's tenants never share them.
+ * - A listAccounts page is asked of the vault alone when it pages
+ *   (account-pager.ts), else cut from the cached whole list.
  * - Only failures before a request was written (connect errors) are retried;
  *   a password call that may have reached PMP is never sent twice (each one
  *   is an audit entry there).
  */
+
+/** Re-exported for test/unit/vault (they moved to files of their own). */
+export { eachBounded, matchResource };
 
 export interface VaultClientDeps {
   /** Reads the API key; called for each request whose key `peekToken` does not give. */
@@ -66,21 +77,31 @@ export interface VaultClientDeps {
   clock?: Clock;
 }
 
-const REDACT_PATHS = ['token', 'password', 'headers.AUTHTOKEN', 'headers.authtoken', 'query', '*.token', '*.password'];
+const REDACT_PATHS = [
+  'token',
+  'password',
+  'headers.AUTHTOKEN',
+  'headers.authtoken',
+  'headers.APP_AUTHTOKEN',
+  'headers.app_authtoken',
+  'query',
+  '*.token',
+  '*.password',
+];
 
-/** The client of one profile; it is also the ResourceDirectory its DNS-name index reads. */
-export function createVaultClient(profile: VaultProfile, deps: VaultClientDeps): VaultClient & ResourceDirectory & VaultMetadataCache {
+/** The client of one profile; it is also the ResourceDirectory its DNS-name index reads, and its metadata caches are what rotation events read and drop. */
+export function createVaultClient(profile: VaultProfile, deps: VaultClientDeps): VaultClient & ResourceDirectory & { readonly metadata: VaultMetadataCache } {
   return new PmpVaultClient(profile, deps);
 }
 
-class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCache {
+class PmpVaultClient implements VaultClient, ResourceDirectory {
   readonly name: string;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly http: PmpTransport;
-  private readonly resources: TtlCache<PmpResource[]>;
-  private readonly accountLists: TtlCache<ParsedAccountList>;
-  private readonly notes: TtlCache<{ notes: string | undefined }>;
+  /** Its metadata caches; rotation events read IDs from them and drop a rotated resource's entries. */
+  readonly metadata: MetadataCaches;
+  private readonly pager: AccountPager;
 
   constructor(
     private readonly profile: VaultProfile,
@@ -95,16 +116,21 @@ class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCac
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     });
     this.http = new PmpTransport(profile, { readToken: deps.readToken, peekToken: deps.peekToken, log: this.log, clock: this.clock });
-    this.resources = new TtlCache(this.clock, profile.metadataTtlMs);
-    this.accountLists = new TtlCache(this.clock, profile.metadataTtlMs);
-    this.notes = new TtlCache(this.clock, profile.metadataTtlMs);
+    this.metadata = new MetadataCaches(this.clock, profile.metadataTtlMs);
+    this.pager = new AccountPager({
+      fetch: (target, query) => this.fetchAccounts(target.resourceId, target.orgName, query),
+      log: this.log,
+    });
   }
 
   // ---- the port -------------------------------------------------------------
 
   async listResources(opts?: ListResourcesOptions): Promise<PmpResource[]> {
-    const load = (): Promise<PmpResource[]> => this.fetchResources();
-    const value = opts?.fresh ? await this.resources.refresh('', load, opts.signal) : (await this.resources.get('', load, opts?.signal)).value;
+    const org = this.orgOf(opts);
+    const load = (): Promise<PmpResource[]> => this.fetchResources(org);
+    const value = opts?.fresh
+      ? await this.metadata.resources.refresh(scoped(org, ''), load, opts.signal)
+      : (await this.metadata.resources.get(scoped(org, ''), load, opts?.signal)).value;
     return value.map((r) => ({ ...r }));
   }
 
@@ -115,9 +141,10 @@ class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCac
    */
   async resourceDnsName(resourceId: string, opts?: CallOptions): Promise<string | undefined> {
     assertResourceId(resourceId);
-    const cached = this.accountLists.peek(resourceId);
+    const org = this.orgOf(opts);
+    const cached = this.metadata.accountLists.peek(scoped(org, resourceId));
     if (cached) return cached.dnsName;
-    const env = await this.http.request({ call: 'listAccounts', path: accountsPath(resourceId), signal: opts?.signal });
+    const env = await this.http.request({ call: 'listAccounts', path: accountsPath(resourceId), orgName: org, signal: opts?.signal });
     expectSuccess(env, { call: 'listAccounts' });
     return parseAccountList(env, resourceId).dnsName;
   }
@@ -132,10 +159,12 @@ class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCac
       return { id: ref, name: undefined };
     }
     const signal = opts?.signal;
-    let { value: list, cached } = await this.resources.get('', () => this.fetchResources(), signal);
+    const org = this.orgOf(opts);
+    const load = (): Promise<PmpResource[]> => this.fetchResources(org);
+    let { value: list, cached } = await this.metadata.resources.get(scoped(org, ''), load, signal);
     let found = matchResource(list, ref);
     if (found === 'none' && cached) {
-      list = await this.resources.refresh('', () => this.fetchResources(), signal);
+      list = await this.metadata.resources.refresh(scoped(org, ''), load, signal);
       found = matchResource(list, ref);
     }
     if (found === 'none') throw new GatewayError('RESOURCE_NOT_FOUND', 'the vault has no resource of that name');
@@ -150,32 +179,76 @@ class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCac
   async listAccounts(resourceId: string, opts?: ListAccountsOptions): Promise<PmpAccountList> {
     assertResourceId(resourceId);
     const signal = opts?.signal;
-    const { value: list } = await this.accountLists.get(resourceId, () => this.fetchAccountList(resourceId), signal);
+    const org = this.orgOf(opts);
     const includeNotes = opts?.includeNotes ?? this.profile.includeAccountNotes;
+    if (opts?.page) {
+      if (opts.pick) throw new TypeError('listAccounts takes page or pick, not both');
+      const page = await this.accountPage(resourceId, org, opts.page, signal);
+      const accounts = page.accounts.map((a) => publicAccount(a, includeNotes));
+      if (includeNotes) await this.fillNotes(page.resourceId, page.accounts, accounts, null, org, signal);
+      return { resourceId: page.resourceId, resourceName: page.resourceName, accounts, totalAccounts: page.total };
+    }
+    const { value: list } = await this.metadata.accountLists.get(scoped(org, resourceId), () => this.fetchAccountList(resourceId, org), signal);
     // Notes can hold what an admin does not want in the cloud: only when asked for.
     const accounts: PmpAccount[] = list.accounts.map((a) => publicAccount(a, includeNotes));
     const picked = opts?.pick ? opts.pick(accounts) : accounts;
-    if (includeNotes) {
-      const wanted = picked === accounts ? null : new Set(picked);
-      const missing = accounts.filter((a, i) => !list.accounts[i]!.notesListed && (wanted === null || wanted.has(a)));
-      await eachBounded(missing, this.profile.notesConcurrency, signal, async (account) => {
-        try {
-          account.notes = await this.accountNotes(list.resourceId, account.id, { signal });
-        } catch (err) {
-          // Removed between the list and the details call: no notes, not a failed list.
-          if (!(err instanceof GatewayError && err.code === 'ACCOUNT_NOT_FOUND')) throw err;
-        }
-      });
-    }
+    if (includeNotes) await this.fillNotes(list.resourceId, list.accounts, accounts, picked === accounts ? null : new Set(picked), org, signal);
     return { resourceId: list.resourceId, resourceName: list.resourceName, accounts };
+  }
+
+  /** Notes of the `wanted` accounts (null: all) that the list did not carry, by bounded details calls. */
+  private async fillNotes(
+    resourceId: string,
+    parsed: readonly ParsedAccount[],
+    accounts: PmpAccount[],
+    wanted: ReadonlySet<PmpAccount> | null,
+    org: string | null,
+    signal: AbortLike | undefined,
+  ): Promise<void> {
+    const missing = accounts.filter((a, i) => !parsed[i]!.notesListed && (wanted === null || wanted.has(a)));
+    await eachBounded(missing, this.profile.notesConcurrency, signal, async (account) => {
+      try {
+        account.notes = await this.accountNotes(resourceId, account.id, { signal, orgName: org });
+      } catch (err) {
+        // Removed between the list and the details call: no notes, not a failed list.
+        if (!(err instanceof GatewayError && err.code === 'ACCOUNT_NOT_FOUND')) throw err;
+      }
+    });
+  }
+
+  /** One page: cut from a fresh whole list, else asked of the vault when it pages, else cut from the whole list loaded. */
+  private async accountPage(resourceId: string, org: string | null, req: AccountPageRequest, signal: AbortLike | undefined): Promise<AccountPage> {
+    const { offset, limit } = req;
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(limit) || limit < 1) {
+      throw new GatewayError('BAD_REQUEST', 'a page needs an integer offset >= 0 and limit >= 1');
+    }
+    const key = scoped(org, resourceId);
+    const whole = this.metadata.accountLists.peek(key);
+    if (whole) return cutPage(whole, offset, limit);
+    if (this.profile.accountPaging === 'off' || this.pager.state === 'none') {
+      const { value } = await this.metadata.accountLists.get(key, () => this.fetchAccountList(resourceId, org), signal);
+      return cutPage(value, offset, limit);
+    }
+    const target: PageTarget = { resourceId, orgName: org };
+    const { value } = await this.metadata.pages.get(
+      `${key}@${offset}+${limit}`,
+      async () => {
+        const answer = await this.pager.page(target, offset, limit);
+        if (answer.whole) this.metadata.accountLists.set(key, answer.whole);
+        return answer.page;
+      },
+      signal,
+    );
+    return value;
   }
 
   async accountNotes(resourceId: string, accountId: string, opts?: CallOptions): Promise<string | undefined> {
     const path = accountDetailsPath(resourceId, accountId);
-    const { value } = await this.notes.get(
-      `${resourceId}/${accountId}`,
+    const orgName = this.orgOf(opts);
+    const { value } = await this.metadata.notes.get(
+      scoped(orgName, `${resourceId}/${accountId}`),
       async () => {
-        const env = await this.http.request({ call: 'accountDetails', path });
+        const env = await this.http.request({ call: 'accountDetails', path, orgName });
         expectSuccess(env, { call: 'accountDetails' });
         return { notes: parseAccountNotes(env) };
       },
@@ -190,9 +263,10 @@ class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCac
       assertResourceId(resourceId);
       assertAccountId(accountId);
       const signal = opts?.signal;
-      const account = this.cachedAccount(resourceId, accountId);
-      if (account) return this.fetchPassword(account, resourceId, accountId, req, signal);
-      return this.findAccount(resourceId, accountId, signal).then((found) => this.fetchPassword(found, resourceId, accountId, req, signal));
+      const org = this.orgOf(opts);
+      const account = this.cachedAccount(scoped(org, resourceId), accountId);
+      if (account) return this.fetchPassword(account, resourceId, accountId, req, org, signal);
+      return this.findAccount(resourceId, accountId, org, signal).then((found) => this.fetchPassword(found, resourceId, accountId, req, org, signal));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -204,6 +278,7 @@ class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCac
     resourceId: string,
     accountId: string,
     req: PasswordRequest,
+    orgName: string | null,
     signal: AbortLike | undefined,
   ): Promise<FetchedPassword> {
     const ticketId = nonBlank(req.ticketId);
@@ -220,7 +295,7 @@ class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCac
       throw new GatewayError('REASON_REQUIRED', 'a reason is required for this account', { detail: 'ISREASONREQUIRED' });
     }
     const path = passwordPath(resourceId, accountId);
-    return this.http.request({ call: 'getPassword', path, query: passwordQuery({ ticketId, reason }), signal }).then((env) => {
+    return this.http.request({ call: 'getPassword', path, query: passwordQuery({ ticketId, reason }), orgName, signal }).then((env) => {
       if (env.status !== 'Success') {
         expectSuccess(env, { call: 'getPassword', account, supplied: { ticketId: ticketId !== undefined, reason: reason !== undefined } });
       }
@@ -229,66 +304,65 @@ class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCac
   }
 
   async probe(opts?: CallOptions): Promise<void> {
-    const env = await this.http.request({ call: 'probe', path: PROBE_PATH, signal: opts?.signal });
+    const env = await this.http.request({ call: 'probe', path: PROBE_PATH, orgName: this.orgOf(opts), signal: opts?.signal });
     expectSuccess(env, { call: 'probe' });
   }
 
-  cachedIds(resourceName: string, accountName: string): { resourceId?: string; accountId?: string } {
-    // Exact names only: an event must not carry the IDs of another resource that differs in case.
-    const resourceId =
-      this.resources.peek('')?.find((r) => r.name === resourceName && isPmpId(r.id))?.id ??
-      this.accountLists.find((list) => list.resourceName === resourceName)?.resourceId;
-    if (resourceId === undefined) return {};
-    const accountId = this.accountLists.peek(resourceId)?.accounts.find((a) => a.name === accountName)?.id;
-    return accountId === undefined ? { resourceId } : { resourceId, accountId };
-  }
-
-  forgetResource(resourceName: string): void {
-    // The resource list itself stays: a rotation changes no resource's name, ID or DNS name, and it is the costliest call.
-    const lower = resourceName.toLowerCase();
-    const ids = new Set((this.resources.peek('') ?? []).filter((r) => r.name.toLowerCase() === lower).map((r) => r.id));
-    this.accountLists.deleteWhere((id, list) => {
-      const hit = ids.has(id) || list?.resourceName.toLowerCase() === lower;
-      if (hit) ids.add(id);
-      return hit;
-    });
-    this.notes.deleteWhere((key) => ids.has(key.slice(0, key.indexOf('/'))));
-  }
-
   async close(): Promise<void> {
-    this.resources.clear();
-    this.accountLists.clear();
-    this.notes.clear();
+    this.metadata.clear();
     // Commands are drained before the vault closes; what is left is aborted.
     await this.http.close();
   }
 
   // ---- metadata -------------------------------------------------------------
 
-  private async fetchResources(): Promise<PmpResource[]> {
-    const env = await this.http.request({ call: 'listResources', path: RESOURCES_PATH });
+  /**
+   * The organisation of a call: its own (checked to be a header value,
+   * else RESOURCE_NOT_MAPPED: the resource's attribute names no usable
+   * organisation), else the profile's.
+   */
+  private orgOf(opts: CallOptions | undefined): string | null {
+    const org = opts?.orgName;
+    if (org === undefined) return this.profile.orgName;
+    if (org === null) return null;
+    if (typeof org !== 'string' || !isHeaderValue(org)) {
+      throw new GatewayError('RESOURCE_NOT_MAPPED', 'the resource\'s organisation cannot be sent to the vault', {
+        detail: 'orgName must be 1-256 printable ISO-8859-1 characters without leading or trailing spaces',
+      });
+    }
+    return org;
+  }
+
+  private async fetchResources(orgName: string | null): Promise<PmpResource[]> {
+    const env = await this.http.request({ call: 'listResources', path: RESOURCES_PATH, orgName });
     expectSuccess(env, { call: 'listResources' });
     return parseResources(env);
   }
 
-  private async fetchAccountList(resourceId: string): Promise<ParsedAccountList> {
-    const env = await this.http.request({ call: 'listAccounts', path: accountsPath(resourceId) });
+  /** One account-list call: the whole list (`query` undefined) or a page; shared by every caller waiting on it (TtlCache), so no caller's signal. */
+  private fetchAccounts(resourceId: string, orgName: string | null, query: string | undefined): Promise<PmpEnvelope> {
+    return this.http.request({ call: 'listAccounts', path: accountsPath(resourceId), query, orgName });
+  }
+
+  private async fetchAccountList(resourceId: string, orgName: string | null): Promise<ParsedAccountList> {
+    const env = await this.fetchAccounts(resourceId, orgName, undefined);
     expectSuccess(env, { call: 'listAccounts' });
     return parseAccountList(env, resourceId);
   }
 
-  /** The account from a fresh cached list, without waiting; undefined when that needs a load. */
-  private cachedAccount(resourceId: string, accountId: string): ParsedAccount | undefined {
-    return this.accountLists.peek(resourceId)?.accounts.find((a) => a.id === accountId);
+  /** The account from a fresh cached list (`key`: scoped()), without waiting; undefined when that needs a load. */
+  private cachedAccount(key: string, accountId: string): ParsedAccount | undefined {
+    return this.metadata.accountLists.peek(key)?.accounts.find((a) => a.id === accountId);
   }
 
   /** The account from the cached list; one refresh when it is not there (created since). */
-  private async findAccount(resourceId: string, accountId: string, signal: AbortLike | undefined): Promise<ParsedAccount> {
-    const load = (): Promise<ParsedAccountList> => this.fetchAccountList(resourceId);
-    const { value, cached } = await this.accountLists.get(resourceId, load, signal);
+  private async findAccount(resourceId: string, accountId: string, org: string | null, signal: AbortLike | undefined): Promise<ParsedAccount> {
+    const load = (): Promise<ParsedAccountList> => this.fetchAccountList(resourceId, org);
+    const key = scoped(org, resourceId);
+    const { value, cached } = await this.metadata.accountLists.get(key, load, signal);
     let account = value.accounts.find((a) => a.id === accountId);
     if (!account && cached) {
-      const fresh = await this.accountLists.refresh(resourceId, load, signal);
+      const fresh = await this.metadata.accountLists.refresh(key, load, signal);
       account = fresh.accounts.find((a) => a.id === accountId);
     }
     if (!account) throw new GatewayError('ACCOUNT_NOT_FOUND', 'the resource has no such account');
@@ -298,14 +372,9 @@ class PmpVaultClient implements VaultClient, ResourceDirectory, VaultMetadataCac
 
 // ---- helpers ----------------------------------------------------------------
 
-/** Exact name first, then a unique case-insensitive match. */
-export function matchResource(list: readonly PmpResource[], name: string): PmpResource | 'none' | 'ambiguous' {
-  const exact = list.find((r) => r.name === name);
-  if (exact && isPmpId(exact.id)) return exact;
-  const lower = name.toLowerCase();
-  const loose = list.filter((r) => r.name.toLowerCase() === lower && isPmpId(r.id));
-  if (loose.length === 1) return loose[0] as PmpResource;
-  return loose.length === 0 ? 'none' : 'ambiguous';
+/** A cache key of one organisation: the key itself without one (the common case: no string built). */
+function scoped(org: string | null, key: string): string {
+  return org === null ? key : `${org}\u0000${key}`;
 }
 
 function publicAccount(a: ParsedAccount, includeNotes: boolean): PmpAccount {
@@ -322,29 +391,4 @@ function publicAccount(a: ParsedAccount, includeNotes: boolean): PmpAccount {
 
 function nonBlank(v: string | undefined): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
-}
-
-/** Runs `fn` over `items` with at most `limit` at once; the first failure (or abort) stops new work. */
-export async function eachBounded<T>(
-  items: readonly T[],
-  limit: number,
-  signal: AbortLike | undefined,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      if (signal?.aborted) throw signal.reason;
-      const item = items[next++] as T;
-      try {
-        await withSignal(fn(item), signal);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker);
-  await Promise.all(workers);
 }

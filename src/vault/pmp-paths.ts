@@ -65,3 +65,16 @@ export function passwordQuery(req: PasswordRequest): string | undefined {
   if (Object.keys(details).length === 0) return undefined;
   return `INPUT_DATA=${encodeURIComponent(JSON.stringify({ operation: { Details: details } }))}`;
 }
+
+/**
+ * The account list call's paging query: `INPUT_DATA` with STARTINDEX and
+ * LIMIT, as PAM360's "Fetch the Accounts that are Part of a Resource" page
+ * documents them (numbers; whether STARTINDEX counts from 0 or 1 is not
+ * documented: account-pager.ts learns it).
+ */
+export function accountPageQuery(startIndex: number, limit: number): string {
+  if (!Number.isSafeInteger(startIndex) || startIndex < 0 || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError('STARTINDEX must be an integer >= 0 and LIMIT an integer >= 1');
+  }
+  return `INPUT_DATA=${encodeURIComponent(JSON.stringify({ operation: { Details: { STARTINDEX: startIndex, LIMIT: limit } } }))}`;
+}

@@ -11,6 +11,7 @@ import { DeadlineQueue } from './deadline-queue.js';
 import { PmpExchange } from './pmp-exchange.js';
 import { isConnectPhaseError, transportErrorToError, type PmpCall } from './vault-errors.js';
 import { VaultTrust } from './vault-trust.js';
+import { tokenHeaders } from './auth-headers.js';
 
 /** Waits before the first and second retry of a connect failure (then give up). */
 export const CONNECT_RETRY_DELAYS_MS: readonly number[] = [100, 300];
@@ -39,6 +40,11 @@ export interface PmpRequest {
   readonly path: string;
   /** The query string, without `?` (never logged: it may hold INPUT_DATA). */
   readonly query?: string | undefined;
+  /**
+   * The orgName header of this call, already checked to be a header value
+   * (shared/header-value.ts); null for none. Default: the profile's orgName.
+   */
+  readonly orgName?: string | null | undefined;
   /** The caller's signal: aborting ends the call with its reason. */
   readonly signal?: AbortLike | undefined;
 }
@@ -58,8 +64,9 @@ const FIRST_TRY: Tries = Object.freeze({ connectRetries: 0, relearned: false });
  * one undici Pool, with the profile's trust (CA file or pinned key), time-out
  * and API key, and the retry rules of `request`.
  *
- * - Every request carries the API key in the AUTHTOKEN header (never the
- *   query string) and `orgName` when the profile sets one.
+ * - Every request carries the token in a header, never the query string:
+ *   AUTHTOKEN, or APP_AUTHTOKEN with APP_NAME for an integration token
+ *   (auth-headers.ts); and `orgName`, the call's or the profile's, when set.
  * - `timeoutMs` bounds each attempt as a whole (trust, a free connection,
  *   the answer) on the injected clock, through one DeadlineQueue timer for
  *   every request in flight; undici's connect, headers and body time-outs
@@ -79,8 +86,11 @@ export class PmpTransport {
   private closed = false;
   /** The profile's time-out of every request in flight, on one clock timer. */
   private readonly deadlines: DeadlineQueue;
-  /** The token string last read and the request headers made from it. */
+  /** The token string last read, as read and as sent, and the request headers made from it. */
   private lastToken: string | undefined;
+  private lastSent: string | undefined;
+  /** Without orgName, and with the profile's orgName (the same object when the profile sets none). */
+  private lastBare: Readonly<Record<string, string>> | undefined;
   private lastHeaders: Readonly<Record<string, string>> | undefined;
 
   constructor(
@@ -131,7 +141,7 @@ export class PmpTransport {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ex = new PmpExchange(this.deadlines, signal, this.profile.maxResponseBytes);
     try {
-      this.dispatch(ex, req.query ? `${req.path}?${req.query}` : req.path);
+      this.dispatch(ex, req.query ? `${req.path}?${req.query}` : req.path, req.orgName);
     } catch (err) {
       ex.fail(err);
     }
@@ -203,14 +213,14 @@ export class PmpTransport {
    * when the pool is ready and the key at hand (the steady state), else
    * once both are.
    */
-  private dispatch(ex: PmpExchange, path: string): void {
+  private dispatch(ex: PmpExchange, path: string, orgName: string | null | undefined): void {
     const pool = this.readyPool();
     const token = pool === undefined ? undefined : this.deps.peekToken?.();
     if (pool !== undefined && token !== undefined) {
-      this.send(pool, ex, path, token);
+      this.send(pool, ex, path, token, orgName);
     } else {
       this.ready()
-        .then((parts) => this.send(parts.pool, ex, path, parts.token))
+        .then((parts) => this.send(parts.pool, ex, path, parts.token, orgName))
         .catch((err: unknown) => ex.fail(err));
     }
   }
@@ -226,28 +236,39 @@ export class PmpTransport {
     return { pool: this.readyPool() ?? (await this.currentPool()), token };
   }
 
-  private send(pool: Pool, ex: PmpExchange, path: string, raw: string): void {
-    const headers = this.headersFor(raw);
+  private send(pool: Pool, ex: PmpExchange, path: string, raw: string, orgName: string | null | undefined): void {
+    const headers = this.headersFor(raw, orgName);
     if (ex.done) return;
-    ex.token = headers['AUTHTOKEN'];
+    ex.token = this.lastSent;
     if (this.closed) throw closedError();
     pool.dispatch({ method: 'GET', path, headers }, ex);
   }
 
-  /** Request headers for the token just read; the same token again reuses them. */
-  private headersFor(raw: string): Readonly<Record<string, string>> {
-    if (raw === this.lastToken && this.lastHeaders) return this.lastHeaders;
+  /**
+   * Request headers for the token just read and the call's organisation:
+   * the same token again reuses them; an organisation other than the
+   * profile's (one per command, orgNameAttribute) costs one copy.
+   */
+  private headersFor(raw: string, orgName: string | null | undefined): Readonly<Record<string, string>> {
+    if (raw !== this.lastToken || !this.lastHeaders || !this.lastBare) this.buildHeaders(raw);
+    const org = orgName === undefined ? this.profile.orgName : orgName;
+    if (org === this.profile.orgName) return this.lastHeaders as Readonly<Record<string, string>>;
+    if (org === null || org === '') return this.lastBare as Readonly<Record<string, string>>;
+    return { ...this.lastBare, orgName: org };
+  }
+
+  private buildHeaders(raw: string): void {
     if (typeof raw !== 'string') throw new GatewayError('VAULT_ERROR', 'the vault API key is empty or malformed');
     const token = raw.trim();
     // A header value with control characters would be refused by undici with an error we do not control.
     if (token === '' || /[\x00-\x1f\x7f]/.test(token)) {
       throw new GatewayError('VAULT_ERROR', 'the vault API key is empty or malformed');
     }
-    const headers: Record<string, string> = { AUTHTOKEN: token, accept: 'application/json' };
-    if (this.profile.orgName) headers['orgName'] = this.profile.orgName;
+    const bare: Record<string, string> = { ...tokenHeaders(this.profile, token), accept: 'application/json' };
+    this.lastBare = Object.freeze(bare);
+    this.lastHeaders = this.profile.orgName ? Object.freeze({ ...bare, orgName: this.profile.orgName }) : this.lastBare;
     this.lastToken = raw;
-    this.lastHeaders = Object.freeze(headers);
-    return this.lastHeaders;
+    this.lastSent = token;
   }
 
   /** The pool when it needs no waiting: built, and trust settled for its generation. */

@@ -64,6 +64,11 @@ export class TtlCache<V> {
     return withSignal(p, signal);
   }
 
+  /** Stores a value loaded elsewhere (a whole list read while asking for a page). */
+  set(key: string, value: V): void {
+    this.store(key, value);
+  }
+
   clear(): void {
     this.entries.clear();
   }

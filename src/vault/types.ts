@@ -33,7 +33,18 @@ export interface PmpAccount {
 export interface PmpAccountList {
   resourceId: string;
   resourceName: string;
+  /** Every account, or with `ListAccountsOptions.page` the accounts of that page. */
   accounts: PmpAccount[];
+  /** With `ListAccountsOptions.page`: how many accounts the resource has. */
+  totalAccounts?: number;
+}
+
+/** A page of a resource's accounts in the vault's order: [offset, offset + limit). */
+export interface AccountPageRequest {
+  /** Integer >= 0. */
+  offset: number;
+  /** Integer >= 1. */
+  limit: number;
 }
 
 export interface PasswordRequest {
@@ -51,6 +62,14 @@ export interface FetchedPassword {
 export interface CallOptions {
   /** The caller's deadline; aborting rejects with the signal's reason. */
   signal?: AbortLike | undefined;
+  /**
+   * The PAM360 organisation of this call, sent as the orgName header (a
+   * resource's `orgNameAttribute` value); null for no header. Default: the
+   * profile's orgName. A value a header cannot carry
+   * (shared/header-value.ts) rejects with RESOURCE_NOT_MAPPED. Metadata is
+   * cached per organisation: one organisation's lists never answer another's.
+   */
+  orgName?: string | null | undefined;
 }
 
 export interface ListAccountsOptions extends CallOptions {
@@ -62,6 +81,13 @@ export interface ListAccountsOptions extends CallOptions {
    * a 40,000-account resource costs at most a page of calls. Default: all.
    */
   pick?: (accounts: readonly PmpAccount[]) => readonly PmpAccount[];
+  /**
+   * Only this page of the vault's list (excludes `pick`): asked of the vault
+   * with STARTINDEX/LIMIT when it pages (profile `accountPaging` "auto",
+   * account-pager.ts), else cut from the whole list; the answer carries
+   * `totalAccounts`. Notes are fetched for the page's accounts only.
+   */
+  page?: AccountPageRequest | undefined;
 }
 
 export interface ListResourcesOptions extends CallOptions {

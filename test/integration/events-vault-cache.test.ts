@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { ManualClock, systemClock } from '../../src/shared/clock.js';
 import { SAMPLE_TOKEN, startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { createVaultClient } from '../../src/vault/index.js';
+import { MetadataCaches } from '../../src/vault/metadata-caches.js';
+import type { ParsedAccount, ParsedAccountList } from '../../src/vault/pmp-responses.js';
 import { TtlCache } from '../../src/vault/ttl-cache.js';
 import { testPki } from '../helpers/pki.js';
 import { testVaultProfile } from '../helpers/vault-profile.js';
@@ -35,15 +37,15 @@ describe('the vault client for rotation events', () => {
   it('knows the IDs of names it has cached, exactly, and asks the vault nothing for them', async () => {
     const c = client();
     try {
-      expect(c.cachedIds('Windows_Jump_Box', 'administrator')).toEqual({});
+      expect(c.metadata.cachedIds('Windows_Jump_Box', 'administrator')).toEqual({});
       await c.resolveResource('Windows_Jump_Box');
-      expect(c.cachedIds('Windows_Jump_Box', 'administrator')).toEqual({ resourceId: '301' });
+      expect(c.metadata.cachedIds('Windows_Jump_Box', 'administrator')).toEqual({ resourceId: '301' });
       await c.listAccounts('301');
       const before = sim.stats().requests;
-      expect(c.cachedIds('Windows_Jump_Box', 'administrator')).toEqual({ resourceId: '301', accountId: '902' });
+      expect(c.metadata.cachedIds('Windows_Jump_Box', 'administrator')).toEqual({ resourceId: '301', accountId: '902' });
       // Another case is another name for an event: no IDs borrowed from a near miss.
-      expect(c.cachedIds('windows_jump_box', 'administrator')).toEqual({});
-      expect(c.cachedIds('Windows_Jump_Box', 'Administrator')).toEqual({ resourceId: '301' });
+      expect(c.metadata.cachedIds('windows_jump_box', 'administrator')).toEqual({});
+      expect(c.metadata.cachedIds('Windows_Jump_Box', 'Administrator')).toEqual({ resourceId: '301' });
       expect(sim.stats().requests).toBe(before);
     } finally {
       await c.close();
@@ -58,7 +60,7 @@ describe('the vault client for rotation events', () => {
       await c.listAccounts('302');
       const accounts = (): number => sim.stats().byPath[ACCOUNTS] ?? 0;
       expect(accounts()).toBe(1);
-      c.forgetResource('WINDOWS_JUMP_BOX');
+      c.metadata.forgetResource('WINDOWS_JUMP_BOX');
       await c.listAccounts('301');
       await c.listAccounts('302');
       await c.resolveResource('Windows_Jump_Box');
@@ -75,7 +77,7 @@ describe('the vault client for rotation events', () => {
     try {
       await c.resolveResource('Windows_Jump_Box');
       const loading = c.listAccounts('301');
-      c.forgetResource('Windows_Jump_Box');
+      c.metadata.forgetResource('Windows_Jump_Box');
       expect((await loading).accounts.length).toBeGreaterThan(0);
       await c.listAccounts('301');
       expect(sim.stats().byPath[ACCOUNTS]).toBe(2);
@@ -104,3 +106,28 @@ describe('TtlCache: find and deleteWhere', () => {
     expect(cache.find(() => true)).toBeUndefined();
   });
 });
+
+describe('MetadataCaches across organisations', () => {
+  const account = (id: string): ParsedAccount => ({ id, passwdId: id, name: 'administrator', notes: undefined, ticketIdRequired: false, reasonRequired: false, accessDenied: false, notesListed: false });
+  const list = (resourceId: string, resourceName: string): ParsedAccountList => ({ resourceId, resourceName, resourceType: undefined, dnsName: undefined, accounts: [account(`9${resourceId}`)] });
+
+  it('one name in two organisations gives no IDs; a rotation drops every organisation\'s lists, pages and notes of it', async () => {
+    const caches = new MetadataCaches(new ManualClock(0), 60_000);
+    await caches.resources.get('orgA\u0000', async () => [{ id: '301', name: 'Web', type: undefined, description: undefined, dnsName: undefined }]);
+    await caches.accountLists.get('orgA\u0000301', async () => list('301', 'Web'));
+    expect(caches.cachedIds('Web', 'administrator')).toEqual({ resourceId: '301', accountId: '9301' });
+    await caches.accountLists.get('orgB\u0000401', async () => list('401', 'Web'));
+    expect(caches.cachedIds('Web', 'administrator')).toEqual({});
+    await caches.pages.get('orgA\u0000301@0+10', async () => ({ resourceId: '301', resourceName: 'Web', accounts: [account('9301')], total: 1 }));
+    await caches.notes.get('orgB\u0000401/9401', async () => ({ notes: 'n' }));
+    await caches.notes.get('302/902', async () => ({ notes: 'kept' }));
+    caches.forgetResource('web');
+    expect(caches.accountLists.peek('orgA\u0000301')).toBeUndefined();
+    expect(caches.accountLists.peek('orgB\u0000401')).toBeUndefined();
+    expect(caches.pages.peek('orgA\u0000301@0+10')).toBeUndefined();
+    expect(caches.notes.peek('orgB\u0000401/9401')).toBeUndefined();
+    expect(caches.notes.peek('302/902')).toEqual({ notes: 'kept' });
+    expect(caches.resources.peek('orgA\u0000')).toHaveLength(1);
+  });
+});
+

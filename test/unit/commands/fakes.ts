@@ -29,7 +29,11 @@ export function profile(overrides: Partial<VaultProfile> = {}): VaultProfile {
     name: 'pmp-prod',
     url: 'https://pmp.corp.local:7272',
     token: 'credential://pmp-prod',
+    tokenKind: 'apiUser',
+    appName: 'credgw',
     orgName: null,
+    orgNameAttribute: null,
+    accountPaging: 'auto',
     resourceIdAttribute: 'PMP Resource ID',
     includeAccountNotes: false,
     requireTicketId: false,
@@ -56,6 +60,8 @@ export interface Call {
   method: string;
   args: unknown[];
   signal: AbortLike | undefined;
+  /** The call's organisation (CallOptions.orgName). */
+  orgName: string | null | undefined;
 }
 
 /**
@@ -82,7 +88,7 @@ export class FakeVault implements VaultClient {
   private held: Array<() => void> = [];
 
   private record(method: string, args: unknown[], opts?: CallOptions): void {
-    this.calls.push({ method, args, signal: opts?.signal });
+    this.calls.push({ method, args, signal: opts?.signal, orgName: opts?.orgName });
     const failure = this.failures.get(method);
     if (failure !== undefined) throw failure;
   }
@@ -112,8 +118,13 @@ export class FakeVault implements VaultClient {
     const accounts = this.accounts.get(resourceId);
     if (!accounts) throw new GatewayError('RESOURCE_NOT_FOUND', `no resource ${resourceId}`);
     const listed = accounts.map((a) => ({ ...a, notes: opts?.includeNotes ? a.notes : undefined }));
+    const resourceName = this.resources.get(resourceId) ?? '';
+    if (opts?.page) {
+      const { offset, limit } = opts.page;
+      return { resourceId, resourceName, accounts: listed.slice(offset, offset + limit), totalAccounts: listed.length };
+    }
     opts?.pick?.(listed);
-    return { resourceId, resourceName: this.resources.get(resourceId) ?? '', accounts: listed };
+    return { resourceId, resourceName, accounts: listed };
   }
 
   async accountNotes(resourceId: string, accountId: string, opts?: CallOptions): Promise<string | undefined> {

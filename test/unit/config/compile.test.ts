@@ -66,7 +66,11 @@ describe('compileConfig', () => {
       name: 'pmp-prod',
       url: 'https://pmp.corp.local:7272',
       token: 'credential://pmp-prod',
+      tokenKind: 'apiUser',
+      appName: 'credgw',
       orgName: null,
+      orgNameAttribute: null,
+      accountPaging: 'auto',
       resourceIdAttribute: 'PMP Resource ID',
       includeAccountNotes: true,
       requireTicketId: false,
@@ -112,7 +116,11 @@ describe('compileConfig', () => {
     });
     const v = compileConfig({ vaults: [vault()] }, opts).vaults[0]!;
     expect(v).toMatchObject({
+      tokenKind: D.DEFAULT_TOKEN_KIND,
+      appName: D.DEFAULT_APP_NAME,
       orgName: null,
+      orgNameAttribute: null,
+      accountPaging: D.DEFAULT_ACCOUNT_PAGING,
       resourceIdAttribute: D.DEFAULT_RESOURCE_ID_ATTRIBUTE,
       includeAccountNotes: false,
       requireTicketId: false,
@@ -184,6 +192,12 @@ describe('schema rules (key path of each problem)', () => {
     ['vault url scheme', { vaults: [vault({ url: 'http://pmp:7272' })] }, 'vaults[0].url: must be https://host[:port]'],
     ['includeAccountNotes type', { vaults: [vault({ includeAccountNotes: 'yes' })] }, 'vaults[0].includeAccountNotes: must be true or false'],
     ['orgName empty', { vaults: [vault({ orgName: '' })] }, 'vaults[0].orgName: must not be empty'],
+    ['orgNameAttribute empty', { vaults: [vault({ orgNameAttribute: '' })] }, 'vaults[0].orgNameAttribute: must not be empty'],
+    ['tokenKind unknown', { vaults: [vault({ tokenKind: 'app' })] }, 'vaults[0].tokenKind: must be one of "apiUser", "integration"'],
+    ['appName empty', { vaults: [vault({ tokenKind: 'integration', appName: '' })] }, 'vaults[0].appName: must be 1-64 visible ASCII characters (inner spaces allowed): it is sent as the APP_NAME header'],
+    ['appName non-ASCII', { vaults: [vault({ tokenKind: 'integration', appName: 'crédgw' })] }, 'vaults[0].appName: must be 1-64 visible ASCII characters (inner spaces allowed): it is sent as the APP_NAME header'],
+    ['appName with a line break', { vaults: [vault({ tokenKind: 'integration', appName: 'credgw\r\nX-Evil: 1' })] }, 'vaults[0].appName: must be 1-64 visible ASCII characters (inner spaces allowed): it is sent as the APP_NAME header'],
+    ['accountPaging unknown', { vaults: [vault({ accountPaging: 'on' })] }, 'vaults[0].accountPaging: must be one of "auto", "off"'],
     ['caFile relative', { vaults: [vault({ caFile: 'pmp.pem' })] }, 'vaults[0].caFile: must be an absolute path'],
     ['timeoutMs too big', { vaults: [vault({ timeoutMs: 600_001 })] }, 'vaults[0].timeoutMs: must be at most 600000'],
     ['maxConnections zero', { vaults: [vault({ maxConnections: 0 })] }, 'vaults[0].maxConnections: must be at least 1'],
@@ -306,6 +320,42 @@ describe('cross-field rules', () => {
     expect(problems(controller({ pinSha256: 'Zm9v' }))).toEqual([expect.stringMatching(/^controller\.pinSha256: must be a base64 SHA-256 SPKI pin/)]);
   });
 
+  it('tokenKind: an integration token with its APP_NAME; appName only with integration', () => {
+    expect(compileConfig({ vaults: [vault({ tokenKind: 'integration' })] }, opts).vaults[0]).toMatchObject({ tokenKind: 'integration', appName: 'credgw' });
+    expect(compileConfig({ vaults: [vault({ tokenKind: 'integration', appName: 'ITOM Gateway' })] }, opts).vaults[0]).toMatchObject({
+      tokenKind: 'integration',
+      appName: 'ITOM Gateway',
+    });
+    const onlyWith = 'vaults[0].appName: is used only with tokenKind "integration" (an API user\'s key is sent as AUTHTOKEN, without APP_NAME)';
+    expect(problems({ vaults: [vault({ appName: 'credgw' })] })).toEqual([onlyWith]);
+    expect(problems({ vaults: [vault({ tokenKind: 'apiUser', appName: 'x' })] })).toEqual([onlyWith]);
+    // A tokenKind the schema refused already has its line: no second one about appName.
+    expect(problems({ vaults: [vault({ tokenKind: 'app', appName: 'x' })] })).toEqual(['vaults[0].tokenKind: must be one of "apiUser", "integration"']);
+  });
+
+  it('orgName is a value the orgName header can carry: printable Latin-1, no surrounding spaces', () => {
+    for (const ok of ['Acme', 'Acme Corp (EU)', 'Société Générale', 'Müller & Söhne GmbH', 'x'.repeat(256)]) {
+      expect(problems({ vaults: [vault({ orgName: ok })] })).toEqual([]);
+    }
+    expect(compileConfig({ vaults: [vault({ orgName: 'Société Générale' })] }, opts).vaults[0]!.orgName).toBe('Société Générale');
+    const cannot = 'vaults[0].orgName: cannot be sent as the orgName header: use printable ISO-8859-1 (Latin-1) characters, without leading or trailing spaces';
+    for (const bad of ['Завод', '株式会社', 'Acme\r\nX-Injected: 1', 'tab\there', ' Acme', 'Acme ', 'Emoji 🙂', 'C1 \u0085 control']) {
+      expect(problems({ vaults: [vault({ orgName: bad })] })).toEqual([cannot]);
+    }
+    expect(problems({ vaults: [vault({ orgName: 'x'.repeat(257) })] })).toEqual(['vaults[0].orgName: must be at most 256 characters']);
+  });
+
+  it('orgName and orgNameAttribute exclude each other', () => {
+    expect(compileConfig({ vaults: [vault({ orgNameAttribute: 'PAM360 Organisation' })] }, opts).vaults[0]).toMatchObject({
+      orgName: null,
+      orgNameAttribute: 'PAM360 Organisation',
+    });
+    expect(problems({ vaults: [vault({ orgName: 'Acme', orgNameAttribute: 'PAM360 Organisation' })] })).toEqual([
+      'vaults[0].orgNameAttribute: excludes orgName: set a fixed organisation or the attribute that names it, not both',
+    ]);
+    expect(problems({ vaults: [vault({ orgName: null, orgNameAttribute: 'PAM360 Organisation' })] })).toEqual([]);
+  });
+
   it('vault names are unique, case-insensitively', () => {
     expect(problems({ vaults: [vault(), vault({ url: 'https://other' }), vault({ name: 'b' }), vault({ name: 'B' })] })).toEqual([
       'vaults[1].name: "pmp-prod" is already used by vaults[0] (names are case-insensitive)',
@@ -368,7 +418,7 @@ describe('shipped configs', () => {
     const keys = (o: object) => Object.keys(o).filter((k) => !k.startsWith('//'));
     expect(keys(raw).sort()).toEqual(['clusterId', 'controller', 'events', 'gatewayId', 'limits', 'notices', 'policy', 'priority', 'stateDir', 'telemetry', 'vaults']);
     expect(keys(raw.controller!)).toHaveLength(9);
-    expect(keys(raw.vaults![0]!)).toHaveLength(18);
+    expect(keys(raw.vaults![0]!)).toHaveLength(20);
     expect(keys(raw.events!)).toHaveLength(2);
     expect(keys(raw.notices!)).toHaveLength(9);
     expect(keys(raw.notices!.syslog!)).toHaveLength(7);

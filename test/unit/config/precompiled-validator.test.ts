@@ -57,6 +57,15 @@ const CORPUS: Array<[string, unknown]> = [
   ['limits and telemetry problems', { limits: { maxInFlight: 0, drainTimeoutMs: 700000, x: 1 }, telemetry: { logLevel: 'loud', audit: 'relative/file', listen: '' } }],
   ['limits just past their bounds', { priority: 1000001, limits: { maxInFlight: 100001, drainTimeoutMs: -1 } }],
   ['a long value', { vaults: [vault({ resourceIdAttribute: 'x'.repeat(300) })] }],
+  [
+    'token kinds, organisations and paging',
+    {
+      vaults: [
+        vault({ tokenKind: 'integration', appName: 'ITOM', orgNameAttribute: 'Org', accountPaging: 'off' }),
+        vault({ name: 'b', tokenKind: 'app', appName: '', orgName: '', orgNameAttribute: 7, accountPaging: true }),
+      ],
+    },
+  ],
 ];
 
 describe('the precompiled config validator (dist)', () => {
