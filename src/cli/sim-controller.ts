@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { describeSecretRef, readSecret, SecretError } from '../config/secrets.js';
 import { DEFAULT_HEARTBEAT_MS } from '../protocol/index.js';
 import { EpochStoreError } from '../sim/controller/epoch-store.js';
+import { EventJournalError } from '../sim/controller/event-journal.js';
 import { startReferenceController, type ReferenceController } from '../sim/controller/server.js';
 import { createLogger } from '../telemetry/logger.js';
 import { makeSelfSignedCertificate } from '../tls/index.js';
@@ -33,7 +34,7 @@ export interface SimControllerCliOptions {
   tls?: boolean;
   /** Default 1000. */
   heartbeatMs?: number;
-  /** Epoch state file (kept across restarts). Default null: in memory. */
+  /** Epoch state file (kept across restarts, with the events beside it). Default null: in memory. */
   stateFile?: string | null;
   /** Where to write the certificate PEM. Default: a fresh temporary directory, removed on close. */
   certOut?: string;
@@ -85,6 +86,7 @@ export async function runSimController(options: SimControllerCliOptions, out: Wr
     : null;
   const certFile = written?.path;
   const curlTls = certFile ? `--cacert ${certFile} ` : '';
+  const eventsUrl = `${controller.httpUrl}/api/v1/clusters/{clusterId}/events`;
   const lines = [
     `credgw reference controller listening (${cert ? 'TLS' : 'INSECURE: plain ws/http, loopback development only'})`,
     `  gateway URL : ${controller.wsUrl}`,
@@ -96,7 +98,10 @@ export async function runSimController(options: SimControllerCliOptions, out: Wr
         ]
       : []),
     `  heartbeat   : ${heartbeatMs} ms`,
+    `  events      : ${eventsUrl}?after=SEQ`,
+    `  event stream: ${eventsUrl}/stream (Server-Sent Events, Last-Event-ID resumes)`,
     `  epochs      : ${options.stateFile ? `kept in ${resolve(options.stateFile)}` : 'in memory (--state-file FILE keeps them across restarts)'}`,
+    `  events kept : ${controller.eventsFile ? `in ${resolve(controller.eventsFile)}` : 'in memory (--state-file FILE keeps them across restarts)'}`,
     `  tokens      : ${options.tokenRefs.map(describeSecretRef).join(', ')} (values never printed)`,
     `  API access  : ${apiTokens.length > 0 ? 'bearer token required' : 'open (no --api-token)'}`,
     `  try         : curl ${curlTls}${controller.httpUrl}/api/v1/clusters`,
@@ -158,7 +163,7 @@ export function simControllerCommand(io: SimControllerCommandIo = {}): Command {
     .option('--tls', 'serve wss/https with a fresh self-signed certificate (the default)')
     .option('--insecure', 'serve plain ws/http (loopback development only)')
     .option('--heartbeat-ms <ms>', 'heartbeat announced to gateways', String(DEFAULT_HEARTBEAT_MS))
-    .option('--state-file <file>', 'keep the last epoch per cluster in this JSON file across restarts')
+    .option('--state-file <file>', 'keep the last epoch per cluster in this JSON file, and the events in FILE.events, across restarts')
     .option('--cert-out <file>', 'write the certificate PEM here (default: a temporary file)')
     .option('--log-level <level>', `log level on stderr: ${LOG_LEVELS.join(', ')}`, 'info');
   cmd.action(async (raw: RawOptions) => {
@@ -190,7 +195,7 @@ export function simControllerCommand(io: SimControllerCommandIo = {}): Command {
     const logger = io.logger ?? createLogger({ level, destination: errOut });
     await serveUntilStopped(
       () => runSimController(options, out, logger),
-      (err) => (err instanceof SecretError || err instanceof EpochStoreError ? err.code : systemCode(err)),
+      (err) => (err instanceof SecretError || err instanceof EpochStoreError || err instanceof EventJournalError ? err.code : systemCode(err)),
       { errOut, setExitCode, waitForStop: io.waitForStop },
     );
   });

@@ -4,14 +4,17 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { serveUntilStopped, systemCode, writeSimCertificate } from './sim-support.js';
 import { intOption } from './cli-options.js';
+import { addLifecycleOptions, lifecycleOptions, readAccessAnswers, type LifecycleFlags } from './sim-pmp-lifecycle.js';
 import {
   loadSimData,
   PMP_VARIANTS,
   PmpSimError,
   SAMPLE_DATA,
   startPmpSimulator,
+  type AccessControlOptions,
   type PmpSimulator,
   type PmpVariant,
+  type RotationOptions,
 } from '../sim/pmp/index.js';
 
 /**
@@ -35,6 +38,12 @@ export interface SimPmpCliOptions {
   latencyMs?: number;
   /** Default 'pmp-new'. */
   variant?: PmpVariant;
+  /** Access control (sim-pmp-lifecycle.ts). Default: the simulator's defaults. */
+  accessControl?: AccessControlOptions;
+  /** JSON file of replacement access-control answers. Default none. */
+  accessAnswersFile?: string;
+  /** Reset listener, syslog, operation names. Default: audit rows only. */
+  rotation?: RotationOptions;
 }
 
 export interface RunningSimPmp {
@@ -51,6 +60,7 @@ export interface RunningSimPmp {
  */
 export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger?: Logger): Promise<RunningSimPmp> {
   const data = options.data === undefined ? SAMPLE_DATA : loadSimData(options.data);
+  const answers = options.accessAnswersFile === undefined ? undefined : readAccessAnswers(options.accessAnswersFile);
   const sim = await startPmpSimulator({
     port: options.port ?? SIM_PMP_DEFAULT_PORT,
     host: options.host ?? '127.0.0.1',
@@ -58,6 +68,8 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
     latencyMs: options.latencyMs ?? 0,
     variant: options.variant ?? 'pmp-new',
     logger: logger ?? pino({ level: 'warn' }, process.stderr),
+    accessControl: { ...options.accessControl, ...(answers ? { answers } : {}) },
+    rotation: options.rotation ?? {},
   });
   const written = await writeSimCertificate(sim.certPem, options.certOut, 'credgw-sim-pmp-', 'pmp-simulator.crt', () => sim.close());
   const certFile = written.path;
@@ -75,12 +87,22 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
       return `    ${u.token}  (${who.join('; ')})`;
     }),
     `  admin       : ${sim.url}/__sim/stats, /__sim/faults, /__sim/latency (loopback only)`,
+    `  lifecycle   : ${sim.url}/__sim/requests, /__sim/requests/approve, /__sim/requests/reject, /__sim/rotate, /__sim/audit (loopback only)`,
+    ...lifecycleLines(options.rotation),
     `  try         : credgw vault add sim --url ${sim.url} --token env://PMP_SIM_TOKEN --ca-file ${certFile}`,
     'Stop with Ctrl-C.',
   ];
   out.write(lines.join('\n') + '\n');
 
   return { sim, certFile, close: written.closer(() => sim.close()) };
+}
+
+/** Where the banner says a password change goes (no line when nowhere). */
+function lifecycleLines(rotation: RotationOptions | undefined): string[] {
+  const lines: string[] = [];
+  if (rotation?.listener) lines.push(`  listener    : ${rotation.listener.command} (${rotation.listener.mode ?? 'post'}-reset)`);
+  if (rotation?.syslog) lines.push(`  syslog      : ${rotation.syslog.target}`);
+  return lines;
 }
 
 export interface SimPmpCommandIo {
@@ -105,7 +127,8 @@ export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
     .option('--cert-out <file>', 'write the certificate PEM here (default: a temporary file)')
     .option('--latency-ms <ms>', 'delay before every answer', '0')
     .option('--variant <variant>', `answer shapes of: ${PMP_VARIANTS.join(', ')}`, 'pmp-new');
-  cmd.action(async (raw: { port: string; host: string; data?: string; certOut?: string; latencyMs: string; variant: string }) => {
+  addLifecycleOptions(cmd);
+  cmd.action(async (raw: { port: string; host: string; data?: string; certOut?: string; latencyMs: string; variant: string } & LifecycleFlags) => {
     const out = io.out ?? process.stdout;
     const errOut = io.err ?? process.stderr;
     const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
@@ -121,6 +144,8 @@ export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
         certOut: raw.certOut,
         latencyMs: intOption(raw.latencyMs, '--latency-ms', 0, 600_000),
         variant: raw.variant as PmpVariant,
+        ...lifecycleOptions(raw),
+        accessAnswersFile: raw.accessAnswers,
       };
     } catch (err) {
       return cmd.error(`error: ${(err as Error).message} (BAD_REQUEST)`, { exitCode: 2, code: 'credgw.usage' });

@@ -44,5 +44,6 @@ export function auditEvent(facts: AuditFacts, end: AuditEnding): AuditEvent {
   };
   // Present only when given (the audit line has no `reason` key otherwise).
   if (facts.reason !== undefined) event.reason = facts.reason;
+  if (facts.action !== undefined) event.action = facts.action;
   return event;
 }

@@ -1,5 +1,6 @@
 import type { AbortLike } from '../shared/abort.js';
 import { GatewayError } from '../shared/errors.js';
+import type { PendingRequests } from './access-requests.js';
 import type { Policy } from './policy.js';
 import type { AuditEvent, Sealer, VaultLease, VaultRegistry } from './ports.js';
 
@@ -33,6 +34,8 @@ export interface CommandContext {
   facts: AuditFacts;
   /** The vault the command took (lookupVault); the dispatcher releases it when the command has settled. */
   lease: VaultLease | null;
+  /** The access requests the gateway raised and has not seen decided (protocol section 10). */
+  pendingRequests: PendingRequests;
 }
 
 /** The fields of an audit event the dispatcher does not fill in itself: what the command tells and learns. */

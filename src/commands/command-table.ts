@@ -1,5 +1,6 @@
 import type { CommandMessage, CommandName } from '../protocol/index.js';
 import type { AuditFacts, CommandContext, CommandSpec } from './command-context.js';
+import { checkInPasswordCommand } from './check-in-password.js';
 import { getPasswordCommand } from './get-password.js';
 import { listAccountsCommand } from './list-accounts.js';
 
@@ -13,6 +14,7 @@ type CommandTable = { readonly [N in CommandName]: CommandSpec<ParamsByName[N]> 
 export const commandTable: CommandTable = {
   listAccounts: listAccountsCommand,
   getPassword: getPasswordCommand,
+  checkInPassword: checkInPasswordCommand,
 };
 
 /** A command message whose name and params agree (what protocol/ decodes). */

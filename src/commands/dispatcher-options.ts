@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
+import type { PendingRequestsOptions } from './access-requests.js';
 import type { PolicyOptions } from './policy.js';
 import type { AuditSink, RolePort, Sealer, VaultRegistry } from './ports.js';
 
@@ -37,6 +38,8 @@ export interface DispatcherOptions {
   clock: Clock;
   /** Written into audit events. */
   gatewayId: string;
+  /** Bounds of the memory of access requests raised (protocol section 10); default access-requests.ts's. */
+  pendingRequests?: PendingRequestsOptions | undefined;
   /** Called once per finished command (not per join); default none. Must not throw (errors are logged). */
   onOutcome?: ((outcome: CommandOutcome) => void) | undefined;
 }

@@ -5,6 +5,7 @@ import { CommandAbort } from '../shared/abort.js';
 import { GatewayError } from '../shared/errors.js';
 import type { AuditFacts, CommandContext } from './command-context.js';
 import { auditParams, executeCommand } from './command-table.js';
+import { PendingRequests } from './access-requests.js';
 import { Policy, type PolicyOptions } from './policy.js';
 import type { AuditSink, ReplyPort, RolePort, Sealer, VaultRegistry } from './ports.js';
 import { auditEvent, newAuditFacts } from './audit-facts.js';
@@ -55,6 +56,7 @@ export class Dispatcher {
   private readonly clock: Clock;
   private readonly gatewayId: string;
   private readonly onOutcome: ((outcome: CommandOutcome) => void) | undefined;
+  private readonly pendingRequests: PendingRequests;
 
   private readonly running = new Map<string, Execution>();
   /**
@@ -85,6 +87,7 @@ export class Dispatcher {
     this.logger = options.logger;
     this.gatewayId = options.gatewayId;
     this.onOutcome = options.onOutcome;
+    this.pendingRequests = new PendingRequests(options.clock, options.pendingRequests);
   }
 
   /** Executions in flight (joins excluded). */
@@ -268,7 +271,8 @@ export class Dispatcher {
 
   /** A then() chain, not an async function: no suspended frame per command in flight (docs/benchmarks.md, "Why the hot path looks as it does"). */
   private run(exec: Execution, live: LiveExecution): void {
-    const ctx: CommandContext = { vaults: this.vaults, policy: this.policy, sealer: this.sealer, signal: live.controller, facts: live.facts, lease: null };
+    const { vaults, policy, sealer, pendingRequests } = this;
+    const ctx: CommandContext = { vaults, policy, sealer, signal: live.controller, facts: live.facts, lease: null, pendingRequests };
     let running: Promise<object>;
     try {
       running = executeCommand(live.cmd, ctx);

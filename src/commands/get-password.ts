@@ -1,5 +1,6 @@
-import type { GetPasswordData, GetPasswordParams } from '../protocol/index.js';
+import { accessWindowMs, type GetPasswordData, type GetPasswordParams } from '../protocol/index.js';
 import { GatewayError } from '../shared/errors.js';
+import { followAccessRequest } from './access-requests.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
 import type { SealedRecipient, VaultPort } from './ports.js';
 import { addressResource, knownResource, lookupResource, mappedOrg, mappedResource, type ResolvedResource } from './resolve-resource.js';
@@ -19,6 +20,10 @@ import { addressResource, knownResource, lookupResource, mappedOrg, mappedResour
  *      fetched — then the per-account fetch rate
  *   6. the password call; sealed to recipientKey when one was given, in
  *      which case the data has `sealedPassword` and no `password` key.
+ *   7. an account behind the vault's access control (section 10): with
+ *      `requestAccess`, access-requests.ts raises or follows the request
+ *      (APPROVAL_PENDING, APPROVAL_DENIED); without it, a pending or denied
+ *      request answers APPROVAL_REQUIRED, as before the extension.
  */
 export const getPasswordCommand: CommandSpec<GetPasswordParams> = {
   execute: getPassword,
@@ -104,7 +109,9 @@ function fetchPassword(f: PasswordFetch, resource: ResolvedResource): Promise<Ge
   checkNotAborted(ctx.signal);
   ctx.policy.takeFetch(f.vault, resource.id, params.accountId);
   const request = { ticketId: params.ticketId, reason: params.reason };
+  const refused = params.requestAccess === true ? (err: unknown) => requestAccess(f, resource, err) : withoutRequest;
   return f.client.getPassword(resource.id, params.accountId, request, { signal: ctx.signal, orgName: f.orgName }).then((fetched) => {
+    if (params.requestAccess === true) ctx.pendingRequests.forget(f.vault, params.accountId);
     ctx.facts.accountName = fetched.accountName;
     // Metadata may be stale (renamed since it was cached): the name PMP returned counts too.
     ctx.policy.assertAccount(fetched.accountName);
@@ -114,5 +121,27 @@ function fetchPassword(f: PasswordFetch, resource: ResolvedResource): Promise<Ge
     return recipient
       ? { resourceId, accountId: params.accountId, accountName: fetched.accountName, sealedPassword: recipient.seal(fetched.password) }
       : { resourceId, accountId: params.accountId, accountName: fetched.accountName, password: fetched.password };
-  });
+  }, refused);
+}
+
+/** Step 7 with `requestAccess`: the access request raised or followed (always rejects). */
+function requestAccess(f: PasswordFetch, resource: ResolvedResource, err: unknown): Promise<never> {
+  const { params, ctx } = f;
+  const window = params.accessWindow === undefined ? undefined : accessWindowMs(params.accessWindow);
+  // The decoder refuses such a window already; this keeps the types honest.
+  if (typeof window === 'string') return Promise.reject(new GatewayError('BAD_REQUEST', window));
+  const request = { ticketId: params.ticketId, reason: params.reason, window };
+  const attempt = { ctx, client: f.client, vault: f.vault, resourceId: resource.id, accountId: params.accountId, request, orgName: f.orgName };
+  return followAccessRequest(attempt, err);
+}
+
+/** Step 7 without `requestAccess`: the controller did not ask to follow requests, so it gets the code it always got. */
+function withoutRequest(err: unknown): never {
+  if (err instanceof GatewayError && (err.code === 'APPROVAL_PENDING' || err.code === 'APPROVAL_DENIED')) {
+    throw new GatewayError('APPROVAL_REQUIRED', 'the password must be requested and approved in the vault first', {
+      cause: err,
+      ...(err.detail === undefined ? {} : { detail: err.detail }),
+    });
+  }
+  throw err;
 }

@@ -72,9 +72,44 @@ export interface VaultPort {
   resolveResource(ref: string, opts: VaultCallOptions): Promise<{ id: string; name: string | undefined }>;
   /** The accounts of a resource; with `includeNotes`, the notes of the accounts `pick` keeps. */
   listAccounts(resourceId: string, opts: AccountListOptions): Promise<VaultAccountList>;
-  /** The password of an account (after the vault's own checks of its flags: ticket ID, reason, access). */
+  /**
+   * The password of an account (after the vault's own checks of its flags:
+   * ticket ID, reason, access). An account behind access control rejects
+   * with APPROVAL_REQUIRED (no request), APPROVAL_PENDING (one waits),
+   * APPROVAL_DENIED (rejected or expired) or CHECKED_OUT (held by another user).
+   */
   getPassword(resourceId: string, accountId: string, request: PasswordRequest, opts: VaultCallOptions): Promise<VaultPassword>;
+  /**
+   * Raises an access request for the account (protocol section 10), after
+   * the same flag checks as getPassword. A vault that says one is already
+   * open rejects with APPROVAL_PENDING.
+   */
+  requestAccess(resourceId: string, accountId: string, request: AccessRequest, opts: VaultCallOptions): Promise<RaisedRequest>;
+  /** The state of the API user's request `requestId` for the account (else its newest), as the vault lists it. */
+  accessRequestState(accountId: string, requestId: string | undefined, opts: VaultCallOptions): Promise<AccessRequestState>;
+  /** Checks the account's password in; resolves when nothing is checked out; CHECKED_OUT when another user holds it. */
+  checkIn(resourceId: string, accountId: string, opts: VaultCallOptions): Promise<void>;
 }
+
+/** An access request as the vault raises it. */
+export interface AccessRequest {
+  ticketId: string | undefined;
+  reason: string | undefined;
+  /** The window asked for (ms since the epoch); undefined: now. */
+  window: { startMs: number; endMs: number } | undefined;
+}
+
+export interface RaisedRequest {
+  /** The vault's ID of the request, when its answer gives one. */
+  readonly requestId: string | undefined;
+}
+
+/**
+ * A request's state in the vault: `none` when the vault lists no request
+ * for the account, `unknown` when it words the state in a way credgw does
+ * not recognise.
+ */
+export type AccessRequestState = 'pending' | 'approved' | 'checkedOut' | 'checkedIn' | 'rejected' | 'expired' | 'none' | 'unknown';
 
 export interface VaultCallOptions {
   /** The command's deadline and fencing: aborting rejects the call with the signal's reason. */

@@ -357,6 +357,7 @@ export class Gateway {
       this.liveness.tick(LINK_LOOP);
     });
     link.on('heartbeat', () => this.liveness.tick(LINK_LOOP));
+    link.on('ack', (id) => this.events?.ack(id));
     link.on('command', (cmd, session) => this.dispatcher.handle(cmd, session));
     link.on('rejected', (r, session) => this.dispatcher.reject(r, session));
   }

@@ -308,6 +308,8 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     }
     if (message.type === 'role') {
       this.safeEmit('role', message, conn.session);
+    } else if (message.type === 'ack') {
+      this.safeEmit('ack', message.id, conn.session);
     } else {
       this.safeEmit('command', message, conn.session);
     }

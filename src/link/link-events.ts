@@ -51,6 +51,11 @@ export type LinkEvents = {
   welcome: [message: WelcomeMessage, session: LinkSession];
   role: [message: RoleMessage, session: LinkSession];
   command: [message: CommandMessage, session: LinkSession];
+  /**
+   * The controller stored the event of this id (protocol section 11). No
+   * listener by default: an ack is then dropped, as for an id not pending.
+   */
+  ack: [id: string, session: LinkSession];
   /** A command with a valid id but bad fields: answer BAD_REQUEST / UNKNOWN_COMMAND on `session`. */
   rejected: [rejected: RejectedCommand, session: LinkSession];
   /** An open connection closed (after 'welcome' or while waiting for it). */

@@ -18,7 +18,7 @@ export interface ControllerLinkOptions {
   priority: number;
   /** The gateway's version, sent in hello. */
   version: string;
-  /** Capabilities announced in hello. Default CAPABILITIES (listAccounts, getPassword, sealedDelivery). */
+  /** Capabilities announced in hello. Default CAPABILITIES (the three commands, sealedDelivery, accessRequests). */
   capabilities?: readonly string[];
   /** Reads the bearer token; called at every dial so a rotated token is picked up. */
   readToken: () => Promise<string>;

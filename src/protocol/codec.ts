@@ -1,4 +1,6 @@
 import { ERROR_RETRYABLE, isErrorCode, type ErrorCode } from '../shared/errors.js';
+import { decodeAccessParams } from './access-params.js';
+import { decodeAck, decodeEvent } from './event-codec.js';
 import { jsonShapeProblem, type JsonShapeProblem } from './json-shape.js';
 import {
   COMMAND_NAMES,
@@ -16,6 +18,7 @@ import {
   type HealthMessage,
   type HelloMessage,
   type ResourceRef,
+  type ResultError,
   type ResultMessage,
   type Role,
   type VaultHealth,
@@ -100,6 +103,8 @@ export function decodeControllerFrame(text: string): Decoded<ControllerMessage> 
       return decodeRole(v);
     case 'command':
       return decodeCommand(v);
+    case 'ack':
+      return decodeAck(v);
     default:
       return violation(typeof v['type'] === 'string' ? `unknown frame type "${truncate(v['type'], 40)}"` : 'frame has no type');
   }
@@ -132,12 +137,11 @@ function decodeRole(v: Record<string, unknown>): Decoded<ControllerMessage> {
   return { kind: 'message', message: { type: 'role', role: v['role'], epoch: v['epoch'] } };
 }
 
-/** getPassword's optional string params and their limits (one constant, not an array per frame). */
-const OPTIONAL_PW_STRINGS = [
+/** The optional string params of getPassword and checkInPassword and their limits (one constant, not an array per frame). */
+const OPTIONAL_ACCOUNT_STRINGS = [
   ['ticketId', LIMITS.ticketId],
   ['reason', LIMITS.reason],
   ['requestedBy', LIMITS.requestedBy],
-  ['recipientKey', LIMITS.recipientKey],
 ] as const;
 
 /** Validates a `command` frame (section 5). */
@@ -175,9 +179,22 @@ export function decodeCommand(v: Record<string, unknown>): Decoded<ControllerMes
   if (typeof accountId !== 'string' || !/^\d{1,64}$/.test(accountId)) {
     return reject('BAD_REQUEST', 'params.accountId must be a PMP account ID (a string of digits)');
   }
-  for (const [key, max] of OPTIONAL_PW_STRINGS) {
+  for (const [key, max] of OPTIONAL_ACCOUNT_STRINGS) {
     if (!isOptionalString(p[key], max)) return reject('BAD_REQUEST', `params.${key} must be a string of at most ${max} characters`);
   }
+  const ticketId = emptyToUndefined(p['ticketId'] as string | undefined);
+  const reason = emptyToUndefined(p['reason'] as string | undefined);
+  const requestedBy = emptyToUndefined(p['requestedBy'] as string | undefined);
+  if (name === 'checkInPassword') {
+    // The password-only params (recipientKey, requestAccess, accessWindow) are extra fields here: ignored (rule 7).
+    const params = { vault: p['vault'], resource, accountId, ticketId, reason, requestedBy };
+    return { kind: 'message', message: { type: 'command', id, epoch, timeoutMs, name, params } };
+  }
+  if (!isOptionalString(p['recipientKey'], LIMITS.recipientKey)) {
+    return reject('BAD_REQUEST', `params.recipientKey must be a string of at most ${LIMITS.recipientKey} characters`);
+  }
+  const access = decodeAccessParams(p);
+  if (typeof access === 'string') return reject('BAD_REQUEST', access);
   const command: CommandMessage = {
     type: 'command',
     id,
@@ -188,10 +205,12 @@ export function decodeCommand(v: Record<string, unknown>): Decoded<ControllerMes
       vault: p['vault'],
       resource,
       accountId,
-      ticketId: emptyToUndefined(p['ticketId'] as string | undefined),
-      reason: emptyToUndefined(p['reason'] as string | undefined),
-      requestedBy: emptyToUndefined(p['requestedBy'] as string | undefined),
+      ticketId,
+      reason,
+      requestedBy,
       recipientKey: emptyToUndefined(p['recipientKey'] as string | undefined),
+      requestAccess: access.requestAccess,
+      accessWindow: access.accessWindow,
     },
   };
   return { kind: 'message', message: command };
@@ -257,6 +276,8 @@ export function decodeGatewayFrame(text: string): Decoded<GatewayMessage> {
       const message: HealthMessage = { type: 'health', vaults };
       return { kind: 'message', message };
     }
+    case 'event':
+      return decodeEvent(v);
     default:
       return violation(typeof v['type'] === 'string' ? `unknown frame type "${truncate(v['type'], 40)}"` : 'frame has no type');
   }
@@ -314,13 +335,10 @@ function decodeResult(v: Record<string, unknown>): Decoded<GatewayMessage> {
     if (!isObject(e) || !isErrorCode(e['code']) || typeof e['message'] !== 'string' || typeof e['retryable'] !== 'boolean') {
       return violation('result.error must have a known code, a message and retryable');
     }
-    const message: ResultMessage = {
-      type: 'result',
-      id: v['id'],
-      epoch: v['epoch'],
-      ok: false,
-      error: { code: e['code'], message: truncate(e['message'], LIMITS.message), retryable: e['retryable'] },
-    };
+    const error: ResultError['error'] = { code: e['code'], message: truncate(e['message'], LIMITS.message), retryable: e['retryable'] };
+    // A hint only (section 10): a value that is not a non-negative integer is dropped, not a violation.
+    if (isEpoch(e['retryAfterMs'])) error.retryAfterMs = e['retryAfterMs'];
+    const message: ResultMessage = { type: 'result', id: v['id'], epoch: v['epoch'], ok: false, error };
     return { kind: 'message', message };
   }
   return violation('result.ok must be a boolean');

@@ -3,3 +3,4 @@ export * from './codec.js';
 export * from './validate.js';
 export * from './json-shape.js';
 export * from './event-codec.js';
+export * from './access-params.js';

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../shared/errors.js';
+import type { ErrorCode, WireError } from '../shared/errors.js';
 
 /**
  * The wire messages of protocol version 1 (shared/design/protocol.md and
@@ -40,9 +40,14 @@ export const MAX_COMMAND_TIMEOUT_MS = 120_000;
 export const DEFAULT_LIST_LIMIT = 500;
 export const MAX_LIST_LIMIT = 1000;
 
-export const COMMAND_NAMES = ['listAccounts', 'getPassword'] as const;
+export const COMMAND_NAMES = ['listAccounts', 'getPassword', 'checkInPassword'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
-export const CAPABILITIES = ['listAccounts', 'getPassword', 'sealedDelivery'] as const;
+/** Announced in hello by a gateway that raises access requests and checks passwords in (section 10). */
+export const CAPABILITY_ACCESS_REQUESTS = 'accessRequests';
+export const CAPABILITIES = ['listAccounts', 'getPassword', 'sealedDelivery', 'checkInPassword', CAPABILITY_ACCESS_REQUESTS] as const;
+
+/** The longest access window a getPassword may ask for (section 10, `accessWindow`; docs/protocol.md). */
+export const MAX_ACCESS_WINDOW_MS = 31 * 24 * 60 * 60_000;
 
 export type Role = 'active' | 'standby';
 
@@ -79,7 +84,7 @@ export interface ResultError {
   id: string;
   epoch: number;
   ok: false;
-  error: { code: ErrorCode; message: string; retryable: boolean };
+  error: WireError;
 }
 
 export type ResultMessage = ResultOk | ResultError;
@@ -101,7 +106,7 @@ export interface HealthMessage {
   vaults: VaultHealth[];
 }
 
-export type GatewayMessage = HelloMessage | ResultMessage | ResignMessage | HealthMessage;
+export type GatewayMessage = HelloMessage | ResultMessage | ResignMessage | HealthMessage | EventMessage;
 
 // ---- controller → gateway -------------------------------------------------
 
@@ -147,6 +152,26 @@ export interface GetPasswordParams {
   reason?: string | undefined;
   requestedBy?: string | undefined;
   recipientKey?: string | undefined;
+  /** Raise an access request in the vault when the account needs approval (section 10). */
+  requestAccess?: boolean | undefined;
+  /** When the access is wanted (only with requestAccess); absent: now. */
+  accessWindow?: AccessWindow | undefined;
+}
+
+/** An access request's window (section 10): ISO 8601 times with a zone, the end after the start. */
+export interface AccessWindow {
+  startTime: string;
+  endTime: string;
+}
+
+/** getPassword's params minus the password-only ones (recipientKey, requestAccess, accessWindow). */
+export interface CheckInPasswordParams {
+  vault: string;
+  resource: ResourceRef;
+  accountId: string;
+  ticketId?: string | undefined;
+  reason?: string | undefined;
+  requestedBy?: string | undefined;
 }
 
 interface CommandBase {
@@ -166,9 +191,14 @@ export interface GetPasswordCommand extends CommandBase {
   params: GetPasswordParams;
 }
 
-export type CommandMessage = ListAccountsCommand | GetPasswordCommand;
+export interface CheckInPasswordCommand extends CommandBase {
+  name: 'checkInPassword';
+  params: CheckInPasswordParams;
+}
 
-export type ControllerMessage = WelcomeMessage | RoleMessage | CommandMessage;
+export type CommandMessage = ListAccountsCommand | GetPasswordCommand | CheckInPasswordCommand;
+
+export type ControllerMessage = WelcomeMessage | RoleMessage | CommandMessage | AckMessage;
 
 // ---- result payloads ------------------------------------------------------
 
@@ -200,10 +230,14 @@ export interface GetPasswordData {
   sealedPassword?: string;
 }
 
+export interface CheckInPasswordData {
+  accountId: string;
+}
+
 // ---- events (section 11, the `rotationEvents` extension) -----------------
-// Not in GatewayMessage / ControllerMessage yet: the link and the reference
-// controller learn these frames when the outbox is wired (docs/protocol.md,
-// "Events: what section 11 left open").
+// Decoded by both sides (codec.ts); the gateway announces the capability only
+// once its outbox is wired to the link (docs/protocol.md, "Events: what
+// section 11 left open").
 
 /** Announced in hello by a gateway that reads `resource.hostName` / `resource.ipAddress` (section 9). */
 export const CAPABILITY_RESOURCE_BY_ADDRESS = 'resourceByAddress';

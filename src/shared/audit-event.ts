@@ -34,6 +34,12 @@ export interface AuditEvent {
   outcome: 'ok' | ErrorCode;
   /** The command asked for sealed delivery (recipientKey); the password, if any, went out only sealed. */
   sealed: boolean;
+  /**
+   * What the command did in the vault beyond its name, present only then:
+   * `accessRequested` when a getPassword raised an access request (protocol
+   * section 10). A check-in is its own event (`checkInPassword`).
+   */
+  action?: string;
   durationMs: number;
 }
 
@@ -70,5 +76,6 @@ export const AUDIT_LINE_FIELDS = {
   accountName: 'string',
   outcome: 'string',
   sealed: 'boolean',
+  action: 'optional-string',
   durationMs: 'number',
 } as const satisfies { readonly [K in keyof AuditEvent]-?: KindOf<AuditEvent[K]> };

@@ -50,6 +50,9 @@ export const ERROR_RETRYABLE = {
   OVERLOADED: true,
   RESULT_TOO_LARGE: false,
   RESOURCE_AMBIGUOUS: false,
+  APPROVAL_PENDING: true,
+  APPROVAL_DENIED: false,
+  CHECKED_OUT: true,
   INTERNAL: true,
 } as const;
 
@@ -68,6 +71,20 @@ export interface GatewayErrorOptions extends CredgwErrorOptions {
    * the message is built from it on purpose.
    */
   detail?: string;
+  /**
+   * A hint for the controller: when a retry is worth making, in ms (sent as
+   * `error.retryAfterMs`; APPROVAL_PENDING, protocol section 10). Default none.
+   */
+  retryAfterMs?: number;
+}
+
+/** The `error` object of a protocol `result` frame. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  /** When a retry is worth making, in ms: a hint, present only where the code gives one (APPROVAL_PENDING). */
+  retryAfterMs?: number;
 }
 
 /** A command's failure, as a `result` frame carries it. */
@@ -75,16 +92,20 @@ export class GatewayError extends CredgwError<ErrorCode> {
   override readonly name = 'GatewayError';
   readonly retryable: boolean;
   readonly detail: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(code, message, options);
     this.retryable = ERROR_RETRYABLE[code];
     this.detail = options.detail;
+    this.retryAfterMs = options.retryAfterMs;
   }
 
   /** The `error` object of a protocol `result` frame. */
-  toWire(): { code: ErrorCode; message: string; retryable: boolean } {
-    return { code: this.code, message: this.message, retryable: this.retryable };
+  toWire(): WireError {
+    return this.retryAfterMs === undefined
+      ? { code: this.code, message: this.message, retryable: this.retryable }
+      : { code: this.code, message: this.message, retryable: this.retryable, retryAfterMs: this.retryAfterMs };
   }
 }
 

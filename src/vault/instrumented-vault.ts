@@ -1,13 +1,22 @@
 import { GatewayError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
-import type { CallOptions, ListAccountsOptions, VaultClient } from './types.js';
+import type { AccessRequestInput, CallOptions, ListAccountsOptions, VaultClient } from './types.js';
 
 /** What the daemon learns from every real vault call. */
 export interface VaultCallObserver {
   (call: { vault: string; operation: string; outcome: 'ok' | string; durationMs: number; error?: unknown }): void;
 }
 
-type Method = 'listResources' | 'resolveResource' | 'listAccounts' | 'accountNotes' | 'getPassword' | 'probe';
+type Method =
+  | 'listResources'
+  | 'resolveResource'
+  | 'listAccounts'
+  | 'accountNotes'
+  | 'getPassword'
+  | 'requestAccess'
+  | 'accessRequestState'
+  | 'checkIn'
+  | 'probe';
 
 export interface InstrumentedVault extends VaultClient {
   /** Resolves when no call is under way (at once when idle). */
@@ -74,6 +83,13 @@ export function instrumentVault(client: VaultClient, clock: Clock, observe: Vaul
     getPassword: wrap('getPassword', (rid: string, aid: string, req: Parameters<VaultClient['getPassword']>[2], opts?: CallOptions) =>
       client.getPassword(rid, aid, req, opts),
     ),
+    requestAccess: wrap('requestAccess', (rid: string, aid: string, req: AccessRequestInput, opts?: CallOptions) =>
+      client.requestAccess(rid, aid, req, opts),
+    ),
+    accessRequestState: wrap('accessRequestState', (aid: string, requestId: string | undefined, opts?: CallOptions) =>
+      client.accessRequestState(aid, requestId, opts),
+    ),
+    checkIn: wrap('checkIn', (rid: string, aid: string, opts?: CallOptions) => client.checkIn(rid, aid, opts)),
     probe: wrap('probe', (opts?: CallOptions) => client.probe(opts)),
     close: () => client.close(),
     idle: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),

@@ -3,7 +3,7 @@ import type { VaultProfile } from '../config/types.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { GatewayError } from '../shared/errors.js';
 import { AccountPager, cutPage, type AccountPage, type PageTarget } from './account-pager.js';
-import { isHeaderValue } from '../shared/header-value.js';
+import { callOrg } from './call-org.js';
 import {
   accountDetailsPath,
   accountsPath,
@@ -26,10 +26,14 @@ import {
 } from './pmp-responses.js';
 import { PmpTransport } from './pmp-transport.js';
 import { MetadataCaches } from './metadata-caches.js';
+import { PmpAccessCalls } from './pmp-access-calls.js';
+import { checkAccountFlags } from './account-flags.js';
 import type { AbortLike } from '../shared/abort.js';
 import { eachBounded } from './each-bounded.js';
 import { matchResource } from './match-resource.js';
 import type {
+  AccessRequestInput,
+  AccessRequestState,
   AccountPageRequest,
   CallOptions,
   FetchedPassword,
@@ -39,6 +43,7 @@ import type {
   PmpAccount,
   PmpAccountList,
   PmpResource,
+  RaisedAccessRequest,
   ResourceDirectory,
   VaultClient,
   VaultMetadataCache,
@@ -102,6 +107,7 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
   /** Its metadata caches; rotation events read IDs from them and drop a rotated resource's entries. */
   readonly metadata: MetadataCaches;
   private readonly pager: AccountPager;
+  private readonly access: PmpAccessCalls;
 
   constructor(
     private readonly profile: VaultProfile,
@@ -120,6 +126,11 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
     this.pager = new AccountPager({
       fetch: (target, query) => this.fetchAccounts(target.resourceId, target.orgName, query),
       log: this.log,
+    });
+    this.access = new PmpAccessCalls({
+      request: (req) => this.http.request(req),
+      findAccount: (rid, aid, org, signal) => this.findAccount(rid, aid, org, signal),
+      profile,
     });
   }
 
@@ -281,19 +292,7 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
     orgName: string | null,
     signal: AbortLike | undefined,
   ): Promise<FetchedPassword> {
-    const ticketId = nonBlank(req.ticketId);
-    const reason = nonBlank(req.reason);
-    if (account.accessDenied) {
-      throw new GatewayError('ACCESS_DENIED', 'the API user may not read this password', { detail: 'PASSWORD STATUS ####' });
-    }
-    if ((account.ticketIdRequired || this.profile.requireTicketId) && !ticketId) {
-      throw new GatewayError('TICKET_ID_REQUIRED', 'a ticket ID is required for this account', {
-        detail: account.ticketIdRequired ? 'IS_TICKETID_REQD_MANDATORY' : 'vault profile requireTicketId',
-      });
-    }
-    if (account.reasonRequired && !reason) {
-      throw new GatewayError('REASON_REQUIRED', 'a reason is required for this account', { detail: 'ISREASONREQUIRED' });
-    }
+    const { ticketId, reason } = checkAccountFlags(account, req, this.profile.requireTicketId);
     const path = passwordPath(resourceId, accountId);
     return this.http.request({ call: 'getPassword', path, query: passwordQuery({ ticketId, reason }), orgName, signal }).then((env) => {
       if (env.status !== 'Success') {
@@ -301,6 +300,17 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
       }
       return { resourceId, accountId, accountName: account.name, password: parsePassword(env) };
     });
+  }
+
+  // PAM360 access control (protocol section 10), in pmp-access-calls.ts.
+  requestAccess(resourceId: string, accountId: string, req: AccessRequestInput, opts?: CallOptions): Promise<RaisedAccessRequest> {
+    return this.access.requestAccess(resourceId, accountId, req, opts);
+  }
+  accessRequestState(accountId: string, requestId: string | undefined, opts?: CallOptions): Promise<AccessRequestState> {
+    return this.access.accessRequestState(accountId, requestId, opts);
+  }
+  checkIn(resourceId: string, accountId: string, opts?: CallOptions): Promise<void> {
+    return this.access.checkIn(resourceId, accountId, opts);
   }
 
   async probe(opts?: CallOptions): Promise<void> {
@@ -316,21 +326,9 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
 
   // ---- metadata -------------------------------------------------------------
 
-  /**
-   * The organisation of a call: its own (checked to be a header value,
-   * else RESOURCE_NOT_MAPPED: the resource's attribute names no usable
-   * organisation), else the profile's.
-   */
+  /** The organisation of a call (call-org.ts). */
   private orgOf(opts: CallOptions | undefined): string | null {
-    const org = opts?.orgName;
-    if (org === undefined) return this.profile.orgName;
-    if (org === null) return null;
-    if (typeof org !== 'string' || !isHeaderValue(org)) {
-      throw new GatewayError('RESOURCE_NOT_MAPPED', 'the resource\'s organisation cannot be sent to the vault', {
-        detail: 'orgName must be 1-256 printable ISO-8859-1 characters without leading or trailing spaces',
-      });
-    }
-    return org;
+    return callOrg(opts, this.profile.orgName);
   }
 
   private async fetchResources(orgName: string | null): Promise<PmpResource[]> {
@@ -387,8 +385,4 @@ function publicAccount(a: ParsedAccount, includeNotes: boolean): PmpAccount {
     reasonRequired: a.reasonRequired,
     accessDenied: a.accessDenied,
   };
-}
-
-function nonBlank(v: string | undefined): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }

@@ -39,6 +39,8 @@ export class PmpExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
   timedOut = false;
   /** The API key the request carried, so that an echo of it can be redacted from the answer. */
   token: string | undefined;
+  /** A POST or PUT and its form-urlencoded body; undefined for a GET (the usual call). */
+  write: { method: 'POST' | 'PUT'; form: string } | undefined;
   private settled = false;
   private status = 0;
   private chunks: Buffer[] | undefined;

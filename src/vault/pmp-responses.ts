@@ -1,6 +1,6 @@
 import { GatewayError } from '../shared/errors.js';
 import { isPmpId } from '../shared/pmp-id.js';
-import type { PmpAccount, PmpResource } from './types.js';
+import type { AccessRequestState, PmpAccount, PmpResource, RaisedAccessRequest } from './types.js';
 import { pmpFailureToError, redactVaultText, type PmpFailureContext } from './vault-errors.js';
 
 /**
@@ -196,4 +196,64 @@ export function parsePassword(env: PmpEnvelope): string {
     });
   }
   return pw;
+}
+
+// ---- access control (PAM360 "accesscontrolapi"; answers unconfirmed) --------
+
+/** The state a vault's STATUS word names (wording unconfirmed: matched loosely, most specific first). */
+export function accessStateOf(word: unknown): AccessRequestState {
+  if (typeof word !== 'string') return 'unknown';
+  if (/checked[ -]?in/i.test(word)) return 'checkedIn';
+  if (/checked[ -]?out/i.test(word)) return 'checkedOut';
+  if (/reject|denied/i.test(word)) return 'rejected';
+  if (/expire|\bvoid\b|timed[ -]?out/i.test(word)) return 'expired';
+  if (/wait|pending|awaiting|requested|raised/i.test(word)) return 'pending';
+  if (/approv|released|granted/i.test(word)) return 'approved';
+  return 'unknown';
+}
+
+/** A request ID as the vault writes it (a string or a number), else undefined. */
+function requestIdOf(v: unknown): string | undefined {
+  const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
+  return typeof s === 'string' && s.trim() !== '' && s.length <= 64 ? s.trim() : undefined;
+}
+
+/** `requestpassword` Success: the request's ID and state where the answer gives them (`REQUESTID`/`REQUEST ID`, `STATUS`). */
+export function parseRaisedRequest(env: PmpEnvelope): RaisedAccessRequest {
+  const d = Array.isArray(env.details) ? env.details[0] : env.details;
+  if (!isRecord(d)) return { requestId: undefined, state: undefined };
+  const status = d['STATUS'];
+  return { requestId: requestIdOf(d['REQUESTID'] ?? d['REQUEST ID']), state: status === undefined ? undefined : accessStateOf(status) };
+}
+
+/**
+ * `accounts/passwordaccessrequests` Success: the state of request
+ * `requestId`, else of the newest request (highest numeric ID, else the
+ * last listed) for `accountId`. Details is a list per requester, each with
+ * a PASSWORDREQUESTLIST (as PMP documents it); entries listed directly are
+ * read too. `none` when none matches.
+ */
+export function parseAccessRequestState(env: PmpEnvelope, accountId: string, requestId: string | undefined): AccessRequestState {
+  let newest: { id: string | undefined; status: unknown } | undefined;
+  for (const group of listDetails(env.details, 'Details')) {
+    const list = group['PASSWORDREQUESTLIST'];
+    const entries = list === undefined ? [group] : listDetails(list, 'Details[].PASSWORDREQUESTLIST');
+    for (const e of entries) {
+      const id = requestIdOf(e['REQUEST ID'] ?? e['REQUESTID']);
+      if (requestId !== undefined) {
+        if (id === requestId) return accessStateOf(e['STATUS']);
+        continue;
+      }
+      // Without the request's ID (the raise answer had none): the account's newest, whoever raised it.
+      if (requestIdOf(e['ACCOUNT ID'] ?? e['ACCOUNTID']) !== accountId) continue;
+      if (newest === undefined || newerId(id, newest.id)) newest = { id, status: e['STATUS'] };
+    }
+  }
+  return newest === undefined ? 'none' : accessStateOf(newest.status);
+}
+
+/** Whether request ID `a` is at least as new as `b`: numeric IDs compared as numbers, otherwise the later listed wins. */
+function newerId(a: string | undefined, b: string | undefined): boolean {
+  if (a !== undefined && b !== undefined && isPmpId(a) && isPmpId(b)) return BigInt(a) >= BigInt(b);
+  return true;
 }

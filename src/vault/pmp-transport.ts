@@ -16,6 +16,9 @@ import { tokenHeaders } from './auth-headers.js';
 /** Waits before the first and second retry of a connect failure (then give up). */
 export const CONNECT_RETRY_DELAYS_MS: readonly number[] = [100, 300];
 
+/** How POST and PUT bodies are sent (PAM360's REST pages: "All parameters in the request should be form-urlencoded"). */
+const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
 /** Idle keep-alive sockets are kept this long (PMP's Tomcat keeps them 60 s by default). */
 const KEEP_ALIVE_MS = 30_000;
 
@@ -40,6 +43,10 @@ export interface PmpRequest {
   readonly path: string;
   /** The query string, without `?` (never logged: it may hold INPUT_DATA). */
   readonly query?: string | undefined;
+  /** Default GET. POST and PUT carry `form` (PAM360's write calls take their parameters form-urlencoded). */
+  readonly method?: 'GET' | 'POST' | 'PUT' | undefined;
+  /** The body of a POST or PUT, already form-urlencoded (never logged: it holds INPUT_DATA). */
+  readonly form?: string | undefined;
   /**
    * The orgName header of this call, already checked to be a header value
    * (shared/header-value.ts); null for none. Default: the profile's orgName.
@@ -140,6 +147,7 @@ export class PmpTransport {
     if (this.closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ex = new PmpExchange(this.deadlines, signal, this.profile.maxResponseBytes);
+    if (req.method !== undefined && req.method !== 'GET') ex.write = { method: req.method, form: req.form ?? '' };
     try {
       this.dispatch(ex, req.query ? `${req.path}?${req.query}` : req.path, req.orgName);
     } catch (err) {
@@ -156,7 +164,7 @@ export class PmpTransport {
         return onFailure(err, answer.status);
       }
       if (this.log.isLevelEnabled('debug')) {
-        this.log.debug({ call: req.call, method: 'GET', path: req.path, status: answer.status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
+        this.log.debug({ call: req.call, method: req.method ?? 'GET', path: req.path, status: answer.status, outcome: env.status, durationMs: this.elapsed(ex) }, 'vault request');
       }
       return env;
     }, onFailure);
@@ -192,9 +200,10 @@ export class PmpTransport {
    */
   private exchangeFailed(req: PmpRequest, ex: PmpExchange, err: unknown, status: number | undefined): unknown {
     const { call, path, signal } = req;
+    const method = req.method ?? 'GET';
     if (signal?.aborted) {
       if (this.log.isLevelEnabled('debug')) {
-        this.log.debug({ call, method: 'GET', path, status, durationMs: this.elapsed(ex) }, 'vault request aborted by caller');
+        this.log.debug({ call, method, path, status, durationMs: this.elapsed(ex) }, 'vault request aborted by caller');
       }
       return signal.reason;
     }
@@ -204,7 +213,7 @@ export class PmpTransport {
           detail: `no answer within ${this.profile.timeoutMs} ms`,
         })
       : transportErrorToError(err);
-    this.log.warn({ call, method: 'GET', path, status, durationMs: this.elapsed(ex), code: mapped.code, detail: mapped.detail }, 'vault request failed');
+    this.log.warn({ call, method, path, status, durationMs: this.elapsed(ex), code: mapped.code, detail: mapped.detail }, 'vault request failed');
     return ex.timedOut ? mapped : err;
   }
 
@@ -241,7 +250,9 @@ export class PmpTransport {
     if (ex.done) return;
     ex.token = this.lastSent;
     if (this.closed) throw closedError();
-    pool.dispatch({ method: 'GET', path, headers }, ex);
+    const write = ex.write;
+    if (write === undefined) pool.dispatch({ method: 'GET', path, headers }, ex);
+    else pool.dispatch({ method: write.method, path, headers: { ...headers, 'content-type': FORM_CONTENT_TYPE }, body: write.form }, ex);
   }
 
   /**

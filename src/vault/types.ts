@@ -52,6 +52,31 @@ export interface PasswordRequest {
   reason?: string | undefined;
 }
 
+/** An access request as the vault is asked to raise it (PAM360 access control, protocol section 10). */
+export interface AccessRequestInput {
+  ticketId?: string | undefined;
+  reason?: string | undefined;
+  /** When the access is wanted (ms since the epoch); absent: now. */
+  window?: { startMs: number; endMs: number } | undefined;
+}
+
+/** What the vault said when a request was raised (its answer's keys are unconfirmed: both may be absent). */
+export interface RaisedAccessRequest {
+  /** The vault's request ID, when its answer carries one. */
+  requestId: string | undefined;
+  /** The request's state as the answer gives it, when it does. */
+  state: AccessRequestState | undefined;
+}
+
+/**
+ * An access request's state as the vault reports it: waiting for an
+ * approver, approved (the password is released), checked out (an exclusive
+ * password held), checked in (given back), rejected, expired (not approved
+ * in time, or its window over); `none` when the vault lists no such
+ * request; `unknown` when it words the state in a way credgw does not recognise.
+ */
+export type AccessRequestState = 'pending' | 'approved' | 'checkedOut' | 'checkedIn' | 'rejected' | 'expired' | 'none' | 'unknown';
+
 export interface FetchedPassword {
   resourceId: string;
   accountId: string;
@@ -122,6 +147,25 @@ export interface VaultClient {
    * none; then one password call (never re-sent once it may have reached PMP).
    */
   getPassword(resourceId: string, accountId: string, req: PasswordRequest, opts?: CallOptions): Promise<FetchedPassword>;
+  /**
+   * Raises an access request for an account (PAM360 `requestpassword`), after
+   * the same flag checks as getPassword (ACCOUNT_NOT_FOUND, ACCESS_DENIED,
+   * TICKET_ID_REQUIRED, REASON_REQUIRED). A vault that says a request is
+   * already open rejects with APPROVAL_PENDING; one held by another user, CHECKED_OUT.
+   */
+  requestAccess(resourceId: string, accountId: string, req: AccessRequestInput, opts?: CallOptions): Promise<RaisedAccessRequest>;
+  /**
+   * The state of this API user's access request for an account, read from the
+   * vault's request list: the request `requestId` when given, else the
+   * account's newest; `none` when none is listed.
+   */
+  accessRequestState(accountId: string, requestId: string | undefined, opts?: CallOptions): Promise<AccessRequestState>;
+  /**
+   * Checks a password in (ends this API user's check-out of an exclusive
+   * account). Resolves when nothing is checked out (check-in is idempotent);
+   * CHECKED_OUT when another user holds it.
+   */
+  checkIn(resourceId: string, accountId: string, opts?: CallOptions): Promise<void>;
   /** A cheap authenticated call; resolves when the vault answers Success. */
   probe(opts?: CallOptions): Promise<void>;
   /** Closes the pool. */

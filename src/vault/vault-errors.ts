@@ -12,7 +12,16 @@ import { isTlsVerificationError } from '../tls/trust.js';
  */
 
 /** The PMP calls the client makes; the error table branches on them. */
-export type PmpCall = 'listResources' | 'listAccounts' | 'accountDetails' | 'getPassword' | 'probe';
+export type PmpCall =
+  | 'listResources'
+  | 'listAccounts'
+  | 'accountDetails'
+  | 'getPassword'
+  | 'probe'
+  /** PAM360 access control (protocol section 10): raise a request, list the requests, check a password in. */
+  | 'requestAccess'
+  | 'accessRequests'
+  | 'checkIn';
 
 /** What the client knew when PMP answered `Failed`. */
 export interface PmpFailureContext {
@@ -36,6 +45,20 @@ export interface PmpFailureRule {
 }
 
 const isPassword = (ctx: PmpFailureContext): boolean => ctx.call === 'getPassword';
+/** The calls whose refusal can be about the account's access control: the password, a request, a check-in. */
+const isAccessCall = (ctx: PmpFailureContext): boolean => ctx.call === 'getPassword' || ctx.call === 'requestAccess' || ctx.call === 'checkIn';
+
+/*
+ * PAM360's access-control wording is unconfirmed (shared/reference/pmp-api.md,
+ * "Access control"): these hints are the only way its answers tell a pending
+ * request from a rejected or expired one, or an account checked out by
+ * another user. They are tried after everything the client knows (operation,
+ * call, flags) and before the looser ticket/reason/approval hints.
+ */
+const CHECKED_OUT_HINT = /checked[ -]?out/i;
+const DENIED_HINT = /reject|expire|\bvoid\b/i;
+const PENDING_HINT = /waiting|pending|awaiting|not yet|already (open|raised|requested)/i;
+const WINDOW_HINT = /starttime|endtime|access window|time window/i;
 
 /** First match wins; knowledge (operation, call, flags) comes before message hints. */
 export const PMP_FAILURE_RULES: readonly PmpFailureRule[] = [
@@ -76,14 +99,50 @@ export const PMP_FAILURE_RULES: readonly PmpFailureRule[] = [
     message: 'the vault requires a reason for this account',
   },
   {
+    name: 'request list refused',
+    when: (ctx) => ctx.call === 'accessRequests',
+    code: 'VAULT_ERROR',
+    message: 'the vault did not list its access requests',
+  },
+  {
+    name: 'request raised for an account shown as ####',
+    when: (ctx) => ctx.call === 'requestAccess' && ctx.account?.accessDenied === true,
+    code: 'ACCESS_DENIED',
+    message: 'the API user may not read this password',
+  },
+  {
+    name: 'access call refused, message says checked out',
+    when: (ctx) => isAccessCall(ctx) && CHECKED_OUT_HINT.test(ctx.message),
+    code: 'CHECKED_OUT',
+    message: 'another user has the password checked out',
+  },
+  {
+    name: 'password refused, message says the request was rejected or expired',
+    when: (ctx) => isPassword(ctx) && DENIED_HINT.test(ctx.message),
+    code: 'APPROVAL_DENIED',
+    message: 'the vault rejected the access request, or it expired',
+  },
+  {
+    name: 'password or request refused, message says a request waits',
+    when: (ctx) => (isPassword(ctx) || ctx.call === 'requestAccess') && PENDING_HINT.test(ctx.message),
+    code: 'APPROVAL_PENDING',
+    message: 'the access request waits for approval in the vault',
+  },
+  {
+    name: 'request refused, message mentions its window',
+    when: (ctx) => ctx.call === 'requestAccess' && WINDOW_HINT.test(ctx.message),
+    code: 'BAD_REQUEST',
+    message: 'the vault refused the access window',
+  },
+  {
     name: 'password refused, message mentions a ticket',
-    when: (ctx) => isPassword(ctx) && /ticket/i.test(ctx.message),
+    when: (ctx) => (isPassword(ctx) || ctx.call === 'requestAccess') && /ticket/i.test(ctx.message),
     code: 'TICKET_ID_REQUIRED',
     message: 'the vault requires a valid ticket ID for this account',
   },
   {
     name: 'password refused, message mentions a reason',
-    when: (ctx) => isPassword(ctx) && /reason/i.test(ctx.message),
+    when: (ctx) => (isPassword(ctx) || ctx.call === 'requestAccess') && /reason/i.test(ctx.message),
     code: 'REASON_REQUIRED',
     message: 'the vault requires a reason for this account',
   },
@@ -100,6 +159,15 @@ export const PMP_FAILURE_RULES: readonly PmpFailureRule[] = [
     message: 'the vault reported a failure',
   },
 ];
+
+/**
+ * A check-in refused because nothing is checked out (to this user or at
+ * all): check-in is idempotent (protocol section 10), so this is success.
+ * Wording unconfirmed, like every access-control answer.
+ */
+export function isNothingCheckedOut(message: string): boolean {
+  return /not (been |yet )?checked[ -]?out|no .*checked[ -]?out|already checked[ -]?in/i.test(message);
+}
 
 /** The GatewayError for a PMP `Failed` envelope (ctx.message already redacted: redactVaultText). */
 export function pmpFailureToError(ctx: PmpFailureContext): GatewayError {

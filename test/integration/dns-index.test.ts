@@ -232,8 +232,8 @@ describe('the daemon', () => {
   it('announces resourceByAddress in hello', () => {
     const gateways = ctl.cluster('site-dns')!.gateways;
     expect(gateways.map((g) => g.capabilities)).toEqual([
-      ['listAccounts', 'getPassword', 'sealedDelivery', 'resourceByAddress'],
-      ['listAccounts', 'getPassword', 'sealedDelivery', 'resourceByAddress'],
+      ['listAccounts', 'getPassword', 'sealedDelivery', 'checkInPassword', 'accessRequests', 'resourceByAddress'],
+      ['listAccounts', 'getPassword', 'sealedDelivery', 'checkInPassword', 'accessRequests', 'resourceByAddress'],
     ]);
   });
 

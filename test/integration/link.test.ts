@@ -234,7 +234,7 @@ describe('ControllerLink over real sockets', () => {
       clusterId: 'site-1',
       version: '0.1.0-test',
       priority: 100,
-      capabilities: ['listAccounts', 'getPassword', 'sealedDelivery'],
+      capabilities: ['listAccounts', 'getPassword', 'sealedDelivery', 'checkInPassword', 'accessRequests'],
       vaults: [{ name: 'pmp-prod', healthy: true }],
     });
     expect(link.state).toBe('handshaking');

@@ -2,9 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { MAX_FRAME_BYTES } from '../../protocol/index.js';
 import { decodeSegment, readBody } from '../http-body.js';
+import { sendError, sendJson } from './api-reply.js';
 import { bearerMatches, oneHeader } from './bearer.js';
+import type { EventStore } from './event-store.js';
+import type { EventStreams } from './event-stream.js';
+import { listEvents, streamEvents } from './events-api.js';
 import type { ControllerHub } from './hub.js';
-import type { ApiError, ApiErrorCode } from './hub-types.js';
+
+export { sendError, sendJson };
 
 /**
  * The controller's HTTP API, the "console launch" side
@@ -22,6 +27,8 @@ export interface ApiCall {
   res: ServerResponse;
   args: string[];
   hub: ControllerHub;
+  events: EventStore;
+  streams: EventStreams;
   log: Logger;
 }
 
@@ -36,20 +43,11 @@ export interface ApiRoute {
 
 export interface ApiContext {
   hub: ControllerHub;
+  events: EventStore;
+  streams: EventStreams;
   log: Logger;
   /** Digests of the API's bearer tokens; null: the API is open. */
   apiDigests: Buffer[] | null;
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-export function sendError(res: ServerResponse, status: number, code: ApiErrorCode, message: string): void {
-  const error: ApiError = { code, message, retryable: status >= 500 };
-  sendJson(res, status, { error });
 }
 
 /** The cluster id of a path, decoded; undefined (and 400 sent) when its percent-encoding is broken. */
@@ -100,6 +98,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: /^\/api\/v1\/clusters$/, handler: listClusters },
   { method: 'POST', path: /^\/api\/v1\/clusters\/([^/]+)\/commands$/, handler: submitCommand },
   { method: 'GET', path: /^\/api\/v1\/clusters\/([^/]+)$/, handler: getCluster },
+  { method: 'GET', path: /^\/api\/v1\/clusters\/([^/]+)\/events$/, handler: listEvents },
+  { method: 'GET', path: /^\/api\/v1\/clusters\/([^/]+)\/events\/stream$/, handler: streamEvents },
 ];
 
 /** Answers one API request: 404 off the API, 401 without a good token, 405 for another method. */
@@ -125,5 +125,5 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, ctx: 
     if (matches.length === 0) return sendError(res, 404, 'NOT_FOUND', 'no such endpoint');
     return sendError(res, 405, 'METHOD_NOT_ALLOWED', `use ${[...new Set(matches.map((m) => m.route.method))].join(' or ')}`);
   }
-  await hit.route.handler({ req, res, args: hit.args, hub: ctx.hub, log: ctx.log });
+  await hit.route.handler({ req, res, args: hit.args, hub: ctx.hub, events: ctx.events, streams: ctx.streams, log: ctx.log });
 }

@@ -30,7 +30,8 @@ export type ApiErrorCode =
   | 'UNKNOWN_CLUSTER'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
-  | 'UNAUTHORIZED';
+  | 'UNAUTHORIZED'
+  | 'TOO_MANY_STREAMS';
 
 export interface ApiError {
   code: ApiErrorCode;

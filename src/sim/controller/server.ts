@@ -18,6 +18,9 @@ import { sleep, systemClock, type Clock } from '../../shared/index.js';
 import { spkiPinFromPem } from '../../tls/index.js';
 import { bearerMatches, oneHeader, tokenDigest } from './bearer.js';
 import { EpochStore } from './epoch-store.js';
+import { eventsFileFor } from './event-journal.js';
+import { EventStore } from './event-store.js';
+import { EventStreams } from './event-stream.js';
 import { handleApi, sendJson } from './http-api.js';
 import { ControllerHub } from './hub.js';
 import type { ApiErrorCode, ClusterSnapshot, CommandOutcome } from './hub-types.js';
@@ -30,7 +33,8 @@ import { Session, type SessionContext } from './session.js';
  * launch" side (`/api/v1/...`). The upgrade is checked here (token,
  * subprotocol, ids) before any WebSocket exists; each connection is then a
  * Session (framing, violations, liveness), the API is http-api.ts, and
- * roles and commands live in the ControllerHub. See
+ * roles and commands live in the ControllerHub, the gateways' events in
+ * the EventStore (served as pages and as Server-Sent Events). See
  * docs/reference-controller.md.
  */
 
@@ -59,8 +63,18 @@ export interface ReferenceControllerOptions {
   tls?: ReferenceControllerTls | null;
   /** Heartbeat announced in welcome and used for our pings and liveness (ms). Default 1000. */
   heartbeatMs?: number;
-  /** JSON file keeping the last epoch per cluster across restarts; null keeps it in memory. Default null. */
+  /**
+   * JSON file keeping the last epoch per cluster across restarts; null keeps
+   * it in memory. The events are kept beside it, in `<stateFile>.events`.
+   * Default null.
+   */
   stateFile?: string | null;
+  /** Events held per cluster (newest kept). Default 10000. */
+  maxEventsPerCluster?: number;
+  /** Comment lines on event streams this often; a stream client that takes nothing for this long while events wait is dropped (ms). Default 15000. */
+  eventStreamHeartbeatMs?: number;
+  /** Event streams open at once. Default 100. */
+  maxEventStreams?: number;
   /** Default: a silent pino logger. */
   logger?: Logger;
   /** Default: the system clock. */
@@ -85,6 +99,8 @@ export interface ReferenceController {
   readonly certPem: string | undefined;
   /** Its base64 SHA-256 SPKI pin (with TLS). */
   readonly pin: string | undefined;
+  /** Where events are kept across restarts; null: in memory. */
+  readonly eventsFile: string | null;
   cluster(clusterId: string): ClusterSnapshot | undefined;
   clusters(): ClusterSnapshot[];
   /** The same as POST /api/v1/clusters/{clusterId}/commands, in process. */
@@ -131,6 +147,19 @@ export async function startReferenceController(opts: ReferenceControllerOptions)
   const gatewayDigests = opts.tokens.map(tokenDigest);
   const apiDigests = opts.apiTokens && opts.apiTokens.length > 0 ? opts.apiTokens.map(tokenDigest) : null;
   const epochStore = new EpochStore(opts.stateFile ?? null);
+  const events = await EventStore.open({
+    file: opts.stateFile ? eventsFileFor(opts.stateFile) : null,
+    clock,
+    logger: log,
+    ...(opts.maxEventsPerCluster === undefined ? {} : { maxPerCluster: opts.maxEventsPerCluster }),
+  });
+  const streams = new EventStreams({
+    store: events,
+    clock,
+    logger: log,
+    ...(opts.eventStreamHeartbeatMs === undefined ? {} : { heartbeatMs: opts.eventStreamHeartbeatMs }),
+    ...(opts.maxEventStreams === undefined ? {} : { maxStreams: opts.maxEventStreams }),
+  });
   const hub = new ControllerHub({
     heartbeatMs,
     epochStore,
@@ -143,6 +172,7 @@ export async function startReferenceController(opts: ReferenceControllerOptions)
   let closing: Promise<void> | null = null;
   const ctx: SessionContext = {
     hub,
+    events,
     clock,
     log,
     heartbeatMs,
@@ -159,7 +189,7 @@ export async function startReferenceController(opts: ReferenceControllerOptions)
   });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handleApi(req, res, { hub, log, apiDigests }).catch((err: unknown) => {
+    handleApi(req, res, { hub, events, streams, log, apiDigests }).catch((err: unknown) => {
       log.error({ err }, 'api request failed');
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error', retryable: true } });
       else res.destroy();
@@ -201,13 +231,19 @@ export async function startReferenceController(opts: ReferenceControllerOptions)
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    streams.stop();
+    await events.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const scheme = opts.tls ? 's' : '';
   const base = `${hostForUrl(host)}:${port}`;
@@ -228,6 +264,7 @@ export async function startReferenceController(opts: ReferenceControllerOptions)
   const close = (): Promise<void> => {
     closing ??= (async () => {
       hub.stop();
+      streams.stop();
       const open = [...sessions];
       const closed = Promise.all(open.map((s) => (s.ws.readyState === s.ws.CLOSED ? Promise.resolve() : new Promise<void>((r) => s.ws.once('close', () => r())))));
       for (const s of open) s.close(CloseCode.GOING_AWAY, 'controller stopping');
@@ -243,6 +280,7 @@ export async function startReferenceController(opts: ReferenceControllerOptions)
       const cut = clock.setTimeout(() => server.closeAllConnections(), CLOSE_DRAIN_MS);
       await stopped;
       clock.clearTimeout(cut);
+      await events.close();
       log.info({ port }, 'reference controller stopped');
     })();
     return closing;
@@ -254,6 +292,7 @@ export async function startReferenceController(opts: ReferenceControllerOptions)
     port,
     certPem,
     pin,
+    eventsFile: events.file,
     cluster: (id) => hub.snapshot(id),
     clusters: () => hub.clusterIds().map((id) => hub.snapshot(id)!),
     submit: (clusterId, body) => hub.submit(clusterId, body),

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { CloseCode, LIVENESS_HEARTBEATS, decodeGatewayFrame, truncate } from '../../protocol/index.js';
+import { CloseCode, LIVENESS_HEARTBEATS, decodeGatewayFrame, encodeEventFrame, truncate, type EventMessage } from '../../protocol/index.js';
 import type { Clock, TimerHandle } from '../../shared/index.js';
+import type { EventStore } from './event-store.js';
 import type { ControllerHub } from './hub.js';
 import type { GatewayPeer } from './hub-types.js';
 
@@ -14,6 +15,8 @@ import type { GatewayPeer } from './hub-types.js';
 /** What every session shares with the server that accepted it. */
 export interface SessionContext {
   hub: ControllerHub;
+  /** Where `event` frames are stored; each is acked once stored. */
+  events: EventStore;
   clock: Clock;
   log: Logger;
   /** Our ping interval; a gateway silent for LIVENESS_HEARTBEATS of these is cut. */
@@ -127,6 +130,22 @@ export class Session implements GatewayPeer {
     if (this.violations.length >= this.ctx.maxViolations) this.close(CloseCode.PROTOCOL_ERROR, 'too many protocol errors');
   }
 
+  /**
+   * Stores an event (either role sends them) and acks it once stored, a
+   * repeat too: the gateway re-sends until acked. Not stored, not acked:
+   * the gateway sends it again after its next welcome.
+   */
+  private storeEvent(msg: EventMessage): void {
+    const fields = { gatewayId: this.gatewayId, clusterId: this.clusterId, id: msg.id };
+    this.ctx.events.record(this.clusterId, this.gatewayId, msg).then(
+      (outcome) => {
+        if (outcome === 'repeat') this.ctx.log.debug(fields, 'event repeat acked');
+        this.send(encodeEventFrame({ type: 'ack', id: msg.id }));
+      },
+      (err: unknown) => this.ctx.log.warn({ ...fields, err }, 'event not stored, not acked'),
+    );
+  }
+
   private onMessage(data: Buffer | Buffer[], isBinary: boolean): void {
     this.heard();
     if (this.state === 'closed') return;
@@ -173,6 +192,9 @@ export class Session implements GatewayPeer {
           return;
         case 'health':
           this.ctx.hub.health(this, msg);
+          return;
+        case 'event':
+          this.storeEvent(msg);
           return;
       }
     } catch (err) {

@@ -62,4 +62,12 @@ export class ApiUsers {
     }
     return undefined;
   }
+
+  /** The API user of a request that refusal() let through (anything else is a bug). */
+  caller(req: IncomingMessage, params: URLSearchParams | undefined): PmpSimApiUser {
+    const header = req.headers['authtoken'];
+    const u = this.byToken.get(typeof header === 'string' ? header : params?.get('AUTHTOKEN') ?? '');
+    if (!u) throw new Error('pmp simulator: caller() asked for a request that did not authenticate');
+    return u.user;
+  }
 }

@@ -1,4 +1,6 @@
 import { decodeSegment } from '../http-body.js';
+import { requesterOf, type AccessControl } from './access-control.js';
+import type { PmpSimApiUser } from './sim-data.js';
 import { MSG, OP, type CompiledResponses } from './responses.js';
 import { parseInputData } from './request-params.js';
 import type { SimStats } from './stats.js';
@@ -17,6 +19,10 @@ export interface PmpCall {
   readonly params: URLSearchParams | undefined;
   readonly responses: CompiledResponses;
   readonly stats: SimStats;
+  /** The API user the call authenticated as. */
+  readonly caller: PmpSimApiUser;
+  /** PAM360's access control: requests, approvals, check-outs. */
+  readonly access: AccessControl;
 }
 
 export type PmpHandler = (call: PmpCall) => Buffer;
@@ -58,7 +64,7 @@ export const accountDetails: PmpHandler = ({ args, responses }) => {
 };
 
 /** GET resources/{resourceId}/accounts/{accountId}/password, with INPUT_DATA's reason and ticket ID. */
-export const password: PmpHandler = ({ args, params, responses, stats }) => {
+export const password: PmpHandler = ({ args, params, responses, stats, access, caller }) => {
   stats.countPasswordFetch();
   const r = responses.byId.get(args['resourceId']!);
   if (!r) return responses.failed(OP.password, MSG.resourceNotFound);
@@ -70,6 +76,6 @@ export const password: PmpHandler = ({ args, params, responses, stats }) => {
   if (acc.accessDenied) return responses.failed(OP.password, MSG.accessDenied);
   if (acc.ticketIdRequired && input.ticketId === '') return responses.failed(OP.password, MSG.ticketRequired);
   if (acc.reasonRequired && input.reason === '') return responses.failed(OP.password, MSG.reasonRequired);
-  if (acc.accessControlled && responses.variant !== 'pmp-old') return responses.failed(OP.password, MSG.approvalRequired);
+  if (acc.accessControlled) return access.fetch(r, a, requesterOf(caller), responses);
   return a.password;
 };

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTML_CONTENT_TYPE, NOT_FOUND_HTML, send, type Answerer } from './answers.js';
+import type { AccessControl } from './access-control.js';
 import type { ApiUsers } from './auth.js';
 import { requestParams } from './request-params.js';
 import type { CompiledResponses } from './responses.js';
@@ -20,6 +21,7 @@ export interface PmpApiParts {
   responses: CompiledResponses;
   stats: SimStats;
   answerer: Answerer;
+  access: AccessControl;
 }
 
 export class PmpApi {
@@ -31,7 +33,7 @@ export class PmpApi {
       send(res, 404, HTML_CONTENT_TYPE, NOT_FOUND_HTML);
       return;
     }
-    const { router, users, responses, stats, answerer } = this.parts;
+    const { router, users, responses, stats, answerer, access } = this.parts;
     const params = requestParams(query, body);
     const denied = users.refusal(req, params);
     if (denied) {
@@ -48,7 +50,7 @@ export class PmpApi {
         send(res, 404, HTML_CONTENT_TYPE, NOT_FOUND_HTML);
         return;
       case 'found':
-        answerer.answer(res, found.handler({ args: found.args, params, responses, stats }));
+        answerer.answer(res, found.handler({ args: found.args, params, responses, stats, access, caller: users.caller(req, params) }));
     }
   }
 }

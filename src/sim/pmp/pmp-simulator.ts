@@ -5,12 +5,15 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { systemClock, type Clock } from '../../shared/index.js';
 import { makeSelfSignedCertificate, spkiPinFromPem } from '../../tls/index.js';
+import { AccessControl, type AccessControlOptions, type AccessRequestView, type RequestSelector } from './access-control.js';
 import { Answerer, validLatency } from './answers.js';
+import { AuditTrail, type SimAuditRow } from './audit-trail.js';
 import { ApiUsers } from './auth.js';
 import { FaultTable, type Fault } from './faults.js';
 import { PmpApi } from './pmp-api.js';
 import { pmpRequestHandler } from './request-handler.js';
 import { compileResponses, PMP_VARIANTS, type PmpVariant } from './responses.js';
+import { Rotator, type RotationOptions, type RotationResult } from './rotation.js';
 import { PmpRouter } from './routes.js';
 import { SAMPLE_DATA, validateSimData, type PmpSimData } from './sim-data.js';
 import { PmpSimError } from './sim-errors.js';
@@ -39,8 +42,12 @@ export interface PmpSimOptions {
   variant?: PmpVariant;
   /** Logger; per-request lines are debug level only. Default: silent. */
   logger?: Logger;
-  /** Time source for the latency delay. Default systemClock. */
+  /** Time source for the latency delay, access requests' expiry and audit times. Default systemClock. */
   clock?: Clock;
+  /** PAM360's access control: approval timeout, auto check-in, the *(unconfirmed)* answers. Defaults in access-control.ts. */
+  accessControl?: AccessControlOptions;
+  /** What a password change sets off: reset listener, syslog target, operation names. Default: audit rows only. */
+  rotation?: RotationOptions;
 }
 
 export interface PmpSimulator {
@@ -61,6 +68,16 @@ export interface PmpSimulator {
   stats(): PmpSimStats;
   resetStats(): void;
   setLatency(ms: number): void;
+  /** Every access request with its state (GET /__sim/requests). */
+  accessRequests(): AccessRequestView[];
+  /** Approves a pending request, as an approver in the UI would (POST /__sim/requests/approve). */
+  approveRequest(sel: RequestSelector, approver?: string): AccessRequestView;
+  /** Rejects a pending request (POST /__sim/requests/reject). */
+  rejectRequest(sel: RequestSelector, approver?: string, note?: string): AccessRequestView;
+  /** A scheduled rotation with its side effects (POST /__sim/rotate). */
+  rotate(body: { resourceId?: string; resourceName?: string; accountId?: string; accountName?: string; newPassword?: string; reason?: string; operation?: string }): Promise<RotationResult>;
+  /** The audit trail (GET /__sim/audit). */
+  auditRows(): SimAuditRow[];
   /** Stops listening and destroys every connection, hanging ones included. */
   close(): Promise<void>;
 }
@@ -92,8 +109,11 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
   // Every delayed answer listens for close(); many at once is normal under load.
   setMaxListeners(0, closing.signal);
   const answerer = new Answerer(clock, closing.signal, latencyMs);
-  const api = new PmpApi({ router: new PmpRouter(), users: new ApiUsers(data.apiUsers, responses), responses, stats, answerer });
-  const onRequest = pmpRequestHandler({ api, admin: { faults, stats, answerer }, faults, stats, log });
+  const audit = new AuditTrail(clock);
+  const access = new AccessControl({ responses, audit, clock, log, options: opts.accessControl });
+  const rotation = new Rotator({ responses, audit, clock, log, options: opts.rotation });
+  const api = new PmpApi({ router: new PmpRouter(), users: new ApiUsers(data.apiUsers, responses), responses, stats, answerer, access });
+  const onRequest = pmpRequestHandler({ api, admin: { faults, stats, answerer, access, rotation, audit }, faults, stats, log });
 
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem, keepAlive: true }, onRequest);
   server.on('tlsClientError', (err) => log.debug({ err }, 'pmp simulator tls handshake failed'));
@@ -129,6 +149,11 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
     setLatency: (ms) => {
       answerer.setLatency(ms);
     },
+    accessRequests: () => access.list(),
+    approveRequest: (sel, approver) => access.approve(sel, approver),
+    rejectRequest: (sel, approver, note) => access.reject(sel, approver, note),
+    rotate: (body) => rotation.rotate(body),
+    auditRows: () => audit.rows(),
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         closing.abort();

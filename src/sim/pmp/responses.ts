@@ -251,3 +251,17 @@ export function compileResponses(data: PmpSimData, variant: PmpVariant): Compile
 
   return { variant, resourceList, resourceTypes, byId, byName, failed };
 }
+
+/**
+ * A Success answer built on demand, for what changes while the simulator
+ * runs (access requests, rotated passwords): the same envelope as the
+ * answers built at start.
+ */
+export function successAnswer(variant: PmpVariant, operation: string, message: string, rest: Record<string, unknown> = {}): Buffer {
+  return envelope(variant, operation, message, rest);
+}
+
+/** The password call's Success answer showing `password` (an approved request, a rotated password). */
+export function passwordAnswer(variant: PmpVariant, password: string): Buffer {
+  return envelope(variant, OP.password, 'Password fetched successfully', { Details: { PASSWORD: password } });
+}

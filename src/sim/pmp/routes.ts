@@ -1,3 +1,4 @@
+import { checkInPassword, passwordRequests, requestPassword } from './access-handlers.js';
 import {
   accountDetails,
   accountList,
@@ -31,6 +32,9 @@ export const PMP_ROUTES: readonly PmpRoute[] = [
   { method: 'GET', path: 'resources/:resourceId/accounts', handler: accountList },
   { method: 'GET', path: 'resources/:resourceId/accounts/:accountId', handler: accountDetails },
   { method: 'GET', path: 'resources/:resourceId/accounts/:accountId/password', handler: password },
+  { method: 'GET', path: 'accounts/passwordaccessrequests', handler: passwordRequests },
+  { method: 'POST', path: 'accounts/:accountId/requestpassword', handler: requestPassword },
+  { method: 'PUT', path: 'accounts/:accountId/checkin', handler: checkInPassword },
 ];
 
 /** What a request path and method come to. */

@@ -51,6 +51,12 @@ export interface PmpSimAccount {
   accessControlled: boolean;
   /** This API user may not read the password (`PASSWORD STATUS` "####"). Default false. */
   accessDenied: boolean;
+  /**
+   * Exclusive check-out (needs accessControlled): an approved password is
+   * checked out to one API user at a time, until check-in or its auto
+   * check-in time. Absent (false) unless the data file sets it.
+   */
+  exclusive?: boolean;
   /** Account custom fields, shown by the details call. Default []. */
   customFields: PmpSimCustomField[];
 }
@@ -152,7 +158,7 @@ export const SAMPLE_DATA: PmpSimData = deepFreeze({
         account({ id: '902', name: 'administrator', password: 'Sim-Adm1n-Pass!', notes: 'Domain admin for the jump box' }),
         account({ id: '903', name: 'svc_backup', password: 'Sim-Backup-Pass!', notes: 'Backup service; change ticket needed', ticketIdRequired: true }),
         account({ id: '904', name: 'auditor', password: 'Sim-Audit-Pass!', reasonRequired: true }),
-        account({ id: '905', name: 'breakglass', password: 'Sim-Breakglass-Pass!', notes: 'Emergency only: approval required', accessControlled: true }),
+        account({ id: '905', name: 'breakglass', password: 'Sim-Breakglass-Pass!', notes: 'Emergency only: approval required', accessControlled: true, exclusive: true }),
       ],
     }),
     resource({
@@ -279,6 +285,14 @@ function customFields(o: Obj, path: string): PmpSimCustomField[] {
   });
 }
 
+/** `exclusive` only when the data sets it (the key is absent otherwise); it needs accessControlled. */
+function exclusiveFlag(a: Obj, path: string): { exclusive?: boolean } {
+  if (a['exclusive'] === undefined) return {};
+  const exclusive = bool(a, 'exclusive', path);
+  if (exclusive && a['accessControlled'] !== true) fail(join(path, 'exclusive'), 'needs accessControlled: true (exclusive check-out is part of access control)');
+  return { exclusive };
+}
+
 const USER_KEYS = ['token', 'allowedHosts', 'orgName', 'name'] as const;
 const RESOURCE_KEYS = [
   'id', 'name', 'type', 'dnsName', 'description', 'owner', 'department', 'location', 'domainName', 'url',
@@ -286,7 +300,7 @@ const RESOURCE_KEYS = [
 ] as const;
 const ACCOUNT_KEYS = [
   'id', 'passwdId', 'name', 'password', 'notes', 'ticketIdRequired', 'reasonRequired', 'accessControlled',
-  'accessDenied', 'customFields',
+  'accessDenied', 'customFields', 'exclusive',
 ] as const;
 
 /**
@@ -349,6 +363,7 @@ export function validateSimData(raw: unknown): PmpSimData {
         accessControlled: bool(a, 'accessControlled', ap),
         accessDenied: bool(a, 'accessDenied', ap),
         customFields: customFields(a, ap),
+        ...exclusiveFlag(a, ap),
       };
     });
     return {

@@ -13,7 +13,11 @@ export type PmpSimErrorCode =
   /** The data is JSON but breaks the format (see docs/pmp-simulator.md). */
   | 'SIM_DATA_INVALID'
   /** A fault given to inject() or POST /__sim/faults is malformed. */
-  | 'SIM_FAULT_INVALID';
+  | 'SIM_FAULT_INVALID'
+  /** An admin call (approve, reject, rotate) names no such request or account, or cannot apply (a request no longer pending). */
+  | 'SIM_ADMIN_INVALID'
+  /** A simulator option (access control, reset listener, syslog target) is malformed. */
+  | 'SIM_OPTIONS_INVALID';
 
 export class PmpSimError extends CredgwError<PmpSimErrorCode> {
   override readonly name = 'PmpSimError';

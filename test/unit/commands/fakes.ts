@@ -10,6 +10,8 @@ import type { AbortLike } from '../../../src/shared/abort.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { GatewayError } from '../../../src/shared/errors.js';
 import type {
+  AccessRequestInput,
+  AccessRequestState,
   CallOptions,
   ListAccountsOptions,
   FetchedPassword,
@@ -17,6 +19,7 @@ import type {
   PmpAccount,
   PmpAccountList,
   PmpResource,
+  RaisedAccessRequest,
   VaultClient,
 } from '../../../src/vault/types.js';
 
@@ -56,6 +59,13 @@ function account(id: string, name: string, extra: Partial<PmpAccount> = {}): Pmp
   return { id, passwdId: id, name, notes: undefined, ticketIdRequired: false, reasonRequired: false, accessDenied: false, ...extra };
 }
 
+/** An account behind the fake vault's access control: its API user's newest request, and whether another user holds it. */
+export interface FakeAccess {
+  state: Exclude<AccessRequestState, 'unknown'>;
+  requestId: string | undefined;
+  heldByOther: boolean;
+}
+
 export interface Call {
   method: string;
   args: unknown[];
@@ -85,6 +95,11 @@ export class FakeVault implements VaultClient {
   failures = new Map<string, unknown>();
   holdPasswords = false;
   aborted: unknown[] = [];
+  /** Accounts behind access control, by account ID (see accessControl()). */
+  access = new Map<string, FakeAccess>();
+  /** Answer every refused password call with APPROVAL_REQUIRED, as builds that send "[Request]" do. */
+  placeholderOnly = false;
+  private nextRequestId = 0;
   private held: Array<() => void> = [];
 
   private record(method: string, args: unknown[], opts?: CallOptions): void {
@@ -136,6 +151,8 @@ export class FakeVault implements VaultClient {
     this.record('getPassword', [resourceId, accountId, req], opts);
     const acc = this.accounts.get(resourceId)?.find((a) => a.id === accountId);
     if (!acc) throw new GatewayError('ACCOUNT_NOT_FOUND', `no account ${accountId}`);
+    const access = this.access.get(accountId);
+    if (access) this.refuseAccess(access);
     if (this.holdPasswords) {
       await new Promise<void>((resolve, reject) => {
         const signal = opts?.signal;
@@ -156,6 +173,46 @@ export class FakeVault implements VaultClient {
       });
     }
     return { resourceId, accountId, accountName: acc.name, password: this.password };
+  }
+
+  /** Puts an account behind access control with no request raised. */
+  accessControl(accountId: string): FakeAccess {
+    const a: FakeAccess = { state: 'none', requestId: undefined, heldByOther: false };
+    this.access.set(accountId, a);
+    return a;
+  }
+
+  /** What the password call of an access-controlled account answers (throws unless the password is released). */
+  private refuseAccess(a: FakeAccess): void {
+    if (a.heldByOther) throw new GatewayError('CHECKED_OUT', 'checked out by another user');
+    if (a.state === 'approved' || a.state === 'checkedOut') return;
+    if (this.placeholderOnly || a.state === 'none' || a.state === 'checkedIn') throw new GatewayError('APPROVAL_REQUIRED', 'approval required');
+    if (a.state === 'pending') throw new GatewayError('APPROVAL_PENDING', 'waiting for approval', { detail: 'waiting' });
+    throw new GatewayError('APPROVAL_DENIED', 'rejected or expired', { detail: a.state });
+  }
+
+  async requestAccess(resourceId: string, accountId: string, req: AccessRequestInput, opts?: CallOptions): Promise<RaisedAccessRequest> {
+    this.record('requestAccess', [resourceId, accountId, req], opts);
+    const a = this.access.get(accountId);
+    if (!a) throw new GatewayError('VAULT_ERROR', 'not access controlled');
+    a.state = 'pending';
+    a.requestId = String(++this.nextRequestId);
+    return { requestId: a.requestId, state: 'pending' };
+  }
+
+  async accessRequestState(accountId: string, requestId: string | undefined, opts?: CallOptions): Promise<AccessRequestState> {
+    this.record('accessRequestState', [accountId, requestId], opts);
+    const a = this.access.get(accountId);
+    if (!a || (requestId !== undefined && a.requestId !== requestId)) return 'none';
+    return a.state;
+  }
+
+  async checkIn(resourceId: string, accountId: string, opts?: CallOptions): Promise<void> {
+    this.record('checkIn', [resourceId, accountId], opts);
+    if (!this.accounts.get(resourceId)?.some((acc) => acc.id === accountId)) throw new GatewayError('ACCOUNT_NOT_FOUND', `no account ${accountId}`);
+    const a = this.access.get(accountId);
+    if (a?.heldByOther) throw new GatewayError('CHECKED_OUT', 'checked out by another user');
+    if (a && (a.state === 'approved' || a.state === 'checkedOut')) a.state = 'checkedIn';
   }
 
   /** Lets every held getPassword finish. */
@@ -280,6 +337,29 @@ export function listCmd(overrides: Partial<CommandMessage> & { attrs?: Record<st
     params: { vault: 'pmp-prod', resource: { id: 'opsramp-7d1', name: 'Windows_Jump_Box', customAttributes: attrs ?? { 'PMP Resource ID': '301' } }, offset: 0, limit: 500 },
     ...rest,
   } as CommandMessage;
+}
+
+export function checkInCmd(
+  params: Partial<Extract<CommandMessage, { name: 'checkInPassword' }>['params']> = {},
+  overrides: Partial<Omit<CommandMessage, 'params' | 'name'>> = {},
+): CommandMessage {
+  return {
+    type: 'command',
+    id: `cmd-${++seq}`,
+    epoch: 8,
+    timeoutMs: 10000,
+    name: 'checkInPassword',
+    params: {
+      vault: 'pmp-prod',
+      resource: { id: 'opsramp-7d1', customAttributes: { 'PMP Resource ID': '301' } },
+      accountId: '902',
+      ticketId: 'INC-1042',
+      reason: 'Console session ended',
+      requestedBy: 'alice@example.com',
+      ...params,
+    },
+    ...overrides,
+  };
 }
 
 export function pwCmd(

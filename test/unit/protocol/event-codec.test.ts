@@ -4,6 +4,7 @@ import {
   decodeAck,
   decodeControllerFrame,
   decodeEvent,
+  decodeGatewayFrame,
   encodeEventFrame,
   EVENT_LIMITS,
   EXTENSION_CAPABILITIES,
@@ -84,8 +85,32 @@ describe('decodeAck', () => {
     expect(decodeAck({ type: 'ack', id }).kind).toBe('violation');
   });
 
-  it('the frame is not yet in the gateway decoder (the link learns it when the outbox is wired)', () => {
-    expect(decodeControllerFrame('{"type":"ack","id":"ev-1"}')).toEqual({ kind: 'violation', reason: 'unknown frame type "ack"' });
+  it('the gateway decoder takes it: an ack is a controller frame', () => {
+    expect(decodeControllerFrame('{"type":"ack","id":"ev-1","extra":[1]}')).toEqual({ kind: 'message', message: { type: 'ack', id: 'ev-1' } });
+    expect(decodeControllerFrame('{"type":"ack","id":"ev 1"}')).toEqual({ kind: 'violation', reason: 'ack.id must be 1-128 characters of [A-Za-z0-9._:-]' });
+  });
+
+  it('the controller decoder does not: an ack from a gateway is an unknown frame', () => {
+    expect(decodeGatewayFrame('{"type":"ack","id":"ev-1"}')).toEqual({ kind: 'violation', reason: 'unknown frame type "ack"' });
+  });
+});
+
+describe('event frames in the frame decoders', () => {
+  it('the controller decoder takes an event: the same message as decodeEvent', () => {
+    expect(decodeGatewayFrame(JSON.stringify({ ...example, extra: true }))).toEqual({ kind: 'message', message: example });
+  });
+
+  it('an event with a password field is a violation there too, and its value is not in the reason', () => {
+    const d = decodeGatewayFrame(JSON.stringify(withData({ newPassword: 'Sup3r-S3cret' })));
+    expect(d).toEqual({ kind: 'violation', reason: 'event.data must not carry a password field' });
+  });
+
+  it('an event whose fields are wrong is a violation (no result names it)', () => {
+    expect(decodeGatewayFrame(JSON.stringify(withData({ source: 'email' }))).kind).toBe('violation');
+  });
+
+  it('the gateway decoder does not take an event: it is a gateway frame', () => {
+    expect(decodeControllerFrame(JSON.stringify(example))).toEqual({ kind: 'violation', reason: 'unknown frame type "event"' });
   });
 });
 

@@ -9,7 +9,7 @@ import { ConfigError, KeyPathError, SecretError } from '../../../src/config/inde
 import { LinkConfigError, LinkError, type LinkFailureCode } from '../../../src/link/index.js';
 import { CredgwError, ERROR_CODES, ERROR_RETRYABLE, GatewayError, isErrorCode, toGatewayError } from '../../../src/shared/errors.js';
 import { IllegalTransitionError } from '../../../src/shared/state-machine.js';
-import { EpochStoreError } from '../../../src/sim/controller/index.js';
+import { EpochStoreError, EventJournalError, EventStoreError } from '../../../src/sim/controller/index.js';
 import { OutboxError, type OutboxErrorCode } from '../../../src/events/index.js';
 import {
   AllowListError,
@@ -46,6 +46,9 @@ const PROTOCOL_TABLE: Array<[string, boolean]> = [
   ['OVERLOADED', true],
   ['RESULT_TOO_LARGE', false],
   ['RESOURCE_AMBIGUOUS', false],
+  ['APPROVAL_PENDING', true],
+  ['APPROVAL_DENIED', false],
+  ['CHECKED_OUT', true],
   ['INTERNAL', true],
 ];
 
@@ -108,7 +111,7 @@ const TELEMETRY_CODES = allOf<TelemetryErrorCode>({
   NOT_ANSWERING: true,
   BAD_RESPONSE: true,
 });
-const SIM_CODES = allOf<PmpSimErrorCode>({ SIM_DATA_UNREADABLE: true, SIM_DATA_INVALID: true, SIM_FAULT_INVALID: true });
+const SIM_CODES = allOf<PmpSimErrorCode>({ SIM_DATA_UNREADABLE: true, SIM_DATA_INVALID: true, SIM_FAULT_INVALID: true, SIM_ADMIN_INVALID: true, SIM_OPTIONS_INVALID: true });
 const DEMO_PROCESS_CODES = allOf<DemoProcessError['code']>({ PROCESS_EXITED: true, PROCESS_SPAWN_FAILED: true });
 const OUTBOX_CODES = allOf<OutboxErrorCode>({ STATE_DIR_INVALID: true, OUTBOX_VERSION: true, OUTBOX_UNAVAILABLE: true, OUTBOX_CLOSED: true });
 const NOTICES_CODES = allOf<NoticeListenerError['code']>({ NOTICES_BAD_OPTIONS: true, NOTICES_LISTEN_FAILED: true });
@@ -146,6 +149,8 @@ const ROWS: Row[] = [
   row('KeyPathError', 'KEY_PATH_INVALID', 'the key path is empty', (cause) => new KeyPathError('the key path is empty', { cause })),
   ...SIM_CODES.map((code) => row('PmpSimError', code, 'resources[0].id: is missing', (cause) => new PmpSimError(code, 'resources[0].id', 'is missing', { cause }))),
   row('EpochStoreError', 'EPOCH_STATE_INVALID', '/e.json is not JSON', (cause) => new EpochStoreError('/e.json is not JSON', '/e.json', { cause })),
+  row('EventJournalError', 'EVENT_STATE_INVALID', 'the events file /e is not an events journal', (cause) => new EventJournalError('the events file /e is not an events journal', '/e', { cause })),
+  ...allOf<EventStoreError['code']>({ EVENTS_BUSY: true, EVENTS_CLOSED: true }).map((code) => row('EventStoreError', code, 'not stored', (cause) => new EventStoreError(code, 'not stored', { cause }))),
   row('UsageError', 'USAGE', '--timeout must be 1-600000 ms', (cause) => new UsageError('--timeout must be 1-600000 ms', { cause })),
   row('DemoApiError', 'CONTROLLER_API_ERROR', 'GET cluster x: HTTP 500', (cause) => new DemoApiError('CONTROLLER_API_ERROR', 'GET cluster x: HTTP 500', { cause })),
   ...DEMO_PROCESS_CODES.map((code) => row('DemoProcessError', code, 'gw-a ended', (cause) => new DemoProcessError(code, 'gw-a ended', { cause }))),

@@ -29,6 +29,15 @@ class ScriptedVault implements VaultClient {
   getPassword(): never {
     throw new Error('unused');
   }
+  requestAccess(): never {
+    throw new Error('unused');
+  }
+  accessRequestState(): never {
+    throw new Error('unused');
+  }
+  checkIn(): never {
+    throw new Error('unused');
+  }
   close(): Promise<void> {
     return Promise.resolve();
   }

@@ -3,6 +3,7 @@ import { GatewayError, type ErrorCode } from '../../../src/shared/errors.js';
 import { PinMismatchError } from '../../../src/tls/trust.js';
 import {
   isConnectPhaseError,
+  isNothingCheckedOut,
   pmpFailureToError,
   PMP_FAILURE_RULES,
   redactVaultText,
@@ -46,6 +47,26 @@ describe('the error mapping table', () => {
     ['password, message mentions a request', pmp('getPassword', 'Please raise a request for this password', { account: flags(), supplied: given() }), 'APPROVAL_REQUIRED'],
     ['password, anything else', pmp('getPassword', 'Password is being changed, try later', { account: flags(), supplied: given() }), 'VAULT_ERROR'],
     ['wording hints apply only to password calls', pmp('listResources', 'ticket reason approval request'), 'VAULT_ERROR'],
+    // access control (protocol section 10; PAM360's wording unconfirmed: the simulator's defaults and likely variants)
+    ['password, request waits', pmp('getPassword', 'The password request is waiting for approval', { account: flags(), supplied: given() }), 'APPROVAL_PENDING'],
+    ['password, window not started', pmp('getPassword', 'The password is not yet released: the access window has not started', { account: flags(), supplied: given() }), 'APPROVAL_PENDING'],
+    ['password, request pending', pmp('getPassword', 'Password request pending', { account: flags(), supplied: given() }), 'APPROVAL_PENDING'],
+    ['password, request rejected', pmp('getPassword', 'The password request has been rejected', { account: flags(), supplied: given() }), 'APPROVAL_DENIED'],
+    ['password, request expired', pmp('getPassword', 'The password request has expired: raise a new request', { account: flags(), supplied: given() }), 'APPROVAL_DENIED'],
+    ['password, checked out by another user', pmp('getPassword', 'The password is checked out by another user', { account: flags(), supplied: given() }), 'CHECKED_OUT'],
+    ['password, access controlled and no request', pmp('getPassword', 'The password of this account is access controlled: request access and get it approved', { account: flags(), supplied: given() }), 'APPROVAL_REQUIRED'],
+    ['password, #### beats access wording', pmp('getPassword', 'waiting for approval', { account: flags({ accessDenied: true }), supplied: given() }), 'ACCESS_DENIED'],
+    ['request raised for a #### account', pmp('requestAccess', 'You are not authorized', { account: flags({ accessDenied: true }), supplied: given() }), 'ACCESS_DENIED'],
+    ['request, one already open', pmp('requestAccess', 'A request for this password is already open', { account: flags(), supplied: given() }), 'APPROVAL_PENDING'],
+    ['request, checked out by another user', pmp('requestAccess', 'The password is checked out by another user', { account: flags(), supplied: given() }), 'CHECKED_OUT'],
+    ['request, window refused', pmp('requestAccess', 'STARTTIME and ENDTIME must be given as DD/MM/yyyy HH:mm', { account: flags(), supplied: given() }), 'BAD_REQUEST'],
+    ['request, ticket wording', pmp('requestAccess', 'Ticket ID is mandatory', { account: flags(), supplied: given() }), 'TICKET_ID_REQUIRED'],
+    ['request, anything else', pmp('requestAccess', 'Access control is not enabled for this account', { account: flags(), supplied: given() }), 'VAULT_ERROR'],
+    ['request list refused', pmp('accessRequests', 'waiting rejected checked out'), 'VAULT_ERROR'],
+    ['request list, Authentication', pmp('accessRequests', 'x', {}, 'Authentication'), 'ACCESS_DENIED'],
+    ['check-in, checked out by another user', pmp('checkIn', 'The password is checked out by another user', { account: flags() }), 'CHECKED_OUT'],
+    ['check-in, anything else', pmp('checkIn', 'Something went wrong', { account: flags() }), 'VAULT_ERROR'],
+    ['pending/denied wording applies to password calls only', pmp('checkIn', 'request rejected, waiting', { account: flags() }), 'VAULT_ERROR'],
     // transport
     ['connection refused', () => sysErr('ECONNREFUSED'), 'VAULT_UNREACHABLE'],
     ['connection reset', () => sysErr('ECONNRESET'), 'VAULT_UNREACHABLE'],
@@ -115,4 +136,12 @@ describe('redactVaultText (what the vault writes, before it becomes a detail)', 
   ])('%s', (_n, text, token, expected) => {
     expect(redactVaultText(text, token)).toBe(expected);
   });
+});
+
+describe('isNothingCheckedOut (check-in is idempotent)', () => {
+  it.each(['The password is not checked out', 'Password has not been checked out', 'No password is checked out by you', 'The password is already checked in'])(
+    '%s: nothing to check in',
+    (message) => expect(isNothingCheckedOut(message)).toBe(true),
+  );
+  it.each(['The password is checked out by another user', 'Something went wrong', ''])('%s: not that', (message) => expect(isNothingCheckedOut(message)).toBe(false));
 });
