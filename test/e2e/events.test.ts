@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
 import { writeConfigDir } from '../../src/sim/gateway-process.js';
 import { SAMPLE_DATA, SAMPLE_TOKEN, startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { closedPort } from '../helpers/gateway-harness.js';
@@ -15,9 +18,9 @@ import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Rotation notices end to end: real `credgw run` processes (the built CLI),
- * the listener over HTTPS and syslog over TCP in front of them, a raw ws
- * controller in this process behind them, which acks only when the test
- * says so. A gateway killed with SIGKILL right after its 202 sends the
+ * the listener over HTTPS and syslog over TCP in front of them, behind
+ * them a raw ws controller in this process, which acks only when the test
+ * says so, or the reference controller, which stores each event once. A gateway killed with SIGKILL right after its 202 sends the
  * event after its restart; both gateways of a pair name one change by one
  * id; the listener refuses what it must; `credgw status` shows it all; an
  * outbox it cannot use stops `credgw run` with one line. No log line holds
@@ -67,7 +70,7 @@ interface GatewayFiles {
 }
 
 /** Writes a gateway's config: the listener (test CA certificate) on a free port, syslog over TCP when asked, the state directory outside the config. */
-async function writeGateway(id: string, opts: { syslogPort?: number; allowFrom?: string[]; stateInConfig?: boolean } = {}): Promise<GatewayFiles> {
+async function writeGateway(id: string, opts: { syslogPort?: number; allowFrom?: string[]; stateInConfig?: boolean; controllerUrl?: string } = {}): Promise<GatewayFiles> {
   const configDir = join(dir, id);
   const stateDir = join(dir, `${id}-state`);
   const port = await closedPort();
@@ -76,7 +79,7 @@ async function writeGateway(id: string, opts: { syslogPort?: number; allowFrom?:
   writeConfigDir(configDir, {
     gatewayId: id,
     clusterId: 'site-e2e-events',
-    controller: { url: ctl.wsUrl, token: pathToFileURL(join(dir, 'ctl.token')).href, caFile: ca },
+    controller: { url: opts.controllerUrl ?? ctl.wsUrl, token: pathToFileURL(join(dir, 'ctl.token')).href, caFile: ca },
     vaults: [{ name: 'pmp', url: sim.url, token: pathToFileURL(join(dir, 'pmp.token')).href, caFile: ca, rotationNotices: true }],
     telemetry: { listen: `127.0.0.1:${telemetryPort}`, logLevel: 'info' },
     ...(opts.stateInConfig === false ? {} : { stateDir }),
@@ -198,3 +201,76 @@ describe('rotation notices through real gateway processes', () => {
     expect(readFileSync(join(g.stateDir, 'outbox.journal'), 'utf8')).toBe('credgw-outbox 7\n');
   });
 });
+
+describe('rotation notices with the reference controller', () => {
+  let ref: ReferenceController;
+  beforeAll(async () => {
+    ref = await startReferenceController({ port: 0, tokens: [CONTROLLER_TOKEN], tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem }, heartbeatMs: 500 });
+  });
+  afterAll(() => ref?.close());
+
+  /** GET /api/v1/clusters/site-e2e-events/events from the controller's API. */
+  function storedEvents(): Promise<{ events: Array<{ id: string; data: Record<string, unknown>; gatewayId: string }>; counts: { held: number; repeats: number } }> {
+    return new Promise((resolve, reject) => {
+      https
+        .get(`${ref.httpUrl}/api/v1/clusters/site-e2e-events/events`, { ca: pki.ca.certPem }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => (text += c));
+          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as never) : reject(new Error(`HTTP ${res.statusCode}: ${text}`))));
+        })
+        .on('error', reject);
+    });
+  }
+
+  /** events.pending of a gateway's /status. */
+  function pendingAt(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      http
+        .get(`http://127.0.0.1:${port}/status`, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => (text += c));
+          res.on('end', () => resolve((JSON.parse(text) as { events: { pending: number } }).events.pending));
+        })
+        .on('error', reject);
+    });
+  }
+
+  /** Spawns a gateway against the reference controller; resolves once the controller shows it joined and its listener listens. */
+  async function runAgainstRef(g: GatewayFiles): Promise<CliProcess> {
+    const proc = spawnGateway(g.configDir);
+    processes.push(proc);
+    await waitFor(() => ref.connectedGateways().includes(g.id), `${g.id} joined`, WAIT_MS).catch((err: Error) => {
+      throw new Error(`${err.message}\n${proc.tail()}`);
+    });
+    await proc.waitForOutput(/"notice listener listening"/, `${g.id}'s listener`, WAIT_MS);
+    return proc;
+  }
+
+  it('both gateways of a pair get the listener call: one credentialRotated stored, both acked', async () => {
+    const [a, b] = [await writeGateway('gw-ref-a', { controllerUrl: ref.wsUrl }), await writeGateway('gw-ref-b', { controllerUrl: ref.wsUrl })];
+    const pa = await runAgainstRef(a);
+    const pb = await runAgainstRef(b);
+    const body = { ...notice('administrator', '2026-12-03T11:00:00.250Z'), dnsName: 'jump01.corp.local' };
+    const [ra, rb] = await Promise.all([send(a.listener, { token: NOTICE_TOKEN, body }), send(b.listener, { token: NOTICE_TOKEN, body })]);
+    expect([ra.status, rb.status]).toEqual([202, 202]);
+    const id = (ra.json as { eventId: string }).eventId;
+    const page = await waitFor(async () => {
+      const p = await storedEvents();
+      return p.counts.held + p.counts.repeats >= 2 && p;
+    }, 'both copies at the controller', WAIT_MS);
+    expect(page.events).toHaveLength(1);
+    expect(page.events[0]).toMatchObject({
+      id,
+      data: { vault: 'pmp', resourceName: 'Windows_Jump_Box', dnsName: 'jump01.corp.local', accountName: 'administrator', rotatedAt: '2026-12-03T11:00:00.250Z', source: 'listener' },
+    });
+    expect(page.counts).toEqual(expect.objectContaining({ held: 1, repeats: 1 }));
+    // Acked on both sides (each gateway's /status), and the acks are in the journals after a clean stop.
+    for (const g of [a, b]) await waitFor(async () => (await pendingAt(g.telemetryPort)) === 0, `${g.id}'s outbox empty`, WAIT_MS);
+    for (const p of [pa, pb]) {
+      p.signal('SIGTERM');
+      expect((await p.exited).code).toBe(0);
+    }
+    for (const g of [a, b]) expect(readFileSync(join(g.stateDir, 'outbox.journal'), 'utf8')).toContain(`{"t":"ack","id":"${id}"}`);
+  });
+});
+
