@@ -11,8 +11,10 @@
 //      answered 202 by 16 concurrent senders. Baseline: a minimal HTTPS
 //      server in its own process that appends + fdatasyncs the body and
 //      answers 202, with the same certificate, one connection per request
-//      like the listener (and the reset-listener script).
-// Every figure is also a ratio to its baseline; targets on the ratios.
+//      like the listener (and the reset-listener script); and the CPU time
+//      each server process spends per answered request (/proc).
+// Every figure is also a ratio to its baseline; targets on the ratios
+// (docs/benchmarks.md, "events").
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { benchArgs, freePort, hasDist, importDist, numberArg, runBench, secretFile, startSimProcess, stopChild, tempDir, track, waitForPort } from './lib/env.mjs';
-import { daemonUnavailableReason, spawnGateway } from './lib/gateway-proc.mjs';
+import { cpuTimeMs, daemonUnavailableReason, spawnGateway } from './lib/gateway-proc.mjs';
 import { closedLoop, fmtMs, fmtNum, fmtRatio, info, machineLine, now, printTable, printTargets, Recorder, target, writeResults } from './lib/load.mjs';
 import { outboxBench } from './lib/outbox-bench.mjs';
 import { controllerUnavailableReason, startControllerProcess } from './lib/ref-controller.mjs';
@@ -122,6 +124,14 @@ function followEvents(httpUrl) {
   };
 }
 
+/** Runs `load` and adds the server process's CPU time per answered request (ms; /proc). */
+async function cpuPerRequest(pid, load) {
+  const before = cpuTimeMs(pid);
+  const r = await load();
+  const after = cpuTimeMs(pid);
+  return { ...r, cpuMsPerRequest: before && after ? (after.ms - before.ms) / Math.max(1, r.ok) : null };
+}
+
 async function main() {
   const reason = daemonUnavailableReason();
   if (reason) throw new Error(reason);
@@ -170,7 +180,7 @@ async function main() {
       if (events) toController.add((await events.seen(eventId)) - t);
     },
   });
-  const gwThroughput = await closedLoop({ concurrency: senders, durationMs, warmupMs, fn: () => postNotice(listenPort, ca, freshNotice()) });
+  const gwThroughput = await cpuPerRequest(gw.pid, () => closedLoop({ concurrency: senders, durationMs, warmupMs: 0, fn: () => postNotice(listenPort, ca, freshNotice()) }));
   let drainMs = null;
   if (events) {
     const t = now();
@@ -191,7 +201,7 @@ async function main() {
   );
   await waitForPort(basePort, 10_000, () => base.exitCode !== null);
   const baseLatency = await closedLoop({ concurrency: 1, durationMs, warmupMs, fn: () => postNotice(basePort, ca, freshNotice()) });
-  const baseThroughput = await closedLoop({ concurrency: senders, durationMs, warmupMs, fn: () => postNotice(basePort, ca, freshNotice()) });
+  const baseThroughput = await cpuPerRequest(base.pid, () => closedLoop({ concurrency: senders, durationMs, warmupMs: 0, fn: () => postNotice(basePort, ca, freshNotice()) }));
   await stopChild(base);
   await ctl?.close();
   await sim.close();
@@ -211,6 +221,7 @@ async function main() {
     row(`HTTPS + fdatasync server c=${senders} (baseline)`, baseThroughput, baseThroughput.latency, ''),
     row(`gateway: notices → 202, c=${senders}`, gwThroughput, gwThroughput.latency, `${fmtRatio(gwThroughput.throughput / baseThroughput.throughput)} the baseline`),
   ]);
+  process.stdout.write(`\nCPU per request at c=${senders}: gateway ${fmtMs(gwThroughput.cpuMsPerRequest)} (listener, outbox, link, acks), baseline server ${fmtMs(baseThroughput.cpuMsPerRequest)}\n`);
   if (drainMs !== null) process.stdout.write(`\nevery event at the controller ${fmtMs(drainMs)} after the last 202 (${seq} events in all)\n`);
   const targets = [
     target('outbox c=32 / disk fdatasync rate', c32.throughput / disk.throughput, '>=', 1, '×'),
@@ -222,6 +233,7 @@ async function main() {
     info('notice → event at controller p50', events ? ctlLat.p50 : null, ' ms'),
     info('notice → event at controller p99', events ? ctlLat.p99 : null, ' ms'),
     info('outbox c=32 events/s', c32.throughput, '/s'),
+    target(`gateway CPU per notice / baseline CPU per request, c=${senders}`, gwThroughput.cpuMsPerRequest / baseThroughput.cpuMsPerRequest, '<=', 2, '×'),
   ];
   printTargets(targets);
   if (args.json) {
