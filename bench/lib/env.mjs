@@ -232,13 +232,14 @@ export function commandExists(path) {
 /**
  * Starts the PMP simulator (dist/sim/pmp) in a child process, so that it
  * has its own event loop (and, on 2 cores, its own core) like a real PMP.
+ * `dataFile`: a simulator data file to serve instead of the built-in sample.
  * Resolves to { url, port, token, certPem, caFile, setLatency(ms), stats(), close() }.
  */
-export async function startSimProcess(dir, { latencyMs = 0 } = {}) {
+export async function startSimProcess(dir, { latencyMs = 0, dataFile = '' } = {}) {
   const child = track(
     fork(join(BENCH_DIR, 'lib', 'sim-child.mjs'), [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, CREDGW_DIST: DIST_DIR, SIM_LATENCY_MS: String(latencyMs) },
+      env: { ...process.env, CREDGW_DIST: DIST_DIR, SIM_LATENCY_MS: String(latencyMs), SIM_DATA_FILE: dataFile },
     }),
   );
   let seq = 0;

@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const dist = process.env.CREDGW_DIST;
-const { startPmpSimulator, SAMPLE_TOKEN } = await import(pathToFileURL(join(dist, 'sim/pmp/index.js')).href);
+const { loadSimData, startPmpSimulator, SAMPLE_TOKEN } = await import(pathToFileURL(join(dist, 'sim/pmp/index.js')).href);
 
-const sim = await startPmpSimulator({ port: 0, host: '127.0.0.1', latencyMs: Number(process.env.SIM_LATENCY_MS || 0) });
+// SIM_DATA_FILE: a data file to serve instead of the built-in sample (the dns-index bench's generated set).
+const data = process.env.SIM_DATA_FILE ? loadSimData(process.env.SIM_DATA_FILE) : undefined;
+const sim = await startPmpSimulator({ port: 0, host: '127.0.0.1', latencyMs: Number(process.env.SIM_LATENCY_MS || 0), ...(data ? { data } : {}) });
 
 process.on('disconnect', () => {
   sim.close().finally(() => process.exit(0));

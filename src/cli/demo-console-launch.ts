@@ -7,6 +7,8 @@ import {
   DEMO_ACCOUNT_TICKET,
   DEMO_ATTRIBUTE,
   DEMO_CLUSTER,
+  DEMO_HOST_ACCOUNT,
+  DEMO_HOST_NAME,
   DEMO_RESOURCE_NAME,
   DEMO_TICKET_ID,
   DEMO_VAULT,
@@ -24,7 +26,8 @@ import { table } from './table.js';
  * The demo's console launch, as the cloud does it through the controller's
  * API: the accounts of a resource found by its custom attribute, a password
  * with a ticket ID, the same password sealed to a key made here, and one
- * refused for lack of a ticket ID.
+ * refused for lack of a ticket ID; then a password of a resource the cloud
+ * knows only by its host name (the vault profile maps by address too).
  */
 
 export async function consoleLaunch(ctx: DemoContext, s: Started): Promise<{ password: string }> {
@@ -91,6 +94,18 @@ export async function consoleLaunch(ctx: DemoContext, s: Started): Promise<{ pas
     return {
       value: undefined,
       summary: `${DEMO_ACCOUNT_TICKET.name} (${DEMO_ACCOUNT_TICKET.id}) without a ticket ID → refused: ${body.error.code} ("${body.error.message}") · by ${body.gatewayId}`,
+    };
+  });
+  await runner.step('getPassword, host name', async (signal) => {
+    // No custom attribute: the profile's resourceMatch falls to hostName, found in the gateway's DNS-name index.
+    const byHost: ResourceRef = { id: 'demo-vm-42', customAttributes: {}, hostName: DEMO_HOST_NAME.toUpperCase() };
+    const params: GetPasswordParams = { vault: DEMO_VAULT, resource: byHost, accountId: DEMO_HOST_ACCOUNT.id, requestedBy: 'demo.user@example.com' };
+    const body = await command(s.api, { name: 'getPassword', params }, signal);
+    const pw = passwordOf(body);
+    const data = body.data as unknown as GetPasswordData;
+    return {
+      value: undefined,
+      summary: `hostName "${byHost.hostName}" → PMP resource ${data.resourceId} (DNS NAME ${DEMO_HOST_NAME}), ${DEMO_HOST_ACCOUNT.name} (${DEMO_HOST_ACCOUNT.id}) → ${shown(ctx.opts, pw)} · by ${body.gatewayId}`,
     };
   });
   return { password };

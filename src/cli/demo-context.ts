@@ -25,6 +25,9 @@ export const DEMO_RESOURCE_NAME = 'Windows_Jump_Box';
 export const DEMO_ACCOUNT_PLAIN = { id: '902', name: 'administrator' } as const;
 export const DEMO_ACCOUNT_TICKET = { id: '903', name: 'svc_backup' } as const;
 export const DEMO_TICKET_ID = 'INC-1042';
+/** A sample resource the cloud knows only by its host name (the simulator's DNS NAME of Linux_Web_01, 302), and its plain account. */
+export const DEMO_HOST_NAME = 'web01.corp.example';
+export const DEMO_HOST_ACCOUNT = { id: '912', name: 'deploy' } as const;
 /** The longest a step may take before the demo gives up. */
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 /** The controller's own deadline for each demo command. */

@@ -97,6 +97,8 @@ export function startGateway(ctx: DemoContext, s: Started, g: GatewaySpec): Mana
         url: s.simUrl,
         token: pmpToken,
         resourceIdAttribute: DEMO_ATTRIBUTE,
+        // The attribute first; a resource that carries none is found by host name (protocol section 9).
+        resourceMatch: ['attribute', 'hostName'],
         includeAccountNotes: true,
         caFile: s.simCert,
       },

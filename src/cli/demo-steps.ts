@@ -49,8 +49,8 @@ export class DemoRun {
       clock: opts.clock,
       onUnexpectedExit: (proc, info) => this.onChildExit(proc, info.code, info.signal),
     });
-    // 11 steps, the restart of the killed gateway with --keep, and the clean-up.
-    this.totalSteps = opts.keep ? 13 : 12;
+    // 12 steps, the restart of the killed gateway with --keep, and the clean-up.
+    this.totalSteps = opts.keep ? 14 : 13;
     this.runner = new StepRunner({
       clock: opts.clock,
       out: opts.out,

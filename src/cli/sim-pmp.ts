@@ -9,9 +9,12 @@ import {
   loadSimData,
   PMP_VARIANTS,
   PmpSimError,
+  resolveBehaviour,
   SAMPLE_DATA,
   startPmpSimulator,
   type AccessControlOptions,
+  type GenerateOptions,
+  type PmpSimBehaviour,
   type PmpSimulator,
   type PmpVariant,
   type RotationOptions,
@@ -38,6 +41,10 @@ export interface SimPmpCliOptions {
   latencyMs?: number;
   /** Default 'pmp-new'. */
   variant?: PmpVariant;
+  /** Generated resources added to the data (docs/pmp-simulator.md "Generated data"). Default: none. */
+  generate?: GenerateOptions;
+  /** Switches for unconfirmed behaviour. Default: the simulator's defaults. */
+  behaviour?: Partial<PmpSimBehaviour>;
   /** Access control (sim-pmp-lifecycle.ts). Default: the simulator's defaults. */
   accessControl?: AccessControlOptions;
   /** JSON file of replacement access-control answers. Default none. */
@@ -68,6 +75,8 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
     latencyMs: options.latencyMs ?? 0,
     variant: options.variant ?? 'pmp-new',
     logger: logger ?? pino({ level: 'warn' }, process.stderr),
+    ...(options.generate ? { generate: options.generate } : {}),
+    ...(options.behaviour ? { behaviour: options.behaviour } : {}),
     accessControl: { ...options.accessControl, ...(answers ? { answers } : {}) },
     rotation: options.rotation ?? {},
   });
@@ -79,13 +88,19 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
     `credgw PMP simulator (${sim.variant}) listening on ${sim.url}`,
     `  certificate : ${certFile}${written.temporary ? ' (temporary; --cert-out FILE to keep it)' : ''}`,
     `  SPKI pin    : ${sim.pin}`,
-    `  data        : ${options.data ?? 'built-in sample'} (${sim.data.resources.length} resources, ${accounts} accounts)`,
+    `  data        : ${options.data ?? 'built-in sample'}${generated(options.generate)} (${sim.data.resources.length} resources, ${accounts} accounts)`,
     `  latency     : ${options.latencyMs ?? 0} ms`,
     '  API tokens (simulator sample data, not secrets of any real system):',
     ...sim.data.apiUsers.map((u) => {
       const who = [u.name, `hosts ${u.allowedHosts.join(', ')}`, u.orgName ? `orgName "${u.orgName}"` : ''].filter(Boolean);
       return `    ${u.token}  (${who.join('; ')})`;
     }),
+    ...(sim.data.integrations.length === 0
+      ? []
+      : [
+          '  integration tokens (APP_AUTHTOKEN with APP_NAME; simulator sample data too):',
+          ...sim.data.integrations.map((g) => `    ${g.token}  (${g.name}; APP_NAME ${g.appName}; hosts ${g.allowedHosts.join(', ')})`),
+        ]),
     `  admin       : ${sim.url}/__sim/stats, /__sim/faults, /__sim/latency (loopback only)`,
     `  lifecycle   : ${sim.url}/__sim/requests, /__sim/requests/approve, /__sim/requests/reject, /__sim/rotate, /__sim/audit (loopback only)`,
     ...lifecycleLines(options.rotation),
@@ -95,6 +110,53 @@ export async function runSimPmp(options: SimPmpCliOptions, out: Writable, logger
   out.write(lines.join('\n') + '\n');
 
   return { sim, certFile, close: written.closer(() => sim.close()) };
+}
+
+function generated(g: GenerateOptions | undefined): string {
+  if (!g) return '';
+  const bulk = g.bulkAccounts ? ` + one resource of ${g.bulkAccounts} accounts` : '';
+  return ` + ${g.resources} generated resources${bulk} (seed ${g.seed ?? 1})`;
+}
+
+interface RawFlags {
+  port: string;
+  host: string;
+  data?: string;
+  certOut?: string;
+  latencyMs: string;
+  variant: string;
+  generateResources?: string;
+  generateAccounts?: string;
+  accountsPerResource?: string;
+  seed?: string;
+  behaviour?: string;
+}
+
+/** --generate-* and --seed as GenerateOptions; undefined when nothing is to be generated. */
+function generateFlags(raw: RawFlags): GenerateOptions | undefined {
+  if (raw.generateResources === undefined && raw.generateAccounts === undefined) {
+    if (raw.accountsPerResource !== undefined || raw.seed !== undefined) throw new Error('--accounts-per-resource and --seed need --generate-resources or --generate-accounts');
+    return undefined;
+  }
+  return {
+    resources: raw.generateResources === undefined ? 0 : intOption(raw.generateResources, '--generate-resources', 0, 200_000),
+    ...(raw.generateAccounts === undefined ? {} : { bulkAccounts: intOption(raw.generateAccounts, '--generate-accounts', 0, 1_000_000) }),
+    ...(raw.accountsPerResource === undefined ? {} : { accountsPerResource: intOption(raw.accountsPerResource, '--accounts-per-resource', 0, 50) }),
+    ...(raw.seed === undefined ? {} : { seed: intOption(raw.seed, '--seed', 0, 0xffffffff) }),
+  };
+}
+
+/** --behaviour '{"startIndexBase":1}' checked as the simulator checks it. */
+function behaviourFlag(raw: string | undefined): Partial<PmpSimBehaviour> | undefined {
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error(`--behaviour must be a JSON object (got "${raw}")`);
+  }
+  resolveBehaviour(parsed);
+  return parsed as Partial<PmpSimBehaviour>;
 }
 
 /** Where the banner says a password change goes (no line when nowhere). */
@@ -126,9 +188,14 @@ export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
     .option('--data <file>', 'JSON data file (API users, resources, accounts); default: built-in sample')
     .option('--cert-out <file>', 'write the certificate PEM here (default: a temporary file)')
     .option('--latency-ms <ms>', 'delay before every answer', '0')
-    .option('--variant <variant>', `answer shapes of: ${PMP_VARIANTS.join(', ')}`, 'pmp-new');
+    .option('--variant <variant>', `answer shapes of: ${PMP_VARIANTS.join(', ')}`, 'pmp-new')
+    .option('--generate-resources <n>', 'add n generated resources with DNS names (some shared on purpose)')
+    .option('--generate-accounts <n>', 'add one generated resource with n accounts (paging)')
+    .option('--accounts-per-resource <n>', 'accounts of each generated resource (default 2)')
+    .option('--seed <n>', 'seed of the generated data (default 1)')
+    .option('--behaviour <json>', 'switches for unconfirmed behaviour, e.g. \'{"startIndexBase":1}\'');
   addLifecycleOptions(cmd);
-  cmd.action(async (raw: { port: string; host: string; data?: string; certOut?: string; latencyMs: string; variant: string } & LifecycleFlags) => {
+  cmd.action(async (raw: RawFlags & LifecycleFlags) => {
     const out = io.out ?? process.stdout;
     const errOut = io.err ?? process.stderr;
     const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
@@ -147,6 +214,10 @@ export function simPmpCommand(io: SimPmpCommandIo = {}): Command {
         ...lifecycleOptions(raw),
         accessAnswersFile: raw.accessAnswers,
       };
+      const generate = generateFlags(raw);
+      if (generate) options.generate = generate;
+      const behaviour = behaviourFlag(raw.behaviour);
+      if (behaviour) options.behaviour = behaviour;
     } catch (err) {
       return cmd.error(`error: ${(err as Error).message} (BAD_REQUEST)`, { exitCode: 2, code: 'credgw.usage' });
     }

@@ -95,6 +95,13 @@ export function formatStatus(s: GatewayStatus): string {
       v.lastError ? oneLine(`${v.error ? `${v.error}: ` : ''}${v.lastError}`) : '-',
     ]);
     lines.push(table(['VAULT', 'HEALTH', 'URL', 'CHECKED', 'LAST ERROR'], rows));
+    for (const v of s.vaults) {
+      const d = v.dnsIndex;
+      if (!d) continue;
+      lines.push(
+        `dns index  ${v.name}: ${d.indexed}/${d.listed} resources indexed, complete ${d.complete ? 'yes' : 'no'} (${d.state}), ${d.duplicates} duplicate DNS name${d.duplicates === 1 ? '' : 's'}`,
+      );
+    }
   }
   return lines.join('\n');
 }

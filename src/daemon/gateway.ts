@@ -16,6 +16,7 @@ import { LivenessMonitor } from '../telemetry/liveness.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { safeUrl, type GatewayStatus } from '../telemetry/status.js';
 import { LIFECYCLE_TRANSITIONS, type Lifecycle } from './lifecycle.js';
+import { dnsIndexStatus } from './dns-index-status.js';
 import { recipientSealer } from './recipient-sealer.js';
 import { eventRestartKeys, RotationEvents } from './rotation-events.js';
 import { VaultSet, type VaultSetChanges } from './vault-set.js';
@@ -251,6 +252,7 @@ export class Gateway {
           error: h.error ?? null,
           lastError: h.lastError ?? null,
           lastCheckedAt: h.lastCheckedAt === undefined ? null : new Date(h.lastCheckedAt).toISOString(),
+          ...dnsIndexStatus(this.vaults.dnsIndex(h.name)),
         };
       }),
       inFlight: this.dispatcher.inFlight,

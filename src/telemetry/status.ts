@@ -42,6 +42,22 @@ export interface VaultStatus {
   lastError: string | null;
   /** ISO time of the last probe; null before the first one. */
   lastCheckedAt: string | null;
+  /** The profile's DNS-name index (protocol section 9); absent when it maps by attribute only (or from a daemon without one). */
+  dnsIndex?: DnsIndexStatus;
+}
+
+/** Progress of a DNS-name index, as cheap to read as a status request allows. */
+export interface DnsIndexStatus {
+  /** The index's state (src/vault/dns-index-options.ts: idle, building, ready, stopped). */
+  state: string;
+  /** Resources in the last resource list. */
+  listed: number;
+  /** Of those, resources whose DNS NAME has been read (or found empty). */
+  indexed: number;
+  /** The first pass is done: a miss is answered, not waited for. */
+  complete: boolean;
+  /** Addresses shared by several resources (RESOURCE_AMBIGUOUS). */
+  duplicates: number;
 }
 
 export interface LoopStatus {
@@ -174,7 +190,7 @@ export function sanitizeStatus(status: GatewayStatus): GatewayStatus {
   return {
     ...status,
     link: { ...status.link, url: safeUrl(status.link.url) },
-    vaults: status.vaults.map((v) => ({ ...v, url: safeUrl(v.url) })),
+    vaults: status.vaults.map((v) => ({ ...v, url: safeUrl(v.url), ...(v.dnsIndex ? { dnsIndex: { ...v.dnsIndex } } : {}) })),
     loops: { ...status.loops },
     restartRequired: [...status.restartRequired],
     ...(status.events === undefined ? {} : { events: status.events === null ? null : { ...status.events } }),

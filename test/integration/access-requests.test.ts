@@ -38,7 +38,8 @@ const EXTRA = [
   { ...base905, id: '908', passwdId: '908', name: 'breakglass-old', password: 'Sim-Old-Pass-908!' },
 ];
 const DATA: PmpSimData = {
-  apiUsers: [...SAMPLE_DATA.apiUsers, { name: 'second-user', token: OTHER_TOKEN, allowedHosts: ['127.0.0.1', '::1'], orgName: null }],
+  integrations: [],
+  apiUsers: [...SAMPLE_DATA.apiUsers, { name: 'second-user', token: OTHER_TOKEN, allowedHosts: ['127.0.0.1', '::1'], orgName: null, orgNames: [] }],
   resources: SAMPLE_DATA.resources.map((r) => (r.id === '301' ? { ...r, accounts: [...r.accounts, ...EXTRA] } : r)),
 };
 const SECRETS = [...KNOWN_SECRETS, OTHER_TOKEN, ...EXTRA.map((a) => a.password)];

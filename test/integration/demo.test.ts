@@ -10,9 +10,13 @@ import { cliMain, spawnCli, type CliProcess } from '../helpers/gateway-process.j
  */
 
 const PASSWORDS = SAMPLE_DATA.resources.flatMap((r) => r.accounts.map((a) => a.password));
-/** The masked form the demo shows of administrator's (902) password. */
-const ADMIN_PASSWORD = SAMPLE_DATA.resources.flatMap((r) => r.accounts).find((a) => a.id === '902')!.password;
-const MASKED = `${ADMIN_PASSWORD.slice(0, 2)}••• \\(${ADMIN_PASSWORD.length} chars\\)`;
+const passwordOf = (accountId: string): string => SAMPLE_DATA.resources.flatMap((r) => r.accounts).find((a) => a.id === accountId)!.password;
+/** The masked form (as a RegExp source) the demo shows of a password. */
+const masked = (pw: string): string => `${pw.slice(0, 2)}••• \\(${pw.length} chars\\)`;
+/** administrator's (902) password, masked. */
+const MASKED = masked(passwordOf('902'));
+/** deploy (912) of Linux_Web_01, the resource the cloud knows only by host name. */
+const DEPLOY_PASSWORD = passwordOf('912');
 
 /** The whole demo may take this long; a wait for one of its lines, too. */
 const DEMO_WAIT_MS = 35_000;
@@ -68,20 +72,21 @@ describe('credgw demo (built CLI as a real process)', () => {
       if (!found) throw new Error(`no line matches ${pattern} in:\n${out}`);
       return found;
     };
-    line(/^✓ +1\/12 +PMP simulator +https:\/\/127\.0\.0\.1:\d+/);
-    line(/^✓ +2\/12 +reference controller +wss:\/\/127\.0\.0\.1:\d+\/gateway \(TLS/);
-    line(/^✓ +3\/12 +gateway gw-a +active at epoch 1, priority 200/);
-    line(/^✓ +4\/12 +gateway gw-b +standby at epoch 1, priority 100/);
-    line(/^✓ +5\/12 +listAccounts +"PMP Resource ID": "Windows_Jump_Box" → PMP resource 301 Windows_Jump_Box, 4 accounts · by gw-a/);
+    line(/^✓ +1\/13 +PMP simulator +https:\/\/127\.0\.0\.1:\d+/);
+    line(/^✓ +2\/13 +reference controller +wss:\/\/127\.0\.0\.1:\d+\/gateway \(TLS/);
+    line(/^✓ +3\/13 +gateway gw-a +active at epoch 1, priority 200/);
+    line(/^✓ +4\/13 +gateway gw-b +standby at epoch 1, priority 100/);
+    line(/^✓ +5\/13 +listAccounts +"PMP Resource ID": "Windows_Jump_Box" → PMP resource 301 Windows_Jump_Box, 4 accounts · by gw-a/);
     line(/902 +administrator +Domain admin for the jump box/);
     line(/903 +svc_backup +Backup service; change ticket needed +ticket ID required/);
-    line(new RegExp(`^✓ +6/12 +getPassword +administrator \\(902\\) with ticket INC-1042 → ${MASKED} · by gw-a`));
-    line(/^✓ +7\/12 +getPassword, sealed +RSA-2048 recipient key → only sealedPassword .* matches the plain fetch · by gw-a/);
-    line(/^✓ +8\/12 +getPassword, no ticket +svc_backup \(903\) without a ticket ID → refused: TICKET_ID_REQUIRED/);
-    line(/^✓ +9\/12 +kill -9 the active +gw-a \(pid \d+\) killed by SIGKILL at epoch 1/);
-    line(/^✓ 10\/12 +standby promoted +gw-b active at epoch 2 \(was 1\)/);
-    const served = line(new RegExp(`^✓ 11/12 +standby serves +getPassword administrator → ${MASKED} by gw-b at epoch 2`));
-    line(/^✓ 12\/12 +clean up +3 running processes stopped \(of 4 started\)/);
+    line(new RegExp(`^✓ +6/13 +getPassword +administrator \\(902\\) with ticket INC-1042 → ${MASKED} · by gw-a`));
+    line(/^✓ +7\/13 +getPassword, sealed +RSA-2048 recipient key → only sealedPassword .* matches the plain fetch · by gw-a/);
+    line(/^✓ +8\/13 +getPassword, no ticket +svc_backup \(903\) without a ticket ID → refused: TICKET_ID_REQUIRED/);
+    line(new RegExp(`^✓ +9/13 +getPassword, host name +hostName "WEB01.CORP.EXAMPLE" → PMP resource 302 \\(DNS NAME web01.corp.example\\), deploy \\(912\\) → ${masked(DEPLOY_PASSWORD)} · by gw-a`));
+    line(/^✓ +10\/13 +kill -9 the active +gw-a \(pid \d+\) killed by SIGKILL at epoch 1/);
+    line(/^✓ 11\/13 +standby promoted +gw-b active at epoch 2 \(was 1\)/);
+    const served = line(new RegExp(`^✓ 12/13 +standby serves +getPassword administrator → ${MASKED} by gw-b at epoch 2`));
+    line(/^✓ 13\/13 +clean up +3 running processes stopped \(of 4 started\)/);
     line(/^#\s+step\s+result\s+time$/);
     line(/^demo complete: every step ok; kill -9 of the active → first password from the standby: /);
     expect(served).toMatch(/\((\d+ ms|\d+\.\d\d s)\)$/);

@@ -4,7 +4,9 @@ import {
   DEFAULT_ACCESS_ANSWERS as A,
   PMP_SIM_MESSAGES as MSG,
   SAMPLE_DATA,
+  SAMPLE_ORG_NAME_2,
   SAMPLE_TOKEN,
+  SAMPLE_TOKEN_ORG_OWN,
   startPmpSimulator,
   type PmpSimData,
   type PmpSimOptions,
@@ -27,7 +29,8 @@ const MIN = 60_000;
 
 /** The sample data with a second API user on loopback, to be "another user". */
 const DATA: PmpSimData = {
-  apiUsers: [...SAMPLE_DATA.apiUsers, { name: 'second-user', token: OTHER_TOKEN, allowedHosts: ['127.0.0.1', '::1'], orgName: null }],
+  apiUsers: [...SAMPLE_DATA.apiUsers, { name: 'second-user', token: OTHER_TOKEN, allowedHosts: ['127.0.0.1', '::1'], orgName: null, orgNames: [] }],
+  integrations: SAMPLE_DATA.integrations,
   resources: SAMPLE_DATA.resources,
 };
 
@@ -115,6 +118,33 @@ describe('PMP simulator: access requests over HTTPS', () => {
 
       const ops = sim.auditRows().map((r) => r.operation);
       expect(ops).toEqual(['Password Requested', 'Password Request Approved', 'Password Checked Out', 'Password Checked In']);
+    });
+  });
+
+  it('getResourceAccountDetails is the password call: the same requests, approvals and exclusive check-out', async () => {
+    const legacy = async (sim: PmpSimulator, token?: string): Promise<Record<string, string>> => {
+      const op = await pmp(sim, 'GET', '/resources/getResourceAccountDetails?RESOURCEID=301&ACCOUNTID=905', token ? { token } : {});
+      expect(op.result.status).toBe('Success');
+      return JSON.parse(op.Details.ACCOUNTDETAILS as string) as Record<string, string>;
+    };
+    await withSim({}, async (sim) => {
+      expect(await legacy(sim)).toEqual({ 'ACCOUNT ID': '905', 'ACCOUNT NAME': 'breakglass', PASSWORD_REASON: MSG.approvalRequired });
+      await raise(sim);
+      expect((await legacy(sim))['PASSWORD_REASON']).toBe(A.fetchPending);
+      sim.approveRequest({ accountId: '905' });
+      expect((await legacy(sim))['PASSWORD']).toBe('Sim-Breakglass-Pass!');
+      expect(sim.accessRequests()[0]!.state).toBe('checkedOut');
+      expect(await legacy(sim, OTHER_TOKEN)).toEqual({ 'ACCOUNT ID': '905', 'ACCOUNT NAME': 'breakglass', PASSWORD_REASON: A.checkedOutByOther });
+    });
+  });
+
+  it('keeps requests and check-ins to the resources of the caller\'s organisation', async () => {
+    const data: PmpSimData = { ...DATA, resources: DATA.resources.map((r) => (r.id === '301' ? { ...r, orgName: SAMPLE_ORG_NAME_2 } : r)) };
+    await withSim({ data }, async (sim) => {
+      expect((await raise(sim, {}, SAMPLE_TOKEN_ORG_OWN)).result).toEqual({ status: 'Failed', message: MSG.accountNotFound });
+      expect((await checkIn(sim, SAMPLE_TOKEN_ORG_OWN)).result).toEqual({ status: 'Failed', message: MSG.accountNotFound });
+      expect(sim.accessRequests()).toEqual([]);
+      expect((await raise(sim)).result.message).toBe(A.requestRaised); // a user outside organisations sees every resource
     });
   });
 

@@ -8,6 +8,8 @@ import { ManualClock } from '../../src/shared/clock.js';
 import { spkiPinFromPem } from '../../src/tls/index.js';
 import {
   PMP_SIM_MESSAGES as MSG,
+  GENERATED_BULK_RESOURCE_ID,
+  SAMPLE_APP_TOKEN,
   SAMPLE_DATA,
   SAMPLE_ORG_NAME,
   SAMPLE_TOKEN,
@@ -118,7 +120,7 @@ describe('PMP simulator: success shapes', () => {
   });
 
   it('lists no resources without a Details key', async () => {
-    await withSim({ data: { apiUsers: SAMPLE_DATA.apiUsers, resources: [] } }, async (empty) => {
+    await withSim({ data: { ...SAMPLE_DATA, resources: [] } }, async (empty) => {
       const op = (await call(empty, `${API}/resources`)).json.operation;
       expect(op.result.status).toBe('Success');
       expect(op.totalRows).toBe(0);
@@ -210,8 +212,8 @@ describe('PMP simulator: authentication', () => {
     expect(a.json.operation.result.status).toBe('Success');
   });
 
-  it('requires the orgName header of an organisation user, case-insensitively', async () => {
-    failed(await call(sim, `${API}/resources`, { token: SAMPLE_TOKEN_ORG }), 'Authentication', MSG.badOrg);
+  it('requires the orgName header of a user in several organisations without an own one, case-insensitively', async () => {
+    failed(await call(sim, `${API}/resources`, { token: SAMPLE_TOKEN_ORG }), 'Authentication', MSG.orgRequired);
     failed(await call(sim, `${API}/resources`, { token: SAMPLE_TOKEN_ORG, headers: { orgName: 'Other' } }), 'Authentication', MSG.badOrg);
     const ok = await call(sim, `${API}/resources`, { token: SAMPLE_TOKEN_ORG, headers: { orgName: SAMPLE_ORG_NAME.toUpperCase() } });
     expect(ok.json.operation.result.status).toBe('Success');
@@ -451,20 +453,25 @@ describe('PMP simulator: variants', () => {
     });
   });
 
-  it('pam360: numeric statusCode, no command-control keys, access-controlled Failed', async () => {
+  it('pam360: shaped like the recorded answers of PAM360 (Dec 2021), access-controlled Failed', async () => {
     await withSim({ variant: 'pam360' }, async (pam) => {
       const op = (await call(pam, `${API}/resources/302/accounts`)).json.operation;
-      expect(op.result).toEqual({ status: 'Success', message: 'Resource details with account list fetched successfully', statusCode: 200 });
+      expect(op.result).toEqual({ status: 'Success', message: 'Resource details with account list fetched successfully' });
       expect(op.Details['RESOURCE PASSWORD POLICY']).toBe('Strong');
       expect(op.Details['CUSTOM FIELD'][0].CUSTOMFIELDLABEL).toBe('Environment');
+      expect('PASSWORDREQUEST_REASON_MANDATORY' in op.Details).toBe(false);
+      expect(op.Details).toMatchObject({ ALLOWOPENURLINBROWSER: 'true', NEWSSHTERMINAL: 'false' });
       for (const a of op.Details['ACCOUNT LIST']) {
-        expect('ACCOUNT_DESCRIPTION' in a).toBe(true);
-        expect('IS_USER_WITH_COMMAND_CONTROL_ROLE' in a).toBe(false);
+        for (const absent of ['ACCOUNT_DESCRIPTION', 'PASSWORDREQUEST_REASON_MANDATORY', 'IS_USER_WITH_COMMAND_CONTROL_ROLE', 'IS_COMMAND_CONTROL_CONFIGURED']) {
+          expect(absent in a).toBe(false);
+        }
       }
+      const details = (await call(pam, `${API}/resources/302/accounts/913`)).json.operation;
+      expect('PASSWORDREQUEST_REASON_MANDATORY' in details.Details).toBe(false);
       const pw = (await call(pam, `${API}/resources/301/accounts/905/password`)).json.operation;
-      expect(pw.result).toEqual({ status: 'Failed', message: MSG.approvalRequired, statusCode: 400 });
+      expect(pw.result).toEqual({ status: 'Failed', message: MSG.approvalRequired });
       const auth = (await call(pam, `${API}/resources`, { token: 'nope' })).json.operation;
-      expect(auth.result.statusCode).toBe(400);
+      expect('statusCode' in auth.result).toBe(false);
     });
   });
 });
@@ -526,6 +533,7 @@ describe('credgw sim pmp (in process)', () => {
       expect(text).toContain(running.certFile);
       expect(text).toContain(running.sim.pin);
       expect(text).toContain(SAMPLE_TOKEN);
+      expect(text).toContain(`${SAMPLE_APP_TOKEN}  (credgw-app; APP_NAME credgw;`);
       expect(text).toContain('simulator sample data');
       expect(readFileSync(running.certFile, 'utf8')).toBe(running.sim.certPem);
     } finally {
@@ -574,6 +582,40 @@ describe('credgw sim pmp (in process)', () => {
     await expect(request(url, { dispatcher: agent })).rejects.toThrow();
   });
 
+  it('--generate-resources, --generate-accounts, --seed and --behaviour shape what it serves', async () => {
+    const out = capture();
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const codes: number[] = [];
+    const cmd = simPmpCommand({ out: out.stream, waitForStop: () => stopped, setExitCode: (c) => codes.push(c), logger: silent });
+    const args = ['--port', '0', '--generate-resources', '500', '--generate-accounts', '1200', '--accounts-per-resource', '3', '--seed', '9', '--behaviour', '{"pagedTotalRows":"page"}'];
+    const done = cmd.parseAsync(args, { from: 'user' });
+    await until(() => out.text().includes('Stop with Ctrl-C'), 'banner printed');
+    try {
+      const text = out.text();
+      expect(text).toContain('built-in sample + 500 generated resources + one resource of 1200 accounts (seed 9) (504 resources, 2707 accounts)');
+      const url = /listening on (\S+)/.exec(text)![1]!;
+      const certFile = /certificate : (\S+)/.exec(text)![1]!;
+      const trusting = new Agent({ connect: { ca: [readFileSync(certFile, 'utf8')] } });
+      try {
+        const list = async (path: string): Promise<any> => {
+          const res = await request(`${url}${API}${path}`, { headers: { AUTHTOKEN: SAMPLE_TOKEN }, dispatcher: trusting });
+          return JSON.parse(await res.body.text()).operation;
+        };
+        expect((await list('/resources')).totalRows).toBe(504);
+        const page = await list(`/resources/${GENERATED_BULK_RESOURCE_ID}/accounts?${inputData({ STARTINDEX: '1000', LIMIT: '500' })}`);
+        expect(page.totalRows).toBe(200);
+        expect((await list('/resources/100001/accounts')).Details['ACCOUNT LIST']).toHaveLength(3);
+      } finally {
+        await trusting.close();
+      }
+    } finally {
+      stop();
+      await done;
+    }
+    expect(codes).toEqual([0]);
+  });
+
   it('refuses bad flags as usage errors (exit 2) and a bad data file as a failure (exit 1)', async () => {
     const usage = async (args: string[]): Promise<{ exitCode: number; message: string }> => {
       const cmd = simPmpCommand({ logger: silent }).exitOverride().configureOutput({ writeErr: () => undefined });
@@ -587,6 +629,11 @@ describe('credgw sim pmp (in process)', () => {
     expect(await usage(['--port', '70000'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--port must be an integer') });
     expect(await usage(['--latency-ms', 'slow'])).toMatchObject({ exitCode: 2 });
     expect(await usage(['--variant', 'pmp-9'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--variant') });
+    expect(await usage(['--generate-resources', 'many'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--generate-resources must be an integer') });
+    expect(await usage(['--generate-accounts', '2000000'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--generate-accounts') });
+    expect(await usage(['--seed', '4'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('need --generate-resources') });
+    expect(await usage(['--behaviour', '{"startIndexBase":7}'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('behaviour.startIndexBase') });
+    expect(await usage(['--behaviour', 'yes'])).toMatchObject({ exitCode: 2, message: expect.stringContaining('--behaviour must be a JSON object') });
 
     const err = capture();
     const codes: number[] = [];

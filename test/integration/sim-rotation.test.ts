@@ -267,6 +267,40 @@ describe('PMP simulator: the vault that rotates', () => {
     expect(() => rotator.passwordChanged('301', '999')).toThrow(/accountId/);
   });
 
+  it('a PUT …/password through the PMP API sets off the listener, the syslog line and the audit row, as a rotation does', async () => {
+    const out = join(dir, 'put.out');
+    const udp = await udpReceiver();
+    try {
+      await withSim(
+        { rotation: { listener: { command: script('put.sh', recorder(out, { old: OLD, new: 'Sim-Put-1!' })) }, syslog: { target: `udp://127.0.0.1:${udp.port}` } } },
+        async (sim) => {
+          const res = await request(`${sim.url}/restapi/json/v1/resources/301/accounts/902/password`, {
+            method: 'PUT',
+            headers: { AUTHTOKEN: SAMPLE_TOKEN, 'content-type': 'application/x-www-form-urlencoded' },
+            body: `INPUT_DATA=${encodeURIComponent(JSON.stringify({ operation: { Details: { NEWPASSWORD: 'Sim-Put-1!', REASON: 'rotate now' } } }))}`,
+            dispatcher: agent,
+          });
+          expect(((await res.body.json()) as { operation: any }).operation.result.status).toBe('Success');
+          // The side effects run after the answer; the syslog line is the last of them.
+          const line = await udp.got.next();
+          expect(line).toBe('<38>Jan  9 12:00:00 pam360 admin: Password_Changed 2026/01/09 12:00:00 Success 127.0.0.1 Windows_Jump_Box:administrator:');
+          expect(new Pam360AuditRecognizer().recognise(parseSyslog(line).msg)).toMatchObject({ kind: 'rotation', resourceName: 'Windows_Jump_Box', accountName: 'administrator' });
+          expect(record(out)).toEqual([{ count: '5', arg1: 'Windows_Jump_Box', arg2: '10.1.2.3', arg3: 'administrator', old: 'expected', new: 'expected' }]);
+          const audit = await waitFor(async () => {
+            const rows = (await admin(sim, 'GET', 'audit')).json.rows as any[];
+            return rows.length > 0 ? rows : undefined;
+          }, 'the audit row of the change');
+          expect(audit).toEqual([
+            expect.objectContaining({ operation: 'Password Changed', resourceName: 'Windows_Jump_Box', accountName: 'administrator', status: 'Success', detail: { listener: [{ phase: 'post', exitCode: 0, signal: null }], syslog: { target: `udp://127.0.0.1:${udp.port}`, sent: true } } }),
+          ]);
+          expect((await password(sim, '301', '902')).Details).toEqual({ PASSWORD: 'Sim-Put-1!' });
+        },
+      );
+    } finally {
+      udp.socket.close();
+    }
+  });
+
   it('refuses an admin rotation that names nothing the simulator serves', async () => {
     await withSim({}, async (sim) => {
       expect(await admin(sim, 'POST', 'rotate', { resourceId: '999' })).toMatchObject({ status: 400, json: { code: 'SIM_ADMIN_INVALID' } });

@@ -25,7 +25,15 @@ const STATUS: GatewayStatus = {
   roleChangedAt: '2024-01-01T00:00:05.000Z',
   link: { state: 'up', url: 'wss://ctl.example.com/gateway', connectedSince: '2024-01-01T00:00:04.000Z', reconnects: 2, lastError: 'LIVENESS: nothing heard for 3000 ms' },
   vaults: [
-    { name: 'pmp-prod', url: 'https://pmp.example.com:7272', healthy: true, error: null, lastError: null, lastCheckedAt: '2024-01-01T01:00:00.000Z' },
+    {
+      name: 'pmp-prod',
+      url: 'https://pmp.example.com:7272',
+      healthy: true,
+      error: null,
+      lastError: null,
+      lastCheckedAt: '2024-01-01T01:00:00.000Z',
+      dnsIndex: { state: 'building', listed: 10_000, indexed: 4_210, complete: false, duplicates: 3 },
+    },
     { name: 'pmp-dr', url: 'https://pmp-dr.example.com:7272', healthy: false, error: 'VAULT_UNREACHABLE', lastError: 'connect ECONNREFUSED 10.0.0.9:7272', lastCheckedAt: '2024-01-01T01:00:01.000Z' },
   ],
   inFlight: 3,
@@ -77,6 +85,8 @@ describe('credgw status', () => {
     expect(r.out).toContain('in flight  3, queued 5');
     expect(r.out).toContain('ready      yes');
     expect(r.out).toMatch(/pmp-prod\s+healthy\s+https:\/\/pmp\.example\.com:7272/);
+    expect(r.out).toContain('dns index  pmp-prod: 4210/10000 resources indexed, complete no (building), 3 duplicate DNS names');
+    expect(r.out).not.toContain('dns index  pmp-dr');
     expect(r.out).toMatch(/pmp-dr\s+UNHEALTHY\s+https:\/\/pmp-dr\.example\.com:7272\s+2024-01-01T01:00:01\.000Z\s+VAULT_UNREACHABLE: connect ECONNREFUSED 10\.0\.0\.9:7272/);
   });
 

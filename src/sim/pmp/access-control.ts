@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { StateMachine, type Clock, type TransitionTable } from '../../shared/index.js';
 import { accessAnswers, listTime, type AccessControlAnswers, type AccessRequestState } from './access-answers.js';
 import type { AuditTrail } from './audit-trail.js';
+import type { PmpCaller } from './auth.js';
 import { MSG, OP, passwordAnswer, successAnswer, type CompiledAccount, type CompiledResource, type CompiledResponses } from './responses.js';
-import type { PmpSimApiUser } from './sim-data.js';
 import { PmpSimError } from './sim-errors.js';
 
 /**
@@ -96,9 +96,9 @@ export interface Requester {
   label: string;
 }
 
-/** An API user as a requester: its token tells it apart (never shown), its name labels it. */
-export function requesterOf(u: PmpSimApiUser): Requester {
-  return { key: `apiUser:${u.token}`, label: u.name !== '' ? u.name : 'api-user' };
+/** A caller as a requester: its principal key tells it apart (names need not be unique, tokens are never kept), its name labels it. */
+export function requesterOf(c: PmpCaller): Requester {
+  return { key: c.key, label: c.name !== '' ? c.name : c.kind === 'apiUser' ? 'api-user' : 'integration' };
 }
 
 export interface AccessControlParts {
@@ -178,7 +178,7 @@ export class AccessControl {
       req.state.transition('checkedOut', 'password fetched');
       this.audit(req, 'Password Checked Out', caller.label, req.details.reason);
     }
-    return passwordAnswer(responses.variant, account.account.password);
+    return passwordAnswer(account.account.password);
   }
 
   /** PUT accounts/{id}/checkin: ends the caller's release of the password; ok when there is none. */
@@ -191,7 +191,7 @@ export class AccessControl {
       req.state.transition('checkedIn', 'checked in');
       this.audit(req, 'Password Checked In', caller.label, req.details.reason);
     }
-    return successAnswer(responses.variant, a.checkInOperation, a.checkedIn, { Details: { ACCOUNTID: account.account.id } });
+    return successAnswer(a.checkInOperation, a.checkedIn, { Details: { ACCOUNTID: account.account.id } });
   }
 
   /** The approver's decision (the UI's Approve button). */
@@ -245,7 +245,7 @@ export class AccessControl {
         END_TIME: r.window ? listTime(r.window.end) : 'N/A',
       })),
     }));
-    return successAnswer(responses.variant, this.answers.listOperation, this.answers.listMessage, {
+    return successAnswer(this.answers.listOperation, this.answers.listMessage, {
       totalRows: this.requests.length,
       ...(details.length > 0 ? { Details: details } : {}),
     });
@@ -253,7 +253,7 @@ export class AccessControl {
 
   private requestAnswer(req: AccessRequest, message: string): Buffer {
     const account = req.account.account;
-    return successAnswer(this.parts.responses.variant, this.answers.requestOperation, message, {
+    return successAnswer(this.answers.requestOperation, message, {
       Details: { REQUESTID: req.id, ACCOUNTID: account.id, RESOURCEID: req.resource.resource.id, STATUS: this.answers.status[req.state.state] },
     });
   }

@@ -8,8 +8,11 @@ import { makeSelfSignedCertificate, spkiPinFromPem } from '../../tls/index.js';
 import { AccessControl, type AccessControlOptions, type AccessRequestView, type RequestSelector } from './access-control.js';
 import { Answerer, validLatency } from './answers.js';
 import { AuditTrail, type SimAuditRow } from './audit-trail.js';
-import { ApiUsers } from './auth.js';
+import { PmpAuth } from './auth.js';
+import { resolveBehaviour, type PmpSimBehaviour } from './behaviour.js';
 import { FaultTable, type Fault } from './faults.js';
+import { withGenerated, type GenerateOptions } from './generate.js';
+import { SimHooks, type PasswordChangedListener } from './hooks.js';
 import { PmpApi } from './pmp-api.js';
 import { pmpRequestHandler } from './request-handler.js';
 import { compileResponses, PMP_VARIANTS, type PmpVariant } from './responses.js';
@@ -44,6 +47,12 @@ export interface PmpSimOptions {
   logger?: Logger;
   /** Time source for the latency delay, access requests' expiry and audit times. Default systemClock. */
   clock?: Clock;
+  /** Generated resources added after `data`'s (generate.ts). Default: none. */
+  generate?: GenerateOptions;
+  /** Switches for what no recorded answer confirms (behaviour.ts). Default DEFAULT_BEHAVIOUR. */
+  behaviour?: Partial<PmpSimBehaviour>;
+  /** Called after a password change through the API stored the new password. Default: none. */
+  onPasswordChanged?: PasswordChangedListener;
   /** PAM360's access control: approval timeout, auto check-in, the *(unconfirmed)* answers. Defaults in access-control.ts. */
   accessControl?: AccessControlOptions;
   /** What a password change sets off: reset listener, syslog target, operation names. Default: audit rows only. */
@@ -60,9 +69,14 @@ export interface PmpSimulator {
   readonly pin: string;
   /** The API users' tokens (simulator data, not secrets of any real system). */
   readonly tokens: string[];
-  /** The served data, with defaults filled in. */
+  /** The integrations' application tokens (simulator data too). */
+  readonly integrationTokens: string[];
+  /** The served data, with defaults filled in; a password change through the API changes it. */
   readonly data: PmpSimData;
   readonly variant: PmpVariant;
+  readonly behaviour: Readonly<PmpSimBehaviour>;
+  /** Adds a password-changed listener; returns the function that removes it. */
+  onPasswordChanged(listener: PasswordChangedListener): () => void;
   inject(fault: Fault): void;
   clearFaults(): void;
   stats(): PmpSimStats;
@@ -88,7 +102,9 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
   if (!PMP_VARIANTS.includes(variant)) {
     throw new PmpSimError('SIM_DATA_INVALID', 'variant', `must be one of ${PMP_VARIANTS.join(', ')}`);
   }
-  const data = validateSimData(opts.data ?? SAMPLE_DATA);
+  const base = opts.data ?? SAMPLE_DATA;
+  const data = validateSimData(opts.generate ? withGenerated(base, opts.generate) : base);
+  const behaviour = resolveBehaviour(opts.behaviour);
   const log = opts.logger ?? pino({ level: 'silent' });
   const clock = opts.clock ?? systemClock;
   const latencyMs = validLatency(opts.latencyMs ?? 0);
@@ -112,7 +128,16 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
   const audit = new AuditTrail(clock);
   const access = new AccessControl({ responses, audit, clock, log, options: opts.accessControl });
   const rotation = new Rotator({ responses, audit, clock, log, options: opts.rotation });
-  const api = new PmpApi({ router: new PmpRouter(), users: new ApiUsers(data.apiUsers, responses), responses, stats, answerer, access });
+  const hooks = new SimHooks(log);
+  // A change through the PMP API sets off what a rotation does (listener, syslog line, audit row); its failure is logged only.
+  hooks.onPasswordChanged((r, a) => {
+    rotation.passwordChanged(r.id, a.id).catch((err: unknown) => {
+      log.warn({ err, resourceId: r.id, accountId: a.id }, 'pmp simulator password-change side effects failed');
+    });
+  });
+  if (opts.onPasswordChanged) hooks.onPasswordChanged(opts.onPasswordChanged);
+  const auth = new PmpAuth(data, responses, behaviour);
+  const api = new PmpApi({ router: new PmpRouter(), auth, responses, stats, answerer, behaviour, hooks, access });
   const onRequest = pmpRequestHandler({ api, admin: { faults, stats, answerer, access, rotation, audit }, faults, stats, log });
 
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem, keepAlive: true }, onRequest);
@@ -131,7 +156,10 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
   const port = address.port;
   const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : isIP(host) === 6 ? `[${host}]` : host;
   const url = `https://${urlHost}:${port}`;
-  log.info({ url, variant, resources: data.resources.length, apiUsers: data.apiUsers.length }, 'pmp simulator listening');
+  log.info(
+    { url, variant, resources: data.resources.length, apiUsers: data.apiUsers.length, integrations: data.integrations.length },
+    'pmp simulator listening',
+  );
 
   let closed: Promise<void> | undefined;
   return {
@@ -140,8 +168,11 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
     certPem: tls.certPem,
     pin,
     tokens: data.apiUsers.map((u) => u.token),
+    integrationTokens: data.integrations.map((g) => g.token),
     data,
     variant,
+    behaviour,
+    onPasswordChanged: (listener) => hooks.onPasswordChanged(listener),
     inject: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     stats: () => stats.snapshot(),

@@ -9,8 +9,11 @@ import type { PmpSimAccount, PmpSimCustomField, PmpSimData, PmpSimResource } fro
  * - `pmp-old`: PMP before ~10xxx (PASSWORD POLICY, resource-level
  *   CUSTOM FIELD array, no ACCOUNT_DESCRIPTION); access-controlled accounts
  *   answer Success with "[Request]".
- * - `pam360`: PAM360 2021–22 (no command-control keys, numeric
- *   result.statusCode); access-controlled accounts answer Failed.
+ * - `pam360`: PAM360 as ManageEngine's own integration pack recorded it
+ *   (Dec 2021): no ACCOUNT_DESCRIPTION, no PASSWORDREQUEST_REASON_MANDATORY,
+ *   no command-control keys, ALLOWOPENURLINBROWSER and NEWSSHTERMINAL beside
+ *   the resource's keys; access-controlled accounts answer Failed.
+ * No variant sends result.statusCode: no recorded answer has one.
  */
 
 export type PmpVariant = 'pmp-new' | 'pmp-old' | 'pam360';
@@ -26,6 +29,10 @@ export const OP = {
   ids: 'GET_RESOURCEACCOUNTID',
   resourceId: 'GET_RESOURCEID',
   resourceTypes: 'GET RESOURCE TYPES',
+  /** Recorded (PAM360's integration pack). */
+  changePassword: 'CHANGE PASSWORD',
+  /** *(unconfirmed)*: no recorded answer names this operation. */
+  legacyDetails: 'GET_RESOURCEACCOUNTDETAILS',
 } as const;
 
 /**
@@ -46,22 +53,47 @@ export const MSG = {
   approvalRequired: 'The password of this account is access controlled: request access and get it approved',
   accessDenied: 'You are not authorized to retrieve the password of this account',
   badInputData: 'INPUT_DATA is not valid JSON',
+  badAppName: 'APP_NAME received is not associated to the application token. Authentication failed.',
+  orgRequired: 'The user belongs to several organizations: give the organization in orgName',
+  badPaging: 'STARTINDEX and LIMIT must be whole numbers (LIMIT at least 1)',
+  badViewType: 'VIEWTYPE is not valid',
+  badSearch: 'SEARCHTYPE or SEARCHCOLUMN is not valid',
+  idsMissing: 'RESOURCEID and ACCOUNTID are mandatory',
+  badResetType: 'RESETTYPE must be LOCAL or REMOTE',
+  changeDenied: 'You are not authorized to change the password of this account',
+} as const;
+
+/** Success messages that are not bodies built at start. */
+export const OK_MSG = {
+  /** Recorded (PAM360's integration pack). */
+  passwordChanged: 'Password changed successfully',
+  /** *(unconfirmed)* */
+  legacyDetails: 'Resource and account details fetched successfully',
 } as const;
 
 export const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';
 
+/** An account's answers; each is built on first use and kept (a generated resource may have 40,000 accounts). */
 export interface CompiledAccount {
-  account: PmpSimAccount;
-  details: Buffer;
-  /** The Success answer with the password, or "[Request]" (pmp-old, access-controlled). */
+  readonly account: PmpSimAccount;
+  readonly details: Buffer;
+  /** The Success answer with the password, or "[Request]" (pmp-old, access-controlled); rebuilt when the password changes. */
   password: Buffer;
   /** getResourceIdAccountId answer. */
-  ids: Buffer;
+  readonly ids: Buffer;
 }
 
 export interface CompiledResource {
   resource: PmpSimResource;
-  accounts: Buffer;
+  /** The lower-cased organisation, or null (seen from every organisation). */
+  org: string | null;
+  /** The whole account list answer (built on first use). */
+  readonly accounts: Buffer;
+  /** For a page of the account list: the Details object up to `"ACCOUNT LIST":[`, and each account's JSON. */
+  accountListHead: string;
+  accountEntries: string[];
+  /** This resource's JSON in the resource list. */
+  listEntry: string;
   /** resourcename/{name} answer. */
   resourceId: Buffer;
   byId: Map<string, CompiledAccount>;
@@ -71,7 +103,10 @@ export interface CompiledResource {
 
 export interface CompiledResponses {
   variant: PmpVariant;
-  resourceList: Buffer;
+  /** In data order. */
+  resources: CompiledResource[];
+  /** The whole resource list as seen from an organisation (null: every resource), built once per organisation. */
+  resourceList(org: string | null): Buffer;
   resourceTypes: Buffer;
   byId: Map<string, CompiledResource>;
   /** Lower-cased resource name → resource (PMP names are case-insensitive). */
@@ -80,15 +115,29 @@ export interface CompiledResponses {
   failed(op: string, message: string): Buffer;
 }
 
-function result(variant: PmpVariant, status: 'Success' | 'Failed', message: string): Record<string, unknown> {
-  // PAM360 adds a numeric statusCode (its value is unconfirmed; clients must not rely on it).
-  return variant === 'pam360'
-    ? { status, message, statusCode: status === 'Success' ? 200 : 400 }
-    : { status, message };
+/** A Success envelope; every answer of every variant has this shape. */
+export function envelope(name: string, message: string, rest: Record<string, unknown> = {}): Buffer {
+  return Buffer.from(JSON.stringify({ operation: { name, result: { status: 'Success', message }, ...rest } }));
 }
 
-function envelope(variant: PmpVariant, name: string, message: string, rest: Record<string, unknown> = {}): Buffer {
-  return Buffer.from(JSON.stringify({ operation: { name, result: result(variant, 'Success', message), ...rest } }));
+/** `{"operation":{"name":…,"result":{…},` — the start of a Success envelope written by hand (pages). */
+export function envelopeHead(name: string, message: string): string {
+  return `{"operation":{"name":${JSON.stringify(name)},"result":${JSON.stringify({ status: 'Success', message })},`;
+}
+
+const ACCOUNT_LIST_MSG = 'Resource details with account list fetched successfully';
+const RESOURCE_LIST_MSG = 'Resources fetched successfully';
+
+/** A resource list answer from entries already in JSON; no Details key at all when there are none (as PMP). */
+export function resourceListBody(entries: readonly string[], totalRows: number): Buffer {
+  const details = entries.length === 0 ? '' : `,"Details":[${entries.join(',')}]`;
+  return Buffer.from(`${envelopeHead(OP.resources, RESOURCE_LIST_MSG)}"totalRows":${totalRows}${details}}}`);
+}
+
+/** An account list answer from its pieces; `totalRows` only on a page. */
+export function accountListBody(cr: CompiledResource, entries: readonly string[], totalRows?: number): Buffer {
+  const rows = totalRows === undefined ? '' : `"totalRows":${totalRows},`;
+  return Buffer.from(`${envelopeHead(OP.accounts, ACCOUNT_LIST_MSG)}${rows}"Details":${cr.accountListHead}${entries.join(',')}]}}}`);
 }
 
 function bool(b: boolean): 'true' | 'false' {
@@ -117,7 +166,7 @@ function accountListEntry(variant: PmpVariant, r: PmpSimResource, a: PmpSimAccou
     'ACCOUNT NAME': a.name,
     PASSWDID: a.passwdId,
   };
-  if (variant !== 'pmp-old') e['ACCOUNT_DESCRIPTION'] = a.notes;
+  if (variant === 'pmp-new') e['ACCOUNT_DESCRIPTION'] = a.notes;
   Object.assign(e, {
     'PASSWORD STATUS': a.accessDenied ? '####' : '****',
     ISFAVPASS: 'false',
@@ -127,7 +176,9 @@ function accountListEntry(variant: PmpVariant, r: PmpSimResource, a: PmpSimAccou
     IS_TICKETID_REQD: bool(a.ticketIdRequired),
     IS_TICKETID_REQD_MANDATORY: bool(a.ticketIdRequired),
     IS_TICKETID_REQD_ACW: 'false',
-    PASSWORDREQUEST_REASON_MANDATORY: bool(a.reasonRequired),
+  });
+  if (variant !== 'pam360') e['PASSWORDREQUEST_REASON_MANDATORY'] = bool(a.reasonRequired);
+  Object.assign(e, {
     ISREMOTEAPPONLY: 'false',
     'ACCOUNT PASSWORD POLICY': r.passwordPolicy,
   });
@@ -138,7 +189,8 @@ function accountListEntry(variant: PmpVariant, r: PmpSimResource, a: PmpSimAccou
   return e;
 }
 
-function accountListBody(variant: PmpVariant, r: PmpSimResource): Buffer {
+/** The resource's keys in its account list answer, without ACCOUNT LIST. */
+function accountListDetails(variant: PmpVariant, r: PmpSimResource): Record<string, unknown> {
   const d: Record<string, unknown> = {
     'RESOURCE ID': r.id,
     'RESOURCE NAME': r.name,
@@ -156,11 +208,15 @@ function accountListBody(variant: PmpVariant, r: PmpSimResource): Buffer {
     d['CUSTOM FIELD'] = customFieldJson(r.customFields);
   } else {
     d['RESOURCE PASSWORD POLICY'] = r.passwordPolicy;
-    d['PASSWORDREQUEST_REASON_MANDATORY'] = 'false';
+    if (variant === 'pmp-new') d['PASSWORDREQUEST_REASON_MANDATORY'] = 'false';
     if (r.customFields.length > 0) d['CUSTOM FIELD'] = customFieldJson(r.customFields);
   }
-  d['ACCOUNT LIST'] = r.accounts.map((a) => accountListEntry(variant, r, a));
-  return envelope(variant, OP.accounts, 'Resource details with account list fetched successfully', { Details: d });
+  if (variant === 'pam360') {
+    // Where PAM360's recorded answer has them: beside the resource's keys.
+    d['ALLOWOPENURLINBROWSER'] = 'true';
+    d['NEWSSHTERMINAL'] = 'false';
+  }
+  return d;
 }
 
 function detailsBody(variant: PmpVariant, r: PmpSimResource, a: PmpSimAccount): Buffer {
@@ -174,66 +230,119 @@ function detailsBody(variant: PmpVariant, r: PmpSimResource, a: PmpSimAccount): 
     'COMPLIANT REASON': '-',
     'LAST ACCESSED TIME': 'N/A',
     'LAST MODIFIED TIME': 'N/A',
-    PASSWORDREQUEST_REASON_MANDATORY: bool(a.reasonRequired),
   };
+  if (variant !== 'pam360') d['PASSWORDREQUEST_REASON_MANDATORY'] = bool(a.reasonRequired);
   if (a.customFields.length > 0) d['CUSTOM FIELD'] = customFieldJson(a.customFields);
-  return envelope(variant, OP.details, 'Account details fetched successfully', { Details: d });
+  return envelope(OP.details, 'Account details fetched successfully', { Details: d });
 }
 
 /** The value older servers put in PASSWORD for an access-controlled account. */
 export const REQUEST_PLACEHOLDER = '[Request]';
 
+/** The Success answer to the password call for an account's current password. */
+function passwordBody(a: PmpSimAccount): Buffer {
+  const shown = a.accessControlled ? REQUEST_PLACEHOLDER : a.password;
+  return envelope(OP.password, 'Password fetched successfully', { Details: { PASSWORD: shown } });
+}
+
+/** Stores a new password for an account and rebuilds the answers that carry it. */
+export function storePassword(ca: CompiledAccount, password: string): void {
+  ca.account.password = password;
+  ca.password = passwordBody(ca.account);
+}
+
+class LazyAccount implements CompiledAccount {
+  private detailsBody: Buffer | undefined;
+  private passwordBody: Buffer | undefined;
+  private idsBody: Buffer | undefined;
+
+  constructor(
+    readonly account: PmpSimAccount,
+    private readonly resource: PmpSimResource,
+    private readonly variant: PmpVariant,
+  ) {}
+
+  get details(): Buffer {
+    return (this.detailsBody ??= detailsBody(this.variant, this.resource, this.account));
+  }
+
+  get password(): Buffer {
+    return (this.passwordBody ??= passwordBody(this.account));
+  }
+
+  set password(body: Buffer) {
+    this.passwordBody = body;
+  }
+
+  get ids(): Buffer {
+    return (this.idsBody ??= envelope(OP.ids, 'Resource ID and account ID fetched successfully for the given resource name and account name.', {
+      Details: { RESOURCEID: this.resource.id, ACCOUNTID: this.account.id },
+    }));
+  }
+}
+
+function compileResource(variant: PmpVariant, r: PmpSimResource): CompiledResource {
+  const accById = new Map<string, CompiledAccount>();
+  const accByName = new Map<string, CompiledAccount>();
+  for (const a of r.accounts) {
+    const compiled = new LazyAccount(a, r, variant);
+    accById.set(a.id, compiled);
+    accByName.set(a.name.toLowerCase(), compiled);
+  }
+  const head = JSON.stringify(accountListDetails(variant, r));
+  let whole: Buffer | undefined;
+  const cr: CompiledResource = {
+    resource: r,
+    org: r.orgName === null ? null : r.orgName.trim().toLowerCase(),
+    get accounts(): Buffer {
+      return (whole ??= accountListBody(cr, cr.accountEntries));
+    },
+    accountListHead: `${head.slice(0, -1)},"ACCOUNT LIST":[`,
+    accountEntries: r.accounts.map((a) => JSON.stringify(accountListEntry(variant, r, a))),
+    listEntry: JSON.stringify({
+      'RESOURCE ID': r.id,
+      'RESOURCE NAME': r.name,
+      'RESOURCE DESCRIPTION': r.description,
+      'RESOURCE TYPE': r.type,
+      NOOFACCOUNTS: String(r.accounts.length),
+    }),
+    resourceId: envelope(OP.resourceId, 'Resource ID fetched successfully for the given resource name', { Details: { RESOURCEID: r.id } }),
+    byId: accById,
+    byName: accByName,
+  };
+  return cr;
+}
+
+/** Types every real server knows, whatever its resources; a connection test expects a non-empty list. */
+const BUILT_IN_TYPES = ['Linux', 'Windows'];
+
+/** Whether a resource is seen from an organisation (null: a principal outside MSP organisations sees every one). */
+export function visibleFrom(cr: CompiledResource, org: string | null): boolean {
+  return org === null || cr.org === null || cr.org === org;
+}
+
 export function compileResponses(data: PmpSimData, variant: PmpVariant): CompiledResponses {
   const byId = new Map<string, CompiledResource>();
   const byName = new Map<string, CompiledResource>();
-  for (const r of data.resources) {
-    const accById = new Map<string, CompiledAccount>();
-    const accByName = new Map<string, CompiledAccount>();
-    for (const a of r.accounts) {
-      const shown = a.accessControlled ? REQUEST_PLACEHOLDER : a.password;
-      const compiled: CompiledAccount = {
-        account: a,
-        details: detailsBody(variant, r, a),
-        password: envelope(variant, OP.password, 'Password fetched successfully', { Details: { PASSWORD: shown } }),
-        ids: envelope(
-          variant,
-          OP.ids,
-          'Resource ID and account ID fetched successfully for the given resource name and account name.',
-          { Details: { RESOURCEID: r.id, ACCOUNTID: a.id } },
-        ),
-      };
-      accById.set(a.id, compiled);
-      accByName.set(a.name.toLowerCase(), compiled);
-    }
-    const cr: CompiledResource = {
-      resource: r,
-      accounts: accountListBody(variant, r),
-      resourceId: envelope(variant, OP.resourceId, 'Resource ID fetched successfully for the given resource name', {
-        Details: { RESOURCEID: r.id },
-      }),
-      byId: accById,
-      byName: accByName,
-    };
+  const resources = data.resources.map((r) => {
+    const cr = compileResource(variant, r);
     byId.set(r.id, cr);
     byName.set(r.name.toLowerCase(), cr);
-  }
+    return cr;
+  });
 
-  const list = data.resources.map((r) => ({
-    'RESOURCE ID': r.id,
-    'RESOURCE NAME': r.name,
-    'RESOURCE DESCRIPTION': r.description,
-    'RESOURCE TYPE': r.type,
-    NOOFACCOUNTS: String(r.accounts.length),
-  }));
-  // With no resources PMP sends totalRows 0 and no Details key at all.
-  const resourceList = envelope(
-    variant,
-    OP.resources,
-    'Resources fetched successfully',
-    list.length === 0 ? { totalRows: 0 } : { totalRows: list.length, Details: list },
-  );
-  const types = [...new Set(data.resources.map((r) => r.type))].sort();
-  const resourceTypes = envelope(variant, OP.resourceTypes, 'Resource types fetched successfully', {
+  const lists = new Map<string | null, Buffer>();
+  const resourceList = (org: string | null): Buffer => {
+    let body = lists.get(org);
+    if (!body) {
+      const entries = resources.filter((cr) => visibleFrom(cr, org)).map((cr) => cr.listEntry);
+      body = resourceListBody(entries, entries.length);
+      lists.set(org, body);
+    }
+    return body;
+  };
+  const types = [...new Set([...BUILT_IN_TYPES, ...data.resources.map((r) => r.type)])].sort();
+  const resourceTypes = envelope(OP.resourceTypes, 'Resource types fetched successfully', {
     totalRows: types.length,
     Details: types.map((t) => ({ 'RESOURCE TYPE': t })),
   });
@@ -243,13 +352,13 @@ export function compileResponses(data: PmpSimData, variant: PmpVariant): Compile
     const key = `${op}\u0000${message}`;
     let body = failures.get(key);
     if (!body) {
-      body = Buffer.from(JSON.stringify({ operation: { name: op, result: result(variant, 'Failed', message) } }));
+      body = Buffer.from(JSON.stringify({ operation: { name: op, result: { status: 'Failed', message } } }));
       failures.set(key, body);
     }
     return body;
   };
 
-  return { variant, resourceList, resourceTypes, byId, byName, failed };
+  return { variant, resources, resourceList, resourceTypes, byId, byName, failed };
 }
 
 /**
@@ -257,11 +366,11 @@ export function compileResponses(data: PmpSimData, variant: PmpVariant): Compile
  * runs (access requests, rotated passwords): the same envelope as the
  * answers built at start.
  */
-export function successAnswer(variant: PmpVariant, operation: string, message: string, rest: Record<string, unknown> = {}): Buffer {
-  return envelope(variant, operation, message, rest);
+export function successAnswer(operation: string, message: string, rest: Record<string, unknown> = {}): Buffer {
+  return envelope(operation, message, rest);
 }
 
 /** The password call's Success answer showing `password` (an approved request, a rotated password). */
-export function passwordAnswer(variant: PmpVariant, password: string): Buffer {
-  return envelope(variant, OP.password, 'Password fetched successfully', { Details: { PASSWORD: password } });
+export function passwordAnswer(password: string): Buffer {
+  return envelope(OP.password, 'Password fetched successfully', { Details: { PASSWORD: password } });
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../shared/index.js';
 import type { AuditTrail, SimAuditRow } from './audit-trail.js';
 import { ListenerRunner, type ListenerRun, type ResetListenerOptions, type ResetValues } from './listener-runner.js';
-import { passwordAnswer, type CompiledAccount, type CompiledResource, type CompiledResponses } from './responses.js';
+import { storePassword, type CompiledAccount, type CompiledResource, type CompiledResponses } from './responses.js';
 import { PmpSimError } from './sim-errors.js';
 import { SyslogSender, type SyslogOptions } from './syslog-sender.js';
 
@@ -114,9 +114,11 @@ export class Rotator {
    */
   passwordChanged(resourceId: string, accountId: string, ctx: ChangeContext = {}): Promise<RotationResult> {
     const { resource, account } = this.find({ resourceId, accountId });
+    // The new password as stored now: a later change may land while this one waits in the queue.
+    const newPassword = account.account.password;
     return this.serial(async () => {
-      const values = { ...this.values(resource, account, account.account.password), oldPassword: this.known.get(account.account.id) ?? '' };
-      this.known.set(account.account.id, account.account.password);
+      const values = { ...this.values(resource, account, newPassword), oldPassword: this.known.get(account.account.id) ?? '' };
+      this.known.set(account.account.id, newPassword);
       return this.sideEffects(resource, account, values, { operation: this.operations.change, ...ctx }, []);
     });
   }
@@ -154,9 +156,8 @@ export class Rotator {
 
   /** The new password is what the password call returns from now on. */
   private apply(account: CompiledAccount, newPassword: string): void {
-    account.account.password = newPassword;
-    // An access-controlled account's compiled answer is "[Request]" (older builds); its release builds the answer when asked.
-    if (!account.account.accessControlled) account.password = passwordAnswer(this.parts.responses.variant, newPassword);
+    // An access-controlled account's stored answer stays "[Request]"; its release builds the answer when asked.
+    storePassword(account, newPassword);
     this.known.set(account.account.id, newPassword);
   }
 

@@ -9,6 +9,8 @@ import {
   resourceTypes,
   type PmpHandler,
 } from './handlers.js';
+import { resourceAccountDetails } from './legacy-details.js';
+import { changePassword } from './password-change.js';
 
 /**
  * The PMP API calls the simulator answers: an endpoint is one row here and
@@ -28,10 +30,12 @@ export const PMP_ROUTES: readonly PmpRoute[] = [
   { method: 'GET', path: 'resources', handler: resourceList },
   { method: 'GET', path: 'resources/resourcetypes', handler: resourceTypes },
   { method: 'GET', path: 'resources/getResourceIdAccountId', handler: resourceAccountIds },
+  { method: 'GET', path: 'resources/getResourceAccountDetails', handler: resourceAccountDetails },
   { method: 'GET', path: 'resources/resourcename/:name', handler: resourceIdByName },
   { method: 'GET', path: 'resources/:resourceId/accounts', handler: accountList },
   { method: 'GET', path: 'resources/:resourceId/accounts/:accountId', handler: accountDetails },
   { method: 'GET', path: 'resources/:resourceId/accounts/:accountId/password', handler: password },
+  { method: 'PUT', path: 'resources/:resourceId/accounts/:accountId/password', handler: changePassword },
   { method: 'GET', path: 'accounts/passwordaccessrequests', handler: passwordRequests },
   { method: 'POST', path: 'accounts/:accountId/requestpassword', handler: requestPassword },
   { method: 'PUT', path: 'accounts/:accountId/checkin', handler: checkInPassword },

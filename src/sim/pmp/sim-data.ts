@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { isPmpId } from '../../shared/pmp-id.js';
+import { arr, bool, digits, fail, join, nonEmpty, obj, str, type Obj } from './sim-data-checks.js';
+import { validatePrincipals } from './sim-data-principals.js';
 import { PmpSimError } from './sim-errors.js';
 
 /**
- * What the simulator serves: API users (tokens and where they may call
- * from) and resources with their accounts. The JSON data file has this
+ * What the simulator serves: API users and integrations (tokens, where they
+ * may call from, their organisations) and resources with their accounts. The JSON data file has this
  * shape; every optional key has the default written beside it.
  * docs/pmp-simulator.md documents the format and the built-in sample.
  */
@@ -26,10 +27,33 @@ export interface PmpSimApiUser {
    * and ::1), or `*` (any; a simulator extension). Required, non-empty.
    */
   allowedHosts: string[];
-  /** When set, every call must carry a matching `orgName` header (case-insensitive). Default null. */
+  /** The user's own organisation (MSP editions): used when a call sends no `orgName` header. Default null. */
   orgName: string | null;
+  /**
+   * Every organisation the user may name in an `orgName` header (case-insensitive);
+   * includes `orgName`. A user with organisations but no own one must name one. Default: [orgName], or [].
+   */
+  orgNames: string[];
   /** A label for docs and logs only. Default ''. */
   name: string;
+}
+
+/** An application (integration) token, sent as APP_AUTHTOKEN with APP_NAME, as PAM360's integrations do. */
+export interface PmpSimIntegration {
+  /** A label (e.g. "ITOM"), shown by the CLI. Required. */
+  name: string;
+  /** The application token (APP_AUTHTOKEN). Unique among API users' and integrations' tokens. */
+  token: string;
+  /** The APP_NAME the token was issued for (matched case-insensitively). Required. */
+  appName: string;
+  /** An APP_TYPE the integration may send instead of APP_NAME (e.g. "17"). Default null. */
+  appType: string | null;
+  /** As for API users. Required, non-empty. */
+  allowedHosts: string[];
+  /** As for API users. Default null. */
+  orgName: string | null;
+  /** As for API users. Default: [orgName], or []. */
+  orgNames: string[];
 }
 
 export interface PmpSimAccount {
@@ -86,11 +110,15 @@ export interface PmpSimResource {
   passwordPolicy: string;
   /** Resource custom fields (the older builds' resource-level CUSTOM FIELD array). Default []. */
   customFields: PmpSimCustomField[];
+  /** The MSP organisation the resource belongs to; null: seen from every organisation (a simulator simplification). Default null. */
+  orgName: string | null;
   accounts: PmpSimAccount[];
 }
 
 export interface PmpSimData {
   apiUsers: PmpSimApiUser[];
+  /** Default []. */
+  integrations: PmpSimIntegration[];
   resources: PmpSimResource[];
 }
 
@@ -101,9 +129,20 @@ export interface PmpSimData {
 export const SAMPLE_TOKEN = 'pmp-sim-token-0001';
 /** Sample API user bound to a host nobody calls from (192.0.2.10, TEST-NET-1): every call fails "not allowed from this host". */
 export const SAMPLE_TOKEN_WRONG_HOST = 'pmp-sim-token-0002-wrong-host';
-/** Sample API user of the MSP organisation {@link SAMPLE_ORG_NAME}: calls need that `orgName` header. */
+/**
+ * Sample API user of two MSP organisations, {@link SAMPLE_ORG_NAME} and
+ * {@link SAMPLE_ORG_NAME_2}, with no own one: calls must name one in `orgName`.
+ */
 export const SAMPLE_TOKEN_ORG = 'pmp-sim-token-0003-org';
 export const SAMPLE_ORG_NAME = 'Acme Tenant';
+export const SAMPLE_ORG_NAME_2 = 'Globex Tenant';
+/** Sample API user whose own organisation is {@link SAMPLE_ORG_NAME}: `orgName` is optional. */
+export const SAMPLE_TOKEN_ORG_OWN = 'pmp-sim-token-0004-org-own';
+/** Sample integration (application) token, for APP_NAME {@link SAMPLE_APP_NAME}, from the local host. */
+export const SAMPLE_APP_TOKEN = 'pmp-sim-app-token-0001';
+export const SAMPLE_APP_NAME = 'credgw';
+/** Sample integration token bound to 192.0.2.10 (TEST-NET-1): "not allowed from this host". */
+export const SAMPLE_APP_TOKEN_WRONG_HOST = 'pmp-sim-app-token-0002-wrong-host';
 
 function account(a: Partial<PmpSimAccount> & Pick<PmpSimAccount, 'id' | 'name' | 'password'>): PmpSimAccount {
   return {
@@ -129,6 +168,7 @@ function resource(r: Partial<PmpSimResource> & Pick<PmpSimResource, 'id' | 'name
     url: '',
     passwordPolicy: 'Strong',
     customFields: [],
+    orgName: null,
     ...r,
   };
 }
@@ -140,9 +180,14 @@ function resource(r: Partial<PmpSimResource> & Pick<PmpSimResource, 'id' | 'name
  */
 export const SAMPLE_DATA: PmpSimData = deepFreeze({
   apiUsers: [
-    { name: 'credgw-gateway', token: SAMPLE_TOKEN, allowedHosts: ['127.0.0.1', '::1'], orgName: null },
-    { name: 'elsewhere', token: SAMPLE_TOKEN_WRONG_HOST, allowedHosts: ['192.0.2.10'], orgName: null },
-    { name: 'msp-tenant', token: SAMPLE_TOKEN_ORG, allowedHosts: ['localhost'], orgName: SAMPLE_ORG_NAME },
+    { name: 'credgw-gateway', token: SAMPLE_TOKEN, allowedHosts: ['127.0.0.1', '::1'], orgName: null, orgNames: [] },
+    { name: 'elsewhere', token: SAMPLE_TOKEN_WRONG_HOST, allowedHosts: ['192.0.2.10'], orgName: null, orgNames: [] },
+    { name: 'msp-admin', token: SAMPLE_TOKEN_ORG, allowedHosts: ['localhost'], orgName: null, orgNames: [SAMPLE_ORG_NAME, SAMPLE_ORG_NAME_2] },
+    { name: 'msp-tenant', token: SAMPLE_TOKEN_ORG_OWN, allowedHosts: ['localhost'], orgName: SAMPLE_ORG_NAME, orgNames: [SAMPLE_ORG_NAME] },
+  ],
+  integrations: [
+    { name: 'credgw-app', token: SAMPLE_APP_TOKEN, appName: SAMPLE_APP_NAME, appType: null, allowedHosts: ['127.0.0.1', '::1'], orgName: null, orgNames: [] },
+    { name: 'elsewhere-app', token: SAMPLE_APP_TOKEN_WRONG_HOST, appName: SAMPLE_APP_NAME, appType: null, allowedHosts: ['192.0.2.10'], orgName: null, orgNames: [] },
   ],
   resources: [
     resource({
@@ -189,6 +234,7 @@ export function largeSampleData(o: { accounts: number; passwordChars: number }):
   const bulk = Array.from({ length: o.accounts }, (_, i) => account({ id: String(1_000_000 + i), name: `user${String(i + 1).padStart(5, '0')}`, password: `Sim-Bulk-${i}` }));
   return {
     apiUsers: SAMPLE_DATA.apiUsers,
+    integrations: SAMPLE_DATA.integrations,
     resources: [
       ...SAMPLE_DATA.resources,
       resource({ id: '401', name: 'Bulk_Host', type: 'Linux', accounts: bulk }),
@@ -222,58 +268,10 @@ export function loadSimData(file: string): PmpSimData {
   return validateSimData(raw);
 }
 
-type Obj = Record<string, unknown>;
-
-function fail(path: string, problem: string): never {
-  throw new PmpSimError('SIM_DATA_INVALID', path, problem);
-}
-
-function obj(v: unknown, path: string, allowed: readonly string[]): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object');
-  for (const k of Object.keys(v)) {
-    // Unknown keys are refused so that a typo (ticketIDRequired) cannot silently mean "false".
-    if (!allowed.includes(k)) fail(join(path, k), `unknown key (allowed: ${allowed.join(', ')})`);
-  }
-  return v as Obj;
-}
-
-function join(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
-}
-
-function arr(o: Obj, key: string, path: string, required: boolean): unknown[] {
-  const v = o[key];
-  if (v === undefined && !required) return [];
-  if (!Array.isArray(v)) fail(join(path, key), required && v === undefined ? 'is required (an array)' : 'must be an array');
-  return v;
-}
-
-function str(o: Obj, key: string, path: string, dflt?: string): string {
-  const v = o[key];
-  if (v === undefined && dflt !== undefined) return dflt;
-  if (v === undefined) fail(join(path, key), 'is required (a string)');
-  if (typeof v !== 'string') fail(join(path, key), 'must be a string');
-  return v;
-}
-
-function nonEmpty(o: Obj, key: string, path: string): string {
-  const v = str(o, key, path);
-  if (v.trim() === '') fail(join(path, key), 'must not be empty');
-  return v;
-}
-
-function digits(o: Obj, key: string, path: string, dflt?: string): string {
-  const v = o[key];
-  if (typeof v === 'number') fail(join(path, key), `must be a string of digits (write "${v}", PMP IDs are strings)`);
-  const s = str(o, key, path, dflt);
-  if (!isPmpId(s)) fail(join(path, key), 'must be a string of digits');
-  return s;
-}
-
-function bool(o: Obj, key: string, path: string): boolean {
-  const v = o[key];
-  if (v === undefined) return false;
-  if (typeof v !== 'boolean') fail(join(path, key), 'must be true or false');
+function resourceOrg(r: Obj, p: string): string | null {
+  const v = r['orgName'];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || v.trim() === '') fail(join(p, 'orgName'), 'must be a non-empty string or null');
   return v;
 }
 
@@ -293,10 +291,9 @@ function exclusiveFlag(a: Obj, path: string): { exclusive?: boolean } {
   return { exclusive };
 }
 
-const USER_KEYS = ['token', 'allowedHosts', 'orgName', 'name'] as const;
 const RESOURCE_KEYS = [
   'id', 'name', 'type', 'dnsName', 'description', 'owner', 'department', 'location', 'domainName', 'url',
-  'passwordPolicy', 'customFields', 'accounts',
+  'passwordPolicy', 'customFields', 'accounts', 'orgName',
 ] as const;
 const ACCOUNT_KEYS = [
   'id', 'passwdId', 'name', 'password', 'notes', 'ticketIdRequired', 'reasonRequired', 'accessControlled',
@@ -309,26 +306,8 @@ const ACCOUNT_KEYS = [
  * the first key path at fault.
  */
 export function validateSimData(raw: unknown): PmpSimData {
-  const root = obj(raw, '', ['apiUsers', 'resources']);
-  const tokens = new Set<string>();
-  const apiUsers = arr(root, 'apiUsers', '', true).map((rawUser, i): PmpSimApiUser => {
-    const p = `apiUsers[${i}]`;
-    const u = obj(rawUser, p, USER_KEYS);
-    const token = nonEmpty(u, 'token', p);
-    if (tokens.has(token)) fail(join(p, 'token'), 'duplicates the token of another API user');
-    tokens.add(token);
-    const hosts = arr(u, 'allowedHosts', p, true).map((h, j) => {
-      if (typeof h !== 'string' || h.trim() === '') fail(`${p}.allowedHosts[${j}]`, 'must be a non-empty string');
-      return h.trim();
-    });
-    if (hosts.length === 0) fail(join(p, 'allowedHosts'), 'must list at least one host (use "*" for any)');
-    const org = u['orgName'];
-    if (org !== undefined && org !== null && (typeof org !== 'string' || org.trim() === '')) {
-      fail(join(p, 'orgName'), 'must be a non-empty string or null');
-    }
-    return { token, allowedHosts: hosts, orgName: typeof org === 'string' ? org : null, name: str(u, 'name', p, '') };
-  });
-  if (apiUsers.length === 0) fail('apiUsers', 'must have at least one API user');
+  const root = obj(raw, '', ['apiUsers', 'integrations', 'resources']);
+  const { apiUsers, integrations } = validatePrincipals(root);
 
   const resourceIds = new Set<string>();
   const resourceNames = new Set<string>();
@@ -379,8 +358,9 @@ export function validateSimData(raw: unknown): PmpSimData {
       url: str(r, 'url', p, ''),
       passwordPolicy: str(r, 'passwordPolicy', p, 'Strong'),
       customFields: customFields(r, p),
+      orgName: resourceOrg(r, p),
       accounts,
     };
   });
-  return { apiUsers, resources };
+  return { apiUsers, integrations, resources };
 }

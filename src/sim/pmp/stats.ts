@@ -4,9 +4,11 @@ export interface PmpSimStats {
   /** PMP requests received (the admin endpoint is not counted), faulted ones included. */
   requests: number;
   /**
-   * Password calls that PMP would audit: every authenticated request to a
-   * .../password path that was answered, Success or Failed. Requests taken
-   * by an injected fault are not counted here (they are in `requests`).
+   * Password calls that PMP would audit: every authenticated GET of a
+   * .../password path that was answered, Success or Failed, and every
+   * getResourceAccountDetails call that reached the password checks.
+   * Requests taken by an injected fault are not counted here (they are in
+   * `requests`); a password change is not a fetch.
    */
   passwordFetches: number;
   /** Requests per path (query excluded, dot segments resolved). */

@@ -11,7 +11,7 @@ import { PmpSimError } from '../../../src/sim/pmp/sim-errors.js';
 
 const MIN = 60_000;
 const log = pino({ level: 'silent' });
-const alice: Requester = requesterOf({ token: 'a', allowedHosts: ['*'], orgName: null, name: 'alice' });
+const alice: Requester = requesterOf({ kind: 'apiUser', name: 'alice', key: 'apiUser:0', org: null });
 const bob: Requester = { key: 'apiUser:b', label: 'bob' };
 
 function setup(o: { variant?: PmpVariant; options?: AccessControlOptions } = {}) {
@@ -65,14 +65,15 @@ describe('access requests', () => {
     expect(() => t.access.approve({ accountId: '905' })).toThrow(/2 pending requests/);
   });
 
-  it('tells API users apart by token, not by name', () => {
+  it('tells principals apart by their key, not by name', () => {
     const t = setup();
-    const twin = requesterOf({ token: 'other', allowedHosts: ['*'], orgName: null, name: 'alice' });
+    const twin = requesterOf({ kind: 'apiUser', name: 'alice', key: 'apiUser:1', org: null });
     t.raise(alice);
     t.access.approve({ requestId: '1' });
     t.fetch(alice);
     expect(t.fetch(twin).result.message).toBe(DEFAULT_ACCESS_ANSWERS.checkedOutByOther);
-    expect(requesterOf({ token: 'x', allowedHosts: ['*'], orgName: null, name: '' }).label).toBe('api-user');
+    expect(requesterOf({ kind: 'apiUser', name: '', key: 'apiUser:2', org: null }).label).toBe('api-user');
+    expect(requesterOf({ kind: 'integration', name: 'ITOM', key: 'integration:0', org: null })).toEqual({ key: 'integration:0', label: 'ITOM' });
   });
 
   it('rejects, and the rejected request refuses the password until a new one is approved', () => {

@@ -45,15 +45,13 @@ describe('compileResponses', () => {
 
   it('omits Details on an empty resource list', () => {
     const c = compileResponses(validateSimData({ apiUsers: SAMPLE_DATA.apiUsers, resources: [] }), 'pmp-new');
-    const op = parse(c.resourceList).operation;
+    const op = parse(c.resourceList(null)).operation;
     expect(op.totalRows).toBe(0);
     expect('Details' in op).toBe(false);
   });
-  it('builds Failed envelopes without Details, with statusCode only on pam360', () => {
-    const pmp = parse(compileResponses(SAMPLE_DATA, 'pmp-new').failed(OP.password, MSG.ticketRequired));
-    expect(pmp).toEqual({ operation: { name: 'GET PASSWORD', result: { status: 'Failed', message: MSG.ticketRequired } } });
-    const pam = parse(compileResponses(SAMPLE_DATA, 'pam360').failed(OP.auth, MSG.badToken));
-    expect(pam.operation.result).toEqual({ status: 'Failed', message: MSG.badToken, statusCode: 400 });
+  it.each(['pmp-new', 'pmp-old', 'pam360'] as const)('%s builds Failed envelopes without Details or statusCode', (variant) => {
+    const f = parse(compileResponses(SAMPLE_DATA, variant).failed(OP.password, MSG.ticketRequired));
+    expect(f).toEqual({ operation: { name: 'GET PASSWORD', result: { status: 'Failed', message: MSG.ticketRequired } } });
   });
   it('marks access-controlled passwords "[Request]" (only pmp-old serves that body)', () => {
     const c = compileResponses(SAMPLE_DATA, 'pmp-old');

@@ -37,8 +37,9 @@ function errorOf(raw: unknown): PmpSimError {
 describe('validateSimData', () => {
   it('fills the defaults of a minimal file', () => {
     const d = validateSimData(minimal());
-    expect(d.apiUsers[0]).toEqual({ token: 't-1', allowedHosts: ['127.0.0.1'], orgName: null, name: '' });
-    expect(d.resources[0]).toMatchObject({ description: '', owner: 'admin', passwordPolicy: 'Strong', customFields: [] });
+    expect(d.apiUsers[0]).toEqual({ token: 't-1', allowedHosts: ['127.0.0.1'], orgName: null, orgNames: [], name: '' });
+    expect(d.integrations).toEqual([]);
+    expect(d.resources[0]).toMatchObject({ description: '', owner: 'admin', passwordPolicy: 'Strong', customFields: [], orgName: null });
     expect(d.resources[0]!.accounts[0]).toEqual({
       id: '10',
       passwdId: '10',
@@ -92,6 +93,18 @@ describe('validateSimData', () => {
     ['duplicate account id', (d) => { d.resources.push({ id: '2', name: 'b', type: 'Linux', accounts: [{ id: '10', name: 'a', password: 'p' }] }); }, 'resources[1].accounts[0].id', 'unique across resources'],
     ['duplicate account name', (d) => { d.resources[0].accounts.push({ id: '11', name: 'ROOT', password: 'p' }); }, 'resources[0].accounts[1].name', 'duplicates account name'],
     ['custom field without label', (d) => { d.resources[0].customFields = [{ value: 'v' }]; }, 'resources[0].customFields[0].label', 'is required'],
+    ['orgNames not an array', (d) => { d.apiUsers[0].orgNames = 'Acme'; }, 'apiUsers[0].orgNames', 'must be an array'],
+    ['empty organisation', (d) => { d.apiUsers[0].orgNames = ['Acme', ' ']; }, 'apiUsers[0].orgNames[1]', 'non-empty string'],
+    ['duplicate organisation', (d) => { d.apiUsers[0].orgNames = ['Acme', 'ACME ']; }, 'apiUsers[0].orgNames[1]', 'case-insensitive'],
+    ['own organisation not among orgNames', (d) => { d.apiUsers[0].orgNames = ['Acme']; d.apiUsers[0].orgName = 'Globex'; }, 'apiUsers[0].orgName', 'one of orgNames'],
+    ['integration without appName', (d) => { d.integrations = [{ name: 'i', token: 'a', allowedHosts: ['*'] }]; }, 'integrations[0].appName', 'is required'],
+    ['integration without name', (d) => { d.integrations = [{ token: 'a', appName: 'x', allowedHosts: ['*'] }]; }, 'integrations[0].name', 'is required'],
+    ['integration token of an API user', (d) => { d.integrations = [{ name: 'i', token: 't-1', appName: 'x', allowedHosts: ['*'] }]; }, 'integrations[0].token', 'duplicates'],
+    ['integration without hosts', (d) => { d.integrations = [{ name: 'i', token: 'a', appName: 'x', allowedHosts: [] }]; }, 'integrations[0].allowedHosts', 'at least one host'],
+    ['bad appType', (d) => { d.integrations = [{ name: 'i', token: 'a', appName: 'x', appType: 17, allowedHosts: ['*'] }]; }, 'integrations[0].appType', 'string or null'],
+    ['unknown integration key', (d) => { d.integrations = [{ name: 'i', token: 'a', appName: 'x', allowedHosts: ['*'], app_name: 'x' }]; }, 'integrations[0].app_name', 'unknown key'],
+    ['integrations not an array', (d) => { d.integrations = {}; }, 'integrations', 'must be an array'],
+    ['bad resource orgName', (d) => { d.resources[0].orgName = ''; }, 'resources[0].orgName', 'string or null'],
   ];
   it.each(cases)('%s → names %s', (_title, mutate, keyPath, problem) => {
     const d = minimal();
@@ -101,6 +114,32 @@ describe('validateSimData', () => {
     expect(err.keyPath).toBe(keyPath);
     expect(err.message).toContain(`${keyPath}: `);
     expect(err.message).toContain(problem);
+  });
+
+  it('keeps a file of the old format valid: orgName alone is the own organisation and the only one', () => {
+    const d = minimal();
+    d.apiUsers[0].orgName = 'Acme Tenant';
+    expect(validateSimData(d).apiUsers[0]).toMatchObject({ orgName: 'Acme Tenant', orgNames: ['Acme Tenant'] });
+  });
+
+  it('reads integrations and organisations, with their defaults', () => {
+    const d = minimal();
+    d.apiUsers[0].orgNames = ['Acme', 'Globex'];
+    d.integrations = [{ name: 'itom', token: 'app-1', appName: 'ITOM', allowedHosts: ['10.0.0.5'], orgName: 'Globex' }];
+    d.resources[0].orgName = 'Acme';
+    const v = validateSimData(d);
+    expect(v.apiUsers[0]).toMatchObject({ orgName: null, orgNames: ['Acme', 'Globex'] });
+    expect(v.integrations).toEqual([
+      { name: 'itom', token: 'app-1', appName: 'ITOM', appType: null, allowedHosts: ['10.0.0.5'], orgName: 'Globex', orgNames: ['Globex'] },
+    ]);
+    expect(v.resources[0]!.orgName).toBe('Acme');
+  });
+
+  it('takes integrations without API users, not a file without either', () => {
+    const d = minimal();
+    d.apiUsers = [];
+    d.integrations = [{ name: 'i', token: 'a', appName: 'x', allowedHosts: ['*'] }];
+    expect(validateSimData(d).integrations).toHaveLength(1);
   });
 
   it('refuses a non-object root', () => {
