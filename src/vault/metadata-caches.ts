@@ -40,14 +40,19 @@ export class MetadataCaches implements VaultMetadataCache {
       for (const r of list) if (r.name === resourceName && isPmpId(r.id)) ids.add(r.id);
       return false;
     });
-    this.accountLists.find((list) => {
-      if (list.resourceName === resourceName) ids.add(list.resourceId);
-      return false;
-    });
+    // Account lists and pages name their resource too (a command by resource ID caches no resource list).
+    for (const cache of [this.accountLists, this.pages]) {
+      cache.find((list) => {
+        if (list.resourceName === resourceName) ids.add(list.resourceId);
+        return false;
+      });
+    }
     // Two organisations' resources of one name: which one rotated is unknown, so neither ID is sent.
     const [resourceId] = [...ids];
     if (ids.size !== 1 || resourceId === undefined) return {};
-    const list = this.accountLists.find((l, key) => unscoped(key) === resourceId);
+    const hasAccount = (l: { resourceId: string; accounts: readonly { name: string }[] }): boolean =>
+      l.resourceId === resourceId && l.accounts.some((a) => a.name === accountName);
+    const list = this.accountLists.find(hasAccount) ?? this.pages.find(hasAccount);
     const accountId = list?.accounts.find((a) => a.name === accountName)?.id;
     return accountId === undefined ? { resourceId } : { resourceId, accountId };
   }
@@ -60,10 +65,12 @@ export class MetadataCaches implements VaultMetadataCache {
       for (const r of list) if (r.name.toLowerCase() === lower) ids.add(r.id);
       return false;
     });
-    this.accountLists.find((list) => {
-      if (list.resourceName.toLowerCase() === lower) ids.add(list.resourceId);
-      return false;
-    });
+    for (const cache of [this.accountLists, this.pages]) {
+      cache.find((list) => {
+        if (list.resourceName.toLowerCase() === lower) ids.add(list.resourceId);
+        return false;
+      });
+    }
     this.accountLists.deleteWhere((key) => ids.has(unscoped(key)));
     this.pages.deleteWhere((key) => ids.has(unscoped(key).split('@')[0]!));
     this.notes.deleteWhere((key) => ids.has(unscoped(key).split('/')[0]!));

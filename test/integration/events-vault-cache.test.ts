@@ -121,6 +121,10 @@ describe('MetadataCaches across organisations', () => {
     await caches.pages.get('orgA\u0000301@0+10', async () => ({ resourceId: '301', resourceName: 'Web', accounts: [account('9301')], total: 1 }));
     await caches.notes.get('orgB\u0000401/9401', async () => ({ notes: 'n' }));
     await caches.notes.get('302/902', async () => ({ notes: 'kept' }));
+    // A page names its resource and accounts as a whole list does (a command by resource ID caches only pages).
+    const paged = new MetadataCaches(new ManualClock(0), 60_000);
+    await paged.pages.get('302@0+10', async () => ({ resourceId: '302', resourceName: 'Db', accounts: [account('902')], total: 1 }));
+    expect(paged.cachedIds('Db', 'administrator')).toEqual({ resourceId: '302', accountId: '902' });
     caches.forgetResource('web');
     expect(caches.accountLists.peek('orgA\u0000301')).toBeUndefined();
     expect(caches.accountLists.peek('orgB\u0000401')).toBeUndefined();
