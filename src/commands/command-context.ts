@@ -1,6 +1,6 @@
 import type { AbortLike } from '../shared/abort.js';
 import { GatewayError } from '../shared/errors.js';
-import type { PendingRequests } from './access-requests.js';
+import type { PendingRequests } from './pending-requests.js';
 import type { Policy } from './policy.js';
 import type { AuditEvent, Sealer, VaultLease, VaultRegistry } from './ports.js';
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
-import type { PendingRequestsOptions } from './access-requests.js';
+import type { PendingRequestsOptions } from './pending-requests.js';
 import type { PolicyOptions } from './policy.js';
 import type { AuditSink, RolePort, Sealer, VaultRegistry } from './ports.js';
 

@@ -5,7 +5,7 @@ import { CommandAbort } from '../shared/abort.js';
 import { GatewayError } from '../shared/errors.js';
 import type { AuditFacts, CommandContext } from './command-context.js';
 import { auditParams, executeCommand } from './command-table.js';
-import { PendingRequests } from './access-requests.js';
+import { PendingRequests } from './pending-requests.js';
 import { Policy, type PolicyOptions } from './policy.js';
 import type { AuditSink, ReplyPort, RolePort, Sealer, VaultRegistry } from './ports.js';
 import { auditEvent, newAuditFacts } from './audit-facts.js';

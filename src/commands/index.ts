@@ -6,5 +6,5 @@ export { commandTable } from './command-table.js';
 export { listAccounts, listAccountsCommand } from './list-accounts.js';
 export { getPassword, getPasswordCommand } from './get-password.js';
 export { checkInPassword, checkInPasswordCommand } from './check-in-password.js';
-export { PendingRequests, ACCESS_RETRY_AFTER_MS, type PendingRequestsOptions } from './access-requests.js';
+export { PendingRequests, ACCESS_RETRY_AFTER_MS, type PendingRequestsOptions } from './pending-requests.js';
 export type { CommandContext, CommandSpec, AuditFacts } from './command-context.js';

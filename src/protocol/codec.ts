@@ -1,6 +1,7 @@
 import { ERROR_RETRYABLE, isErrorCode, type ErrorCode } from '../shared/errors.js';
 import { decodeAccessParams } from './access-params.js';
 import { decodeAck, decodeEvent } from './event-codec.js';
+import type { Decoded, ProtocolViolation, RejectedCommand, VersionMismatch } from './decoded.js';
 import { jsonShapeProblem, type JsonShapeProblem } from './json-shape.js';
 import {
   COMMAND_NAMES,
@@ -48,29 +49,6 @@ export const LIMITS = {
   message: 4096,
 } as const;
 
-/** A frame that cannot be used at all: logged, counted, not answered (section 8). */
-export interface ProtocolViolation {
-  kind: 'violation';
-  reason: string;
-}
-
-/** The peer speaks another protocol version (close 4002). */
-export interface VersionMismatch {
-  kind: 'version';
-  reason: string;
-}
-
-/** A command with a usable id whose other fields are wrong: answered with a result. */
-export interface RejectedCommand {
-  kind: 'rejected';
-  id: string;
-  /** The command's epoch when it was a valid number, else null. */
-  epoch: number | null;
-  code: Extract<ErrorCode, 'BAD_REQUEST' | 'UNKNOWN_COMMAND'>;
-  message: string;
-}
-
-export type Decoded<T> = { kind: 'message'; message: T } | ProtocolViolation | VersionMismatch | RejectedCommand;
 
 function violation(reason: string): ProtocolViolation {
   return { kind: 'violation', reason };

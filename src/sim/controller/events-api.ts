@@ -3,7 +3,7 @@ import { isId } from '../../protocol/index.js';
 import { decodeSegment } from '../http-body.js';
 import { oneHeader } from './bearer.js';
 import { sendError, sendJson } from './api-reply.js';
-import type { ApiCall } from './http-api.js';
+import type { ApiCall } from './api-call.js';
 
 /**
  * The events endpoints of the HTTP API (docs/reference-controller.md,

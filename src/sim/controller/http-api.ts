@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { MAX_FRAME_BYTES } from '../../protocol/index.js';
 import { decodeSegment, readBody } from '../http-body.js';
+import type { ApiCall } from './api-call.js';
 import { sendError, sendJson } from './api-reply.js';
 import { bearerMatches, oneHeader } from './bearer.js';
 import type { EventStore } from './event-store.js';
@@ -10,6 +11,7 @@ import { listEvents, streamEvents } from './events-api.js';
 import type { ControllerHub } from './hub.js';
 
 export { sendError, sendJson };
+export type { ApiCall };
 
 /**
  * The controller's HTTP API, the "console launch" side
@@ -20,17 +22,6 @@ export { sendError, sendJson };
 
 const API_PREFIX = '/api/v1/';
 const MAX_API_BODY_BYTES = MAX_FRAME_BYTES;
-
-/** What a handler gets: the request, the path's captured groups (still percent-encoded) and the server's parts. */
-export interface ApiCall {
-  req: IncomingMessage;
-  res: ServerResponse;
-  args: string[];
-  hub: ControllerHub;
-  events: EventStore;
-  streams: EventStreams;
-  log: Logger;
-}
 
 export interface ApiRoute {
   method: string;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { arr, bool, digits, fail, join, nonEmpty, obj, str, type Obj } from './sim-data-checks.js';
-import { validatePrincipals } from './sim-data-principals.js';
+import { validatePrincipals, type PmpSimApiUser, type PmpSimIntegration } from './sim-data-principals.js';
+
+export type { PmpSimApiUser, PmpSimIntegration };
 import { PmpSimError } from './sim-errors.js';
 
 /**
@@ -17,43 +19,6 @@ export interface PmpSimCustomField {
   value: string;
   /** CUSTOMFIELDTYPE. Default 'Character'. */
   type: string;
-}
-
-export interface PmpSimApiUser {
-  /** The API key (AUTHTOKEN). Unique. */
-  token: string;
-  /**
-   * Addresses this user may call from: IP addresses, `localhost` (127.0.0.1
-   * and ::1), or `*` (any; a simulator extension). Required, non-empty.
-   */
-  allowedHosts: string[];
-  /** The user's own organisation (MSP editions): used when a call sends no `orgName` header. Default null. */
-  orgName: string | null;
-  /**
-   * Every organisation the user may name in an `orgName` header (case-insensitive);
-   * includes `orgName`. A user with organisations but no own one must name one. Default: [orgName], or [].
-   */
-  orgNames: string[];
-  /** A label for docs and logs only. Default ''. */
-  name: string;
-}
-
-/** An application (integration) token, sent as APP_AUTHTOKEN with APP_NAME, as PAM360's integrations do. */
-export interface PmpSimIntegration {
-  /** A label (e.g. "ITOM"), shown by the CLI. Required. */
-  name: string;
-  /** The application token (APP_AUTHTOKEN). Unique among API users' and integrations' tokens. */
-  token: string;
-  /** The APP_NAME the token was issued for (matched case-insensitively). Required. */
-  appName: string;
-  /** An APP_TYPE the integration may send instead of APP_NAME (e.g. "17"). Default null. */
-  appType: string | null;
-  /** As for API users. Required, non-empty. */
-  allowedHosts: string[];
-  /** As for API users. Default null. */
-  orgName: string | null;
-  /** As for API users. Default: [orgName], or []. */
-  orgNames: string[];
 }
 
 export interface PmpSimAccount {

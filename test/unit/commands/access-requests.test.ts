@@ -1,4 +1,4 @@
-import { ACCESS_RETRY_AFTER_MS, PendingRequests } from '../../../src/commands/access-requests.js';
+import { ACCESS_RETRY_AFTER_MS, PendingRequests } from '../../../src/commands/pending-requests.js';
 import type { ResultError, ResultMessage } from '../../../src/protocol/index.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { GatewayError } from '../../../src/shared/errors.js';
