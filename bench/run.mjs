@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, fmtNum, printTable, RESULTS_DIR, wantedText } from './lib/load.mjs';
 
-export const BENCHMARKS = ['vault-client', 'gateway', 'failover', 'chaos', 'dns-index'];
+export const BENCHMARKS = ['vault-client', 'gateway', 'failover', 'chaos', 'dns-index', 'events'];
 
 const { values, positionals } = parseArgs({
   options: {

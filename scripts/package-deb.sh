@@ -60,6 +60,10 @@ mkdir -p "$PKG"
 # --- files --------------------------------------------------------------------
 bash "$SRC/installer/install.sh" --root "$PKG" --binary "$BINARY" --files-only >/dev/null
 [ -x "$PKG/usr/bin/credgw" ] || die "the installer did not put the binary at /usr/bin/credgw"
+# The vault's side of rotation notices, copied onto the PMP/PAM360 server (docs/pmp-admin.md); never run here.
+install -d "$PKG/usr/share/credgw/reset-listener"
+install -m 0755 "$SRC/contrib/reset-listener/credgw-notify.sh" "$PKG/usr/share/credgw/reset-listener/"
+install -m 0644 "$SRC/contrib/reset-listener/credgw-notify.ps1" "$SRC/contrib/reset-listener/credgw-notify.conf.example" "$PKG/usr/share/credgw/reset-listener/"
 
 DOC=$PKG/usr/share/doc/$NAME
 mkdir -p "$DOC"

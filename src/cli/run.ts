@@ -5,18 +5,22 @@ import { startDaemon } from '../daemon/run.js';
 import { LinkConfigError } from '../link/index.js';
 import { AuditTargetError } from '../telemetry/audit.js';
 import { createLogger } from '../telemetry/logger.js';
-import { EXIT_FAILURE, type CliContext } from './cli-context.js';
+import { CredgwError } from '../shared/errors.js';
+import { EXIT_FAILURE, formatError, type CliContext } from './cli-context.js';
 
 /**
  * `credgw run`: the gateway daemon (what the systemd unit starts). Refuses
  * to start on an invalid config with the messages of `config validate`.
  * Runs until SIGTERM/SIGINT (graceful drain, exit 0; a second signal exits
- * at once); SIGHUP reloads config and secret files.
+ * at once); SIGHUP reloads config and secret files. `--state-dir` names
+ * the state directory (the outbox of rotation events) before
+ * $STATE_DIRECTORY and the config's stateDir.
  */
 export function runCommand(ctx: CliContext): Command {
   return new Command('run')
     .description('run the gateway: dial the controller and serve its commands (the service runs this)')
-    .action(async () => {
+    .option('--state-dir <dir>', 'the state directory (default: $STATE_DIRECTORY, else the config\'s stateDir, else /var/lib/credgw)')
+    .action(async (opts: { stateDir?: string }) => {
       const store = ctx.configFile();
       let config: GatewayConfig;
       try {
@@ -35,12 +39,15 @@ export function runCommand(ctx: CliContext): Command {
       }
       const logger = createLogger({ level: config.telemetry.logLevel });
       try {
-        await startDaemon({ config, store, logger, env: ctx.io.env });
+        await startDaemon({ config, store, logger, env: ctx.io.env, stateDir: opts.stateDir, cwd: process.cwd() });
       } catch (err) {
         if (err instanceof AuditTargetError) {
           ctx.err(`error: ${err.code}: ${err.message}; credgw run refuses to start`);
         } else if (err instanceof LinkConfigError) {
           ctx.err(`error: CONFIG_INVALID: ${store.path}: ${err.message}; credgw run refuses to start`);
+        } else if (err instanceof CredgwError) {
+          // The outbox, the notice listener, its certificate or token, the syslog receiver.
+          ctx.err(`${formatError(err)}; credgw run refuses to start`);
         } else {
           throw err;
         }

@@ -3,7 +3,7 @@ import { ConfigError } from '../config/config-error.js';
 import { DEFAULT_TELEMETRY_LISTEN } from '../config/defaults.js';
 import { readConfigFile } from '../config/store.js';
 import { fetchGatewayStatus } from '../telemetry/http-server.js';
-import type { GatewayStatus } from '../telemetry/status.js';
+import type { EventsStatus, GatewayStatus } from '../telemetry/status.js';
 import { computeReadiness } from '../telemetry/status.js';
 import { CredgwError } from '../shared/errors.js';
 import { UsageError, type CliContext } from './cli-context.js';
@@ -83,6 +83,7 @@ export function formatStatus(s: GatewayStatus): string {
         .join(', ')}`,
     );
   }
+  if (s.events) lines.push(...formatEvents(s.events));
   lines.push('');
   if (s.vaults.length === 0) lines.push('no vaults configured');
   else {
@@ -103,6 +104,25 @@ export function formatStatus(s: GatewayStatus): string {
     }
   }
   return lines.join('\n');
+}
+
+/** The outbox, the notice listener and the syslog receiver (protocol sections 11 and 12). */
+function formatEvents(e: EventsStatus): string[] {
+  const oldest = e.oldestAgeMs === null ? '' : `, oldest ${formatDuration(e.oldestAgeMs)}`;
+  const lines = [`events     ${e.pending} pending${oldest}, ${e.inFlight} in flight, ${e.droppedTotal} dropped (state dir ${e.stateDir})`];
+  const l = e.listener;
+  if (l) {
+    const refused = Object.entries(l.refused).map(([code, n]) => `${code} ${n}`);
+    lines.push(`listener   https://${l.listen}, pin sha256//${l.pin}, ${l.accepted} accepted${refused.length > 0 ? `, refused ${refused.join(', ')}` : ''}`);
+  } else if (e.listenerError) {
+    lines.push(`listener   NOT RUNNING: ${oneLine(e.listenerError)}`);
+  }
+  if (e.syslog) {
+    const listen = Object.entries(e.syslog.listen).map(([t, a]) => `${t} ${a}`);
+    const counts = Object.entries(e.syslog.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+    lines.push(`syslog     ${listen.join(', ')}${counts.length > 0 ? `; ${counts.join(', ')}` : ''}`);
+  }
+  return lines;
 }
 
 /** 3d 4h, 2h 5m, 4m 10s, 12s, 250 ms. */

@@ -3,6 +3,7 @@ import { isIPv4 } from 'node:net';
 import { isValidPin, normalizePin } from '../tls/pin.js';
 import { isHeaderValue } from '../shared/header-value.js';
 import { ConfigError } from './config-error.js';
+import { compileEvents, compileNotices } from './compile-notices.js';
 import * as D from './defaults.js';
 import type { RawConfig, RawControllerConfig, RawVaultProfile } from './schema.js';
 import { formatKeyPath, schemaProblems } from './schema-errors.js';
@@ -105,6 +106,9 @@ function compile(raw: unknown, opts: CompileOptions): { config: GatewayConfig | 
     policy,
     limits,
     telemetry,
+    stateDir: r.stateDir ?? null,
+    events: compileEvents(r.events),
+    notices: compileNotices(r.notices, vaults.map((v) => v.name), rules),
   };
   return { config: problems.length === 0 ? deepFreeze(config) : undefined, problems };
 }
@@ -221,6 +225,7 @@ function compileVault(raw: RawVaultProfile, i: number, rules: Rules): VaultProfi
     notesConcurrency: v.notesConcurrency ?? D.DEFAULT_NOTES_CONCURRENCY,
     healthIntervalMs: v.healthIntervalMs ?? D.DEFAULT_HEALTH_INTERVAL_MS,
     maxResponseBytes: v.maxResponseBytes ?? D.DEFAULT_MAX_RESPONSE_BYTES,
+    rotationNotices: v.rotationNotices ?? false,
     resourceMatch,
     dnsIndex: {
       maxCallsPerMinute: v.dnsIndex?.maxCallsPerMinute ?? D.DEFAULT_DNS_INDEX_MAX_CALLS_PER_MINUTE,

@@ -54,6 +54,17 @@ export const DEFAULT_TELEMETRY_LISTEN = '127.0.0.1:9469';
 export const DEFAULT_LOG_LEVEL = 'info';
 export const DEFAULT_AUDIT = 'stdout';
 
+/** Unacknowledged events kept in the outbox (events.maxStored). */
+export const DEFAULT_EVENTS_MAX_STORED = 10_000;
+/** Two sources' notices of one change (listener: the script's time; syslog: the audit time) differ by seconds. */
+export const DEFAULT_EVENTS_MERGE_WINDOW_MS = 120_000;
+/** Notice listener rate limit per source address: sustained per second, and burst. */
+export const DEFAULT_NOTICES_RATE_PER_SECOND = 20;
+export const DEFAULT_NOTICES_BURST = 40;
+/** Plain TCP syslog when notices.syslog names no transport (unprivileged: the unit has no CAP_NET_BIND_SERVICE). */
+export const DEFAULT_SYSLOG_TCP = '0.0.0.0:1514';
+export const DEFAULT_SYSLOG_TIME_ZONE = 'UTC';
+
 /** Bounds enforced by the schema (inclusive). */
 export const LIMITS = {
   priority: { min: 0, max: 1_000_000 },
@@ -71,4 +82,8 @@ export const LIMITS = {
   maxQueued: { min: 0, max: 1_000_000 },
   drainTimeoutMs: { min: 0, max: 600_000 },
   maxFetchesPerAccountPerMinute: { min: 1, max: 100_000 },
+  eventsMaxStored: { min: 1, max: 1_000_000 },
+  mergeWindowMs: { min: 0, max: 3_600_000 },
+  noticesRatePerSecond: { min: 1, max: 10_000 },
+  noticesBurst: { min: 1, max: 100_000 },
 } as const;

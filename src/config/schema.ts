@@ -33,6 +33,7 @@ export interface RawVaultProfile {
   notesConcurrency?: number;
   healthIntervalMs?: number;
   maxResponseBytes?: number;
+  rotationNotices?: boolean;
   resourceMatch?: string[];
   dnsIndex?: { maxCallsPerMinute?: number; refreshIntervalMs?: number; [comment: `//${string}`]: unknown };
   [comment: `//${string}`]: unknown;
@@ -48,6 +49,30 @@ export interface RawControllerConfig {
   keyFile?: string | null;
   proxy?: string | null;
   proxyPassword?: string | null;
+  [comment: `//${string}`]: unknown;
+}
+
+export interface RawSyslogConfig {
+  tcp?: string | null;
+  udp?: string | null;
+  tls?: { listen: string; certFile?: string | null; keyFile?: string | null; clientCaFile?: string | null; [comment: `//${string}`]: unknown } | null;
+  sources: { vault: string; from: string[]; [comment: `//${string}`]: unknown }[];
+  operations?: string[] | null;
+  pattern?: string | null;
+  timeZone?: string;
+  [comment: `//${string}`]: unknown;
+}
+
+export interface RawNoticesConfig {
+  listen?: string | null;
+  certFile?: string | null;
+  keyFile?: string | null;
+  altNames?: string[];
+  token?: string | null;
+  allowFrom?: string[];
+  ratePerSecond?: number;
+  burst?: number;
+  syslog?: RawSyslogConfig | null;
   [comment: `//${string}`]: unknown;
 }
 
@@ -71,6 +96,9 @@ export interface RawConfig {
     audit?: string;
     [comment: `//${string}`]: unknown;
   };
+  stateDir?: string | null;
+  events?: { maxStored?: number; mergeWindowMs?: number; [comment: `//${string}`]: unknown };
+  notices?: RawNoticesConfig;
   [comment: `//${string}`]: unknown;
 }
 
@@ -129,6 +157,7 @@ export const configSchema = {
         notesConcurrency: int(LIMITS.notesConcurrency),
         healthIntervalMs: int(LIMITS.healthIntervalMs),
         maxResponseBytes: int(LIMITS.maxResponseBytes),
+        rotationNotices: { type: 'boolean' },
         // Duplicates are a compile rule, with a message that names the way listed twice.
         resourceMatch: { type: 'array', minItems: 1, items: { type: 'string', enum: ['attribute', 'hostName', 'ipAddress'] } },
         dnsIndex: {
@@ -156,6 +185,43 @@ export const configSchema = {
         keyFile: strOrNull('absPath'),
         proxy: strOrNull('proxyUrl'),
         proxyPassword: strOrNull('secretRef'),
+      },
+    },
+    // Rotation notices (protocol sections 11 and 12); addresses and listen strings are checked in compile-notices.ts.
+    strings: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 256 } },
+    syslogTls: {
+      additionalProperties: false,
+      patternProperties: COMMENTS,
+      required: ['listen'],
+      properties: {
+        listen: str('nonEmpty'),
+        certFile: strOrNull('absPath'),
+        keyFile: strOrNull('absPath'),
+        clientCaFile: strOrNull('absPath'),
+      },
+    },
+    syslog: {
+      additionalProperties: false,
+      patternProperties: COMMENTS,
+      required: ['sources'],
+      properties: {
+        tcp: strOrNull('nonEmpty'),
+        udp: strOrNull('nonEmpty'),
+        tls: { type: ['object', 'null'], $ref: '#/$defs/syslogTls' },
+        sources: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            patternProperties: COMMENTS,
+            required: ['vault', 'from'],
+            properties: { vault: str('vaultName'), from: { $ref: '#/$defs/strings', minItems: 1 } },
+          },
+        },
+        operations: { type: ['array', 'null'], minItems: 1, items: { type: 'string', minLength: 1, maxLength: 256 } },
+        pattern: { type: ['string', 'null'], minLength: 1, maxLength: 4096 },
+        timeZone: str('nonEmpty'),
       },
     },
   },
@@ -198,6 +264,32 @@ export const configSchema = {
         listen: strOrNull('nonEmpty'),
         logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
         audit: str('audit'),
+      },
+    },
+    stateDir: strOrNull('absPath'),
+    events: {
+      type: 'object',
+      additionalProperties: false,
+      patternProperties: COMMENTS,
+      properties: {
+        maxStored: int(LIMITS.eventsMaxStored),
+        mergeWindowMs: int(LIMITS.mergeWindowMs),
+      },
+    },
+    notices: {
+      type: 'object',
+      additionalProperties: false,
+      patternProperties: COMMENTS,
+      properties: {
+        listen: strOrNull('nonEmpty'),
+        certFile: strOrNull('absPath'),
+        keyFile: strOrNull('absPath'),
+        altNames: { $ref: '#/$defs/strings' },
+        token: strOrNull('secretRef'),
+        allowFrom: { $ref: '#/$defs/strings' },
+        ratePerSecond: int(LIMITS.noticesRatePerSecond),
+        burst: int(LIMITS.noticesBurst),
+        syslog: { type: ['object', 'null'], $ref: '#/$defs/syslog' },
       },
     },
   },

@@ -227,7 +227,7 @@ export interface SecretUse {
   /** Key path in config.json, e.g. `vaults[0].token`. */
   key: string;
   ref: SecretRef;
-  /** `controller` or `vault NAME`. */
+  /** `controller`, `vault NAME` or `notices`. */
   subject: string;
   /** `token` or `proxyPassword`. */
   field: 'token' | 'proxyPassword';
@@ -242,5 +242,6 @@ export function secretUses(config: GatewayConfig): SecretUse[] {
     if (c.proxyPassword) uses.push({ key: 'controller.proxyPassword', ref: c.proxyPassword, subject: 'controller', field: 'proxyPassword' });
   }
   config.vaults.forEach((v, i) => uses.push({ key: `vaults[${i}].token`, ref: v.token, subject: `vault ${v.name}`, field: 'token' }));
+  if (config.notices.token) uses.push({ key: 'notices.token', ref: config.notices.token, subject: 'notices', field: 'token' });
   return uses;
 }

@@ -70,6 +70,8 @@ export interface VaultProfile {
   readonly healthIntervalMs: number;
   /** Largest answer read from the vault; a longer one is VAULT_ERROR, read no further. Default 25165824 (24 MiB). */
   readonly maxResponseBytes: number;
+  /** Takes rotation notices (listener, syslog) for this vault: ManageEngine's per-integration synchronisation switch. Default false. */
+  readonly rotationNotices: boolean;
   /**
    * The ways to find a command's PMP resource, in order: the first one the
    * command carries a value for decides. No duplicates. Default ["attribute"].
@@ -125,6 +127,67 @@ export interface TelemetryConfig {
   readonly audit: string;
 }
 
+export interface EventsConfig {
+  /** Unacknowledged events kept in the outbox; beyond it the oldest is dropped. Default 10000. */
+  readonly maxStored: number;
+  /** A notice within this of a stored change of the same vault, resource and account (from another source) is that change. Default 120000; 0 turns merging off. */
+  readonly mergeWindowMs: number;
+}
+
+/** The addresses a vault's syslog comes from. */
+export interface SyslogSourceConfig {
+  /** A vault profile's name. */
+  readonly vault: string;
+  /** Addresses and CIDRs (IPv4, IPv6). */
+  readonly from: readonly string[];
+}
+
+export interface SyslogTlsConfig {
+  /** `host:port`. */
+  readonly listen: string;
+  /** PEM certificate and key; null for the notice listener's certificate (configured or made). */
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  /** PEM CA that client certificates must chain to; null asks for none. */
+  readonly clientCaFile: string | null;
+}
+
+export interface SyslogConfig {
+  /** `host:port` for plain TCP; `0.0.0.0:1514` when no transport is named. */
+  readonly tcp: string | null;
+  /** `host:port` for UDP (unauthenticated: only when asked). Default null. */
+  readonly udp: string | null;
+  readonly tls: SyslogTlsConfig | null;
+  /** Which vault each sender is; a sender in none is refused. */
+  readonly sources: readonly SyslogSourceConfig[];
+  /** Operation names that mean a password changed; null for the receiver's defaults (PAM360's). */
+  readonly operations: readonly string[] | null;
+  /** Regular expression with named groups for the audit line; null for PAM360's documented shape. */
+  readonly pattern: string | null;
+  /** IANA time zone of the vault's clock, for times without a zone. Default "UTC". */
+  readonly timeZone: string;
+}
+
+export interface NoticesConfig {
+  /** `host:port` of the HTTPS notice listener; null (the default) turns it off. */
+  readonly listen: string | null;
+  /** PEM certificate and key of the listener; null for one made and kept in the state directory. */
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  /** Extra subjectAltNames of a made certificate (the names the vault dials). Default []. */
+  readonly altNames: readonly string[];
+  /** Reference to the bearer token the reset-listener script sends; required with listen. */
+  readonly token: SecretRef | null;
+  /** Addresses and CIDRs that may send notices; empty allows any. Default []. */
+  readonly allowFrom: readonly string[];
+  /** Per source address. Default 20. */
+  readonly ratePerSecond: number;
+  /** Per source address. Default 40. */
+  readonly burst: number;
+  /** PAM360's audit stream over syslog; null (the default) turns it off. */
+  readonly syslog: SyslogConfig | null;
+}
+
 export interface GatewayConfig {
   readonly gatewayId: string;
   readonly clusterId: string;
@@ -135,4 +198,8 @@ export interface GatewayConfig {
   readonly policy: PolicyConfig;
   readonly limits: LimitsConfig;
   readonly telemetry: TelemetryConfig;
+  /** The state directory (outbox, the listener's made certificate); null: $STATE_DIRECTORY or /var/lib/credgw. */
+  readonly stateDir: string | null;
+  readonly events: EventsConfig;
+  readonly notices: NoticesConfig;
 }

@@ -4,8 +4,9 @@ import type { GatewayConfig, SecretRef } from '../config/types.js';
 import { readSecret as defaultReadSecret } from '../config/secrets.js';
 import { mayServe } from '../ha/role-machine.js';
 import { RoleManager } from '../ha/role-manager.js';
+import { resolveStateDir, type StateDir } from '../events/index.js';
 import { ControllerLink } from '../link/index.js';
-import { CAPABILITIES, CAPABILITY_RESOURCE_BY_ADDRESS, type HealthMessage } from '../protocol/messages.js';
+import { CAPABILITIES, CAPABILITY_RESOURCE_BY_ADDRESS, CAPABILITY_ROTATION_EVENTS, type EventMessage, type HealthMessage } from '../protocol/messages.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { StateMachine } from '../shared/state-machine.js';
 import { VERSION } from '../shared/version.js';
@@ -17,6 +18,7 @@ import { safeUrl, type GatewayStatus } from '../telemetry/status.js';
 import { LIFECYCLE_TRANSITIONS, type Lifecycle } from './lifecycle.js';
 import { dnsIndexStatus } from './dns-index-status.js';
 import { recipientSealer } from './recipient-sealer.js';
+import { eventRestartKeys, RotationEvents } from './rotation-events.js';
 import { VaultSet, type VaultSetChanges } from './vault-set.js';
 import type { VaultCallObserver } from '../vault/instrumented-vault.js';
 
@@ -51,6 +53,10 @@ export interface GatewayDeps {
   onVaultCall?: VaultCallObserver;
   /** Link options for tests (welcome timeout). */
   welcomeTimeoutMs?: number;
+  /** `credgw run --state-dir DIR` (resolveStateDir: before $STATE_DIRECTORY and the config's stateDir). */
+  stateDir?: string | undefined;
+  /** What a relative `stateDir` is relative to. */
+  cwd?: string | undefined;
 }
 
 /**
@@ -68,6 +74,11 @@ export class Gateway {
   readonly startedAt: number;
   readonly metrics: Metrics;
   readonly liveness: LivenessMonitor;
+  readonly stateDir: StateDir;
+  /** The outbox and the notice sources; null until started, and when the gateway keeps no outbox (RotationEvents.wanted). */
+  events: RotationEvents | null = null;
+  private readonly eventsOn: boolean;
+  private readonly readSecret: (ref: SecretRef) => Promise<string>;
   private readonly audit: AuditLog;
   private telemetry: TelemetryServer | null = null;
   private linkLastError: string | null = null;
@@ -88,6 +99,7 @@ export class Gateway {
     this.log = deps.logger;
     this.startedAt = this.clock.now();
     const readSecret = deps.readSecret ?? ((ref: SecretRef) => defaultReadSecret(ref, deps.env ?? process.env));
+    this.readSecret = readSecret;
     this.lifecycle = new StateMachine<Lifecycle>('lifecycle', 'starting', LIFECYCLE_TRANSITIONS, this.log);
     this.lifecycle.onTransition((t) => this.log.info({ from: t.from, to: t.to, reason: t.reason }, 'lifecycle changed'));
     this.metrics = new Metrics({ info: { version: VERSION, gatewayId: config.gatewayId, clusterId: config.clusterId } });
@@ -109,6 +121,9 @@ export class Gateway {
       },
     });
     this.vaults.apply(config.vaults);
+    this.stateDir = resolveStateDir({ env: deps.env ?? process.env, configStateDir: config.stateDir ?? undefined, cliStateDir: deps.stateDir, cwd: deps.cwd });
+    this.eventsOn = RotationEvents.wanted(config, this.stateDir);
+    this.metrics.setEventsSource(() => this.events?.metrics() ?? null);
     const audit = createAuditSink(config.telemetry.audit, { logger: this.log, clock: this.clock });
     this.audit = audit;
     this.dispatcher = new Dispatcher({
@@ -140,8 +155,9 @@ export class Gateway {
           clusterId: config.clusterId,
           priority: config.priority,
           version: VERSION,
-          // The commands read resource.hostName/ipAddress whatever the profiles say (protocol section 9).
-          capabilities: [...CAPABILITIES, CAPABILITY_RESOURCE_BY_ADDRESS],
+          // The commands read resource.hostName/ipAddress whatever the profiles say (protocol section 9);
+          // rotationEvents only with an outbox to send from (section 11).
+          capabilities: [...CAPABILITIES, CAPABILITY_RESOURCE_BY_ADDRESS, ...(this.eventsOn ? [CAPABILITY_ROTATION_EVENTS] : [])],
           readToken: () => readSecret(config.controller!.token),
           ...(config.controller.proxyPassword ? { readProxyPassword: () => readSecret(config.controller!.proxyPassword!) } : {}),
           vaultHealth: () => this.vaults.wire(),
@@ -171,6 +187,11 @@ export class Gateway {
    */
   async start(): Promise<void> {
     await this.audit.ready();
+    // Before the link dials (its first welcome sends what is pending) and before anything holds the event loop open.
+    if (this.eventsOn) {
+      const send = (message: EventMessage): boolean => this.link?.send(message) ?? false;
+      this.events = await RotationEvents.open({ config: this.config, stateDir: this.stateDir, vaults: this.vaults, send, readSecret: this.readSecret, clock: this.clock, logger: this.log });
+    }
     const listen = this.config.telemetry.listen;
     if (listen) {
       this.telemetry = await startTelemetryServer({
@@ -238,6 +259,7 @@ export class Gateway {
       queued: this.dispatcher.queued,
       loops: this.liveness.snapshot(),
       restartRequired: [...this.restartRequired],
+      events: this.events?.status() ?? null,
     };
   }
 
@@ -276,6 +298,7 @@ export class Gateway {
   }
 
   private async closeAll(): Promise<void> {
+    await this.events?.stop();
     this.liveness.stop();
     await this.vaults.close();
     await this.audit.close();
@@ -291,7 +314,11 @@ export class Gateway {
    * restart applies them.
    */
   reload(next: GatewayConfig): { vaults: VaultSetChanges; restartRequired: string[] } {
-    const restartRequired = RESTART_KEYS.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.started[key]));
+    const restartRequired = [
+      ...RESTART_KEYS.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.started[key])),
+      ...eventRestartKeys(this.started, next),
+    ];
+    this.events?.reload(next);
     const vaults = this.vaults.apply(next.vaults);
     for (const name of vaults.removed) this.metrics.forgetVault(name);
     this.dispatcher.updatePolicy(next.policy);
@@ -313,6 +340,7 @@ export class Gateway {
       // A slow heartbeat (welcome allows up to 10 min) must not read as a wedged link.
       this.liveness.register(LINK_LOOP, Math.max(LINK_MAX_SILENCE_MS, 3 * msg.heartbeatMs + 10_000));
       this.roles.apply({ type: 'granted', role: msg.role, epoch: msg.epoch });
+      this.events?.welcomed();
       // hello carried the health of its moment; a change before welcome could not be sent then.
       this.sendHealth();
     });
@@ -320,6 +348,7 @@ export class Gateway {
     link.on('down', (info) => {
       this.linkLastError = `closed ${info.code}${info.reason ? ` (${info.reason})` : ''}`;
       this.roles.apply({ type: 'link-lost' });
+      this.events?.linkDown();
     });
     link.on('backoff', (info) => {
       this.linkLastError = info.code;
@@ -330,6 +359,7 @@ export class Gateway {
       this.liveness.tick(LINK_LOOP);
     });
     link.on('heartbeat', () => this.liveness.tick(LINK_LOOP));
+    link.on('ack', (id) => this.events?.ack(id));
     link.on('command', (cmd, session) => this.dispatcher.handle(cmd, session));
     link.on('rejected', (r, session) => this.dispatcher.reject(r, session));
   }

@@ -23,6 +23,9 @@ export interface DaemonOptions {
   gatewayDeps?: Partial<GatewayDeps>;
   /** Install process signal and fatal-error handlers. Default true. */
   handleSignals?: boolean;
+  /** `credgw run --state-dir DIR`, and the working directory a relative one is relative to. */
+  stateDir?: string | undefined;
+  cwd?: string | undefined;
 }
 
 export interface Daemon {
@@ -42,7 +45,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   log.info({ version: VERSION, config: opts.store.path, node: process.version }, 'credgw starting');
   // Outside systemd (a plain supervisor), credential://credgw_FILE is the unit's <config dir>/credentials/FILE.
   const readConfiguredSecret = (ref: string): Promise<string> => readSecret(ref, env, { configDir: opts.store.dir });
-  const gateway = new Gateway(opts.config, { logger: log, env, clock, readSecret: readConfiguredSecret, ...opts.gatewayDeps });
+  const gateway = new Gateway(opts.config, { logger: log, env, clock, readSecret: readConfiguredSecret, stateDir: opts.stateDir, cwd: opts.cwd, ...opts.gatewayDeps });
   const notifier = createSystemdNotifier({ env, logger: log, clock });
 
   // `systemctl status` shows the role, epoch and link, kept current as they change.
@@ -142,7 +145,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     process.on('unhandledRejection', (err) => fatal(err, 'unhandledRejection'));
   }
 
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    // What started before the failure (the notice listener, the telemetry endpoint) must not keep the process alive.
+    await gateway.stop('start failed').catch((stopErr: unknown) => log.error({ err: stopErr }, 'closing after a failed start failed'));
+    throw err;
+  }
   lastStatus = statusLine();
   notifier.ready(lastStatus);
   if (notifier.watchdogIntervalMs !== null) watchdogTick();

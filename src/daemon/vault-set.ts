@@ -6,6 +6,7 @@ import { createVaultClient, DnsIndex, needsDnsIndex, VaultHealthMonitor, type Va
 import type { VaultHealth } from '../protocol/messages.js';
 import { CachedSecret } from '../config/cached-secret.js';
 import { instrumentVault, type InstrumentedVault, type VaultCallObserver } from '../vault/instrumented-vault.js';
+import type { VaultMetadataCache } from '../vault/types.js';
 
 /**
  * One profile with its client. It is also the lease a command holds (no
@@ -16,6 +17,8 @@ import { instrumentVault, type InstrumentedVault, type VaultCallObserver } from 
 class Entry implements VaultLease {
   leases = 0;
   retired = false;
+  /** The client's metadata cache (rotation events read IDs from it and drop a rotated resource's entries). */
+  cache: VaultMetadataCache | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -107,6 +110,16 @@ export class VaultSet implements VaultRegistry {
     return [...this.entries.keys()];
   }
 
+  /** PMP IDs of a resource and account from the vault's cache, without a vault call (rotation events). */
+  cachedIds(vault: string, resourceName: string, accountName: string): { resourceId?: string | undefined; accountId?: string | undefined } {
+    return this.entries.get(vault)?.cache?.cachedIds(resourceName, accountName) ?? {};
+  }
+
+  /** A password of this resource changed: what the vault's client caches about it goes (protocol section 11). */
+  forgetResource(vault: string, resourceName: string): void {
+    this.entries.get(vault)?.cache?.forgetResource(resourceName);
+  }
+
   /** Installs `profiles`: new ones get clients, changed ones new clients, removed ones are retired. */
   apply(profiles: readonly VaultProfile[]): VaultSetChanges {
     const next = new Map<string, Entry>();
@@ -194,6 +207,7 @@ export class VaultSet implements VaultRegistry {
         })
       : null;
     const entry = new Entry(profile, client, token, dnsIndex, fingerprint, (e) => this.closeRetired(e), this.opts.logger);
+    entry.cache = raw.metadata;
     return entry;
   }
 }

@@ -3,6 +3,7 @@ export * from './rotation-event.js';
 export * from './event-tally.js';
 export * from './outbox-errors.js';
 export * from './outbox-journal.js';
+export * from './change-index.js';
 export * from './outbox.js';
 export * from './journal-file.js';
 export * from './event-sender.js';

@@ -1,8 +1,9 @@
 import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import type { EventMessage } from '../protocol/index.js';
+import { parseIsoTime, type EventMessage } from '../protocol/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import { ChangeIndex, DEFAULT_MERGE_WINDOW_MS } from './change-index.js';
 import { EventTally } from './event-tally.js';
 import { replaceFile, writeAll } from './journal-file.js';
 import { OutboxError } from './outbox-errors.js';
@@ -27,6 +28,8 @@ export interface OutboxOptions {
   compactAfter?: number | undefined;
   /** Acked ids remembered to answer a repeat as a duplicate. Default 4096. */
   rememberAcked?: number | undefined;
+  /** A notice this close to a held change of the same names, from a source that has not reported it, is that change (change-index.ts). Default 120,000 ms; 0 off. */
+  mergeWindowMs?: number | undefined;
   /** Stamps stored events (for the oldest age). Default systemClock. */
   clock?: Clock | undefined;
   /** Default: silent. */
@@ -91,6 +94,8 @@ export class Outbox {
   /** Events queued or being written, until durable (a repeat waits for the first). */
   private readonly writing = new Map<string, Promise<void>>();
   private readonly recentlyAcked = new Set<string>();
+  /** Every change held (pending, being written, recently acked), for the merge window. */
+  private readonly changes: ChangeIndex;
   private readonly listeners = new Set<(message: EventMessage) => void>();
   private queue: Write[] = [];
   private draining: Promise<void> | null = null;
@@ -110,7 +115,12 @@ export class Outbox {
     this.tally = opts.tally ?? new EventTally();
     this.droppedTotal = replay.droppedTotal;
     this.journalRecords = replay.records;
-    for (const [id, e] of replay.entries) this.entries.set(id, { message: e.message, storedAtMs: e.storedAtMs, sends: 1 });
+    this.changes = new ChangeIndex(opts.mergeWindowMs ?? DEFAULT_MERGE_WINDOW_MS);
+    for (const [id, e] of replay.entries) {
+      this.entries.set(id, { message: e.message, storedAtMs: e.storedAtMs, sends: 1 });
+      const d = e.message.data;
+      this.changes.add(id, { ...d, rotatedAtMs: parseIsoTime(d.rotatedAt) ?? 0 }, d.source);
+    }
   }
 
   /**
@@ -150,7 +160,8 @@ export class Outbox {
   /**
    * Stores the event of a notice; resolves once it is durable (written and
    * fdatasync'ed), with its id. A change already stored resolves with the
-   * same id and `stored: false` (once the first copy is durable).
+   * same id and `stored: false` (once the first copy is durable); so does
+   * another source's report of a held change within the merge window.
    * Rejects with BAD_REQUEST (GatewayError) for a notice that breaks the
    * event's rules, OUTBOX_UNAVAILABLE when the write failed, OUTBOX_CLOSED
    * after close().
@@ -159,12 +170,14 @@ export class Outbox {
     if (this.state !== 'open') throw new OutboxError('OUTBOX_CLOSED', 'the outbox is closed');
     const message = buildRotationEvent(notice);
     const eventId = message.id;
-    const writing = this.writing.get(eventId);
-    if (this.entries.has(eventId) || this.recentlyAcked.has(eventId) || writing) {
+    const held = this.entries.has(eventId) || this.recentlyAcked.has(eventId) || this.writing.has(eventId) ? eventId : this.changes.match(notice, notice.source);
+    if (held !== undefined) {
+      this.changes.noteSource(held, notice.source);
       this.tally.count(message.data.source, 'duplicate');
-      await writing;
-      return { eventId, stored: false };
+      await this.writing.get(held);
+      return { eventId: held, stored: false };
     }
+    this.changes.add(eventId, notice, notice.source);
     const durable = new Promise<void>((resolve, reject) => {
       this.queue.push({ kind: 'add', message, storedAtMs: this.clock.now(), resolve, reject });
     });
@@ -180,7 +193,11 @@ export class Outbox {
     if (!entry) return false;
     this.entries.delete(id);
     this.recentlyAcked.add(id);
-    if (this.recentlyAcked.size > this.rememberAcked) this.recentlyAcked.delete(this.recentlyAcked.values().next().value as string);
+    if (this.recentlyAcked.size > this.rememberAcked) {
+      const forgotten = this.recentlyAcked.values().next().value as string;
+      this.recentlyAcked.delete(forgotten);
+      this.changes.remove(forgotten);
+    }
     this.tally.count(entry.message.data.source, 'acked');
     if (this.state !== 'closed') {
       this.queue.push({ kind: 'ack', id });
@@ -280,6 +297,7 @@ export class Outbox {
       const failure = new OutboxError('OUTBOX_UNAVAILABLE', `cannot write ${this.file}: ${(err as Error).message}`, { cause: err });
       for (const a of adds) {
         this.writing.delete(a.message.id);
+        this.changes.remove(a.message.id);
         a.reject(failure);
       }
       return;
@@ -324,6 +342,7 @@ export class Outbox {
       const entry = this.entries.get(id);
       if (!entry) continue;
       this.entries.delete(id);
+      this.changes.remove(id);
       this.tally.count(entry.message.data.source, 'dropped');
       dropped++;
     }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { registerEventMetrics, type EventMetricsSnapshot } from './event-metrics.js';
 import { LabeledCounter, LabeledHistogram, type CounterSeries, type HistogramSeries } from './labeled-metrics.js';
 
 /**
@@ -97,6 +98,7 @@ export class Metrics {
   private readonly denials: Counter<'vault'>;
   private inFlightSource: () => number = () => 0;
   private queuedSource: () => number = () => 0;
+  private eventsSource: () => EventMetricsSnapshot | null = () => null;
   private readonly linkStates = new Set<string>(LINK_STATE_LABELS);
   private readonly roles = new Set<string>(ROLE_LABELS);
   /** command name → its series. */
@@ -203,6 +205,7 @@ export class Metrics {
       }).set({ version: options.info.version, gateway_id: options.info.gatewayId, cluster_id: options.info.clusterId }, 1);
     }
 
+    registerEventMetrics(this.registry, p, () => this.eventsSource());
     this.linkState('idle');
     this.role('unknown', null);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -298,6 +301,11 @@ export class Metrics {
   /** Where the admission-queue gauge reads its value at each scrape. */
   setQueuedSource(source: () => number): void {
     this.queuedSource = source;
+  }
+
+  /** Where the rotation-event metrics read their counts at each scrape (event-metrics.ts). */
+  setEventsSource(source: () => EventMetricsSnapshot | null): void {
+    this.eventsSource = source;
   }
 
   /** The exposition text (Prometheus text format 0.0.4). */

@@ -67,6 +67,44 @@ export interface LoopStatus {
   lastTickAgoMs: number | null;
 }
 
+/** The notice listener (protocol section 12). */
+export interface ListenerStatus {
+  /** `host:port` it listens on. */
+  listen: string;
+  /** base64 SHA-256 SPKI pin of its certificate, for the reset-listener script's configuration. */
+  pin: string;
+  /** Notices answered 202 since the daemon started. */
+  accepted: number;
+  /** Requests refused since the daemon started, by code. */
+  refused: Record<string, number>;
+}
+
+/** The syslog receiver. */
+export interface SyslogStatus {
+  /** Transport (`tcp`, `udp`, `tls`) → `host:port`. */
+  listen: Record<string, string>;
+  /** Its counters since the daemon started (received, recorded, ignored, foreign, …). */
+  counts: Record<string, number>;
+}
+
+/** The outbox of rotation events and what reports into it (protocol section 11). */
+export interface EventsStatus {
+  stateDir: string;
+  /** Events not yet acknowledged by the controller. */
+  pending: number;
+  /** How long the oldest of them has waited; null when none waits. */
+  oldestAgeMs: number | null;
+  /** Events the bound (events.maxStored) dropped since the outbox file was made. */
+  droppedTotal: number;
+  /** Sent on the current connection and not yet acknowledged. */
+  inFlight: number;
+  /** The notice listener; null when off (or it failed to restart on a reload: see lastError). */
+  listener: ListenerStatus | null;
+  syslog: SyslogStatus | null;
+  /** Why the listener is not running although configured; null when it runs or is off. */
+  listenerError: string | null;
+}
+
 export interface GatewayStatus {
   version: string;
   gatewayId: string;
@@ -91,6 +129,8 @@ export interface GatewayStatus {
   loops: Record<string, LoopStatus>;
   /** Config keys changed by a reload that apply only after a restart (the started values run); empty when none. */
   restartRequired: string[];
+  /** The outbox and the notice sources; null when the gateway keeps no outbox (absent from a daemon older than events). */
+  events?: EventsStatus | null;
 }
 
 export interface Readiness {
@@ -153,6 +193,7 @@ export function sanitizeStatus(status: GatewayStatus): GatewayStatus {
     vaults: status.vaults.map((v) => ({ ...v, url: safeUrl(v.url), ...(v.dnsIndex ? { dnsIndex: { ...v.dnsIndex } } : {}) })),
     loops: { ...status.loops },
     restartRequired: [...status.restartRequired],
+    ...(status.events === undefined ? {} : { events: status.events === null ? null : { ...status.events } }),
   };
 }
 

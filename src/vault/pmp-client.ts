@@ -25,9 +25,9 @@ import {
   type PmpEnvelope,
 } from './pmp-responses.js';
 import { PmpTransport } from './pmp-transport.js';
+import { MetadataCaches } from './metadata-caches.js';
 import { PmpAccessCalls } from './pmp-access-calls.js';
 import { checkAccountFlags } from './account-flags.js';
-import { TtlCache } from './ttl-cache.js';
 import type { AbortLike } from '../shared/abort.js';
 import { eachBounded } from './each-bounded.js';
 import { matchResource } from './match-resource.js';
@@ -46,6 +46,7 @@ import type {
   RaisedAccessRequest,
   ResourceDirectory,
   VaultClient,
+  VaultMetadataCache,
 } from './types.js';
 
 /**
@@ -93,8 +94,8 @@ const REDACT_PATHS = [
   '*.password',
 ];
 
-/** The client of one profile; it is also the ResourceDirectory its DNS-name index reads. */
-export function createVaultClient(profile: VaultProfile, deps: VaultClientDeps): VaultClient & ResourceDirectory {
+/** The client of one profile; it is also the ResourceDirectory its DNS-name index reads, and its metadata caches are what rotation events read and drop. */
+export function createVaultClient(profile: VaultProfile, deps: VaultClientDeps): VaultClient & ResourceDirectory & { readonly metadata: VaultMetadataCache } {
   return new PmpVaultClient(profile, deps);
 }
 
@@ -103,10 +104,8 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly http: PmpTransport;
-  private readonly resources: TtlCache<PmpResource[]>;
-  private readonly accountLists: TtlCache<ParsedAccountList>;
-  private readonly pages: TtlCache<AccountPage>;
-  private readonly notes: TtlCache<{ notes: string | undefined }>;
+  /** Its metadata caches; rotation events read IDs from them and drop a rotated resource's entries. */
+  readonly metadata: MetadataCaches;
   private readonly pager: AccountPager;
   private readonly access: PmpAccessCalls;
 
@@ -123,10 +122,7 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     });
     this.http = new PmpTransport(profile, { readToken: deps.readToken, peekToken: deps.peekToken, log: this.log, clock: this.clock });
-    this.resources = new TtlCache(this.clock, profile.metadataTtlMs);
-    this.accountLists = new TtlCache(this.clock, profile.metadataTtlMs);
-    this.pages = new TtlCache(this.clock, profile.metadataTtlMs);
-    this.notes = new TtlCache(this.clock, profile.metadataTtlMs);
+    this.metadata = new MetadataCaches(this.clock, profile.metadataTtlMs);
     this.pager = new AccountPager({
       fetch: (target, query) => this.fetchAccounts(target.resourceId, target.orgName, query),
       log: this.log,
@@ -144,8 +140,8 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
     const org = this.orgOf(opts);
     const load = (): Promise<PmpResource[]> => this.fetchResources(org);
     const value = opts?.fresh
-      ? await this.resources.refresh(scoped(org, ''), load, opts.signal)
-      : (await this.resources.get(scoped(org, ''), load, opts?.signal)).value;
+      ? await this.metadata.resources.refresh(scoped(org, ''), load, opts.signal)
+      : (await this.metadata.resources.get(scoped(org, ''), load, opts?.signal)).value;
     return value.map((r) => ({ ...r }));
   }
 
@@ -157,7 +153,7 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
   async resourceDnsName(resourceId: string, opts?: CallOptions): Promise<string | undefined> {
     assertResourceId(resourceId);
     const org = this.orgOf(opts);
-    const cached = this.accountLists.peek(scoped(org, resourceId));
+    const cached = this.metadata.accountLists.peek(scoped(org, resourceId));
     if (cached) return cached.dnsName;
     const env = await this.http.request({ call: 'listAccounts', path: accountsPath(resourceId), orgName: org, signal: opts?.signal });
     expectSuccess(env, { call: 'listAccounts' });
@@ -176,10 +172,10 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
     const signal = opts?.signal;
     const org = this.orgOf(opts);
     const load = (): Promise<PmpResource[]> => this.fetchResources(org);
-    let { value: list, cached } = await this.resources.get(scoped(org, ''), load, signal);
+    let { value: list, cached } = await this.metadata.resources.get(scoped(org, ''), load, signal);
     let found = matchResource(list, ref);
     if (found === 'none' && cached) {
-      list = await this.resources.refresh(scoped(org, ''), load, signal);
+      list = await this.metadata.resources.refresh(scoped(org, ''), load, signal);
       found = matchResource(list, ref);
     }
     if (found === 'none') throw new GatewayError('RESOURCE_NOT_FOUND', 'the vault has no resource of that name');
@@ -203,7 +199,7 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
       if (includeNotes) await this.fillNotes(page.resourceId, page.accounts, accounts, null, org, signal);
       return { resourceId: page.resourceId, resourceName: page.resourceName, accounts, totalAccounts: page.total };
     }
-    const { value: list } = await this.accountLists.get(scoped(org, resourceId), () => this.fetchAccountList(resourceId, org), signal);
+    const { value: list } = await this.metadata.accountLists.get(scoped(org, resourceId), () => this.fetchAccountList(resourceId, org), signal);
     // Notes can hold what an admin does not want in the cloud: only when asked for.
     const accounts: PmpAccount[] = list.accounts.map((a) => publicAccount(a, includeNotes));
     const picked = opts?.pick ? opts.pick(accounts) : accounts;
@@ -238,18 +234,18 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
       throw new GatewayError('BAD_REQUEST', 'a page needs an integer offset >= 0 and limit >= 1');
     }
     const key = scoped(org, resourceId);
-    const whole = this.accountLists.peek(key);
+    const whole = this.metadata.accountLists.peek(key);
     if (whole) return cutPage(whole, offset, limit);
     if (this.profile.accountPaging === 'off' || this.pager.state === 'none') {
-      const { value } = await this.accountLists.get(key, () => this.fetchAccountList(resourceId, org), signal);
+      const { value } = await this.metadata.accountLists.get(key, () => this.fetchAccountList(resourceId, org), signal);
       return cutPage(value, offset, limit);
     }
     const target: PageTarget = { resourceId, orgName: org };
-    const { value } = await this.pages.get(
+    const { value } = await this.metadata.pages.get(
       `${key}@${offset}+${limit}`,
       async () => {
         const answer = await this.pager.page(target, offset, limit);
-        if (answer.whole) this.accountLists.set(key, answer.whole);
+        if (answer.whole) this.metadata.accountLists.set(key, answer.whole);
         return answer.page;
       },
       signal,
@@ -260,7 +256,7 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
   async accountNotes(resourceId: string, accountId: string, opts?: CallOptions): Promise<string | undefined> {
     const path = accountDetailsPath(resourceId, accountId);
     const orgName = this.orgOf(opts);
-    const { value } = await this.notes.get(
+    const { value } = await this.metadata.notes.get(
       scoped(orgName, `${resourceId}/${accountId}`),
       async () => {
         const env = await this.http.request({ call: 'accountDetails', path, orgName });
@@ -323,10 +319,7 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
   }
 
   async close(): Promise<void> {
-    this.resources.clear();
-    this.accountLists.clear();
-    this.pages.clear();
-    this.notes.clear();
+    this.metadata.clear();
     // Commands are drained before the vault closes; what is left is aborted.
     await this.http.close();
   }
@@ -357,17 +350,17 @@ class PmpVaultClient implements VaultClient, ResourceDirectory {
 
   /** The account from a fresh cached list (`key`: scoped()), without waiting; undefined when that needs a load. */
   private cachedAccount(key: string, accountId: string): ParsedAccount | undefined {
-    return this.accountLists.peek(key)?.accounts.find((a) => a.id === accountId);
+    return this.metadata.accountLists.peek(key)?.accounts.find((a) => a.id === accountId);
   }
 
   /** The account from the cached list; one refresh when it is not there (created since). */
   private async findAccount(resourceId: string, accountId: string, org: string | null, signal: AbortLike | undefined): Promise<ParsedAccount> {
     const load = (): Promise<ParsedAccountList> => this.fetchAccountList(resourceId, org);
     const key = scoped(org, resourceId);
-    const { value, cached } = await this.accountLists.get(key, load, signal);
+    const { value, cached } = await this.metadata.accountLists.get(key, load, signal);
     let account = value.accounts.find((a) => a.id === accountId);
     if (!account && cached) {
-      const fresh = await this.accountLists.refresh(key, load, signal);
+      const fresh = await this.metadata.accountLists.refresh(key, load, signal);
       account = fresh.accounts.find((a) => a.id === accountId);
     }
     if (!account) throw new GatewayError('ACCOUNT_NOT_FOUND', 'the resource has no such account');

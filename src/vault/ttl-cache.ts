@@ -44,14 +44,18 @@ export class TtlCache<V> {
   refresh(key: string, load: () => Promise<V>, signal?: AbortLike): Promise<V> {
     let p = this.loads.get(key);
     if (!p) {
+      // A load that delete() gave up on still answers its callers but stores nothing.
+      const current = (): boolean => this.loads.get(key) === p;
       p = load().then(
         (value) => {
-          this.loads.delete(key);
-          this.store(key, value);
+          if (current()) {
+            this.loads.delete(key);
+            this.store(key, value);
+          }
           return value;
         },
         (err: unknown) => {
-          this.loads.delete(key);
+          if (current()) this.loads.delete(key);
           throw err;
         },
       );
@@ -67,6 +71,21 @@ export class TtlCache<V> {
 
   clear(): void {
     this.entries.clear();
+  }
+
+  /** A fresh value that `match` picks, without loading anything. */
+  find(match: (value: V, key: string) => boolean): V | undefined {
+    for (const key of this.entries.keys()) {
+      const value = this.peek(key);
+      if (value !== undefined && match(value, key)) return value;
+    }
+    return undefined;
+  }
+
+  /** Drops the keys `drop` picks (cached or loading); a load under way still answers its callers but stores nothing. */
+  deleteWhere(drop: (key: string, value: V | undefined) => boolean): void {
+    for (const [key, e] of this.entries) if (drop(key, e.value)) this.entries.delete(key);
+    for (const key of this.loads.keys()) if (drop(key, undefined)) this.loads.delete(key);
   }
 
   private store(key: string, value: V): void {

@@ -171,3 +171,16 @@ export interface VaultClient {
   /** Closes the pool. */
   close(): Promise<void>;
 }
+
+/**
+ * What a client caches about resources, for rotation events (protocol
+ * section 11): the IDs of a resource and account by name when the cache
+ * knows them (no vault call), and dropping what is cached about a resource
+ * whose password changed.
+ */
+export interface VaultMetadataCache {
+  /** PMP IDs of the resource and account of exactly these names, from fresh cache entries only; undefined where unknown. */
+  cachedIds(resourceName: string, accountName: string): { resourceId?: string | undefined; accountId?: string | undefined };
+  /** Drops the cached account list and notes of the resource of this name (any case), and loads of them under way. */
+  forgetResource(resourceName: string): void;
+}

@@ -22,6 +22,7 @@ export function testVaultProfile(url: string, over: Partial<VaultProfile> = {}):
     notesConcurrency: 2,
     healthIntervalMs: 15_000,
     maxResponseBytes: 24 * 1024 * 1024,
+    rotationNotices: false,
     resourceMatch: ['attribute'],
     dnsIndex: { maxCallsPerMinute: 120, refreshIntervalMs: 900_000 },
     ...over,

@@ -48,6 +48,7 @@ export function profile(overrides: Partial<VaultProfile> = {}): VaultProfile {
     notesConcurrency: 8,
     healthIntervalMs: 15000,
     maxResponseBytes: 24 * 1024 * 1024,
+    rotationNotices: false,
     resourceMatch: ['attribute'],
     dnsIndex: { maxCallsPerMinute: 120, refreshIntervalMs: 900_000 },
     ...overrides,

@@ -82,6 +82,7 @@ describe('compileConfig', () => {
       notesConcurrency: D.DEFAULT_NOTES_CONCURRENCY,
       healthIntervalMs: D.DEFAULT_HEALTH_INTERVAL_MS,
       maxResponseBytes: D.DEFAULT_MAX_RESPONSE_BYTES,
+      rotationNotices: false,
       resourceMatch: ['attribute'],
       dnsIndex: { maxCallsPerMinute: 120, refreshIntervalMs: 15 * 60_000 },
     });
@@ -99,6 +100,19 @@ describe('compileConfig', () => {
       policy: { allowResources: null, denyAccounts: [], maxFetchesPerAccountPerMinute: null },
       limits: { maxInFlight: D.DEFAULT_MAX_IN_FLIGHT, maxQueued: D.DEFAULT_MAX_QUEUED, drainTimeoutMs: D.DEFAULT_DRAIN_TIMEOUT_MS },
       telemetry: { listen: D.DEFAULT_TELEMETRY_LISTEN, logLevel: D.DEFAULT_LOG_LEVEL, audit: D.DEFAULT_AUDIT },
+      stateDir: null,
+      events: { maxStored: D.DEFAULT_EVENTS_MAX_STORED, mergeWindowMs: D.DEFAULT_EVENTS_MERGE_WINDOW_MS },
+      notices: {
+        listen: null,
+        certFile: null,
+        keyFile: null,
+        altNames: [],
+        token: null,
+        allowFrom: [],
+        ratePerSecond: D.DEFAULT_NOTICES_RATE_PER_SECOND,
+        burst: D.DEFAULT_NOTICES_BURST,
+        syslog: null,
+      },
     });
     const v = compileConfig({ vaults: [vault()] }, opts).vaults[0]!;
     expect(v).toMatchObject({
@@ -402,8 +416,11 @@ describe('shipped configs', () => {
     const raw = JSON.parse(readFileSync(new URL('../../../config/credgw.example.json', import.meta.url), 'utf8')) as RawConfig;
     expect(problems(raw)).toEqual([]);
     const keys = (o: object) => Object.keys(o).filter((k) => !k.startsWith('//'));
-    expect(keys(raw).sort()).toEqual(['clusterId', 'controller', 'gatewayId', 'limits', 'policy', 'priority', 'telemetry', 'vaults']);
+    expect(keys(raw).sort()).toEqual(['clusterId', 'controller', 'events', 'gatewayId', 'limits', 'notices', 'policy', 'priority', 'stateDir', 'telemetry', 'vaults']);
     expect(keys(raw.controller!)).toHaveLength(9);
-    expect(keys(raw.vaults![0]!)).toHaveLength(19);
+    expect(keys(raw.vaults![0]!)).toHaveLength(20);
+    expect(keys(raw.events!)).toHaveLength(2);
+    expect(keys(raw.notices!)).toHaveLength(9);
+    expect(keys(raw.notices!.syslog!)).toHaveLength(7);
   });
 });
