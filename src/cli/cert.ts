@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { stripBrackets } from '../shared/url.js';
-import { describeCertificate, type CertificateInfo } from '../tls/certificates.js';
-import { fetchPresentedCertificate, type PresentedCertificate } from '../tls/inspect.js';
-import { CredgwError } from '../shared/errors.js';
+import { stripBrackets } from '../shared/index.js';
+import { describeCertificate, type CertificateInfo } from '../tls/index.js';
+import { fetchPresentedCertificate, type PresentedCertificate } from '../tls/index.js';
+import { CredgwError } from '../shared/index.js';
 import { UsageError, type CliContext } from './cli-context.js';
 import { findProfile } from './vault.js';
 

@@ -2,12 +2,12 @@ import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import { CommanderError, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { readSecret } from '../config/secrets.js';
-import type { SecretRef } from '../config/types.js';
-import { configFile, resolveConfigDir, type ConfigFile } from '../config/config-file.js';
-import type { ConfigStore } from '../config/store.js';
-import { CredgwError, GatewayError, type CredgwErrorOptions } from '../shared/errors.js';
-import { createLogger } from '../telemetry/logger.js';
+import { readSecret } from '../config/index.js';
+import type { SecretRef } from '../config/index.js';
+import { configFile, resolveConfigDir, type ConfigFile } from '../config/index.js';
+import type { ConfigStore } from '../config/index.js';
+import { CredgwError, GatewayError, type CredgwErrorOptions } from '../shared/index.js';
+import { createLogger } from '../telemetry/index.js';
 
 /**
  * What every subcommand gets: its streams and environment (injectable, so
@@ -44,11 +44,11 @@ export class UsageError extends CredgwError<'USAGE'> {
   }
 }
 
-let storeModule: typeof import('../config/store.js') | undefined;
+let storeModule: typeof import('../config/index.js') | undefined;
 
 /** Loads the conf-backed config store module (once) for commands that write config.json. */
 export async function loadConfigStore(): Promise<void> {
-  storeModule ??= await import('../config/store.js');
+  storeModule ??= await import('../config/index.js');
 }
 
 export class CliContext {

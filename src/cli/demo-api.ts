@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
-import type { GetPasswordParams, ListAccountsParams } from '../protocol/messages.js';
-import { CredgwError } from '../shared/errors.js';
+import type { GetPasswordParams, ListAccountsParams } from '../protocol/index.js';
+import { CredgwError } from '../shared/index.js';
 import type { ApiError, ClusterSnapshot, CommandResultBody } from '../sim/controller/index.js';
 
 /**

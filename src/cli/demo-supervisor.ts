@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../shared/index.js';
-import { CredgwError } from '../shared/errors.js';
+import { CredgwError } from '../shared/index.js';
 import { spawnCli } from '../sim/index.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { getAsset } from 'node:sea';
 import { fileURLToPath } from 'node:url';
-import { runningAsBinary } from '../shared/build-info.js';
+import { runningAsBinary } from '../shared/index.js';
 
 /**
  * The annotated example config (config/credgw.example.json). The binary

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR } from '../config/defaults.js';
-import { VERSION } from '../shared/version.js';
+import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR } from '../config/index.js';
+import { VERSION } from '../shared/index.js';
 import { CliContext, loadConfigStore, exitCodeFor, formatError, type CliIo } from './cli-context.js';
 
 /**

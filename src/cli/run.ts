@@ -1,11 +1,11 @@
 import { Command } from 'commander';
-import { ConfigError } from '../config/config-error.js';
-import type { GatewayConfig } from '../config/types.js';
-import { startDaemon } from '../daemon/run.js';
+import { ConfigError } from '../config/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import { startDaemon } from '../daemon/index.js';
 import { LinkConfigError } from '../link/index.js';
-import { AuditTargetError } from '../telemetry/audit.js';
-import { createLogger } from '../telemetry/logger.js';
-import { CredgwError } from '../shared/errors.js';
+import { AuditTargetError } from '../telemetry/index.js';
+import { createLogger } from '../telemetry/index.js';
+import { CredgwError } from '../shared/index.js';
 import { EXIT_FAILURE, formatError, type CliContext } from './cli-context.js';
 
 /**

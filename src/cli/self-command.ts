@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { runningAsBinary } from '../shared/build-info.js';
+import { runningAsBinary } from '../shared/index.js';
 
 /**
  * How credgw starts itself again as a child process (the demo's simulators

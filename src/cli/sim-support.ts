@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { waitForTermination } from '../shared/signals.js';
+import { waitForTermination } from '../shared/index.js';
 
 /** Where a simulator's certificate was written, and how to stop the simulator and clean up. */
 export interface SimCertFile {

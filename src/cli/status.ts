@@ -1,11 +1,11 @@
 import { Command } from 'commander';
-import { ConfigError } from '../config/config-error.js';
-import { DEFAULT_TELEMETRY_LISTEN } from '../config/defaults.js';
-import { readConfigFile } from '../config/store.js';
-import { fetchGatewayStatus } from '../telemetry/http-server.js';
-import type { EventsStatus, GatewayStatus } from '../telemetry/status.js';
-import { computeReadiness } from '../telemetry/status.js';
-import { CredgwError } from '../shared/errors.js';
+import { ConfigError } from '../config/index.js';
+import { DEFAULT_TELEMETRY_LISTEN } from '../config/index.js';
+import { readConfigFile } from '../config/index.js';
+import { fetchGatewayStatus } from '../telemetry/index.js';
+import type { EventsStatus, GatewayStatus } from '../telemetry/index.js';
+import { computeReadiness } from '../telemetry/index.js';
+import { CredgwError } from '../shared/index.js';
 import { UsageError, type CliContext } from './cli-context.js';
 import { table } from './table.js';
 

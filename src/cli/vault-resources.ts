@@ -1,7 +1,7 @@
-import type { VaultProfile } from '../config/types.js';
-import { systemClock } from '../shared/clock.js';
+import type { VaultProfile } from '../config/index.js';
+import { systemClock } from '../shared/index.js';
 import { DnsIndex } from '../vault/index.js';
-import type { ResourceDirectory } from '../vault/types.js';
+import type { ResourceDirectory } from '../vault/index.js';
 import type { CliContext } from './cli-context.js';
 import { table } from './table.js';
 

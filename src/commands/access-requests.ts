@@ -1,4 +1,4 @@
-import { GatewayError } from '../shared/errors.js';
+import { GatewayError } from '../shared/index.js';
 import { checkNotAborted, type CommandContext } from './command-context.js';
 import { ACCESS_RETRY_AFTER_MS, type PendingRequests } from './pending-requests.js';
 import type { AccessRequest, AccessRequestState, VaultPort } from './ports.js';

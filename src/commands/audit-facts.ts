@@ -1,5 +1,5 @@
 import type { CommandMessage } from '../protocol/index.js';
-import type { ErrorCode } from '../shared/errors.js';
+import type { ErrorCode } from '../shared/index.js';
 import type { AuditFacts } from './command-context.js';
 import type { AuditEvent } from './ports.js';
 

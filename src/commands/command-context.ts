@@ -1,5 +1,5 @@
-import type { AbortLike } from '../shared/abort.js';
-import { GatewayError } from '../shared/errors.js';
+import type { AbortLike } from '../shared/index.js';
+import { GatewayError } from '../shared/index.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { Policy } from './policy.js';
 import type { AuditEvent, Sealer, VaultLease, VaultRegistry } from './ports.js';

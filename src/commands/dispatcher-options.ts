@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 import type { CommandOutcome, OutcomeCount } from './outcome-tally.js';
 import type { PendingRequestsOptions } from './pending-requests.js';
 import type { PolicyOptions } from './policy.js';

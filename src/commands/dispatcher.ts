@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { CommandMessage, RejectedCommand, ResultDelivery, ResultMessage } from '../protocol/index.js';
-import { elapsedMs, isoTime, type Clock } from '../shared/clock.js';
-import { CommandAbort } from '../shared/abort.js';
-import { GatewayError } from '../shared/errors.js';
+import { elapsedMs, isoTime, type Clock } from '../shared/index.js';
+import { CommandAbort } from '../shared/index.js';
+import { GatewayError } from '../shared/index.js';
 import type { AuditFacts, CommandContext } from './command-context.js';
 import { auditParams, executeCommand } from './command-table.js';
 import { PendingRequests } from './pending-requests.js';

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Clock, TimerHandle } from '../shared/index.js';
 
 interface DrainWaiter {
   resolve: (drained: boolean) => void;

@@ -1,7 +1,7 @@
 import type { CommandMessage, ResultMessage } from '../protocol/index.js';
-import type { CommandAbort } from '../shared/abort.js';
-import type { TimerHandle } from '../shared/clock.js';
-import type { GatewayError } from '../shared/errors.js';
+import type { CommandAbort } from '../shared/index.js';
+import type { TimerHandle } from '../shared/index.js';
+import type { GatewayError } from '../shared/index.js';
 import type { AuditFacts } from './command-context.js';
 import type { ReplyPort } from './ports.js';
 

@@ -1,5 +1,5 @@
 import { accessWindowMs, type GetPasswordData, type GetPasswordParams } from '../protocol/index.js';
-import { GatewayError } from '../shared/errors.js';
+import { GatewayError } from '../shared/index.js';
 import { followAccessRequest } from './access-requests.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
 import type { SealedRecipient, VaultPort } from './ports.js';

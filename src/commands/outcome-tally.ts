@@ -1,5 +1,5 @@
 import type { CommandName } from '../protocol/index.js';
-import type { ErrorCode } from '../shared/errors.js';
+import type { ErrorCode } from '../shared/index.js';
 
 /** One finished command, for metrics. */
 export interface CommandOutcome {

@@ -1,5 +1,5 @@
-import type { Clock } from '../shared/clock.js';
-import { GatewayError } from '../shared/errors.js';
+import type { Clock } from '../shared/index.js';
+import { GatewayError } from '../shared/index.js';
 
 /**
  * The gateway's local policy (config `policy`), applied on top of whatever

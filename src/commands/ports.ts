@@ -1,6 +1,6 @@
 import type { ResultDelivery, ResultMessage } from '../protocol/index.js';
-import type { AbortLike } from '../shared/abort.js';
-import type { AuditEvent } from '../shared/audit-event.js';
+import type { AbortLike } from '../shared/index.js';
+import type { AuditEvent } from '../shared/index.js';
 
 export type { AuditEvent };
 

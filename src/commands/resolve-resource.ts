@@ -1,7 +1,7 @@
 import type { ResourceRef } from '../protocol/index.js';
-import { GatewayError } from '../shared/errors.js';
-import { isHeaderValue } from '../shared/header-value.js';
-import { isPmpId } from '../shared/pmp-id.js';
+import { GatewayError } from '../shared/index.js';
+import { isHeaderValue } from '../shared/index.js';
+import { isPmpId } from '../shared/index.js';
 import { checkNotAborted, type AuditFacts, type CommandContext } from './command-context.js';
 import type { CommandProfile, VaultLease, VaultPort } from './ports.js';
 

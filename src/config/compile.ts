@@ -1,7 +1,7 @@
 import { hostname as osHostname } from 'node:os';
 import { isIPv4 } from 'node:net';
-import { isValidPin, normalizePin } from '../tls/pin.js';
-import { isHeaderValue } from '../shared/header-value.js';
+import { isValidPin, normalizePin } from '../tls/index.js';
+import { isHeaderValue } from '../shared/index.js';
 import { ConfigError } from './config-error.js';
 import { compileEvents, compileNotices } from './compile-notices.js';
 import * as D from './defaults.js';

@@ -1,4 +1,4 @@
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * A configuration that cannot be used. Not a protocol error (it never goes

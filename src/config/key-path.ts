@@ -1,4 +1,4 @@
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 import type { RawConfig } from './schema.js';
 
 /**

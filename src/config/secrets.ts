@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 import { CREDENTIAL_ID, CREDENTIALS_SUBDIR } from './defaults.js';
 import type { GatewayConfig, SecretRef } from './types.js';
 

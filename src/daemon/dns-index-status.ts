@@ -1,4 +1,4 @@
-import type { DnsIndexStatus } from '../telemetry/status.js';
+import type { DnsIndexStatus } from '../telemetry/index.js';
 import type { DnsIndex } from '../vault/index.js';
 
 /**

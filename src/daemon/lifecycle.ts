@@ -1,4 +1,4 @@
-import type { TransitionTable } from '../shared/state-machine.js';
+import type { TransitionTable } from '../shared/index.js';
 
 /** The daemon's lifecycle. */
 export type Lifecycle =

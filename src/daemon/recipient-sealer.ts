@@ -1,6 +1,6 @@
 import type { SealedRecipient, Sealer } from '../commands/index.js';
-import { GatewayError } from '../shared/errors.js';
-import { parseRecipientKey, RecipientKeyError, sealSecret } from '../tls/seal.js';
+import { GatewayError } from '../shared/index.js';
+import { parseRecipientKey, RecipientKeyError, sealSecret } from '../tls/index.js';
 
 /**
  * The commands' Sealer port on tls/'s RSA-OAEP sealing. A key or a password

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { GatewayConfig, NoticesConfig, SecretRef } from '../config/types.js';
+import type { GatewayConfig, NoticesConfig, SecretRef } from '../config/index.js';
 import { EventSender, Outbox, OUTBOX_FILE, type StateDir } from '../events/index.js';
 import {
   formatListenAddress,
@@ -15,10 +15,10 @@ import {
   type VaultAcceptance,
 } from '../notices/index.js';
 import { parseIsoTime, type EventMessage } from '../protocol/index.js';
-import type { Clock } from '../shared/clock.js';
-import { GatewayError } from '../shared/errors.js';
-import type { EventMetricsSnapshot } from '../telemetry/event-metrics.js';
-import type { EventsStatus } from '../telemetry/status.js';
+import type { Clock } from '../shared/index.js';
+import { GatewayError } from '../shared/index.js';
+import type { EventMetricsSnapshot } from '../telemetry/index.js';
+import type { EventsStatus } from '../telemetry/index.js';
 
 /** What rotation events need of the vault set. */
 export interface RotationVaults {

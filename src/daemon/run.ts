@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/config-error.js';
-import type { ConfigFile } from '../config/config-file.js';
-import { readSecret } from '../config/secrets.js';
-import type { GatewayConfig } from '../config/types.js';
-import { claimSignals } from '../shared/signals.js';
-import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js';
-import { VERSION } from '../shared/version.js';
+import { ConfigError } from '../config/index.js';
+import type { ConfigFile } from '../config/index.js';
+import { readSecret } from '../config/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import { claimSignals } from '../shared/index.js';
+import { systemClock, type Clock, type TimerHandle } from '../shared/index.js';
+import { VERSION } from '../shared/index.js';
 import { Gateway, type GatewayDeps } from './gateway.js';
 import { createSystemdNotifier, systemdStatusLine, type SystemdNotifier } from './systemd-notify.js';
 

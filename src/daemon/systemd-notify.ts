@@ -17,7 +17,7 @@
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import type { Logger } from 'pino';
-import { systemClock, type Clock, type TimerHandle } from '../shared/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../shared/index.js';
 
 /** The subset of `child_process.spawn` the notifier uses (injectable for tests). */
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;

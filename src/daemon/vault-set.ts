@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import type { SecretRef, VaultProfile } from '../config/types.js';
+import type { SecretRef, VaultProfile } from '../config/index.js';
 import type { VaultLease, VaultRegistry } from '../commands/index.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 import { createVaultClient, DnsIndex, needsDnsIndex, VaultHealthMonitor, type VaultHealthState } from '../vault/index.js';
-import type { VaultHealth } from '../protocol/messages.js';
-import { CachedSecret } from '../config/cached-secret.js';
-import { instrumentVault, type InstrumentedVault, type VaultCallObserver } from '../vault/instrumented-vault.js';
-import type { VaultMetadataCache } from '../vault/types.js';
+import type { VaultHealth } from '../protocol/index.js';
+import { CachedSecret } from '../config/index.js';
+import { instrumentVault, type InstrumentedVault, type VaultCallObserver } from '../vault/index.js';
+import type { VaultMetadataCache } from '../vault/index.js';
 
 /**
  * One profile with its client. It is also the lease a command holds (no

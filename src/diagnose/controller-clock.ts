@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Clock } from '../shared/clock.js';
-import { VERSION } from '../shared/version.js';
+import type { Clock } from '../shared/index.js';
+import { VERSION } from '../shared/index.js';
 import type { CheckLevel } from './check.js';
 import { withTimeout } from './with-timeout.js';
 

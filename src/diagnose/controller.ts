@@ -1,10 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, type Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
-import type { ControllerConfig, GatewayConfig } from '../config/types.js';
+import type { ControllerConfig, GatewayConfig } from '../config/index.js';
 import { controllerTlsOptions, effectivePort, openRawSocket, redactProxy, resolveProxy, startTls, type ProxyTarget } from '../link/index.js';
-import type { Clock } from '../shared/clock.js';
-import { stripBrackets } from '../shared/url.js';
+import type { Clock } from '../shared/index.js';
+import { stripBrackets } from '../shared/index.js';
 import { derToPem, describeCertificate, fetchPresentedCertificate, type CertificateInfo } from '../tls/index.js';
 import type { CheckLevel } from './check.js';
 import { probeAuth } from './controller-auth.js';

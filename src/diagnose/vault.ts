@@ -2,13 +2,13 @@ import { lookup } from 'node:dns/promises';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import type { VaultProfile } from '../config/types.js';
-import { systemClock, type Clock } from '../shared/clock.js';
-import { GatewayError } from '../shared/errors.js';
-import { stripBrackets } from '../shared/url.js';
-import { describeCertificate } from '../tls/certificates.js';
-import { fetchPresentedCertificate } from '../tls/inspect.js';
-import { derToPem } from '../tls/pin.js';
+import type { VaultProfile } from '../config/index.js';
+import { systemClock, type Clock } from '../shared/index.js';
+import { GatewayError } from '../shared/index.js';
+import { stripBrackets } from '../shared/index.js';
+import { describeCertificate } from '../tls/index.js';
+import { fetchPresentedCertificate } from '../tls/index.js';
+import { derToPem } from '../tls/index.js';
 import { createVaultClient, describeError, describeTokenKind, otherTokenKindHint, VaultTrust } from '../vault/index.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 
 /**
  * Runs `fn`; rejects with ETIMEDOUT after `ms` on the clock (calling

@@ -1,4 +1,4 @@
-import { CredgwError } from '../shared/errors.js';
+import { CredgwError } from '../shared/index.js';
 
 /**
  * Why the outbox, or the state directory it lives in, cannot be used. Not a

@@ -2,7 +2,7 @@ import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { parseIsoTime, type EventMessage } from '../protocol/index.js';
-import { systemClock, type Clock } from '../shared/clock.js';
+import { systemClock, type Clock } from '../shared/index.js';
 import { ChangeIndex, DEFAULT_MERGE_WINDOW_MS } from './change-index.js';
 import { EventTally } from './event-tally.js';
 import { replaceFile, writeAll } from './journal-file.js';

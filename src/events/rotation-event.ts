@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeEvent, type EventMessage, type EventSource } from '../protocol/index.js';
-import { GatewayError } from '../shared/errors.js';
+import { GatewayError } from '../shared/index.js';
 
 /**
  * A password change as a source reported it (the reset-listener script, a

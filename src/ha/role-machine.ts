@@ -1,5 +1,5 @@
-import type { Role } from '../protocol/messages.js';
-import type { TransitionTable } from '../shared/state-machine.js';
+import type { Role } from '../protocol/index.js';
+import type { TransitionTable } from '../shared/index.js';
 
 /**
  * The gateway's view of its role in the cluster (protocol section 4), as a

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { StateMachine } from '../shared/state-machine.js';
+import { StateMachine } from '../shared/index.js';
 import { reduceRole, ROLE_TRANSITIONS, type RoleEvent, type RoleSnapshot, type RoleState } from './role-machine.js';
 
 export interface RoleChange {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
-import type { TimerHandle } from '../shared/clock.js';
-import { IllegalTransitionError, type TransitionTable } from '../shared/state-machine.js';
+import type { TimerHandle } from '../shared/index.js';
+import { IllegalTransitionError, type TransitionTable } from '../shared/index.js';
 import type { Heartbeat } from './heartbeat.js';
 
 /**

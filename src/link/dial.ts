@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import net, { isIP, type createConnection, type Socket } from 'node:net';
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
-import type { ControllerConfig } from '../config/types.js';
+import type { ControllerConfig } from '../config/index.js';
 import { MAX_FRAME_BYTES, SUBPROTOCOL } from '../protocol/index.js';
 import { isTlsVerificationError, trustedConnectOptions } from '../tls/index.js';
 import { LinkConfigError, LinkError } from './link-errors.js';

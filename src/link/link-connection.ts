@@ -17,7 +17,7 @@ import {
   type ResultMessage,
   type VersionMismatch,
 } from '../protocol/index.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 import { isTlsVerificationError } from '../tls/index.js';
 import { failureFromClose } from './close-failure.js';
 import { checkConnectionTransition, illegalConnectionTransition, reached, type ConnectionState, type ConnectionStateKind } from './connection-state.js';

@@ -1,4 +1,4 @@
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * Why a controller connection failed or ended. These are not the command

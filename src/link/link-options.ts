@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { ControllerConfig } from '../config/types.js';
+import type { ControllerConfig } from '../config/index.js';
 import type { VaultHealth } from '../protocol/index.js';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 import type { BackoffPolicy } from './backoff.js';
 
 /** Longest connect + proxy tunnel + TLS + upgrade, in ms. */

@@ -1,4 +1,4 @@
-import type { TransitionTable } from '../shared/state-machine.js';
+import type { TransitionTable } from '../shared/index.js';
 
 /**
  * The link's one state variable and the moves it may make. Changed only

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { stripBrackets } from '../shared/url.js';
+import { stripBrackets } from '../shared/index.js';
 
 /**
  * NO_PROXY as curl reads it, so one environment serves curl and credgw

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { isIP, type Socket } from 'node:net';
-import { stripBrackets } from '../shared/url.js';
+import { stripBrackets } from '../shared/index.js';
 import { LinkConfigError, LinkError } from './link-errors.js';
 import { bypassesProxy } from './no-proxy.js';
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 
 /** Bad frames in a window after which the link closes 4000 (protocol section 8). */
 export const VIOLATION_LIMIT = 10;

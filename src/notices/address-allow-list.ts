@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * Which source addresses may send notices: addresses and CIDRs, IPv4 and

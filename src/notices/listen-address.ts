@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /** Where a notice server binds: `0.0.0.0:9470`, `[::]:9470`, `10.1.2.5:9470`, `gw-a.corp.local:514`. */
 export interface ListenAddress {

@@ -2,9 +2,9 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 import { makeSelfSignedCertificate, spkiPinFromPem } from '../tls/index.js';
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * The notice listener's TLS identity: the configured certificate and key

@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 
 /**
  * Says whether a log line about `key` (a refusal code and an address) may

@@ -1,6 +1,6 @@
 import { normalizeRotatedAt } from './notice.js';
 import { checkTimeZone, validWallTime, wallTimeToUtcMs } from './vault-time.js';
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * Recognises a password reset in a PAM360/PMP audit line sent over syslog

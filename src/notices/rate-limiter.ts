@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 
 /**
  * A token bucket per key (a source address): `burst` requests at once, then

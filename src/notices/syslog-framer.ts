@@ -1,4 +1,4 @@
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * Cuts a syslog byte stream (TCP, TLS) into messages, per RFC 6587: each

@@ -1,4 +1,4 @@
-import { ERROR_RETRYABLE, isErrorCode, type ErrorCode } from '../shared/errors.js';
+import { ERROR_RETRYABLE, isErrorCode, type ErrorCode } from '../shared/index.js';
 import { decodeAccessParams } from './access-params.js';
 import { decodeAck, decodeEvent } from './event-codec.js';
 import type { Decoded, ProtocolViolation, RejectedCommand, VersionMismatch } from './decoded.js';

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../shared/errors.js';
+import type { ErrorCode } from '../shared/index.js';
 
 /** What decoding a frame gives: a message, or why there is none (codec.ts and the extension decoders share it). */
 

@@ -1,4 +1,4 @@
-import type { ErrorCode, WireError } from '../shared/errors.js';
+import type { ErrorCode, WireError } from '../shared/index.js';
 
 /**
  * The wire messages of protocol version 1 (shared/design/protocol.md and

@@ -1,4 +1,4 @@
-import { AUDIT_LINE_FIELDS, type AuditEvent, type AuditFieldKind } from '../shared/audit-event.js';
+import { AUDIT_LINE_FIELDS, type AuditEvent, type AuditFieldKind } from '../shared/index.js';
 
 /**
  * The bytes of one audit line: `{"type":"audit"`, then the event's fields

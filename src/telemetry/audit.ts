@@ -1,9 +1,9 @@
 import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import pino, { type Logger } from 'pino';
-import type { AuditEvent } from '../shared/audit-event.js';
-import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import type { AuditEvent } from '../shared/index.js';
+import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/index.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 import { auditLineBound, auditLineBytes, writeAuditLine } from './audit-line.js';
 
 export type { AuditEvent };

@@ -1,8 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { checkLoopbackListen } from '../config/compile.js';
-import { CredgwError } from '../shared/errors.js';
+import { checkLoopbackListen } from '../config/index.js';
+import { CredgwError } from '../shared/index.js';
 import type { Metrics } from './metrics.js';
 import { computeReadiness, isGatewayStatus, sanitizeStatus, type GatewayStatus, type Readiness } from './status.js';
 

@@ -1,4 +1,4 @@
-import { unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
+import { unrefTimer, type Clock, type TimerHandle } from '../shared/index.js';
 import type { LoopStatus } from './status.js';
 
 /**

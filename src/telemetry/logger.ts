@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from '../config/types.js';
+import type { LogLevel } from '../config/index.js';
 import type PinoPretty from 'pino-pretty';
 
 // Loaded only for a terminal: the daemon under journald never needs it.

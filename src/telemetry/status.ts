@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../shared/errors.js';
+import type { ErrorCode } from '../shared/index.js';
 
 /**
  * The status document: what the running daemon says about itself on

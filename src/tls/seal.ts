@@ -1,5 +1,5 @@
 import { constants, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
-import { CredgwError, type CredgwErrorOptions } from '../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * Sealed delivery (protocol section 5, `recipientKey`): the password is

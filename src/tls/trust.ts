@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import tls, { type PeerCertificate, type ConnectionOptions } from 'node:tls';
-import { CredgwError } from '../shared/errors.js';
+import { CredgwError } from '../shared/index.js';
 import { normalizePin, splitPemBundle, spkiPinFromDer } from './pin.js';
 
 /**

@@ -1,4 +1,4 @@
-import { GatewayError } from '../shared/errors.js';
+import { GatewayError } from '../shared/index.js';
 import type { PmpAccount } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { VaultProfile } from '../config/types.js';
+import type { VaultProfile } from '../config/index.js';
 
 /**
  * How a profile's token travels (protocol section 9): an API user's key as

@@ -1,5 +1,5 @@
-import { GatewayError } from '../shared/errors.js';
-import { isHeaderValue } from '../shared/header-value.js';
+import { GatewayError } from '../shared/index.js';
+import { isHeaderValue } from '../shared/index.js';
 import type { CallOptions } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import { unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
+import { unrefTimer, type Clock, type TimerHandle } from '../shared/index.js';
 
 /**
  * The time-outs of a client's in-flight requests on one Clock timer, not a

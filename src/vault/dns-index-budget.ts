@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../shared/index.js';
 
 /**
  * The vault-call budget of one DNS-name index: a token bucket on the

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Clock, TimerHandle } from '../shared/index.js';
 import { CallBudget } from './dns-index-budget.js';
 import type { IndexTask, TaskQueue } from './dns-index-tasks.js';
 

@@ -1,4 +1,4 @@
-import type { AbortLike } from '../shared/abort.js';
+import type { AbortLike } from '../shared/index.js';
 
 /**
  * Lookups of a DNS-name index that wait: each for its address, until a

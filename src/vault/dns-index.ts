@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { AbortLike } from '../shared/abort.js';
-import type { Clock, TimerHandle } from '../shared/clock.js';
-import { GatewayError, toGatewayError } from '../shared/errors.js';
-import { StateMachine } from '../shared/state-machine.js';
+import type { AbortLike } from '../shared/index.js';
+import type { Clock, TimerHandle } from '../shared/index.js';
+import { GatewayError, toGatewayError } from '../shared/index.js';
+import { StateMachine } from '../shared/index.js';
 import { normalizeAddress } from './dns-index-address.js';
 import {
   DNS_INDEX_TRANSITIONS,

@@ -1,4 +1,4 @@
-import { withSignal, type AbortLike } from '../shared/abort.js';
+import { withSignal, type AbortLike } from '../shared/index.js';
 
 /** Runs `fn` over `items` with at most `limit` at once; the first failure (or abort) stops new work. */
 export async function eachBounded<T>(

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
-import type { VaultHealth } from '../protocol/messages.js';
-import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/clock.js';
-import { GatewayError, type ErrorCode } from '../shared/errors.js';
+import type { VaultHealth } from '../protocol/index.js';
+import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/index.js';
+import { GatewayError, type ErrorCode } from '../shared/index.js';
 import type { VaultClient } from './types.js';
 
 /**

@@ -9,7 +9,7 @@ export {
   type VaultHealthState,
 } from './health-monitor.js';
 /** Re-exported until src/commands imports isPmpId from shared/. */
-export { isPmpId } from '../shared/pmp-id.js';
+export { isPmpId } from '../shared/index.js';
 export { VaultTrust, type TrustMode } from './vault-trust.js';
 export { describeError } from './vault-errors.js';
 export { describeTokenKind, otherTokenKindHint } from './auth-headers.js';

@@ -1,5 +1,5 @@
-import { GatewayError } from '../shared/errors.js';
-import type { Clock } from '../shared/clock.js';
+import { GatewayError } from '../shared/index.js';
+import type { Clock } from '../shared/index.js';
 import type { AccessRequestInput, CallOptions, ListAccountsOptions, VaultClient } from './types.js';
 
 /** What the daemon learns from every real vault call. */

@@ -1,4 +1,4 @@
-import { isPmpId } from '../shared/pmp-id.js';
+import { isPmpId } from '../shared/index.js';
 import type { PmpResource } from './types.js';
 
 /** Exact name first, then a unique case-insensitive match. */

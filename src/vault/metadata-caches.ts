@@ -1,5 +1,5 @@
-import type { Clock } from '../shared/clock.js';
-import { isPmpId } from '../shared/pmp-id.js';
+import type { Clock } from '../shared/index.js';
+import { isPmpId } from '../shared/index.js';
 import type { AccountPage } from './account-pager.js';
 import type { ParsedAccountList } from './pmp-responses.js';
 import { TtlCache } from './ttl-cache.js';

@@ -1,5 +1,5 @@
-import type { AbortLike } from '../shared/abort.js';
-import type { VaultProfile } from '../config/types.js';
+import type { AbortLike } from '../shared/index.js';
+import type { VaultProfile } from '../config/index.js';
 import { checkAccountFlags } from './account-flags.js';
 import { callOrg } from './call-org.js';
 import { API_BASE, assertAccountId, assertResourceId } from './pmp-paths.js';

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
-import type { VaultProfile } from '../config/types.js';
-import { systemClock, type Clock } from '../shared/clock.js';
-import { GatewayError } from '../shared/errors.js';
+import type { VaultProfile } from '../config/index.js';
+import { systemClock, type Clock } from '../shared/index.js';
+import { GatewayError } from '../shared/index.js';
 import { AccountPager, cutPage, type AccountPage, type PageTarget } from './account-pager.js';
 import { callOrg } from './call-org.js';
 import {
@@ -28,7 +28,7 @@ import { PmpTransport } from './pmp-transport.js';
 import { MetadataCaches } from './metadata-caches.js';
 import { PmpAccessCalls } from './pmp-access-calls.js';
 import { checkAccountFlags } from './account-flags.js';
-import type { AbortLike } from '../shared/abort.js';
+import type { AbortLike } from '../shared/index.js';
 import { eachBounded } from './each-bounded.js';
 import { matchResource } from './match-resource.js';
 import type {

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AbortLike } from '../shared/abort.js';
+import type { AbortLike } from '../shared/index.js';
 import type { Dispatcher } from 'undici';
 import type { DeadlineEntry, DeadlineLink, DeadlineQueue } from './deadline-queue.js';
 import { responseTooLargeError } from './vault-errors.js';

@@ -1,5 +1,5 @@
-import { GatewayError } from '../shared/errors.js';
-import { isPmpId } from '../shared/pmp-id.js';
+import { GatewayError } from '../shared/index.js';
+import { isPmpId } from '../shared/index.js';
 import type { PasswordRequest } from './types.js';
 
 /** Re-exported for commands/resolve-resource.ts until it imports isPmpId from shared/. */

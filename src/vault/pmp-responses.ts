@@ -1,5 +1,5 @@
-import { GatewayError } from '../shared/errors.js';
-import { isPmpId } from '../shared/pmp-id.js';
+import { GatewayError } from '../shared/index.js';
+import { isPmpId } from '../shared/index.js';
 import type { AccessRequestState, PmpAccount, PmpResource, RaisedAccessRequest } from './types.js';
 import { pmpFailureToError, redactVaultText, type PmpFailureContext } from './vault-errors.js';
 

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { Pool } from './undici-pool.js';
-import type { VaultProfile } from '../config/types.js';
-import { sleep, type Clock } from '../shared/clock.js';
-import { GatewayError } from '../shared/errors.js';
-import { stripBrackets } from '../shared/url.js';
-import type { AbortLike } from '../shared/abort.js';
-import { isTlsVerificationError } from '../tls/trust.js';
+import type { VaultProfile } from '../config/index.js';
+import { sleep, type Clock } from '../shared/index.js';
+import { GatewayError } from '../shared/index.js';
+import { stripBrackets } from '../shared/index.js';
+import type { AbortLike } from '../shared/index.js';
+import { isTlsVerificationError } from '../tls/index.js';
 import { decodeEnvelope, type PmpEnvelope } from './pmp-responses.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { PmpExchange } from './pmp-exchange.js';

@@ -1,5 +1,5 @@
-import { withSignal, type AbortLike } from '../shared/abort.js';
-import type { Clock } from '../shared/clock.js';
+import { withSignal, type AbortLike } from '../shared/index.js';
+import type { Clock } from '../shared/index.js';
 
 /**
  * A small metadata cache (resource lists, account lists, notes; never

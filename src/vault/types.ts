@@ -1,4 +1,4 @@
-import type { AbortLike } from '../shared/abort.js';
+import type { AbortLike } from '../shared/index.js';
 /**
  * What the rest of credgw sees of a vault: a PMP/PAM360 client per profile.
  * Every method rejects only with GatewayError (codes of protocol section 7);

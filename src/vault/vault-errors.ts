@@ -1,5 +1,5 @@
-import { GatewayError, type ErrorCode } from '../shared/errors.js';
-import { isTlsVerificationError } from '../tls/trust.js';
+import { GatewayError, type ErrorCode } from '../shared/index.js';
+import { isTlsVerificationError } from '../tls/index.js';
 
 /**
  * The one place where what PMP/PAM360 and the network say becomes a

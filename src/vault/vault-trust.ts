@@ -1,10 +1,10 @@
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
-import { GatewayError } from '../shared/errors.js';
-import { describeCertificate } from '../tls/certificates.js';
-import { fetchPresentedCertificate, type InspectOptions, type PresentedCertificate } from '../tls/inspect.js';
-import { normalizePin, spkiPinFromPem } from '../tls/pin.js';
-import { trustedConnectOptions } from '../tls/trust.js';
-import { withSignal, type AbortLike } from '../shared/abort.js';
+import { GatewayError } from '../shared/index.js';
+import { describeCertificate } from '../tls/index.js';
+import { fetchPresentedCertificate, type InspectOptions, type PresentedCertificate } from '../tls/index.js';
+import { normalizePin, spkiPinFromPem } from '../tls/index.js';
+import { trustedConnectOptions } from '../tls/index.js';
+import { withSignal, type AbortLike } from '../shared/index.js';
 
 /**
  * How a vault profile's TLS peer is trusted, for undici's `connect` and for

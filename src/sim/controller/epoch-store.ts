@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { isEpoch, isId, isObject } from '../../protocol/index.js';
-import { CredgwError, type CredgwErrorOptions } from '../../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../../shared/index.js';
 
 /**
  * The last epoch granted per cluster, so that a restarted controller never

@@ -1,7 +1,7 @@
 import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { decodeEvent, isId, isObject, parseIsoTime, type CredentialRotatedData, type EventName } from '../../protocol/index.js';
-import { CredgwError, type CredgwErrorOptions } from '../../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../../shared/index.js';
 
 /**
  * The controller's events on disk, beside the epoch state file

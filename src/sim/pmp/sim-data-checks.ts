@@ -1,4 +1,4 @@
-import { isPmpId } from '../../shared/pmp-id.js';
+import { isPmpId } from '../../shared/index.js';
 import { PmpSimError } from './sim-errors.js';
 
 /**

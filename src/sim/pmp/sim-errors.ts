@@ -1,4 +1,4 @@
-import { CredgwError, type CredgwErrorOptions } from '../../shared/errors.js';
+import { CredgwError, type CredgwErrorOptions } from '../../shared/index.js';
 
 /**
  * Errors of the simulator's own inputs (its data file, an injected fault).
