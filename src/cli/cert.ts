@@ -1,8 +1,6 @@
 import { Command } from 'commander';
-import { stripBrackets } from '../shared/index.js';
-import { describeCertificate, type CertificateInfo } from '../tls/index.js';
-import { fetchPresentedCertificate, type PresentedCertificate } from '../tls/index.js';
-import { CredgwError } from '../shared/index.js';
+import { CredgwError, stripBrackets } from '../shared/index.js';
+import { type CertificateInfo, describeCertificate, fetchPresentedCertificate, type PresentedCertificate } from '../tls/index.js';
 import { UsageError, type CliContext } from './cli-context.js';
 import { findProfile } from './vault.js';
 

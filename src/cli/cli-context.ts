@@ -2,10 +2,8 @@ import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import { CommanderError, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { readSecret } from '../config/index.js';
-import type { SecretRef } from '../config/index.js';
-import { configFile, resolveConfigDir, type ConfigFile } from '../config/index.js';
-import type { ConfigStore } from '../config/index.js';
+import { configFile, type ConfigFile, readSecret, resolveConfigDir } from '../config/index.js';
+import type { ConfigStore, SecretRef } from '../config/index.js';
 import { CredgwError, GatewayError, type CredgwErrorOptions } from '../shared/index.js';
 import { createLogger } from '../telemetry/index.js';
 

@@ -1,15 +1,26 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
-import { compileConfig, validateConfig } from '../config/index.js';
-import { ConfigError } from '../config/index.js';
-import { CREDENTIAL_ID, CREDENTIALS_SUBDIR } from '../config/index.js';
-import { KeyPathError, parseCliValue, parseKeyPath, setAtPath, unsetAtPath } from '../config/index.js';
-import { describeSecretRef, readSecret, secretSource, SecretError, secretUses } from '../config/index.js';
-import type { GatewayConfig } from '../config/index.js';
-import type { RawConfig } from '../config/index.js';
-import { startingConfig } from '../config/index.js';
-import { readConfigFile } from '../config/index.js';
+import {
+  compileConfig,
+  ConfigError,
+  CREDENTIAL_ID,
+  CREDENTIALS_SUBDIR,
+  describeSecretRef,
+  KeyPathError,
+  parseCliValue,
+  parseKeyPath,
+  readConfigFile,
+  readSecret,
+  SecretError,
+  secretSource,
+  secretUses,
+  setAtPath,
+  startingConfig,
+  unsetAtPath,
+  validateConfig,
+} from '../config/index.js';
+import type { GatewayConfig, RawConfig } from '../config/index.js';
 import { CredgwError } from '../shared/index.js';
 import { EXIT_FAILURE, UsageError, type CliContext } from './cli-context.js';
 import { exampleConfigPath, exampleConfigText } from './example-config.js';

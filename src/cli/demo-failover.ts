@@ -1,5 +1,4 @@
-import { sleep } from '../shared/index.js';
-import { withSignal } from '../shared/index.js';
+import { sleep, withSignal } from '../shared/index.js';
 import type { GetPasswordParams } from '../protocol/index.js';
 import type { ClusterSnapshot, CommandResultBody } from '../sim/controller/index.js';
 import type { ApiAnswer } from './demo-api.js';

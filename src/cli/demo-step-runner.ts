@@ -1,6 +1,5 @@
-import { withSignal } from '../shared/index.js';
+import { CredgwError, type CredgwErrorOptions, withSignal } from '../shared/index.js';
 import type { Clock } from '../shared/index.js';
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 import { detailLine, formatMs, stepLine, type StepRecord } from './demo-output.js';
 import type { ManagedProcess } from './demo-supervisor.js';
 

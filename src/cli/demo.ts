@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { claimSignals } from '../shared/index.js';
+import { claimSignals, type Clock, CredgwError, systemClock, unrefTimer } from '../shared/index.js';
 import { Command, Option } from 'commander';
-import { systemClock, unrefTimer, type Clock } from '../shared/index.js';
-import { CredgwError } from '../shared/index.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliContext } from './cli-context.js';
 import { formatMs } from './demo-output.js';
 import { defaultCliEntry } from './self-command.js';

@@ -3,8 +3,7 @@ import { ConfigError } from '../config/index.js';
 import type { GatewayConfig } from '../config/index.js';
 import { startDaemon } from '../daemon/index.js';
 import { LinkConfigError } from '../link/index.js';
-import { AuditTargetError } from '../telemetry/index.js';
-import { createLogger } from '../telemetry/index.js';
+import { AuditTargetError, createLogger } from '../telemetry/index.js';
 import { CredgwError } from '../shared/index.js';
 import { EXIT_FAILURE, formatError, type CliContext } from './cli-context.js';
 

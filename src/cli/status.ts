@@ -1,10 +1,7 @@
 import { Command } from 'commander';
-import { ConfigError } from '../config/index.js';
-import { DEFAULT_TELEMETRY_LISTEN } from '../config/index.js';
-import { readConfigFile } from '../config/index.js';
-import { fetchGatewayStatus } from '../telemetry/index.js';
+import { ConfigError, DEFAULT_TELEMETRY_LISTEN, readConfigFile } from '../config/index.js';
+import { computeReadiness, fetchGatewayStatus } from '../telemetry/index.js';
 import type { EventsStatus, GatewayStatus } from '../telemetry/index.js';
-import { computeReadiness } from '../telemetry/index.js';
 import { CredgwError } from '../shared/index.js';
 import { UsageError, type CliContext } from './cli-context.js';
 import { table } from './table.js';

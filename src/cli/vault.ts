@@ -1,14 +1,9 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { validateConfig } from '../config/index.js';
-import { DEFAULT_APP_NAME } from '../config/index.js';
-import type { RawVaultProfile } from '../config/index.js';
-import { describeSecretRef, isSecretRef } from '../config/index.js';
-import type { GatewayConfig, VaultProfile } from '../config/index.js';
-import { CredgwError, GatewayError } from '../shared/index.js';
-import { isHeaderValue } from '../shared/index.js';
-import { isValidPin, normalizePin } from '../tls/index.js';
-import { readCaFile } from '../tls/index.js';
+import { DEFAULT_APP_NAME, describeSecretRef, isSecretRef, validateConfig } from '../config/index.js';
+import type { GatewayConfig, RawVaultProfile, VaultProfile } from '../config/index.js';
+import { CredgwError, GatewayError, isHeaderValue } from '../shared/index.js';
+import { isValidPin, normalizePin, readCaFile } from '../tls/index.js';
 import type { PmpAccount, ResourceDirectory, VaultClient } from '../vault/index.js';
 import { testVaultConnection } from '../diagnose/index.js';
 import { createVaultClient } from '../vault/index.js';

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { BUILD_INFO, runningAsBinary } from '../shared/index.js';
-import { VERSION } from '../shared/index.js';
+import { BUILD_INFO, runningAsBinary, VERSION } from '../shared/index.js';
 import type { CliContext } from './cli-context.js';
 
 /** What `credgw version` reports: enough to tell two builds and their runtimes apart in a support ticket. */

@@ -1,6 +1,6 @@
 import type { CheckInPasswordData, CheckInPasswordParams } from '../protocol/index.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
-import { addressResource, knownResource, lookupResource, mappedOrg, mappedResource, type ResolvedResource } from './resolve-resource.js';
+import { resolveCommandResource } from './resolve-resource.js';
 
 /**
  * checkInPassword (protocol section 10): gives an exclusively checked-out
@@ -31,18 +31,7 @@ export const checkInPasswordCommand: CommandSpec<CheckInPasswordParams> = {
 export async function checkInPassword(params: CheckInPasswordParams, ctx: CommandContext): Promise<CheckInPasswordData> {
   const lease = lookupVault(ctx, params.vault);
   const { profile, client } = lease;
-  const byAddress = addressResource(params.resource, lease, ctx);
-  let resource: ResolvedResource;
-  let orgName: string | undefined;
-  if (byAddress) {
-    // Settled before the organisation is read, so a missing one cannot leave the lookup's rejection unhandled.
-    resource = await byAddress;
-    orgName = mappedOrg(params.resource, profile);
-  } else {
-    const ref = mappedResource(params.resource, profile, ctx);
-    orgName = mappedOrg(params.resource, profile);
-    resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx, orgName));
-  }
+  const { resource, orgName } = await resolveCommandResource(params.resource, lease, ctx);
   checkNotAborted(ctx.signal);
   await client.checkIn(resource.id, params.accountId, { signal: ctx.signal, orgName });
   ctx.pendingRequests.forget(profile.name, params.accountId);

@@ -1,8 +1,6 @@
 import type { Logger } from 'pino';
 import type { CommandMessage, RejectedCommand, ResultDelivery, ResultMessage } from '../protocol/index.js';
-import { elapsedMs, isoTime, type Clock } from '../shared/index.js';
-import { CommandAbort } from '../shared/index.js';
-import { GatewayError } from '../shared/index.js';
+import { type Clock, CommandAbort, elapsedMs, GatewayError, isoTime } from '../shared/index.js';
 import type { AuditFacts, CommandContext } from './command-context.js';
 import { auditParams, executeCommand } from './command-table.js';
 import { PendingRequests } from './pending-requests.js';

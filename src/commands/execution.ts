@@ -1,7 +1,5 @@
 import type { CommandMessage, ResultMessage } from '../protocol/index.js';
-import type { CommandAbort } from '../shared/index.js';
-import type { TimerHandle } from '../shared/index.js';
-import type { GatewayError } from '../shared/index.js';
+import type { CommandAbort, GatewayError, TimerHandle } from '../shared/index.js';
 import type { AuditFacts } from './command-context.js';
 import type { ReplyPort } from './ports.js';
 

@@ -1,7 +1,7 @@
 import type { AccountSummary, ListAccountsData, ListAccountsParams } from '../protocol/index.js';
 import { checkNotAborted, lookupVault, type AuditFacts, type CommandContext, type CommandSpec } from './command-context.js';
 import type { VaultAccount, VaultAccountList } from './ports.js';
-import { addressResource, knownResource, lookupResource, mappedOrg, mappedResource, type ResolvedResource } from './resolve-resource.js';
+import { resolveCommandResource } from './resolve-resource.js';
 
 /**
  * listAccounts (protocol section 5): the accounts of the mapped PMP resource.
@@ -31,18 +31,7 @@ export const listAccountsCommand: CommandSpec<ListAccountsParams> = {
 export async function listAccounts(params: ListAccountsParams, ctx: CommandContext): Promise<ListAccountsData> {
   const lease = lookupVault(ctx, params.vault);
   const { profile, client } = lease;
-  const byAddress = addressResource(params.resource, lease, ctx);
-  let resource: ResolvedResource;
-  let orgName: string | undefined;
-  if (byAddress) {
-    // Settled before the organisation is read, so a missing one cannot leave the lookup's rejection unhandled.
-    resource = await byAddress;
-    orgName = mappedOrg(params.resource, profile);
-  } else {
-    const ref = mappedResource(params.resource, profile, ctx);
-    orgName = mappedOrg(params.resource, profile);
-    resource = knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx, orgName));
-  }
+  const { resource, orgName } = await resolveCommandResource(params.resource, lease, ctx);
   const verdict = ctx.policy.resourceAllowed(resource);
   if (verdict === 'no') ctx.policy.assertResource(resource);
   checkNotAborted(ctx.signal);

@@ -1,6 +1,5 @@
 import type { ResultDelivery, ResultMessage } from '../protocol/index.js';
-import type { AbortLike } from '../shared/index.js';
-import type { AuditEvent } from '../shared/index.js';
+import type { AbortLike, AuditEvent } from '../shared/index.js';
 
 export type { AuditEvent };
 

@@ -1,7 +1,5 @@
 import type { ResourceRef } from '../protocol/index.js';
-import { GatewayError } from '../shared/index.js';
-import { isHeaderValue } from '../shared/index.js';
-import { isPmpId } from '../shared/index.js';
+import { GatewayError, isHeaderValue, isPmpId } from '../shared/index.js';
 import { checkNotAborted, type AuditFacts, type CommandContext } from './command-context.js';
 import type { CommandProfile, VaultLease, VaultPort } from './ports.js';
 
@@ -141,4 +139,22 @@ export function lookupResource(ref: string, vault: VaultPort, ctx: ResolveContex
     ctx.facts.resourceId = found.id;
     return { ref, id: found.id, name: found.name };
   });
+}
+
+/** The resource and organisation of a command that names one resource (listAccounts, checkInPassword): by address, else by attribute. */
+export async function resolveCommandResource(
+  resource: ResourceRef,
+  lease: VaultLease,
+  ctx: ResolveContext,
+): Promise<{ resource: ResolvedResource; orgName: string | undefined }> {
+  const { profile, client } = lease;
+  const byAddress = addressResource(resource, lease, ctx);
+  if (byAddress) {
+    // Settled before the organisation is read, so a missing one cannot leave the lookup's rejection unhandled.
+    const found = await byAddress;
+    return { resource: found, orgName: mappedOrg(resource, profile) };
+  }
+  const ref = mappedResource(resource, profile, ctx);
+  const orgName = mappedOrg(resource, profile);
+  return { resource: knownResource(ref, ctx.facts) ?? (await lookupResource(ref, client, ctx, orgName)), orgName };
 }

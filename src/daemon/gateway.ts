@@ -2,19 +2,28 @@ import type { Logger } from 'pino';
 import { Dispatcher, type CommandOutcome, type ServingRole } from '../commands/index.js';
 import type { GatewayConfig, SecretRef } from '../config/index.js';
 import { readSecret as defaultReadSecret } from '../config/index.js';
-import { mayServe } from '../ha/index.js';
-import { RoleManager } from '../ha/index.js';
+import { mayServe, RoleManager } from '../ha/index.js';
 import { resolveStateDir, type StateDir } from '../events/index.js';
 import { ControllerLink } from '../link/index.js';
-import { CAPABILITIES, CAPABILITY_RESOURCE_BY_ADDRESS, CAPABILITY_ROTATION_EVENTS, type EventMessage, type HealthMessage } from '../protocol/index.js';
-import { systemClock, type Clock } from '../shared/index.js';
-import { StateMachine } from '../shared/index.js';
-import { VERSION } from '../shared/index.js';
-import { createAuditSink, type AuditEvent, type AuditLog } from '../telemetry/index.js';
-import { startTelemetryServer, type TelemetryServer } from '../telemetry/index.js';
-import { LivenessMonitor } from '../telemetry/index.js';
-import { Metrics } from '../telemetry/index.js';
-import { safeUrl, type GatewayStatus } from '../telemetry/index.js';
+import {
+  CAPABILITIES,
+  CAPABILITY_RESOURCE_BY_ADDRESS,
+  CAPABILITY_ROTATION_EVENTS,
+  type EventMessage,
+  type HealthMessage,
+} from '../protocol/index.js';
+import { type Clock, StateMachine, systemClock, VERSION } from '../shared/index.js';
+import {
+  type AuditEvent,
+  type AuditLog,
+  createAuditSink,
+  type GatewayStatus,
+  LivenessMonitor,
+  Metrics,
+  safeUrl,
+  startTelemetryServer,
+  type TelemetryServer,
+} from '../telemetry/index.js';
 import { LIFECYCLE_TRANSITIONS, type Lifecycle } from './lifecycle.js';
 import { dnsIndexStatus } from './dns-index-status.js';
 import { recipientSealer } from './recipient-sealer.js';

@@ -17,8 +17,7 @@ import {
 import { parseIsoTime, type EventMessage } from '../protocol/index.js';
 import type { Clock } from '../shared/index.js';
 import { GatewayError } from '../shared/index.js';
-import type { EventMetricsSnapshot } from '../telemetry/index.js';
-import type { EventsStatus } from '../telemetry/index.js';
+import type { EventMetricsSnapshot, EventsStatus } from '../telemetry/index.js';
 
 /** What rotation events need of the vault set. */
 export interface RotationVaults {

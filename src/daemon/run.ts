@@ -1,11 +1,7 @@
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/index.js';
-import type { ConfigFile } from '../config/index.js';
-import { readSecret } from '../config/index.js';
-import type { GatewayConfig } from '../config/index.js';
-import { claimSignals } from '../shared/index.js';
-import { systemClock, type Clock, type TimerHandle } from '../shared/index.js';
-import { VERSION } from '../shared/index.js';
+import { ConfigError, readSecret } from '../config/index.js';
+import type { ConfigFile, GatewayConfig } from '../config/index.js';
+import { claimSignals, type Clock, systemClock, type TimerHandle, VERSION } from '../shared/index.js';
 import { Gateway, type GatewayDeps } from './gateway.js';
 import { createSystemdNotifier, systemdStatusLine, type SystemdNotifier } from './systemd-notify.js';
 

@@ -2,10 +2,18 @@ import type { Logger } from 'pino';
 import type { SecretRef, VaultProfile } from '../config/index.js';
 import type { VaultLease, VaultRegistry } from '../commands/index.js';
 import type { Clock } from '../shared/index.js';
-import { createVaultClient, DnsIndex, needsDnsIndex, VaultHealthMonitor, type VaultHealthState } from '../vault/index.js';
+import {
+  createVaultClient,
+  DnsIndex,
+  type InstrumentedVault,
+  instrumentVault,
+  needsDnsIndex,
+  type VaultCallObserver,
+  VaultHealthMonitor,
+  type VaultHealthState,
+} from '../vault/index.js';
 import type { VaultHealth } from '../protocol/index.js';
 import { CachedSecret } from '../config/index.js';
-import { instrumentVault, type InstrumentedVault, type VaultCallObserver } from '../vault/index.js';
 import type { VaultMetadataCache } from '../vault/index.js';
 
 /**

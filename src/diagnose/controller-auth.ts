@@ -2,8 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { upgrade, type UpgradeRefusal } from '../link/index.js';
 import { SUBPROTOCOL } from '../protocol/index.js';
-import { unrefTimer, type Clock, type TimerHandle } from '../shared/index.js';
-import { VERSION } from '../shared/index.js';
+import { type Clock, type TimerHandle, unrefTimer, VERSION } from '../shared/index.js';
 import type { CheckLevel } from './check.js';
 
 /** The controller's answer to the upgrade: the auth line, and its status and Date for the clock check. */

@@ -2,7 +2,15 @@ import { lookup } from 'node:dns/promises';
 import { isIP, type Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { ControllerConfig, GatewayConfig } from '../config/index.js';
-import { controllerTlsOptions, effectivePort, openRawSocket, redactProxy, resolveProxy, startTls, type ProxyTarget } from '../link/index.js';
+import {
+  controllerTlsOptions,
+  effectivePort,
+  openRawSocket,
+  redactProxy,
+  resolveProxy,
+  startTls,
+  type ProxyTarget,
+} from '../link/index.js';
 import type { Clock } from '../shared/index.js';
 import { stripBrackets } from '../shared/index.js';
 import { derToPem, describeCertificate, fetchPresentedCertificate, type CertificateInfo } from '../tls/index.js';

@@ -2,15 +2,20 @@ import { constants as fsConstants, readFileSync, statSync, type Stats } from 'no
 import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { ConfigError } from '../config/index.js';
-import { describeSecretRef, isSecretRef, readSecret, SecretError, secretUses } from '../config/index.js';
-import { openConfigStore, readConfigFile } from '../config/index.js';
+import {
+  ConfigError,
+  describeSecretRef,
+  isSecretRef,
+  openConfigStore,
+  readConfigFile,
+  readSecret,
+  SecretError,
+  secretUses,
+} from '../config/index.js';
 import type { GatewayConfig, VaultProfile } from '../config/index.js';
-import { systemClock, type Clock } from '../shared/index.js';
-import { VERSION } from '../shared/index.js';
+import { type Clock, systemClock, VERSION } from '../shared/index.js';
 import { redactUrlCredentials } from '../link/index.js';
-import { describeCertificate } from '../tls/index.js';
-import { readCaFile } from '../tls/index.js';
+import { describeCertificate, readCaFile } from '../tls/index.js';
 import { fetchGatewayStatus, TelemetryError } from '../telemetry/index.js';
 import type { CheckLevel, CheckResult } from './check.js';
 import { CERT_EXPIRY_WARN_MS, checkController, rememberProxySecret, type ControllerProbeContext } from './controller.js';

@@ -3,12 +3,8 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { VaultProfile } from '../config/index.js';
-import { systemClock, type Clock } from '../shared/index.js';
-import { GatewayError } from '../shared/index.js';
-import { stripBrackets } from '../shared/index.js';
-import { describeCertificate } from '../tls/index.js';
-import { fetchPresentedCertificate } from '../tls/index.js';
-import { derToPem } from '../tls/index.js';
+import { type Clock, GatewayError, stripBrackets, systemClock } from '../shared/index.js';
+import { derToPem, describeCertificate, fetchPresentedCertificate } from '../tls/index.js';
 import { createVaultClient, describeError, describeTokenKind, otherTokenKindHint, VaultTrust } from '../vault/index.js';
 
 /**

@@ -4,10 +4,18 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { RawData } from 'ws';
 import type { ControllerConfig } from '../config/index.js';
-import { CAPABILITIES, CloseCode, PROTOCOL_VERSION, WELCOME_TIMEOUT_MS, type GatewayMessage, type HelloMessage, type VaultHealth, type WelcomeMessage } from '../protocol/index.js';
+import {
+  CAPABILITIES,
+  CloseCode,
+  PROTOCOL_VERSION,
+  WELCOME_TIMEOUT_MS,
+  type GatewayMessage,
+  type HelloMessage,
+  type VaultHealth,
+  type WelcomeMessage,
+} from '../protocol/index.js';
 import type { Clock, TimerHandle } from '../shared/index.js';
-import { StateMachine } from '../shared/index.js';
-import { stripBrackets } from '../shared/index.js';
+import { StateMachine, stripBrackets } from '../shared/index.js';
 import { BACKOFF_RESET_AFTER_MS, DEFAULT_BACKOFF, ReconnectBackoff } from './backoff.js';
 import { brief, controllerTlsOptions, openControllerSocket, readControllerToken } from './dial.js';
 import { FAILURE_LOG } from './failure-log.js';

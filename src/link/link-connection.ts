@@ -20,7 +20,13 @@ import {
 import type { Clock } from '../shared/index.js';
 import { isTlsVerificationError } from '../tls/index.js';
 import { failureFromClose } from './close-failure.js';
-import { checkConnectionTransition, illegalConnectionTransition, reached, type ConnectionState, type ConnectionStateKind } from './connection-state.js';
+import {
+  checkConnectionTransition,
+  illegalConnectionTransition,
+  reached,
+  type ConnectionState,
+  type ConnectionStateKind,
+} from './connection-state.js';
 import { brief, upgrade, type UpgradeRequest } from './dial.js';
 import { Heartbeat } from './heartbeat.js';
 import { LinkError } from './link-errors.js';

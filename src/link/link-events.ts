@@ -1,4 +1,12 @@
-import type { CommandMessage, GatewayMessage, RejectedCommand, ResultDelivery, ResultMessage, RoleMessage, WelcomeMessage } from '../protocol/index.js';
+import type {
+  CommandMessage,
+  GatewayMessage,
+  RejectedCommand,
+  ResultDelivery,
+  ResultMessage,
+  RoleMessage,
+  WelcomeMessage,
+} from '../protocol/index.js';
 import type { LinkFailureCode } from './link-errors.js';
 import type { LinkState } from './link-state.js';
 

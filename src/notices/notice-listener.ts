@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { isoTime, type Clock, type TimerHandle } from '../shared/index.js';
+import { type Clock, CredgwError, type CredgwErrorOptions, isoTime, type TimerHandle } from '../shared/index.js';
 import { spkiPinFromPem } from '../tls/index.js';
 import { AddressAllowList, normalizeAddress } from './address-allow-list.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.js';
@@ -12,7 +12,6 @@ import { decodeNoticeBody } from './notice-body.js';
 import { NOTICE_ERROR_STATUS, refusal, type NoticeErrorCode, type NoticeRefusal } from './notice-errors.js';
 import type { NoticeRecorder, NoticeVaults } from './notice.js';
 import { RateLimiter } from './rate-limiter.js';
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * The notice listener (protocol section 12): HTTPS, one route,

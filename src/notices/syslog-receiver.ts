@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import net, { isIPv6, type AddressInfo, type Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { isoTime, type Clock, type TimerHandle } from '../shared/index.js';
+import { type Clock, CredgwError, type CredgwErrorOptions, isoTime, type TimerHandle } from '../shared/index.js';
 import { AddressAllowList, normalizeAddress } from './address-allow-list.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { LogThrottle } from './log-throttle.js';
@@ -11,7 +11,6 @@ import { Pam360AuditRecognizer, type AuditRules } from './pam360-audit.js';
 import { SyslogFramer, SyslogFramingError } from './syslog-framer.js';
 import { parseSyslog } from './syslog-message.js';
 import { bsdTimeToUtcMs } from './vault-time.js';
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * The syslog receiver (`notices.syslog`): PAM360's SIEM integration sends

@@ -1,5 +1,13 @@
 import type { Decoded, ProtocolViolation } from './decoded.js';
-import { EVENT_NAMES, EVENT_SOURCES, type AckMessage, type CredentialRotatedData, type EventMessage, type EventName, type EventSource } from './messages.js';
+import {
+  EVENT_NAMES,
+  EVENT_SOURCES,
+  type AckMessage,
+  type CredentialRotatedData,
+  type EventMessage,
+  type EventName,
+  type EventSource,
+} from './messages.js';
 import { isId, isNonEmptyString, isObject } from './validate.js';
 
 /**

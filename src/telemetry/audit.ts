@@ -2,8 +2,7 @@ import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { AuditEvent } from '../shared/index.js';
-import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/index.js';
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
+import { type Clock, CredgwError, type CredgwErrorOptions, systemClock, type TimerHandle, unrefTimer } from '../shared/index.js';
 import { auditLineBound, auditLineBytes, writeAuditLine } from './audit-line.js';
 
 export type { AuditEvent };

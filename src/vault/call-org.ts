@@ -1,5 +1,4 @@
-import { GatewayError } from '../shared/index.js';
-import { isHeaderValue } from '../shared/index.js';
+import { GatewayError, isHeaderValue } from '../shared/index.js';
 import type { CallOptions } from './types.js';
 
 /**

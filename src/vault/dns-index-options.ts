@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { VaultProfile } from '../config/index.js';
-import type { Clock } from '../shared/index.js';
-import type { TransitionTable } from '../shared/index.js';
+import type { Clock, TransitionTable } from '../shared/index.js';
 import type { ResourceDirectory } from './types.js';
 
 /** The options, states and answers of a DNS-name index (dns-index.ts). */

@@ -1,8 +1,6 @@
 import type { Logger } from 'pino';
-import type { AbortLike } from '../shared/index.js';
-import type { Clock, TimerHandle } from '../shared/index.js';
-import { GatewayError, toGatewayError } from '../shared/index.js';
-import { StateMachine } from '../shared/index.js';
+import type { AbortLike, Clock, TimerHandle } from '../shared/index.js';
+import { GatewayError, StateMachine, toGatewayError } from '../shared/index.js';
 import { normalizeAddress } from './dns-index-address.js';
 import {
   DNS_INDEX_TRANSITIONS,

@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import type { VaultHealth } from '../protocol/index.js';
-import { systemClock, unrefTimer, type Clock, type TimerHandle } from '../shared/index.js';
-import { GatewayError, type ErrorCode } from '../shared/index.js';
+import { type Clock, type ErrorCode, GatewayError, systemClock, type TimerHandle, unrefTimer } from '../shared/index.js';
 import type { VaultClient } from './types.js';
 
 /**

@@ -1,7 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { VaultProfile } from '../config/index.js';
-import { systemClock, type Clock } from '../shared/index.js';
-import { GatewayError } from '../shared/index.js';
+import { type Clock, GatewayError, systemClock } from '../shared/index.js';
 import { AccountPager, cutPage, type AccountPage, type PageTarget } from './account-pager.js';
 import { callOrg } from './call-org.js';
 import {

@@ -1,5 +1,4 @@
-import { GatewayError } from '../shared/index.js';
-import { isPmpId } from '../shared/index.js';
+import { GatewayError, isPmpId } from '../shared/index.js';
 import type { PasswordRequest } from './types.js';
 
 /** Re-exported for commands/resolve-resource.ts until it imports isPmpId from shared/. */

@@ -1,5 +1,4 @@
-import { GatewayError } from '../shared/index.js';
-import { isPmpId } from '../shared/index.js';
+import { GatewayError, isPmpId } from '../shared/index.js';
 import type { AccessRequestState, PmpAccount, PmpResource, RaisedAccessRequest } from './types.js';
 import { pmpFailureToError, redactVaultText, type PmpFailureContext } from './vault-errors.js';
 

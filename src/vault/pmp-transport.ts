@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
 import { Pool } from './undici-pool.js';
 import type { VaultProfile } from '../config/index.js';
-import { sleep, type Clock } from '../shared/index.js';
-import { GatewayError } from '../shared/index.js';
-import { stripBrackets } from '../shared/index.js';
+import { type Clock, GatewayError, sleep, stripBrackets } from '../shared/index.js';
 import type { AbortLike } from '../shared/index.js';
 import { isTlsVerificationError } from '../tls/index.js';
 import { decodeEnvelope, type PmpEnvelope } from './pmp-responses.js';

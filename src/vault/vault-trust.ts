@@ -1,10 +1,14 @@
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
-import { GatewayError } from '../shared/index.js';
-import { describeCertificate } from '../tls/index.js';
-import { fetchPresentedCertificate, type InspectOptions, type PresentedCertificate } from '../tls/index.js';
-import { normalizePin, spkiPinFromPem } from '../tls/index.js';
-import { trustedConnectOptions } from '../tls/index.js';
-import { withSignal, type AbortLike } from '../shared/index.js';
+import { type AbortLike, GatewayError, withSignal } from '../shared/index.js';
+import {
+  describeCertificate,
+  fetchPresentedCertificate,
+  type InspectOptions,
+  normalizePin,
+  type PresentedCertificate,
+  spkiPinFromPem,
+  trustedConnectOptions,
+} from '../tls/index.js';
 
 /**
  * How a vault profile's TLS peer is trusted, for undici's `connect` and for

@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import { MIN_COMMAND_TIMEOUT_MS, PROTOCOL_VERSION, type HealthMessage, type HelloMessage, type ResultMessage } from '../../protocol/index.js';
+import {
+  MIN_COMMAND_TIMEOUT_MS,
+  PROTOCOL_VERSION,
+  type HealthMessage,
+  type HelloMessage,
+  type ResultMessage,
+} from '../../protocol/index.js';
 import { arbitrate, type ArbiterEffect, type ArbiterEvent, type LeaveReason } from './arbiter.js';
 import { clusterSnapshot, newClusterRuntime, type ClusterRuntime, type PeerEntry, type PendingCommand } from './cluster-runtime.js';
 import { apiError, checkSubmission } from './command-intake.js';

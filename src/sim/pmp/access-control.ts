@@ -3,7 +3,15 @@ import { StateMachine, type Clock, type TransitionTable } from '../../shared/ind
 import { accessAnswers, listTime, type AccessControlAnswers, type AccessRequestState } from './access-answers.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { PmpCaller } from './auth.js';
-import { MSG, OP, passwordAnswer, successAnswer, type CompiledAccount, type CompiledResource, type CompiledResponses } from './responses.js';
+import {
+  MSG,
+  OP,
+  passwordAnswer,
+  successAnswer,
+  type CompiledAccount,
+  type CompiledResource,
+  type CompiledResponses,
+} from './responses.js';
 import { PmpSimError } from './sim-errors.js';
 
 /**
