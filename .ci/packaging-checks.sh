@@ -175,7 +175,8 @@ for want in '/usr/bin/credgw -rwxr-xr-x root:root' \
   '/usr/lib/systemd/system-generators/credgw-credentials-compat -rwxr-xr-x root:root' \
   '/etc/logrotate.d/credgw -rw-r--r-- root:root' \
   '/etc/credgw drwxr-x--- root:credgw' '/etc/credgw/credentials drwxr-x--- root:credgw' \
-  '/var/lib/credgw drwxr-x--- credgw:credgw' '/var/log/credgw drwxr-x--- credgw:credgw'; do
+  '/var/lib/credgw drwxr-x--- credgw:credgw' '/var/log/credgw drwxr-x--- credgw:credgw' \
+  '/usr/share/credgw/reset-listener/credgw-notify.sh -rwxr-xr-x root:root'; do
   grep -qxF "$want" "$WORK/rpm-files" || { cat "$WORK/rpm-files" >&2; fail ".rpm: no '$want'"; }
 done
 rpm -qp --scripts "$RPM" 2>/dev/null | grep -q 'useradd -r -g credgw' || fail ".rpm: no %pre creating user credgw"

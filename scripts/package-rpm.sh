@@ -61,6 +61,10 @@ bash "$SRC/installer/install.sh" --root "$STAGE" --binary "$BINARY" --files-only
 mkdir -p "$STAGE/usr/lib"
 mv "$STAGE/lib/systemd" "$STAGE/usr/lib/systemd"
 rmdir "$STAGE/lib"
+# The vault host's reset-listener scripts, as the .deb ships them (docs/pmp-admin.md).
+install -d "$STAGE/usr/share/credgw/reset-listener"
+install -m 0755 "$SRC/contrib/reset-listener/credgw-notify.sh" "$STAGE/usr/share/credgw/reset-listener/"
+install -m 0644 "$SRC/contrib/reset-listener/credgw-notify.ps1" "$SRC/contrib/reset-listener/credgw-notify.conf.example" "$STAGE/usr/share/credgw/reset-listener/"
 # The .deb's copyright file, as the package's license file: credgw, Node.js
 # and the npm packages bundled into the binary.
 LIC=$STAGE/usr/share/licenses/$NAME
@@ -92,7 +96,7 @@ done >"$WORK/files"
 # Directories that are the package's own (not the system's), and the
 # service's (rpm -V checks their owner and mode; an erase keeps them while
 # they hold config, tokens, state or audit files, as dpkg -r does).
-printf '%%dir %s\n' /usr/share/doc/$NAME /usr/share/doc/$NAME/examples /usr/share/licenses/$NAME >>"$WORK/files"
+printf '%%dir %s\n' /usr/share/doc/$NAME /usr/share/doc/$NAME/examples /usr/share/licenses/$NAME /usr/share/$NAME /usr/share/$NAME/reset-listener >>"$WORK/files"
 printf '%%dir %%attr(0750,%s) %s\n' root,credgw /etc/credgw root,credgw /etc/credgw/credentials \
   credgw,credgw /var/lib/credgw credgw,credgw /var/log/credgw >>"$WORK/files"
 mkdir -p "$STAGE/etc/credgw/credentials" "$STAGE/var/lib/credgw" "$STAGE/var/log/credgw"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds build/tar/credgw-<version>-linux-<arch>.tar.gz: the binary, the unit,
 # install.sh (which installs the binary found beside it) and what it installs
-# with it (generator, logrotate, man page, example config), plus the SBOM.
+# with it (generator, logrotate, man page, example config), the vault host's
+# reset-listener scripts, plus the SBOM.
 #
 #   scripts/package-tar.sh [--arch x64|arm64] [--out DIR]
 set -euo pipefail
@@ -29,6 +30,10 @@ install -m 0755 "$BINARY" "$D/credgw"
 install -m 0755 "$SRC/installer/install.sh" "$SRC/installer/uninstall.sh" "$SRC/installer/credgw-credentials-compat" "$D/"
 install -m 0644 "$SRC/systemd/credgw.service" "$SRC/installer/credgw.logrotate" "$SRC/installer/credgw.1" \
   "$SRC/config/credgw.example.json" "$D/"
+# The vault host's reset-listener scripts (docs/pmp-admin.md); install.sh leaves them here.
+install -d "$D/reset-listener"
+install -m 0755 "$SRC/contrib/reset-listener/credgw-notify.sh" "$D/reset-listener/"
+install -m 0644 "$SRC/contrib/reset-listener/credgw-notify.ps1" "$SRC/contrib/reset-listener/credgw-notify.conf.example" "$D/reset-listener/"
 find "$D" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 mkdir -p "$OUT"
 TAR=$OUT/$NAME.tar.gz
