@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import { CommanderError, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { configFile, type ConfigFile, readSecret, resolveConfigDir } from '../config/index.js';
+import { configFile, type ConfigFile, loadConfigStoreModule, readSecret, resolveConfigDir } from '../config/index.js';
 import type { ConfigStore, SecretRef } from '../config/index.js';
 import { CredgwError, GatewayError, type CredgwErrorOptions } from '../shared/index.js';
 import { createLogger } from '../telemetry/index.js';
@@ -42,11 +42,11 @@ export class UsageError extends CredgwError<'USAGE'> {
   }
 }
 
-let storeModule: typeof import('../config/index.js') | undefined;
+let storeModule: Awaited<ReturnType<typeof loadConfigStoreModule>> | undefined;
 
 /** Loads the conf-backed config store module (once) for commands that write config.json. */
 export async function loadConfigStore(): Promise<void> {
-  storeModule ??= await import('../config/index.js');
+  storeModule ??= await loadConfigStoreModule();
 }
 
 export class CliContext {

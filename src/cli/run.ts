@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { Command } from 'commander';
 import { ConfigError } from '../config/index.js';
 import type { GatewayConfig } from '../config/index.js';
@@ -37,6 +38,7 @@ export function runCommand(ctx: CliContext): Command {
         return;
       }
       const logger = createLogger({ level: config.telemetry.logLevel });
+      keepWasmOnBaselineTier();
       try {
         await startDaemon({ config, store, logger, env: ctx.io.env, stateDir: opts.stateDir, cwd: process.cwd() });
       } catch (err) {
@@ -53,4 +55,17 @@ export function runCommand(ctx: CliContext): Command {
         ctx.exitCode = EXIT_FAILURE;
       }
     });
+}
+
+/**
+ * undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it
+ * with its baseline compiler (Liftoff) and, once hot, recompiles its one
+ * large parser function with TurboFan: ~15 MiB of compiler memory in the
+ * first commands, which set the daemon's peak RSS. The baseline code stays
+ * (docs/benchmarks.md, session 7). Set before the first vault call compiles
+ * llhttp; these flags are read at WebAssembly compile time.
+ */
+function keepWasmOnBaselineTier(): void {
+  setFlagsFromString('--no-wasm-dynamic-tiering');
+  setFlagsFromString('--no-wasm-tier-up');
 }

@@ -4,9 +4,9 @@ import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import {
   ConfigError,
+  configFile,
   describeSecretRef,
   isSecretRef,
-  openConfigStore,
   readConfigFile,
   readSecret,
   SecretError,
@@ -115,7 +115,7 @@ class Run {
   // ---- config and files ----
 
   private checkConfig(): GatewayConfig | undefined {
-    const store = openConfigStore(this.opts.configDir);
+    const store = configFile(this.opts.configDir);
     this.add('credgw', 'version', 'ok', `${VERSION} on Node ${process.version}, uid ${process.getuid?.() ?? '?'}`);
     if (!store.exists()) {
       this.add('config', 'file', 'fail', `${store.path} does not exist (create it with credgw config init, or pass --config-dir)`);

@@ -1,7 +1,8 @@
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, openConfigStore, readConfigFile, resolveConfigDir } from '../../../src/config/index.js';
+import { ConfigError, readConfigFile, resolveConfigDir } from '../../../src/config/index.js';
+import { openConfigStore } from '../../../src/config/store.js';
 
 const isRoot = process.getuid?.() === 0;
 const VAULT = { name: 'pmp', url: 'https://127.0.0.1:7272', token: 'env://PMP_TOKEN' };
