@@ -203,6 +203,7 @@ export class Gateway {
     }
     const listen = this.config.telemetry.listen;
     if (listen) {
+      await this.metrics.startProcessMetrics();
       this.telemetry = await startTelemetryServer({
         listen,
         status: () => this.status(),

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from './prom-client-parts.js';
 
 /**
  * The metrics of rotation events (protocol sections 11 and 12), read at

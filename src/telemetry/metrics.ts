@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, loadCollectDefaultMetrics, Registry } from './prom-client-parts.js';
 import { registerEventMetrics, type EventMetricsSnapshot } from './event-metrics.js';
 import { LabeledCounter, LabeledHistogram, type CounterSeries, type HistogramSeries } from './labeled-metrics.js';
 
@@ -55,6 +55,8 @@ export interface MetricsOptions {
   /**
    * Also collect prom-client's default process metrics (CPU, memory,
    * event-loop lag, handles, GC) on the private registry. Default true.
+   * Registered by startProcessMetrics() (the gateway, before its telemetry
+   * endpoint listens), else at the first render().
    */
   processMetrics?: boolean;
   /** Labels of the constant `credgw_info` gauge (1). Default: no info gauge. */
@@ -105,6 +107,8 @@ export class Metrics {
   private readonly commandSeries = new Map<string, NameSeries>();
   /** vault → operation → its series; also what forgetVault removes. */
   private readonly vaultSeries = new Map<string, Map<string, OperationSeries>>();
+  /** Pending or done registration of the default process metrics; null when they are off. */
+  private processMetrics: Promise<void> | undefined | null;
 
   constructor(options: MetricsOptions = {}) {
     const p = options.prefix ?? 'credgw_';
@@ -208,7 +212,14 @@ export class Metrics {
     registerEventMetrics(this.registry, p, () => this.eventsSource());
     this.linkState('idle');
     this.role('unknown', null);
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.processMetrics = (options.processMetrics ?? true) ? undefined : null;
+  }
+
+  /** Registers the default process metrics (once; their module is loaded only now: it is only read by a scrape). */
+  startProcessMetrics(): Promise<void> {
+    if (this.processMetrics === null) return Promise.resolve();
+    this.processMetrics ??= loadCollectDefaultMetrics().then((collect) => collect({ register: this.registry }));
+    return this.processMetrics;
   }
 
   /** One finished command (the dispatcher's onOutcome hook). */
@@ -309,7 +320,8 @@ export class Metrics {
   }
 
   /** The exposition text (Prometheus text format 0.0.4). */
-  render(): Promise<string> {
+  async render(): Promise<string> {
+    await this.startProcessMetrics();
     return this.registry.metrics();
   }
 
