@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import net, { isIP, type createConnection, type Socket } from 'node:net';
-import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
+import tls, { type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import type { ControllerConfig } from '../config/index.js';
 import { MAX_FRAME_BYTES, SUBPROTOCOL } from '../protocol/index.js';
-import { isTlsVerificationError, trustedConnectOptions } from '../tls/index.js';
+import { isTlsVerificationError, rootsPlusSecureContext, trustedConnectOptions } from '../tls/index.js';
 import { LinkConfigError, LinkError } from './link-errors.js';
 import { openTunnel } from './proxy.js';
 
@@ -137,7 +137,7 @@ export async function openControllerSocket(target: DialTarget, signal: AbortSign
  * TLS_CONFIG LinkError on a later dial.
  */
 export function controllerTlsOptions(c: ControllerConfig, atStart = false): ConnectionOptions {
-  let trust: ConnectionOptions;
+  let trust: ReturnType<typeof trustedConnectOptions>;
   try {
     trust = trustedConnectOptions({ caFile: c.caFile, pinSha256: c.pinSha256, checkHostname: true });
   } catch (err) {
@@ -155,7 +155,15 @@ export function controllerTlsOptions(c: ControllerConfig, atStart = false): Conn
   };
   const cert = read('controller.certFile', c.certFile);
   const key = read('controller.keyFile', c.keyFile);
-  return { ...trust, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
+  // One context from the parts: tls.connect would otherwise build it from `ca`, parsing every system root again.
+  let secureContext: SecureContext;
+  try {
+    secureContext = rootsPlusSecureContext(trust.extraCa, { ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) });
+  } catch (err) {
+    if (atStart) throw new LinkConfigError('controller.keyFile', `the client certificate and key cannot be used: ${brief(err)}`);
+    throw new LinkError('TLS_CONFIG', `the client certificate and key cannot be used: ${brief(err)}`);
+  }
+  return { ca: trust.ca, checkServerIdentity: trust.checkServerIdentity, secureContext };
 }
 
 /** Reads the bearer token for one dial: TOKEN_UNREADABLE when it cannot be read, is empty, or cannot travel in a header. */

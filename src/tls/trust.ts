@@ -122,11 +122,31 @@ export function makeServerIdentityCheck(
 export function trustedConnectOptions(
   trust: TrustOptions,
   extraCa: string[] = [],
-): Pick<ConnectionOptions, 'ca' | 'checkServerIdentity'> {
-  const ca = [...tls.rootCertificates];
+): Pick<ConnectionOptions, 'ca' | 'checkServerIdentity'> & { extraCa: string[] } {
+  const extra = trustedExtraCa(trust, extraCa);
+  const checkHostname = trust.checkHostname ?? !trust.pinSha256;
+  return { ca: [...tls.rootCertificates, ...extra], extraCa: extra, checkServerIdentity: makeServerIdentityCheck(trust.pinSha256, checkHostname) };
+}
+
+/** The certificates trusted on top of the system roots: the CA file's, caPem's, then `extraCa`. */
+function trustedExtraCa(trust: TrustOptions, extraCa: string[]): string[] {
+  const ca: string[] = [];
   if (trust.caFile) ca.push(...readCaFile(trust.caFile));
   if (trust.caPem) ca.push(...splitPemBundle(trust.caPem));
   ca.push(...extraCa);
-  const checkHostname = trust.checkHostname ?? !trust.pinSha256;
-  return { ca, checkServerIdentity: makeServerIdentityCheck(trust.pinSha256, checkHostname) };
+  return ca;
+}
+
+/**
+ * A secure context trusting Node's default roots plus `extraCa` (PEM). Built
+ * as the default context with the extras added, because `ca: [...roots,
+ * extra]` makes OpenSSL parse the ~150 roots again for every context: ~10 ms
+ * of CPU each, on the daemon's start path (docs/benchmarks.md, session 7).
+ * `options` may add a client certificate and key.
+ */
+export function rootsPlusSecureContext(extraCa: readonly string[], options: Pick<tls.SecureContextOptions, 'cert' | 'key'> = {}): tls.SecureContext {
+  const context = tls.createSecureContext(options);
+  // The native context's addCACert copies the shared root store once, then adds the certificate.
+  for (const pem of extraCa) (context.context as { addCACert(pem: string): void }).addCACert(pem);
+  return context;
 }

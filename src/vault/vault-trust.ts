@@ -1,4 +1,4 @@
-import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
+import type { ConnectionOptions, SecureContext } from 'node:tls';
 import { type AbortLike, GatewayError, withSignal } from '../shared/index.js';
 import {
   describeCertificate,
@@ -6,6 +6,7 @@ import {
   type InspectOptions,
   normalizePin,
   type PresentedCertificate,
+  rootsPlusSecureContext,
   spkiPinFromPem,
   trustedConnectOptions,
 } from '../tls/index.js';
@@ -41,7 +42,7 @@ export interface VaultTrustOptions {
 
 export interface VaultConnectOptions extends Pick<ConnectionOptions, 'ca' | 'checkServerIdentity'> {
   /**
-   * One secure context built from `ca`, shared by every connection of this
+   * One secure context trusting what `ca` lists, shared by every connection of this
    * generation: handing `ca` to each connection instead makes OpenSSL parse
    * the ~150 system roots again per socket (milliseconds and about 1 MB of
    * RSS each). `rejectUnauthorized` stays at its default (true).
@@ -143,6 +144,6 @@ export class VaultTrust {
   }
 }
 
-function withContext(o: Pick<ConnectionOptions, 'ca' | 'checkServerIdentity'>): VaultConnectOptions {
-  return { ca: o.ca, checkServerIdentity: o.checkServerIdentity, secureContext: createSecureContext({ ca: o.ca }) };
+function withContext(o: ReturnType<typeof trustedConnectOptions>): VaultConnectOptions {
+  return { ca: o.ca, checkServerIdentity: o.checkServerIdentity, secureContext: rootsPlusSecureContext(o.extraCa) };
 }

@@ -574,6 +574,13 @@ describe('ControllerLink TLS', () => {
     expect(() => makeLink('wss://x/', { caFile: '/nonexistent/ca.pem' })).toThrow(/^controller\.caFile: /);
     expect(() => makeLink('wss://x/', { proxy: 'socks5://p:1' })).toThrow(/^controller\.proxy: /);
   });
+
+  it('refuses at construction a client certificate with a key that is not its own', () => {
+    // The link builds its TLS context itself (roots + CA + certificate), so a mismatched pair is a config error, not a dial failure.
+    const opts = { caFile, certFile: join(pki.dir, 'client.crt'), keyFile: join(pki.dir, 'server.key') };
+    expect(() => makeLink('wss://x/', opts)).toThrow(LinkConfigError);
+    expect(() => makeLink('wss://x/', opts)).toThrow(/^controller\.keyFile: the client certificate and key cannot be used/);
+  });
 });
 
 describe('ControllerLink through an HTTP CONNECT proxy', () => {
