@@ -68,7 +68,7 @@ for (const a of arches) if (!ARCHES.includes(a)) die(`unsupported arch ${a} (x64
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const runtime = JSON.parse(readFileSync(join(ROOT, 'scripts/node-runtime.json'), 'utf8'));
-if (!existsSync(join(ROOT, 'dist/cli/main.js')) || !existsSync(join(ROOT, 'dist/config/config-validator.cjs'))) {
+if (!existsSync(join(ROOT, 'dist/cli/main.js')) || !existsSync(join(ROOT, 'dist/config/config-validator.js'))) {
   die('dist/ is not built: run npm run build first');
 }
 const git = (...a) => execFileSync('git', ['-C', ROOT, ...a], { encoding: 'utf8' }).trim();

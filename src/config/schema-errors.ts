@@ -1,5 +1,5 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import precompiled from './config-validator.cjs';
+import precompiled, { schemaFingerprint as precompiledFingerprint } from './config-validator.js';
 import { schemaFingerprint } from './schema.js';
 
 /**
@@ -146,7 +146,7 @@ let checked = false;
 
 /**
  * The schema's validator: Ajv's standalone code for configSchema, which
- * `npm run build` generates (./config-validator.d.cts says where), so that
+ * `npm run build` generates (./config-validator.d.ts says where), so that
  * no start loads Ajv's compiler or compiles the schema
  * (docs/benchmarks.md#memory-and-start-up). Checked once against the
  * schema it was generated from: a stale one (schema.ts edited since the
@@ -154,8 +154,8 @@ let checked = false;
  */
 export function schemaValidator(): ValidateFunction {
   if (!checked) {
-    if (precompiled.schemaFingerprint !== schemaFingerprint()) {
-      throw new Error('the config validator (config-validator.cjs) was generated from another config schema: run npm run build');
+    if (precompiledFingerprint !== schemaFingerprint()) {
+      throw new Error('the config validator (config-validator.js) was generated from another config schema: run npm run build');
     }
     checked = true;
   }

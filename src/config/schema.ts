@@ -310,7 +310,7 @@ export const AJV_OPTIONS = {
   verbose: true,
 } as const;
 
-/** SHA-256 of the schema and the Ajv options: the generated validator (./config-validator.cjs) carries the one it was made from. */
+/** SHA-256 of the schema and the Ajv options: the generated validator (./config-validator.js) carries the one it was made from. */
 export function schemaFingerprint(): string {
   return createHash('sha256').update(JSON.stringify({ options: AJV_OPTIONS, schema: configSchema })).digest('hex');
 }

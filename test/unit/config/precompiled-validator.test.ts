@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import precompiled from '../../../src/config/config-validator.cjs';
+import precompiled, { schemaFingerprint as precompiledFingerprint } from '../../../src/config/config-validator.js';
 import { describeAjvErrors, schemaValidator } from '../../../src/config/schema-errors.js';
 import { AJV_OPTIONS, configSchema, schemaFingerprint } from '../../../src/config/schema.js';
 import { distDir } from '../../helpers/gateway-process.js';
@@ -15,8 +15,8 @@ import { distDir } from '../../helpers/gateway-process.js';
 // in src: same fingerprint, same verdicts, same problem lines as the schema
 // compiled with Ajv here.
 
-const SRC_FILE = new URL('../../../src/config/config-validator.cjs', import.meta.url);
-const distFile = (): string => join(distDir(), 'config', 'config-validator.cjs');
+const SRC_FILE = new URL('../../../src/config/config-validator.js', import.meta.url);
+const distFile = (): string => join(distDir(), 'config', 'config-validator.js');
 
 function compileSchemaValidator(): ValidateFunction {
   return new Ajv2020({ ...AJV_OPTIONS }).compile(configSchema);
@@ -73,7 +73,7 @@ const CORPUS: Array<[string, unknown]> = [
 describe('the precompiled config validator', () => {
   it('is built, from the schema in src, the same in src/ and dist/', () => {
     expect(typeof precompiled).toBe('function');
-    expect(precompiled.schemaFingerprint).toBe(schemaFingerprint());
+    expect(precompiledFingerprint).toBe(schemaFingerprint());
     expect(readFileSync(distFile(), 'utf8')).toBe(readFileSync(SRC_FILE, 'utf8'));
   });
 
@@ -100,9 +100,10 @@ describe('the precompiled config validator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'credgw-validator-'));
     try {
       for (const f of ['schema-errors.js', 'schema.js', 'defaults.js']) copyFileSync(join(distDir(), 'config', f), join(dir, f));
-      writeFileSync(join(dir, 'config-validator.cjs'), 'module.exports = () => true;\nmodule.exports.schemaFingerprint = "0".repeat(64);\n');
+      writeFileSync(join(dir, 'config-validator.js'), 'export default () => true;\nexport const schemaFingerprint = "0".repeat(64);\n');
+      writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
       const mod = (await import(pathToFileURL(join(dir, 'schema-errors.js')).href)) as { schemaProblems: (raw: unknown) => string[] };
-      expect(() => mod.schemaProblems({})).toThrow('the config validator (config-validator.cjs) was generated from another config schema: run npm run build');
+      expect(() => mod.schemaProblems({})).toThrow('the config validator (config-validator.js) was generated from another config schema: run npm run build');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
