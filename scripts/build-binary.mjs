@@ -68,7 +68,7 @@ for (const a of arches) if (!ARCHES.includes(a)) die(`unsupported arch ${a} (x64
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const runtime = JSON.parse(readFileSync(join(ROOT, 'scripts/node-runtime.json'), 'utf8'));
-if (!existsSync(join(ROOT, 'dist/cli/main.js')) || !existsSync(join(ROOT, 'dist/config/config-validator.cjs'))) {
+if (!existsSync(join(ROOT, 'dist/cli/main.js')) || !existsSync(join(ROOT, 'dist/config/config-validator.js'))) {
   die('dist/ is not built: run npm run build first');
 }
 const git = (...a) => execFileSync('git', ['-C', ROOT, ...a], { encoding: 'utf8' }).trim();
@@ -120,36 +120,6 @@ function nodeFor(arch) {
 }
 
 // --- the bundle ---------------------------------------------------------------
-// Lazy loads stay lazy but become visible to esbuild: dist's
-// `createRequire(import.meta.url)(id)` and `requireHere(id)` turn into plain
-// `require(id)`, which esbuild bundles (and evaluates on first call only).
-const lazyRequires = {
-  name: 'lazy-requires',
-  setup(b) {
-    b.onLoad({ filter: /[/\\]dist[/\\].*\.js$/ }, (a) => {
-      let code = readFileSync(a.path, 'utf8');
-      code = code.replace(/^const requireHere = createRequire\(import\.meta\.url\);$/m, '');
-      code = code.replaceAll('createRequire(import.meta.url)(', 'require(').replaceAll('requireHere(', 'require(');
-      // The precompiled validator's module path is a constant; esbuild needs it literal.
-      code = code.replace(
-        /require\(PRECOMPILED_VALIDATOR\)/,
-        () => `require(${JSON.stringify(/PRECOMPILED_VALIDATOR = (['"][^'"]+['"])/.exec(code)?.[1]?.slice(1, -1) ?? die('PRECOMPILED_VALIDATOR not found'))})`,
-      );
-      if (/createRequire\(/.test(code.replace(/^import \{ createRequire \} from 'node:module';$/m, ''))) {
-        die(`${a.path}: a createRequire the bundle cannot follow`);
-      }
-      return { contents: code, loader: 'js' };
-    });
-    // ws tries its optional native add-ons and falls back to JavaScript when
-    // they are missing; in the binary they are always missing, silently.
-    b.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (a) => ({ path: a.path, namespace: 'absent' }));
-    b.onLoad({ filter: /.*/, namespace: 'absent' }, (a) => ({
-      contents: `const e = new Error("Cannot find module '${a.path}'"); e.code = 'MODULE_NOT_FOUND'; throw e;`,
-      loader: 'js',
-    }));
-  },
-};
-
 const bundle = join(work, 'credgw.cjs');
 const result = await build({
   entryPoints: [join(ROOT, 'dist/cli/main.js')],
@@ -162,12 +132,16 @@ const result = await build({
   minifySyntax: true,
   legalComments: 'eof',
   logLevel: 'warning',
-  plugins: [lazyRequires],
+  // ws tries its optional native add-ons in a try/catch and falls back to
+  // JavaScript. Left out of the bundle whatever node_modules holds, so the
+  // binary always takes the fallback: the SEA's require() refuses them
+  // (silently: disableExperimentalSEAWarning also mutes its warning).
+  external: ['bufferutil', 'utf-8-validate'],
   // import.meta.url only feeds the paths a dist/ run uses (guarded by runningAsBinary()).
   banner: { js: 'var __credgwMetaUrl = require("node:url").pathToFileURL(process.execPath).href;' },
   define: {
     'import.meta.url': '__credgwMetaUrl',
-    CREDGW_BUILD: JSON.stringify({ version: pkg.version, commit, builtAt }),
+    CREDGW_BUILD: JSON.stringify({ commit, builtAt }),
   },
   metafile: true,
 });

@@ -4,7 +4,7 @@ import { ConfigError } from '../config/index.js';
 import type { GatewayConfig } from '../config/index.js';
 import { startDaemon } from '../daemon/index.js';
 import { LinkConfigError } from '../link/index.js';
-import { AuditTargetError, createLogger } from '../telemetry/index.js';
+import { AuditTargetError, createStdoutLogger } from '../telemetry/index.js';
 import { CredgwError } from '../shared/index.js';
 import { EXIT_FAILURE, formatError, type CliContext } from './cli-context.js';
 
@@ -37,7 +37,7 @@ export function runCommand(ctx: CliContext): Command {
         ctx.exitCode = EXIT_FAILURE;
         return;
       }
-      const logger = createLogger({ level: config.telemetry.logLevel });
+      const logger = await createStdoutLogger({ level: config.telemetry.logLevel });
       keepWasmOnBaselineTier();
       try {
         await startDaemon({ config, store, logger, env: ctx.io.env, stateDir: opts.stateDir, cwd: process.cwd() });

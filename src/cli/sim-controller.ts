@@ -67,7 +67,7 @@ export async function runSimController(options: SimControllerCliOptions, out: Wr
   const useTls = options.tls ?? true;
   // The listen address goes into the certificate too, unless it is a wildcard or already there.
   const altNames = ['localhost', '127.0.0.1', '::1', ...(NOT_A_NAME.has(host) ? [] : [host])];
-  const cert = useTls ? makeSelfSignedCertificate({ commonName: 'credgw reference controller', altNames }) : null;
+  const cert = useTls ? await makeSelfSignedCertificate({ commonName: 'credgw reference controller', altNames }) : null;
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const controller = await startReferenceController({
     port: options.port ?? SIM_CONTROLLER_DEFAULT_PORT,

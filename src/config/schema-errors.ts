@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type { Ajv2020 as Ajv2020Class, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { AJV_OPTIONS, configSchema } from './schema.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import precompiled, { schemaFingerprint as precompiledFingerprint } from './config-validator.js';
+import { schemaFingerprint } from './schema.js';
 
 /**
  * Turns Ajv's errors into the one style every config problem uses:
@@ -143,50 +142,24 @@ export function describeAjvErrors(errors: readonly ErrorObject[] | null | undefi
   return out;
 }
 
-/**
- * The validator `npm run build` writes beside this module in dist/
- * (scripts/build-config-validator.mjs): Ajv's standalone code for
- * configSchema with AJV_OPTIONS, plus the schema's fingerprint.
- */
-export const PRECOMPILED_VALIDATOR = './config-validator.cjs';
-
-/** What the precompiled validator module exports. */
-export type PrecompiledValidator = ValidateFunction & { schemaFingerprint?: unknown };
-
-const requireHere = createRequire(import.meta.url);
-let validator: ValidateFunction | undefined;
+let checked = false;
 
 /**
- * The schema's validator, once per process: the precompiled one when it was
- * built from this very schema, else the schema compiled here (tests run from
- * the TypeScript sources, or a bare `tsc` build). The precompiled one keeps
- * Ajv's compiler out of every start (docs/benchmarks.md#memory-and-start-up).
+ * The schema's validator: Ajv's standalone code for configSchema, which
+ * `npm run build` generates (./config-validator.d.ts says where), so that
+ * no start loads Ajv's compiler or compiles the schema
+ * (docs/benchmarks.md#memory-and-start-up). Checked once against the
+ * schema it was generated from: a stale one (schema.ts edited since the
+ * last build) would judge configs by old rules.
  */
 export function schemaValidator(): ValidateFunction {
-  validator ??= precompiledValidator() ?? compileSchemaValidator();
-  return validator;
-}
-
-/** The schema compiled with Ajv at run time (and the reference the precompiled one is tested against). */
-export function compileSchemaValidator(): ValidateFunction {
-  const { Ajv2020 } = requireHere('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020Class };
-  return new Ajv2020({ ...AJV_OPTIONS }).compile(configSchema);
-}
-
-/** SHA-256 of the schema and the Ajv options: a precompiled validator with another fingerprint is stale. */
-export function schemaFingerprint(): string {
-  return createHash('sha256').update(JSON.stringify({ options: AJV_OPTIONS, schema: configSchema })).digest('hex');
-}
-
-function precompiledValidator(): ValidateFunction | undefined {
-  let loaded: PrecompiledValidator;
-  try {
-    loaded = requireHere(PRECOMPILED_VALIDATOR) as PrecompiledValidator;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
-    throw err;
+  if (!checked) {
+    if (precompiledFingerprint !== schemaFingerprint()) {
+      throw new Error('the config validator (config-validator.js) was generated from another config schema: run npm run build');
+    }
+    checked = true;
   }
-  return typeof loaded === 'function' && loaded.schemaFingerprint === schemaFingerprint() ? loaded : undefined;
+  return precompiled;
 }
 
 /** Every schema problem of a raw config, as key-path lines. */

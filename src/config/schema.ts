@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { LIMITS } from './defaults.js';
 
 /**
@@ -308,3 +309,8 @@ export const AJV_OPTIONS = {
   allowUnionTypes: true,
   verbose: true,
 } as const;
+
+/** SHA-256 of the schema and the Ajv options: the generated validator (./config-validator.js) carries the one it was made from. */
+export function schemaFingerprint(): string {
+  return createHash('sha256').update(JSON.stringify({ options: AJV_OPTIONS, schema: configSchema })).digest('hex');
+}

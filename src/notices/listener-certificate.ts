@@ -70,7 +70,7 @@ export async function loadListenerCertificate(opts: ListenerCertificateOptions):
     return { ...kept, pin: spkiPinFromPem(kept.certPem), certFile, keyFile, generated: false };
   }
   const host = hostname();
-  const made = makeSelfSignedCertificate({
+  const made = await makeSelfSignedCertificate({
     commonName: host,
     altNames: [...new Set([host, 'localhost', '127.0.0.1', '::1', ...(opts.altNames ?? [])])],
   });

@@ -1,9 +1,7 @@
 import { isSea } from 'node:sea';
 
-/** What a packaged build knows about itself (`credgw version --json`). */
+/** What a packaged build knows about itself (`credgw version --json`); the version is VERSION (./version.ts). */
 export interface BuildInfo {
-  /** package.json's version. */
-  version: string;
   /** The git commit built, or null when it was not known. */
   commit: string | null;
   /** When it was built (ISO 8601, from SOURCE_DATE_EPOCH), or null. */

@@ -1,14 +1,9 @@
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
+import { pino, stdTimeFunctions, type DestinationStream, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 import type { LogLevel } from '../config/index.js';
-import type PinoPretty from 'pino-pretty';
-
-// Loaded only for a terminal: the daemon under journald never needs it.
-const requireHere = createRequire(import.meta.url) as (id: 'pino-pretty') => typeof PinoPretty;
 
 /**
- * The one logger factory. JSON lines to stdout for journald; human-readable
+ * The logger factories. JSON lines to stdout for journald; human-readable
  * (pino-pretty, in-process) only when stdout is a terminal. Every
  * field that could ever carry a secret is censored by pino's `redact`, so a
  * careless `log.debug({ req })` still cannot leak a token or a password.
@@ -73,19 +68,22 @@ export const REDACT_PATHS: readonly string[] = Object.freeze([
 export interface LoggerOptions {
   /** Lowest level written. Default "info". */
   level?: LogLevel;
-  /**
-   * Human-readable output through pino-pretty. Default: true when writing
-   * to stdout and stdout is a TTY; always false with a `destination`.
-   */
-  pretty?: boolean;
-  /** Where JSON lines go (tests pass a capture stream). Default: stdout. */
+  /** Where lines go (tests pass a capture stream). Default: stdout. */
   destination?: DestinationStream;
   /** Extra fields on every line (for example `{ gatewayId }`). Default none. */
   base?: Record<string, unknown>;
 }
 
-export function createLogger(opts: LoggerOptions = {}): Logger {
-  const options = {
+export interface StdoutLoggerOptions extends LoggerOptions {
+  /**
+   * Human-readable output through pino-pretty. Default: true when writing
+   * to stdout and stdout is a TTY; false with a `destination`.
+   */
+  pretty?: boolean;
+}
+
+function pinoOptions(opts: LoggerOptions): PinoOptions<never, false> {
+  return {
     level: opts.level ?? 'info',
     base: { service: 'credgw', pid: process.pid, hostname: hostname(), ...opts.base },
     timestamp: stdTimeFunctions.isoTime,
@@ -95,27 +93,40 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       level: (label: string) => ({ level: label }),
     },
   };
-  if (opts.destination) return pino(options, opts.destination);
-  const pretty = opts.pretty ?? process.stdout.isTTY === true;
-  if (pretty) {
-    try {
-      // In this thread, not pino.transport's worker: the single-executable binary has no worker files on disk.
-      const prettyStream = requireHere('pino-pretty')({
-        colorize: true,
-        translateTime: 'SYS:standard',
-        ignore: 'pid,hostname,service',
-        destination: 1,
-        sync: true,
-      });
-      // pino-pretty prints level labels itself from pino's numbers.
-      const { formatters: _unused, ...prettyOptions } = options;
-      return pino(prettyOptions, prettyStream);
-    } catch {
-      // pino-pretty missing from a pruned install: JSON is still correct, only less pretty.
-    }
-  }
+}
+
+/** A JSON-lines logger, to `destination` or stdout. */
+export function createLogger(opts: LoggerOptions = {}): Logger {
   // pino's default stdout destination writes synchronously: no line is lost when the process dies.
-  return pino(options);
+  return opts.destination ? pino(pinoOptions(opts), opts.destination) : pino(pinoOptions(opts));
+}
+
+/**
+ * The daemon's logger: {@link createLogger}, or human-readable lines when
+ * `pretty` (by default: stdout is a terminal). pino-pretty is imported only
+ * then, so the service under journald never loads it.
+ */
+export async function createStdoutLogger(opts: StdoutLoggerOptions = {}): Promise<Logger> {
+  const pretty = opts.pretty ?? (opts.destination === undefined && process.stdout.isTTY === true);
+  if (!pretty) return createLogger(opts);
+  let build;
+  try {
+    build = (await import('pino-pretty')).default;
+  } catch {
+    // pino-pretty missing from a pruned install: JSON is still correct, only less pretty.
+    return createLogger(opts);
+  }
+  // In this thread, not pino.transport's worker: the single-executable binary has no worker files on disk.
+  const prettyStream = build({
+    colorize: opts.destination === undefined,
+    translateTime: 'SYS:standard',
+    ignore: 'pid,hostname,service',
+    destination: opts.destination ?? 1,
+    sync: true,
+  });
+  // pino-pretty prints level labels itself from pino's numbers.
+  const { formatters: _unused, ...prettyOptions } = pinoOptions(opts);
+  return pino(prettyOptions, prettyStream);
 }
 
 export type { Logger };

@@ -78,8 +78,8 @@ const DEFAULT_VALIDITY_DAYS = 825;
  * Issues a certificate signed by `issuer`, or self-signed when no issuer is
  * given.
  */
-export function issueCertificate(req: CertificateRequest, issuer?: IssuedCertificate): IssuedCertificate {
-  const forge = loadForge();
+export async function issueCertificate(req: CertificateRequest, issuer?: IssuedCertificate): Promise<IssuedCertificate> {
+  const forge = await loadForge();
   const keys = makeRsaKeyPair(2048);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
@@ -112,11 +112,11 @@ export function issueCertificate(req: CertificateRequest, issuer?: IssuedCertifi
 }
 
 /** A self-signed server certificate, as a PMP server or the demo controller has. */
-export function makeSelfSignedCertificate(req: CertificateRequest): IssuedCertificate {
+export function makeSelfSignedCertificate(req: CertificateRequest): Promise<IssuedCertificate> {
   return issueCertificate(req);
 }
 
 /** A private certificate authority, for test PKI. */
-export function makeCertificateAuthority(commonName = 'credgw test CA'): IssuedCertificate {
+export function makeCertificateAuthority(commonName = 'credgw test CA'): Promise<IssuedCertificate> {
   return issueCertificate({ commonName, isCa: true, days: 3650 });
 }

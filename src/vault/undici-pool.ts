@@ -1,14 +1,12 @@
-import { createRequire } from 'node:module';
-import type { Pool as UndiciPool } from 'undici';
+import Pool from 'undici/lib/dispatcher/pool.js';
 
 /**
- * undici's Pool class, loaded from its own module rather than from undici's
- * index, which also loads fetch, WebSocket, EventSource, the cache and the
- * mock agents that the gateway never uses (memory and start-up:
+ * undici's Pool class, imported from its own module rather than from
+ * undici's index, which also loads fetch, WebSocket, EventSource, the cache
+ * and the mock agents that the gateway never uses (memory and start-up:
  * docs/benchmarks.md#memory-and-start-up). It is the very class
  * `import { Pool } from 'undici'` gives (a unit test checks the identity),
  * and undici is pinned to an exact version in package.json so the module
- * path cannot move under us.
+ * path cannot move under us (its type: ./undici-pool-module.d.ts).
  */
-export const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
-export type Pool = UndiciPool;
+export { Pool };

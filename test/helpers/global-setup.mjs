@@ -13,11 +13,11 @@ import { issueCertificate, makeCertificateAuthority, makeSelfSignedCertificate }
  */
 export default async function globalSetup() {
   const dir = mkdtempSync(join(tmpdir(), 'credgw-pki-'));
-  const ca = makeCertificateAuthority('credgw test CA');
-  const server = issueCertificate({ commonName: 'localhost' }, ca);
-  const client = issueCertificate({ commonName: 'gw-test-client', clientAuth: true }, ca);
-  const selfSigned = makeSelfSignedCertificate({ commonName: 'pmp.self-signed.test' });
-  const otherCa = makeCertificateAuthority('unrelated CA');
+  const ca = await makeCertificateAuthority('credgw test CA');
+  const server = await issueCertificate({ commonName: 'localhost' }, ca);
+  const client = await issueCertificate({ commonName: 'gw-test-client', clientAuth: true }, ca);
+  const selfSigned = await makeSelfSignedCertificate({ commonName: 'pmp.self-signed.test' });
+  const otherCa = await makeCertificateAuthority('unrelated CA');
   const pki = { ca, server, client, selfSigned, otherCa };
   for (const [name, cert] of Object.entries(pki)) {
     writeFileSync(join(dir, `${name}.crt`), cert.certPem);

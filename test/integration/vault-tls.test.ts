@@ -155,7 +155,7 @@ describe('refused before the token is sent', () => {
   });
 
   it('the host name must match when trust comes from a CA', async () => {
-    const elsewhere = issueCertificate({ commonName: 'pmp.elsewhere.test', altNames: ['pmp.elsewhere.test'] }, pki.ca);
+    const elsewhere = await issueCertificate({ commonName: 'pmp.elsewhere.test', altNames: ['pmp.elsewhere.test'] }, pki.ca);
     const sim = await startSim(elsewhere);
     const c = client(testVaultProfile(sim.url, { caFile }));
     expect(await codeOf(c.probe())).toBe('VAULT_TLS_ERROR');

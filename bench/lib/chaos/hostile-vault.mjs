@@ -81,7 +81,7 @@ function resetConnection(tlsSocket) {
  */
 export async function startHostileVault({ bodyMiB = 100, streamMs = 30_000 } = {}) {
   const { makeSelfSignedCertificate } = await importDist('tls/index.js');
-  const { certPem, keyPem } = makeSelfSignedCertificate({ commonName: 'hostile-pmp.chaos' });
+  const { certPem, keyPem } = await makeSelfSignedCertificate({ commonName: 'hostile-pmp.chaos' });
   const timers = new Set();
   const sockets = new Set();
   const answering = new Set();

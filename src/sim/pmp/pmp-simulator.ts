@@ -109,13 +109,9 @@ export async function startPmpSimulator(opts: PmpSimOptions = {}): Promise<PmpSi
   const clock = opts.clock ?? systemClock;
   const latencyMs = validLatency(opts.latencyMs ?? 0);
 
-  const tls =
-    opts.tls ??
-    (() => {
-      const altNames = ['localhost', '127.0.0.1', '::1'];
-      if (!altNames.includes(host) && host !== '0.0.0.0' && host !== '::') altNames.push(host);
-      return makeSelfSignedCertificate({ commonName: 'credgw PMP simulator', altNames });
-    })();
+  const altNames = ['localhost', '127.0.0.1', '::1'];
+  if (!altNames.includes(host) && host !== '0.0.0.0' && host !== '::') altNames.push(host);
+  const tls = opts.tls ?? (await makeSelfSignedCertificate({ commonName: 'credgw PMP simulator', altNames }));
   const pin = spkiPinFromPem(tls.certPem);
 
   const responses = compileResponses(data, variant);

@@ -1,24 +1,26 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  compileSchemaValidator,
-  describeAjvErrors,
-  PRECOMPILED_VALIDATOR,
-  schemaFingerprint,
-  type PrecompiledValidator,
-} from '../../../src/config/schema-errors.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import precompiled, { schemaFingerprint as precompiledFingerprint } from '../../../src/config/config-validator.js';
+import { describeAjvErrors, schemaValidator } from '../../../src/config/schema-errors.js';
+import { AJV_OPTIONS, configSchema, schemaFingerprint } from '../../../src/config/schema.js';
 import { distDir } from '../../helpers/gateway-process.js';
 
 // `npm run build` (which `npm test` runs first) writes the config schema's
-// validator as standalone code into dist (scripts/build-config-validator.mjs);
-// `credgw run` loads it instead of compiling the schema. These tests hold the
-// built file to the schema in src: same fingerprint, same verdicts, same
-// problem lines as the schema compiled with Ajv here.
+// validator as standalone code into src/config and dist/config
+// (scripts/build-config-validator.mjs); the config module imports it rather
+// than compiling the schema. These tests hold the built file to the schema
+// in src: same fingerprint, same verdicts, same problem lines as the schema
+// compiled with Ajv here.
 
-const file = join(distDir(), 'config', PRECOMPILED_VALIDATOR);
-const requireHere = createRequire(import.meta.url);
+const SRC_FILE = new URL('../../../src/config/config-validator.js', import.meta.url);
+const distFile = (): string => join(distDir(), 'config', 'config-validator.js');
+
+function compileSchemaValidator(): ValidateFunction {
+  return new Ajv2020({ ...AJV_OPTIONS }).compile(configSchema);
+}
 
 function vault(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { name: 'pmp-prod', url: 'https://pmp.corp.local:7272', token: 'credential://pmp-prod', ...extra };
@@ -68,29 +70,42 @@ const CORPUS: Array<[string, unknown]> = [
   ],
 ];
 
-describe('the precompiled config validator (dist)', () => {
-  it('is built, from the schema in src', () => {
-    expect(existsSync(file)).toBe(true);
-    const built = requireHere(file) as PrecompiledValidator;
-    expect(typeof built).toBe('function');
-    expect(built.schemaFingerprint).toBe(schemaFingerprint());
+describe('the precompiled config validator', () => {
+  it('is built, from the schema in src, the same in src/ and dist/', () => {
+    expect(typeof precompiled).toBe('function');
+    expect(precompiledFingerprint).toBe(schemaFingerprint());
+    expect(readFileSync(distFile(), 'utf8')).toBe(readFileSync(SRC_FILE, 'utf8'));
   });
 
   it('gives the same verdict and the same problem lines as the schema compiled with Ajv', () => {
-    const built = requireHere(file) as PrecompiledValidator;
     const compiled = compileSchemaValidator();
     for (const [, raw] of CORPUS) {
       const verdict = compiled(raw);
-      expect(built(raw)).toBe(verdict);
-      expect(describeAjvErrors(built.errors)).toEqual(describeAjvErrors(compiled.errors));
+      expect(precompiled(raw)).toBe(verdict);
+      expect(describeAjvErrors(precompiled.errors)).toEqual(describeAjvErrors(compiled.errors));
     }
     // The corpus exercises both outcomes.
     expect(CORPUS.filter(([, raw]) => compiled(raw)).length).toBe(2);
   });
 
-  it('is what the built config module validates with', async () => {
-    const built = requireHere(file) as PrecompiledValidator;
+  it('is what the config module validates with, in src/ and in dist/', async () => {
+    expect(schemaValidator()).toBe(precompiled);
+    const built = (await import(pathToFileURL(distFile()).href)) as { default: unknown };
     const mod = (await import(pathToFileURL(join(distDir(), 'config', 'schema-errors.js')).href)) as { schemaValidator: () => unknown };
-    expect(mod.schemaValidator()).toBe(built);
+    expect(mod.schemaValidator()).toBe(built.default);
+  });
+
+  it('is refused once the schema has changed since it was generated', async () => {
+    // dist's config module beside a validator stamped for another schema.
+    const dir = mkdtempSync(join(tmpdir(), 'credgw-validator-'));
+    try {
+      for (const f of ['schema-errors.js', 'schema.js', 'defaults.js']) copyFileSync(join(distDir(), 'config', f), join(dir, f));
+      writeFileSync(join(dir, 'config-validator.js'), 'export default () => true;\nexport const schemaFingerprint = "0".repeat(64);\n');
+      writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+      const mod = (await import(pathToFileURL(join(dir, 'schema-errors.js')).href)) as { schemaProblems: (raw: unknown) => string[] };
+      expect(() => mod.schemaProblems({})).toThrow('the config validator (config-validator.js) was generated from another config schema: run npm run build');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { createLogger, REDACT_PATHS } from '../../../src/telemetry/logger.js';
+import { PassThrough } from 'node:stream';
+import { createLogger, createStdoutLogger, REDACT_PATHS } from '../../../src/telemetry/logger.js';
 
 const SECRET = 'S3cr3t-V4lue-0000';
 
@@ -74,5 +75,34 @@ describe('createLogger', () => {
     const logger = createLogger({ destination: { write: (s: string) => void lines.push(s) }, base: { gatewayId: 'gw-a' } });
     logger.info('x');
     expect(JSON.parse(lines[0]!)).toMatchObject({ service: 'credgw', gatewayId: 'gw-a' });
+  });
+});
+
+describe('createStdoutLogger', () => {
+  it('writes JSON lines unless pretty (pretty by default only for stdout on a terminal)', async () => {
+    const lines: string[] = [];
+    const logger = await createStdoutLogger({ destination: { write: (s: string) => void lines.push(s) } });
+    logger.info({ token: SECRET }, 'plain');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', msg: 'plain', token: '[redacted]' });
+  });
+
+  it('pretty: human-readable lines through pino-pretty, in this thread, still redacted', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    const logger = await createStdoutLogger({ pretty: true, level: 'debug', destination: out, base: { gatewayId: 'gw-a' } });
+    logger.info({ vault: 'pmp', token: SECRET }, 'vault healthy');
+    logger.debug('second line');
+    // pino-pretty formats through a stream pipeline: the lines arrive a few ticks later.
+    for (let i = 0; i < 100 && !text.includes('second line'); i++) await new Promise((r) => setTimeout(r, 5));
+    const [first, ...rest] = text.split('\n');
+    expect(first).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [^\]]+\] INFO: vault healthy$/);
+    expect(rest.join('\n')).toContain('DEBUG: second line');
+    expect(text).toContain('vault: "pmp"');
+    expect(text).toContain('token: "[redacted]"');
+    expect(text).toContain('gatewayId: "gw-a"');
+    expect(text).not.toContain(SECRET);
+    // pid, hostname and service are left out of pretty lines.
+    expect(text).not.toMatch(/service|hostname|pid/);
   });
 });
