@@ -190,12 +190,14 @@ describe('credgw demo (built CLI as a real process)', () => {
       };
       const events = (): Promise<Answer> => call(ctl, `${ctlUrl}/api/v1/clusters/demo-site/events`);
 
-      // Step 10, seen at the controller itself: one credentialRotated for deploy, the other gateway's copy a repeat.
+      // Step 10, seen at the controller itself: one credentialRotated for deploy, the other gateway's copy a repeat
+      // (more repeats are fine: gw-a, killed with SIGKILL, may send it again after its restart: at least once).
       const first = await events();
       expect(first.json.events).toEqual([
         expect.objectContaining({ seq: 1, name: 'credentialRotated', data: expect.objectContaining({ vault: 'pmp-demo', resourceName: 'Linux_Web_01', accountName: 'deploy', source: 'syslog' }) }),
       ]);
-      expect(first.json.counts).toMatchObject({ held: 1, repeats: 1, dropped: 0 });
+      expect(first.json.counts).toMatchObject({ held: 1, repeats: expect.any(Number), dropped: 0 });
+      expect(first.json.counts.repeats).toBeGreaterThanOrEqual(1);
       expect(text).toContain(`stored: #1 credentialRotated ${first.json.events[0].id} `);
 
       // Steps 11-13, seen in the simulator: one request for breakglass, approved, checked out, checked in.
@@ -204,14 +206,19 @@ describe('credgw demo (built CLI as a real process)', () => {
       const ops = (await call(sim, `${simUrl}/__sim/audit`)).json.rows.map((r: { operation: string; accountName: string }) => `${r.operation} ${r.accountName}`);
       expect(ops).toEqual(['Password Reset deploy', 'Password Requested breakglass', 'Password Request Approved breakglass', 'Password Checked Out breakglass', 'Password Checked In breakglass']);
 
-      // Another rotation, after the failover: the restarted gw-a (standby) and gw-b (active) both hear it; one more event.
+      // Another rotation, after the failover: one more event, which the restarted gw-a (standby) and gw-b (active) both recorded.
       await call(sim, `${simUrl}/__sim/rotate`, { resourceName: 'Linux_Web_01', accountName: 'deploy' });
       const second = await waitFor(async () => {
         const page = await events();
-        return page.json.counts.repeats >= 2 ? page : undefined;
-      }, 'both copies of the second rotation', 15_000);
-      expect(second.json.counts).toMatchObject({ held: 2, repeats: 2 });
+        return page.json.counts.held >= 2 ? page : undefined;
+      }, 'the second rotation at the controller', 15_000);
       expect(second.json.events.map((e: { data: { accountName: string } }) => e.data.accountName)).toEqual(['deploy', 'deploy']);
+      const secondId = second.json.events[1].id as string;
+      expect(secondId).not.toBe(first.json.events[0].id);
+      for (const gw of ['gw-a', 'gw-b']) {
+        const log = new RegExp(`^ +${gw} +pid \\d+ +log (\\S+)$`, 'm').exec(text)![1]!;
+        await waitFor(() => readFileSync(log, 'utf8').split('\n').some((l) => l.includes('"rotation notice recorded"') && l.includes(`"eventId":"${secondId}"`)), `${gw} recorded ${secondId}`, 15_000);
+      }
 
       // The rotated password is served now, and appears nowhere in what the demo printed.
       const fetched = await call(ctl, `${ctlUrl}/api/v1/clusters/demo-site/commands`, {
