@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import { DEMO_VAULT, GATEWAYS, writeSecret, type DemoNotices, type GatewayNoticePorts } from './demo-context.js';
 
@@ -123,25 +123,56 @@ function readable(path: string): boolean {
   }
 }
 
+/** The kernel's ephemeral ports (Linux's default when /proc says nothing). */
+const EPHEMERAL_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
+const DEFAULT_EPHEMERAL_LOW = 32_768;
+/** Picks are made from here up to the ephemeral range: no privileged port, and a range wide enough to find free ones. */
+const PICK_FROM = 10_000;
+/** Random candidates tried before falling back to the kernel's picks. */
+const PICK_ATTEMPTS = 200;
+
 /**
- * `count` distinct loopback TCP ports free a moment ago (the kernel's
- * picks, all held until the last is picked): the simulator names its
- * collectors before the gateways bind them.
+ * `count` distinct loopback TCP ports, free a moment ago (all held until
+ * the last is found): the simulator names its syslog collectors before the
+ * gateways bind them, seconds later. They are taken below the kernel's
+ * ephemeral range, where no outgoing connection or `listen(0)` of another
+ * process is handed them meanwhile; the kernel's own picks when that range
+ * leaves no room.
  */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
+export async function freePorts(count: number, ephemeralLow = ephemeralRangeLow()): Promise<number[]> {
+  const held: Server[] = [];
   try {
-    await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve, reject) => {
-            server.once('error', reject);
-            server.listen(0, '127.0.0.1', () => resolve());
-          }),
-      ),
-    );
-    return servers.map((server) => (server.address() as AddressInfo).port);
+    for (let attempt = 0; held.length < count && attempt < PICK_ATTEMPTS && ephemeralLow - PICK_FROM > count * 10; attempt++) {
+      const port = PICK_FROM + randomInt(ephemeralLow - PICK_FROM);
+      if (held.some((s) => (s.address() as AddressInfo).port === port)) continue;
+      const server = await listenOn(port);
+      if (server) held.push(server);
+    }
+    while (held.length < count) {
+      const server = await listenOn(0);
+      if (!server) throw new Error('no free loopback TCP port');
+      held.push(server);
+    }
+    return held.map((s) => (s.address() as AddressInfo).port);
   } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+    await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+}
+
+/** A server listening on 127.0.0.1:port, or null when the port is taken. */
+function listenOn(port: number): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(null));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve(server));
+  });
+}
+
+function ephemeralRangeLow(): number {
+  try {
+    const low = Number(readFileSync(EPHEMERAL_RANGE_FILE, 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 && low <= 65_535 ? low : DEFAULT_EPHEMERAL_LOW;
+  } catch {
+    return DEFAULT_EPHEMERAL_LOW;
   }
 }

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findResetListener, gatewayNotices, prepareNotices, simNoticeArgs, writeNotifyConf } from '../../../src/cli/demo-notices.js';
+import { findResetListener, freePorts, gatewayNotices, prepareNotices, simNoticeArgs, writeNotifyConf } from '../../../src/cli/demo-notices.js';
 
 /**
  * How the demo finds the reset-listener script beside the credgw it runs
@@ -61,6 +62,26 @@ describe('findResetListener', () => {
 
   it("finds this repository's script from its dist/", () => {
     expect(findResetListener(join(REPO, 'dist/cli/main.js'), nowhere)).toBe(join(REPO, 'contrib/reset-listener/credgw-notify.sh'));
+  });
+});
+
+describe('freePorts', () => {
+  it('picks distinct ports below the ephemeral range, each free to listen on', async () => {
+    const ports = await freePorts(4, 32_768);
+    expect(new Set(ports).size).toBe(4);
+    for (const p of ports) expect(p >= 10_000 && p < 32_768).toBe(true);
+    const servers = await Promise.all(ports.map((port) => new Promise<Server>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve(server));
+    })));
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+
+  it("without room below the ephemeral range, takes the kernel's picks", async () => {
+    const ports = await freePorts(3, 10_005);
+    expect(new Set(ports).size).toBe(3);
+    for (const p of ports) expect(p).toBeGreaterThan(0);
   });
 });
 
