@@ -3,14 +3,14 @@ import { pathToFileURL } from 'node:url';
 import type { GetPasswordData } from '../protocol/index.js';
 import { sleep, type Clock } from '../shared/index.js';
 import type { ClusterSnapshot, CommandResultBody, GatewaySnapshot } from '../sim/controller/index.js';
-import type { ApiAnswer, ApiCommand, ControllerApi } from './demo-api.js';
+import type { ApiAnswer, ApiCommand, ControllerApi, SimAdmin } from './demo-api.js';
 import { maskSecret } from './demo-output.js';
 import { DemoFailure, type StepRunner } from './demo-step-runner.js';
 import type { ManagedProcess } from './demo-supervisor.js';
 
 /**
  * What the demo's step groups (demo-start.ts, demo-console-launch.ts,
- * demo-failover.ts) share: the scenario's names and bounds, what start-up
+ * demo-lifecycle.ts, demo-failover.ts) share: the scenario's names and bounds, what start-up
  * hands to the later steps, and the run they are steps of (DemoRun in
  * demo-steps.ts).
  */
@@ -28,6 +28,11 @@ export const DEMO_TICKET_ID = 'INC-1042';
 /** A sample resource the cloud knows only by its host name (the simulator's DNS NAME of Linux_Web_01, 302), and its plain account. */
 export const DEMO_HOST_NAME = 'web01.corp.example';
 export const DEMO_HOST_ACCOUNT = { id: '912', name: 'deploy' } as const;
+/** The rotation: that same account of Linux_Web_01, by the names PAM360's listener and audit line carry. */
+export const DEMO_ROTATED = { resourceId: '302', resourceName: 'Linux_Web_01', accountId: '912', accountName: 'deploy' } as const;
+/** The sample account behind access control (exclusive check-out), and who approves its request in the simulator. */
+export const DEMO_ACCOUNT_APPROVAL = { id: '905', name: 'breakglass' } as const;
+export const DEMO_APPROVER = 'approver@example.com';
 /** The longest a step may take before the demo gives up. */
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 /** The controller's own deadline for each demo command. */
@@ -65,6 +70,22 @@ export interface DemoOptions {
   stop: AbortSignal;
 }
 
+export interface GatewayNoticePorts {
+  listener: number;
+  syslog: number;
+}
+
+/** The demo's rotation notices (demo-notices.ts sets them up). */
+export interface DemoNotices {
+  /** file:// reference of the notices token: one for both gateways, as the script sends one. */
+  tokenRef: string;
+  ports: ReadonlyMap<string, GatewayNoticePorts>;
+  /** The copy the simulator runs and where it came from; null when the script is not used. */
+  script: { path: string; from: string } | null;
+  /** Why the script is not used (null when it is). */
+  scriptWhyNot: string | null;
+}
+
 /** What start-up hands to the later steps. */
 export interface Started {
   dir: string;
@@ -74,6 +95,10 @@ export interface Started {
   ctlHttpUrl: string;
   ctlCert: string;
   api: ControllerApi;
+  /** The simulator's loopback admin calls. */
+  sim: SimAdmin;
+  /** Each gateway's notice listener and syslog ports, the token, the reset-listener script (or why not). */
+  notices: DemoNotices;
   procs: Map<string, ManagedProcess>;
   /** file:// references of each gateway's controller token. */
   tokens: Map<string, string>;
@@ -90,8 +115,8 @@ export interface DemoContext {
   readonly processes: readonly ManagedProcess[];
   /** Starts `node <cli> …args` as `name`, logging to `<dir>/logs/<name>.log`. */
   spawn(procs: Map<string, ManagedProcess>, name: string, args: string[]): ManagedProcess;
-  /** The controller's API client: polled by later steps, closed at clean-up. */
-  useApi(api: ControllerApi): void;
+  /** An HTTP client of the demo (the controller's API, the simulator's admin calls): closed at clean-up. */
+  useClient(client: { close(): Promise<void> }): void;
   /** Children that end from now on are reported, not failures (--keep). */
   keeping(): void;
 }

@@ -171,6 +171,8 @@ export async function keep(ctx: DemoContext, s: Started): Promise<void> {
   out(`    -d '{"name":"listAccounts","params":{"vault":"${DEMO_VAULT}","resource":${resource}}}'`);
   out(`  curl ${cacert} -sS ${commands} -H 'content-type: application/json' \\`);
   out(`    -d '{"name":"getPassword","params":{"vault":"${DEMO_VAULT}","resource":${resource},"accountId":"${DEMO_ACCOUNT_PLAIN.id}","ticketId":"${DEMO_TICKET_ID}"}}'`);
+  out(`  curl ${cacert} -sSN ${s.ctlHttpUrl}/api/v1/clusters/${DEMO_CLUSTER}/events/stream    # rotations as they happen; then, elsewhere:`);
+  out(`  curl --cacert ${s.simCert} -sS ${s.simUrl}/__sim/rotate -d '{"resourceName":"Linux_Web_01","accountName":"deploy"}'`);
   for (const p of ctx.processes) if (p.running) out(`  ${p.name.padEnd(10)} pid ${p.pid}  log ${p.logFile}`);
   out('  kill -9 the active gateway\'s pid to see another failover (the demo does not restart it).');
   out(`Press Ctrl-C to stop everything and remove ${s.dir}.`);

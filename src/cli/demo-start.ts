@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { validateConfig } from '../config/index.js';
 import { runArgs, writeConfigDir } from '../sim/index.js';
 import { SAMPLE_TOKEN } from '../sim/pmp/index.js';
-import { ControllerApi } from './demo-api.js';
+import { ControllerApi, SimAdmin } from './demo-api.js';
 import {
   DEMO_ATTRIBUTE,
   DEMO_CLUSTER,
@@ -17,13 +17,16 @@ import {
   type GatewaySpec,
   type Started,
 } from './demo-context.js';
+import { gatewayNotices, prepareNotices, simNoticeArgs } from './demo-notices.js';
 import { DemoFailure } from './demo-step-runner.js';
 import type { ManagedProcess } from './demo-supervisor.js';
 
 /**
- * The demo's first steps: the PMP simulator, the reference controller
- * (TLS, a token per gateway, a state file) and the two gateways, each a
- * real process started from embedded defaults.
+ * The demo's first steps: the PMP simulator (running the reset listener
+ * and sending syslog to both gateways on a password change), the
+ * reference controller (TLS, a token per gateway, a state file) and the
+ * two gateways (rotation notices on), each a real process started from
+ * embedded defaults.
  */
 
 /** The gateways' own drain bound (limits.drainTimeoutMs), below the clean-up's SIGTERM → SIGKILL grace. */
@@ -33,12 +36,16 @@ export async function startAll(ctx: DemoContext, dir: string): Promise<Started> 
   const { runner } = ctx;
   const procs = new Map<string, ManagedProcess>();
   const simCert = join(dir, 'pmp-simulator.crt');
+  const notices = await prepareNotices(dir, ctx.opts.cliEntry, ctx.opts.env);
   const simUrl = await runner.step('PMP simulator', async (signal) => {
-    const p = ctx.spawn(procs, 'pmp-sim', ['sim', 'pmp', '--port', '0', '--cert-out', simCert]);
+    const p = ctx.spawn(procs, 'pmp-sim', ['sim', 'pmp', '--port', '0', '--cert-out', simCert, ...simNoticeArgs(notices)]);
     const url = (await p.waitForLine(/listening on (https:\/\/\S+)/, signal))[1]!;
     await p.waitForLine(/^Stop with Ctrl-C/, signal);
-    return { value: url, summary: `${url}, built-in sample data · pid ${p.pid}` };
+    const onChange = notices.script ? 'reset listener and syslog to both gateways' : 'syslog to both gateways';
+    return { value: url, summary: `${url}, built-in sample data, on a password change: ${onChange} · pid ${p.pid}` };
   });
+  const sim = new SimAdmin(simUrl, readFileSync(simCert, 'utf8'));
+  ctx.useClient(sim);
 
   const ctlCert = join(dir, 'controller.crt');
   const gatewayTokens = new Map(GATEWAYS.map((g) => [g.id, writeSecret(join(dir, `${g.id}-controller.token`), randomBytes(24).toString('base64url'))]));
@@ -61,8 +68,8 @@ export async function startAll(ctx: DemoContext, dir: string): Promise<Started> 
     return { value: { wsUrl, httpUrl: apiUrl }, summary: `${wsUrl} (TLS, own certificate) · pid ${p.pid}` };
   });
   const api = new ControllerApi(ctl.httpUrl, readFileSync(ctlCert, 'utf8'));
-  ctx.useApi(api);
-  const started: Started = { dir, simUrl, simCert, ctlWsUrl: ctl.wsUrl, ctlHttpUrl: ctl.httpUrl, ctlCert, api, procs, tokens: gatewayTokens };
+  ctx.useClient(api);
+  const started: Started = { dir, simUrl, simCert, ctlWsUrl: ctl.wsUrl, ctlHttpUrl: ctl.httpUrl, ctlCert, api, sim, notices, procs, tokens: gatewayTokens };
 
   // One after the other: the first gateway of a cluster is made active, and
   // a better one that joins later stays standby (no flapping), so starting
@@ -101,11 +108,15 @@ export function startGateway(ctx: DemoContext, s: Started, g: GatewaySpec): Mana
         resourceMatch: ['attribute', 'hostName'],
         includeAccountNotes: true,
         caFile: s.simCert,
+        rotationNotices: true,
       },
     ],
     limits: { drainTimeoutMs: GATEWAY_DRAIN_MS },
     // No health endpoint: two gateways on one host would want the same port.
     telemetry: { listen: null, logLevel: 'info', audit: 'stdout' },
+    // The outbox and the listener's made certificate (its pin is what the script checks), kept across a --keep restart.
+    stateDir: join(s.dir, `${g.id}-state`),
+    notices: gatewayNotices(s.notices, g.id),
   };
   const problems = validateConfig(raw);
   if (problems.length > 0) throw new DemoFailure('DEMO_CONFIG_INVALID', `the demo's config for ${g.id} is invalid: ${problems.join('; ')}`);

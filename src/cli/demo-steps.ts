@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_DIR_ENV } from '../config/index.js';
 import { PROXY_ENV } from '../sim/index.js';
-import type { ControllerApi } from './demo-api.js';
 import { consoleLaunch } from './demo-console-launch.js';
 import { DEFAULT_STEP_TIMEOUT_MS, DEMO_CLUSTER, type DemoContext, type DemoOptions } from './demo-context.js';
 import { failover, keep } from './demo-failover.js';
+import { approval, rotation } from './demo-lifecycle.js';
 import { stepLine, summaryTable, type StepRecord } from './demo-output.js';
 import { startAll } from './demo-start.js';
 import { DemoFailure, StepRunner } from './demo-step-runner.js';
@@ -16,7 +16,9 @@ import { describeExit, ProcessSupervisor, type ManagedProcess } from './demo-sup
  * The demo's scenario: start the PMP simulator, the reference controller
  * and two gateways as real processes from embedded defaults in a fresh
  * temporary directory (demo-start.ts); do a console launch through the
- * controller's HTTP API (demo-console-launch.ts); kill -9 the active;
+ * controller's HTTP API (demo-console-launch.ts); rotate a password in the
+ * simulator and see one event at the controller, and follow an access
+ * request through its approval (demo-lifecycle.ts); kill -9 the active;
  * watch the standby take over and serve (demo-failover.ts); clean up
  * everything it started. docs/demo.md shows the output.
  */
@@ -24,8 +26,12 @@ import { describeExit, ProcessSupervisor, type ManagedProcess } from './demo-sup
 /** SIGTERM → SIGKILL grace at clean-up; a gateway drains well within it. */
 const STOP_GRACE_MS = 5_000;
 
-/** Proxy settings would route the gateways' loopback connections through a proxy; the demo never leaves the host. */
-const STRIPPED_ENV = [...PROXY_ENV, CONFIG_DIR_ENV];
+/**
+ * Proxy settings would route the gateways' (and the reset listener's curl)
+ * loopback connections through a proxy: the demo never leaves the host. A
+ * STATE_DIRECTORY would give both gateways one state directory.
+ */
+const STRIPPED_ENV = [...PROXY_ENV, CONFIG_DIR_ENV, 'STATE_DIRECTORY'];
 
 type Phase = 'steps' | 'keeping' | 'cleanup' | 'done';
 
@@ -37,7 +43,7 @@ export class DemoRun {
   private readonly totalSteps: number;
   private readonly runner: StepRunner;
   private dir: string | null = null;
-  private api: ControllerApi | null = null;
+  private readonly clients: Array<{ close(): Promise<void> }> = [];
   private cleaning: Promise<void> | null = null;
 
   constructor(private readonly opts: DemoOptions) {
@@ -49,8 +55,8 @@ export class DemoRun {
       clock: opts.clock,
       onUnexpectedExit: (proc, info) => this.onChildExit(proc, info.code, info.signal),
     });
-    // 12 steps, the restart of the killed gateway with --keep, and the clean-up.
-    this.totalSteps = opts.keep ? 14 : 13;
+    // 16 steps, the restart of the killed gateway with --keep, and the clean-up.
+    this.totalSteps = opts.keep ? 18 : 17;
     this.runner = new StepRunner({
       clock: opts.clock,
       out: opts.out,
@@ -101,6 +107,8 @@ export class DemoRun {
     const ctx = this.context();
     const s = await startAll(ctx, this.dir);
     const launch = await consoleLaunch(ctx, s);
+    await rotation(ctx, s);
+    await approval(ctx, s);
     await failover(ctx, s, launch.password);
     if (this.opts.keep) await keep(ctx, s);
   }
@@ -121,8 +129,8 @@ export class DemoRun {
         procs.set(name, p);
         return p;
       },
-      useApi: (api) => {
-        this.api = api;
+      useClient: (client) => {
+        this.clients.push(client);
       },
       keeping: () => {
         this.phase = 'keeping';
@@ -149,7 +157,7 @@ export class DemoRun {
     const started = this.opts.clock.monotonic();
     const all = this.supervisor.all;
     const running = all.filter((p) => p.running).length;
-    await this.api?.close().catch(() => undefined);
+    await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
     // Gateways first: they resign and close their links while the controller still listens.
     await this.supervisor.stop(all.filter((p) => p.name.startsWith('gw-')), STOP_GRACE_MS);
     await this.supervisor.stop(all, STOP_GRACE_MS);

@@ -13,7 +13,9 @@ import { DemoRun } from './demo-steps.js';
  * `credgw demo`: the README's first command. Starts the PMP simulator, the
  * reference controller and an active/standby pair of gateways as real
  * processes on loopback from embedded defaults, performs a console launch,
- * kills the active with SIGKILL and shows the standby take over — then
+ * a rotation that reaches the controller as one event and an approved
+ * access request, kills the active with SIGKILL and shows the standby take
+ * over — then
  * stops everything it started, also on Ctrl-C. docs/demo.md.
  */
 
@@ -42,7 +44,7 @@ interface RawOptions {
 export function demoCommand(ctx: CliContext, deps: DemoCommandDeps = {}): Command {
   return new Command('demo')
     .description(
-      'start the PMP simulator, the reference controller and two gateways on loopback, do a console launch, kill -9 the active and watch the standby take over',
+      'start the PMP simulator, the reference controller and two gateways on loopback, do a console launch, a password rotation and an approved access request, kill -9 the active and watch the standby take over',
     )
     .option('--keep', 'keep everything running at the end for exploring (prints curl commands) until Ctrl-C')
     .option('--reveal', 'show the fetched passwords (simulator sample data) instead of a masked form')

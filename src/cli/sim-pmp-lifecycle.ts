@@ -27,7 +27,8 @@ export interface LifecycleFlags {
   resetListenerPreCommand?: string;
   resetListenerMode?: string;
   resetListenerArgs?: string;
-  syslog?: string;
+  /** One collector, or several (the flag repeated). */
+  syslog?: string | string[];
   syslogFacility?: string;
   changeOperation?: string;
   rotateOperation?: string;
@@ -42,7 +43,11 @@ export function addLifecycleOptions(cmd: Command): Command {
     .option('--reset-listener-pre-command <cmd>', 'program (and arguments, space-separated) run with the listener as its argument, e.g. "powershell -File"')
     .option('--reset-listener-mode <mode>', `when the listener runs: ${LISTENER_MODES.join(', ')} (default post)`)
     .option('--reset-listener-args <list>', `the listener's arguments, comma-separated from ${LISTENER_ARGS.join(', ')} (default resource,dns,account,old,new)`)
-    .option('--syslog <target>', 'send audit rows of password changes as RFC 3164 syslog: udp://host:port or tcp://host:port')
+    .option(
+      '--syslog <target>',
+      'send audit rows of password changes as RFC 3164 syslog: udp://host:port or tcp://host:port; repeat for several collectors (both gateways of a pair)',
+      (value: string, earlier: string[] | undefined) => [...(earlier ?? []), value],
+    )
     .option('--syslog-facility <facility>', 'syslog facility name or number (default auth)')
     .option('--change-operation <name>', 'audit operation of a change through the API (default "Password Changed")')
     .option('--rotate-operation <name>', 'audit operation of a rotation, POST /__sim/rotate (default "Password Reset")');
@@ -75,7 +80,9 @@ export function lifecycleOptions(f: LifecycleFlags): { accessControl: AccessCont
   if (f.syslogFacility !== undefined && f.syslog === undefined) throw new Error('--syslog-facility needs --syslog');
   if (f.syslog !== undefined) {
     const facility = f.syslogFacility === undefined ? undefined : /^\d+$/.test(f.syslogFacility) ? Number(f.syslogFacility) : f.syslogFacility;
-    rotation.syslog = { target: f.syslog, ...(facility !== undefined ? { facility } : {}) };
+    const targets = typeof f.syslog === 'string' ? [f.syslog] : f.syslog;
+    const collectors = targets.map((target) => ({ target, ...(facility !== undefined ? { facility } : {}) }));
+    rotation.syslog = collectors.length === 1 ? collectors[0]! : collectors;
   }
   if (f.changeOperation !== undefined || f.rotateOperation !== undefined) {
     rotation.operations = {

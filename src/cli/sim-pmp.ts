@@ -18,6 +18,7 @@ import {
   type PmpSimulator,
   type PmpVariant,
   type RotationOptions,
+  type SyslogOptions,
 } from '../sim/pmp/index.js';
 
 /**
@@ -163,7 +164,8 @@ function behaviourFlag(raw: string | undefined): Partial<PmpSimBehaviour> | unde
 function lifecycleLines(rotation: RotationOptions | undefined): string[] {
   const lines: string[] = [];
   if (rotation?.listener) lines.push(`  listener    : ${rotation.listener.command} (${rotation.listener.mode ?? 'post'}-reset)`);
-  if (rotation?.syslog) lines.push(`  syslog      : ${rotation.syslog.target}`);
+  const collectors = rotation?.syslog === undefined ? [] : Array.isArray(rotation.syslog) ? rotation.syslog : [rotation.syslog as SyslogOptions];
+  if (collectors.length > 0) lines.push(`  syslog      : ${collectors.map((c) => c.target).join(', ')}`);
   return lines;
 }
 

@@ -26,9 +26,11 @@ export interface PendingRequest {
   requestId: string | undefined;
   /** Monotonic time it was remembered. */
   readonly since: number;
+  /** A list read or a raise for it is under way: commands meanwhile answer APPROVAL_PENDING and call nothing. */
+  busy: boolean;
 }
 
-/** The requests waiting for approval, per vault and account: bounded, in memory (lost on restart: docs/protocol.md). */
+/** The requests waiting for approval, per vault and account: bounded, in memory; the vault's request list is the truth shared across restarts and gateways (access-requests.ts). */
 export class PendingRequests {
   private readonly entries = new Map<string, PendingRequest>();
   private readonly ttlMs: number;
@@ -64,7 +66,7 @@ export class PendingRequests {
       existing.requestId ??= requestId;
       return existing;
     }
-    const entry: PendingRequest = { requestId, since: this.clock.monotonic() };
+    const entry: PendingRequest = { requestId, since: this.clock.monotonic(), busy: false };
     this.entries.set(keyOf(vault, accountId), entry);
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;

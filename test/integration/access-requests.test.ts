@@ -13,6 +13,7 @@ import {
   startInProcess,
   submit,
   waitActive,
+  waitFor,
   type InProcessGateway,
   type Workspace,
 } from '../helpers/gateway-harness.js';
@@ -36,6 +37,7 @@ const EXTRA = [
   { ...base905, id: '906', passwdId: '906', name: 'breakglass-reject', password: 'Sim-Reject-Pass-906!' },
   { ...base905, id: '907', passwdId: '907', name: 'breakglass-window', password: 'Sim-Window-Pass-907!' },
   { ...base905, id: '908', passwdId: '908', name: 'breakglass-old', password: 'Sim-Old-Pass-908!' },
+  { ...base905, id: '909', passwdId: '909', name: 'breakglass-pair', password: 'Sim-Pair-Pass-909!' },
 ];
 const DATA: PmpSimData = {
   integrations: [],
@@ -214,6 +216,55 @@ describe('access requests through the controller, the gateway and the simulator'
     expect(requestsOf(oldSim, '908').map((r) => r.state)).toEqual(['rejected', 'checkedOut']);
     expect((await checkIn('908', 'pmp-old')).ok).toBe(true);
   });
+});
+
+describe('across a failover: the vault is the truth both gateways share', () => {
+  it('the standby taking over finds the request waiting in the vault\'s list and raises no second one ("[Request]" vault)', async () => {
+    const PAIR = 'site-access-pair';
+    const raw = (gatewayId: string): Record<string, unknown> =>
+      gatewayConfig(ws, { gatewayId, clusterId: PAIR, controllerUrl: ctl.wsUrl, vaults: [simVault(ws, 'pmp-old', oldSim)] });
+    const a = await startInProcess(ws, raw('gw-pair-a'));
+    await waitActive(ctl, PAIR, 'gw-pair-a', a);
+    const b = await startInProcess(ws, raw('gw-pair-b'));
+    let aStopped = false;
+    try {
+      await waitFor(() => ctl.cluster(PAIR)?.gateways.some((g) => g.gatewayId === 'gw-pair-b' && g.role === 'standby'), 'gw-pair-b standby');
+      const calls = (path: string): number => oldSim.stats().byPath[`/restapi/json/v1/accounts/${path}`] ?? 0;
+      const raises = (): number => calls('909/requestpassword');
+      // The list serves every account: earlier tests read it too.
+      const listedBefore = calls('passwordaccessrequests');
+      const listReads = (): number => calls('passwordaccessrequests') - listedBefore;
+      const ask = (): Promise<Result & { gatewayId?: string }> =>
+        submit(ctl, PAIR, 'getPassword', { vault: 'pmp-old', resource: R301, accountId: '909', ticketId: 'INC-2041', reason: 'Remote console launch', requestedBy: 'alice@example.com', requestAccess: true });
+
+      const first = await ask();
+      expect([codeOf(first), first.gatewayId]).toEqual(['APPROVAL_PENDING', 'gw-pair-a']);
+      // The cost of sharing through the vault: one list read before the first raise.
+      expect([listReads(), raises()]).toEqual([1, 1]);
+
+      await a.stop();
+      aStopped = true;
+      await waitActive(ctl, PAIR, 'gw-pair-b', b);
+      const after = await ask();
+      expect(after).toMatchObject({ ok: false, gatewayId: 'gw-pair-b', error: { code: 'APPROVAL_PENDING', retryable: true, retryAfterMs: ACCESS_RETRY_AFTER_MS } });
+      // gw-pair-b never saw the request: it read the list, found it waiting, raised nothing.
+      expect([listReads(), raises()]).toEqual([2, 1]);
+      // Remembered now; a "[Request]" vault cannot tell pending from decided, so each later ask reads the list by the request's ID.
+      expect(await ask()).toMatchObject({ error: { code: 'APPROVAL_PENDING' } });
+      expect([listReads(), raises()]).toEqual([3, 1]);
+      expect(requestsOf(oldSim, '909').map((r) => r.state)).toEqual(['pending']);
+
+      await decide(oldSim, 'approve', '909');
+      expect(await ask()).toMatchObject({ ok: true, gatewayId: 'gw-pair-b', data: { accountId: '909', password: EXTRA[3]!.password } });
+      expect(await submit(ctl, PAIR, 'checkInPassword', { vault: 'pmp-old', resource: R301, accountId: '909', requestedBy: 'alice@example.com' })).toMatchObject({ ok: true });
+      expect(requestsOf(oldSim, '909').map((r) => r.state)).toEqual(['checkedIn']);
+      expect(raises()).toBe(1);
+    } finally {
+      if (!aStopped) await a.stop();
+      await b.stop();
+    }
+    for (const g of [a, b]) expectNoSecrets('logs', g.logs.text(), SECRETS);
+  }, 60_000);
 });
 
 describe('audit and secrets', () => {

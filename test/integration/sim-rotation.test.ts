@@ -147,7 +147,7 @@ describe('PMP simulator: the vault that rotates', () => {
           expect(r.json).toMatchObject({
             ok: true, resourceId: '301', resourceName: 'Windows_Jump_Box', accountId: '902', accountName: 'administrator', operation: 'Password Reset',
             listener: [{ phase: 'post', exitCode: 0, signal: null }],
-            syslog: { target: `udp://127.0.0.1:${udp.port}`, sent: true },
+            syslog: [{ target: `udp://127.0.0.1:${udp.port}`, sent: true }],
           });
           expect(r.text).not.toContain('Sim-Rotated-1!');
           expect(r.text).not.toContain(OLD);
@@ -172,7 +172,7 @@ describe('PMP simulator: the vault that rotates', () => {
             {
               time: new Date(T0).toISOString(), operation: 'Password Reset', operatedBy: 'admin', operatedFrom: '127.0.0.1',
               resourceName: 'Windows_Jump_Box', accountName: 'administrator', status: 'Success', reason: 'Scheduled password rotation',
-              detail: { listener: [{ phase: 'post', exitCode: 0, signal: null }], syslog: { target: `udp://127.0.0.1:${udp.port}`, sent: true } },
+              detail: { listener: [{ phase: 'post', exitCode: 0, signal: null }], syslog: [{ target: `udp://127.0.0.1:${udp.port}`, sent: true }] },
             },
           ]);
           expect(audit.text).not.toContain('Sim-Rotated-1!');
@@ -184,21 +184,27 @@ describe('PMP simulator: the vault that rotates', () => {
     }
   });
 
-  it('a syslog line reaches a TCP receiver (line-feed framed, the facility configured); a generated password is served after', async () => {
+  it('a syslog line reaches each TCP collector (line-feed framed, the facility configured); a generated password is served after', async () => {
     const tcp = await tcpReceiver();
+    const twin = await tcpReceiver();
     try {
-      await withSim({ rotation: { syslog: { target: `tcp://127.0.0.1:${tcp.port}`, facility: 'local0', hostname: 'vault01' }, operations: { rotate: 'Scheduled Password Reset' } } }, async (sim) => {
+      const collector = (port: number): { target: string; facility: string; hostname: string } => ({ target: `tcp://127.0.0.1:${port}`, facility: 'local0', hostname: 'vault01' });
+      await withSim({ rotation: { syslog: [collector(tcp.port), collector(twin.port)], operations: { rotate: 'Scheduled Password Reset' } } }, async (sim) => {
         const r = await sim.rotate({ resourceName: 'linux_web_01', accountName: 'DEPLOY', reason: 'policy' });
-        expect(r).toMatchObject({ resourceId: '302', accountId: '912', listener: [], syslog: { sent: true } });
+        expect(r).toMatchObject({
+          resourceId: '302', accountId: '912', listener: [],
+          syslog: [{ target: `tcp://127.0.0.1:${tcp.port}`, sent: true }, { target: `tcp://127.0.0.1:${twin.port}`, sent: true }],
+        });
         const line = await tcp.got.next();
         expect(line).toBe('<134>Jan  9 12:00:00 vault01 admin: Scheduled_Password_Reset 2026/01/09 12:00:00 Success 127.0.0.1 Linux_Web_01:deploy:policy');
+        expect(await twin.got.next()).toBe(line);
         expect(new Pam360AuditRecognizer().recognise(parseSyslog(line).msg)).toMatchObject({ kind: 'rotation', resourceName: 'Linux_Web_01', accountName: 'deploy' });
         const served = (await password(sim, '302', '912')).Details.PASSWORD as string;
         expect(served).toMatch(/^Sim-Rot-/);
         expect(served).not.toBe('Sim-Deploy-Pass!');
       });
     } finally {
-      await new Promise((r) => tcp.server.close(r));
+      await Promise.all([tcp, twin].map((t) => new Promise((r) => t.server.close(r))));
     }
   });
 
@@ -233,8 +239,8 @@ describe('PMP simulator: the vault that rotates', () => {
     await withSim({ rotation: { listener: { command: join(dir, 'no-such-listener') }, syslog: { target: `tcp://127.0.0.1:${port}` } } }, async (sim) => {
       const r = await sim.rotate({ resourceId: '302', accountId: '912', newPassword: 'Sim-Deploy-2!' });
       expect(r.listener).toEqual([expect.objectContaining({ phase: 'post', exitCode: null, error: 'ENOENT' })]);
-      expect(r.syslog).toMatchObject({ sent: false, error: expect.stringContaining('ECONNREFUSED') });
-      expect(sim.auditRows()[0]!.detail).toMatchObject({ listener: [{ error: 'ENOENT' }], syslog: { sent: false } });
+      expect(r.syslog).toEqual([{ target: `tcp://127.0.0.1:${port}`, sent: false, error: expect.stringContaining('ECONNREFUSED') }]);
+      expect(sim.auditRows()[0]!.detail).toMatchObject({ listener: [{ error: 'ENOENT' }], syslog: [{ sent: false }] });
       expect((await password(sim, '302', '912')).Details).toEqual({ PASSWORD: 'Sim-Deploy-2!' });
     });
   });
@@ -261,7 +267,7 @@ describe('PMP simulator: the vault that rotates', () => {
     // What the change-password API does before it calls the hook: the new password is stored.
     responses.byId.get('301')!.byId.get('902')!.account.password = 'Sim-Changed-1!';
     const r = await rotator.passwordChanged('301', '902', { operatedBy: 'credgw-gateway', reason: 'Password Expired' });
-    expect(r).toMatchObject({ operation: 'Password Changed', listener: [{ phase: 'post', exitCode: 0 }], syslog: null });
+    expect(r).toMatchObject({ operation: 'Password Changed', listener: [{ phase: 'post', exitCode: 0 }], syslog: [] });
     expect(record(out)).toEqual([{ count: '5', arg1: 'Windows_Jump_Box', arg2: '10.1.2.3', arg3: 'administrator', old: 'expected', new: 'expected' }]);
     expect(audit.rows()).toEqual([expect.objectContaining({ operation: 'Password Changed', operatedBy: 'credgw-gateway', reason: 'Password Expired' })]);
     expect(() => rotator.passwordChanged('301', '999')).toThrow(/accountId/);
@@ -291,7 +297,7 @@ describe('PMP simulator: the vault that rotates', () => {
             return rows.length > 0 ? rows : undefined;
           }, 'the audit row of the change');
           expect(audit).toEqual([
-            expect.objectContaining({ operation: 'Password Changed', resourceName: 'Windows_Jump_Box', accountName: 'administrator', status: 'Success', detail: { listener: [{ phase: 'post', exitCode: 0, signal: null }], syslog: { target: `udp://127.0.0.1:${udp.port}`, sent: true } } }),
+            expect.objectContaining({ operation: 'Password Changed', resourceName: 'Windows_Jump_Box', accountName: 'administrator', status: 'Success', detail: { listener: [{ phase: 'post', exitCode: 0, signal: null }], syslog: [{ target: `udp://127.0.0.1:${udp.port}`, sent: true }] } }),
           ]);
           expect((await password(sim, '301', '902')).Details).toEqual({ PASSWORD: 'Sim-Put-1!' });
         },
@@ -352,6 +358,11 @@ describe('credgw sim pmp: the lifecycle flags', () => {
     expect(() => lifecycleOptions({ resetListener: 'x', resetListenerMode: 'later' })).toThrow(/--reset-listener-mode must be one of/);
     expect(() => lifecycleOptions({ resetListener: 'x', resetListenerArgs: 'resource,password' })).toThrow(/"password" is not one of/);
     expect(() => lifecycleOptions({ syslogFacility: 'auth' })).toThrow(/--syslog-facility needs --syslog/);
+    // --syslog repeated: a collector each, the facility for all.
+    expect(lifecycleOptions({ syslog: ['tcp://127.0.0.1:1514', 'tcp://127.0.0.1:1515'], syslogFacility: 'local0' }).rotation.syslog).toEqual([
+      { target: 'tcp://127.0.0.1:1514', facility: 'local0' },
+      { target: 'tcp://127.0.0.1:1515', facility: 'local0' },
+    ]);
     expect(() => lifecycleOptions({ approvalTimeoutMinutes: '0' })).toThrow(/--approval-timeout-minutes must be an integer from 1/);
   });
 });

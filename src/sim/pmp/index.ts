@@ -14,5 +14,5 @@ export { ACCESS_REQUEST_STATES, DEFAULT_ACCESS_ANSWERS, type AccessControlAnswer
 export { DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_AUTO_CHECK_IN_MS, type AccessControlOptions, type AccessRequestView, type RequestSelector } from './access-control.js';
 export type { SimAuditRow } from './audit-trail.js';
 export { LEGACY_LISTENER_ARGS, LISTENER_ARGS, LISTENER_MODES, type ListenerArg, type ListenerMode, type ListenerRun, type ResetListenerOptions } from './listener-runner.js';
-export { DEFAULT_OPERATIONS, type RotationOptions, type RotationResult } from './rotation.js';
+export { DEFAULT_OPERATIONS, type RotationOptions, type RotationResult, type SyslogDelivery } from './rotation.js';
 export { pam360AuditText, parseSyslogTarget, type SyslogOptions } from './syslog-sender.js';

@@ -11,8 +11,8 @@ import { SyslogSender, type SyslogOptions } from './syslog-sender.js';
  * The simulator as the vault that rotates: a password change does what
  * PMP/PAM360 do after a reset. The configured reset listener runs (before
  * and/or after the change, per its mode) with the reset's values as
- * arguments, the audit row is recorded, and it goes to the SIEM target as a
- * syslog line. `rotate` is the scheduled rotation (POST /__sim/rotate);
+ * arguments, the audit row is recorded, and it goes to each SIEM collector
+ * as a syslog line. `rotate` is the scheduled rotation (POST /__sim/rotate);
  * `passwordChanged` is the hook for a change made through the API.
  */
 
@@ -22,8 +22,8 @@ export const DEFAULT_OPERATIONS = Object.freeze({ change: 'Password Changed', ro
 export interface RotationOptions {
   /** The password reset listener. Default: none. */
   listener?: ResetListenerOptions;
-  /** Where audit rows go as syslog. Default: nowhere. */
-  syslog?: SyslogOptions;
+  /** Where audit rows go as syslog: one collector, or several (PAM360 takes a collector per gateway of a pair). Default: nowhere. */
+  syslog?: SyslogOptions | readonly SyslogOptions[];
   /** Operation names of a change through the API and of a rotation. Default {@link DEFAULT_OPERATIONS}. */
   operations?: { change?: string; rotate?: string };
   /** Operated By of a rotation (the syslog line's first word). Default 'admin'. */
@@ -42,9 +42,16 @@ export interface RotationResult {
   operation: string;
   /** One entry per listener run (none without a listener). */
   listener: ListenerRun[];
-  /** Null without a syslog target. */
-  syslog: { target: string; sent: boolean; error?: string } | null;
+  /** One entry per syslog collector, in the order configured (none without one). */
+  syslog: SyslogDelivery[];
   audit: SimAuditRow;
+}
+
+/** How the line went to one syslog collector. */
+export interface SyslogDelivery {
+  target: string;
+  sent: boolean;
+  error?: string;
 }
 
 /** Who and why, for a change's audit row. */
@@ -64,7 +71,7 @@ export interface RotatorParts {
 
 export class Rotator {
   private readonly listener: ListenerRunner | undefined;
-  private readonly syslog: SyslogSender | undefined;
+  private readonly syslog: SyslogSender[];
   private readonly operations: { change: string; rotate: string };
   private readonly operator: string;
   private readonly operatedFrom: string;
@@ -76,7 +83,7 @@ export class Rotator {
   constructor(private readonly parts: RotatorParts) {
     const o = parts.options ?? {};
     this.listener = o.listener ? new ListenerRunner(o.listener, parts.clock) : undefined;
-    this.syslog = o.syslog ? new SyslogSender(o.syslog) : undefined;
+    this.syslog = (o.syslog === undefined ? [] : Array.isArray(o.syslog) ? o.syslog : [o.syslog as SyslogOptions]).map((t) => new SyslogSender(t));
     this.operations = { ...DEFAULT_OPERATIONS, ...o.operations };
     this.operator = o.operator ?? 'admin';
     this.operatedFrom = o.operatedFrom ?? '127.0.0.1';
@@ -180,19 +187,9 @@ export class Rotator {
     const operatedBy = ctx.operatedBy ?? this.operator;
     const reason = ctx.reason ?? '';
     const time = this.parts.clock.now();
-    let syslog: RotationResult['syslog'] = null;
-    if (this.syslog) {
-      const { transport, host, port } = this.syslog.target;
-      const target = `${transport}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      const line = this.syslog.message({ operator: operatedBy, operation, time, status: 'Success', operatedFrom: this.operatedFrom, resourceName: values.resourceName, accountName: values.accountName, reason });
-      try {
-        await this.syslog.send(line);
-        syslog = { target, sent: true };
-      } catch (err) {
-        syslog = { target, sent: false, error: (err as Error).message };
-        this.parts.log.warn({ target, err: { message: (err as Error).message } }, 'syslog line not sent');
-      }
-    }
+    const row = { operator: operatedBy, operation, time, status: 'Success', operatedFrom: this.operatedFrom, resourceName: values.resourceName, accountName: values.accountName, reason };
+    // All collectors at once, each on its own: one that is down delays or fails no other.
+    const syslog = await Promise.all(this.syslog.map((sender) => this.deliver(sender, sender.message(row))));
     const audit = this.parts.audit.record({
       operation,
       operatedBy,
@@ -214,5 +211,17 @@ export class Rotator {
       syslog,
       audit,
     };
+  }
+
+  private async deliver(sender: SyslogSender, line: string): Promise<SyslogDelivery> {
+    const { transport, host, port } = sender.target;
+    const target = `${transport}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    try {
+      await sender.send(line);
+      return { target, sent: true };
+    } catch (err) {
+      this.parts.log.warn({ target, err: { message: (err as Error).message } }, 'syslog line not sent');
+      return { target, sent: false, error: (err as Error).message };
+    }
   }
 }

@@ -124,6 +124,8 @@ describe('getPassword with requestAccess', () => {
     await settle();
     expect(h.reply.sent.map((m) => errorOf(m).code)).toEqual(['APPROVAL_PENDING', 'APPROVAL_PENDING']);
     expect(h.vault.count('requestAccess')).toBe(1);
+    // The second found the first one's list read under way: it called nothing.
+    expect(h.vault.count('accessRequestState')).toBe(1);
   });
 
   it('an account checked out by another user is CHECKED_OUT (retryable); nothing is raised', async () => {
@@ -156,7 +158,8 @@ describe('getPassword with requestAccess', () => {
     h.vault.failures.delete('requestAccess');
     expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
     expect(h.vault.count('requestAccess')).toBe(2);
-    expect(h.vault.count('accessRequestState')).toBe(0);
+    // Each first attempt read the list (nothing stood) before raising.
+    expect(h.vault.count('accessRequestState')).toBe(2);
   });
 
   it('a vault that says a request is already open: APPROVAL_PENDING, remembered', async () => {
@@ -168,7 +171,8 @@ describe('getPassword with requestAccess', () => {
     h.vault.access.get('902')!.state = 'pending';
     expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
     expect(h.vault.count('requestAccess')).toBe(1);
-    expect(h.vault.count('accessRequestState')).toBe(1);
+    // One read before the raise, one for the remembered request.
+    expect(h.vault.count('accessRequestState')).toBe(2);
   });
 
   it('a request that may have reached the vault (VAULT_TIMEOUT) stays remembered: the next command reads the list', async () => {
@@ -181,7 +185,7 @@ describe('getPassword with requestAccess', () => {
     h.vault.placeholderOnly = true;
     expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
     expect(h.vault.count('requestAccess')).toBe(1);
-    expect(h.vault.count('accessRequestState')).toBe(1);
+    expect(h.vault.count('accessRequestState')).toBe(2);
   });
 
   it('the request is raised under the command\'s signal (its deadline and fencing)', async () => {
@@ -204,6 +208,7 @@ describe('organisations (orgNameAttribute, section 9)', () => {
     await run(h, pwCmd({ ...REQUEST, resource }));
     expect(h.vault.calls.map((c) => [c.method, c.orgName])).toEqual([
       ['getPassword', 'Acme'],
+      ['accessRequestState', 'Acme'],
       ['requestAccess', 'Acme'],
       ['getPassword', 'Acme'],
       ['accessRequestState', 'Acme'],
@@ -222,7 +227,11 @@ describe('getPassword with requestAccess on a vault that answers "[Request]" wha
     const h = placeholder();
     expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
     expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
-    expect(h.vault.calls.filter((c) => c.method === 'accessRequestState').map((c) => c.args)).toEqual([['902', '1']]);
+    // Before the raise, the account's newest; after it, the request raised.
+    expect(h.vault.calls.filter((c) => c.method === 'accessRequestState').map((c) => c.args)).toEqual([
+      ['902', undefined],
+      ['902', '1'],
+    ]);
     h.vault.access.get('902')!.state = 'rejected';
     expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_DENIED');
     expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
@@ -249,13 +258,59 @@ describe('getPassword with requestAccess on a vault that answers "[Request]" wha
     expect(h.vault.count('requestAccess')).toBe(1);
   });
 
-  it('a remembered request older than the TTL is forgotten: a new one is raised', async () => {
+  it('a remembered request older than the TTL is forgotten: the list is read again and decides', async () => {
     const h = placeholder();
     await run(h, pwCmd(REQUEST));
     h.clock.advance(60 * 60_000);
-    await run(h, pwCmd(REQUEST));
+    expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
+    expect(h.vault.count('requestAccess')).toBe(1);
+    h.vault.access.get('902')!.state = 'expired';
+    h.clock.advance(60 * 60_000);
+    expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
     expect(h.vault.count('requestAccess')).toBe(2);
-    expect(h.vault.count('accessRequestState')).toBe(0);
+    expect(h.vault.calls.filter((c) => c.method === 'accessRequestState').map((c) => c.args[1])).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('reads the list before the first request: one list call, then the raise', async () => {
+    const h = placeholder();
+    expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
+    expect(h.vault.calls.map((c) => c.method)).toEqual(['getPassword', 'accessRequestState', 'requestAccess']);
+  });
+
+  it('after a restart or on the other gateway (no memory), a request the list shows waiting is remembered; nothing is raised', async () => {
+      // A fresh dispatcher: the memory of the gateway that raised the request is not here.
+      const h = placeholder();
+      h.vault.access.get('902')!.state = 'pending';
+      const first = errorOf(await run(h, pwCmd(REQUEST)));
+      expect(first).toMatchObject({ code: 'APPROVAL_PENDING', retryAfterMs: ACCESS_RETRY_AFTER_MS });
+      expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
+      expect(h.vault.count('requestAccess')).toBe(0);
+      expect(h.audit.map((e) => e.action)).toEqual([undefined, undefined]);
+  });
+
+  it.each(['rejected', 'expired', 'checkedIn'] as const)('no memory and the list shows the newest request %s: none stands, one is raised', async (state) => {
+    const h = placeholder();
+    h.vault.access.get('902')!.state = state;
+    expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
+    expect(h.vault.count('requestAccess')).toBe(1);
+  });
+
+  it('no memory and a list the API user may not read: one is raised, as before the list was read', async () => {
+    const h = placeholder();
+    h.vault.failures.set('accessRequestState', new GatewayError('ACCESS_DENIED', 'no'));
+    expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
+    expect(h.vault.count('requestAccess')).toBe(1);
+    expect(h.audit[0]).toMatchObject({ action: 'accessRequested' });
+  });
+
+  it('no memory and a vault that cannot be reached for the list: its code, nothing raised, nothing remembered', async () => {
+    const h = placeholder();
+    h.vault.failures.set('accessRequestState', new GatewayError('VAULT_UNREACHABLE', 'the vault cannot be reached'));
+    expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('VAULT_UNREACHABLE');
+    expect(h.vault.count('requestAccess')).toBe(0);
+    h.vault.failures.delete('accessRequestState');
+    expect(errorOf(await run(h, pwCmd(REQUEST))).code).toBe('APPROVAL_PENDING');
+    expect(h.vault.calls.filter((c) => c.method !== 'getPassword').map((c) => c.method)).toEqual(['accessRequestState', 'accessRequestState', 'requestAccess']);
   });
 });
 

@@ -153,6 +153,7 @@ const ROWS: Row[] = [
   ...allOf<EventStoreError['code']>({ EVENTS_BUSY: true, EVENTS_CLOSED: true }).map((code) => row('EventStoreError', code, 'not stored', (cause) => new EventStoreError(code, 'not stored', { cause }))),
   row('UsageError', 'USAGE', '--timeout must be 1-600000 ms', (cause) => new UsageError('--timeout must be 1-600000 ms', { cause })),
   row('DemoApiError', 'CONTROLLER_API_ERROR', 'GET cluster x: HTTP 500', (cause) => new DemoApiError('CONTROLLER_API_ERROR', 'GET cluster x: HTTP 500', { cause })),
+  row('DemoApiError', 'SIM_ADMIN_ERROR', 'POST /__sim/rotate: HTTP 400', (cause) => new DemoApiError('SIM_ADMIN_ERROR', 'POST /__sim/rotate: HTTP 400', { cause })),
   ...DEMO_PROCESS_CODES.map((code) => row('DemoProcessError', code, 'gw-a ended', (cause) => new DemoProcessError(code, 'gw-a ended', { cause }))),
   row('DemoFailure', 'STEP_TIMEOUT', 'did not finish within 30 s', (cause) => new DemoFailure('STEP_TIMEOUT', 'did not finish within 30 s', [], { cause })),
   row('DemoInterrupted', 'DEMO_INTERRUPTED', 'interrupted by SIGINT', () => new DemoInterrupted('SIGINT'), false),
