@@ -35,8 +35,7 @@ PKG=$WORK/pkg
 mkdir -p "$PKG"
 
 # --- files --------------------------------------------------------------------
-bash "$SRC/installer/install.sh" --root "$PKG" --binary "$BINARY" --files-only >/dev/null
-[ -x "$PKG/usr/bin/credgw" ] || die "the installer did not put the binary at /usr/bin/credgw"
+package_install_files "$PKG"
 # The vault's side of rotation notices (docs/pmp-admin.md).
 package_reset_listener "$PKG/usr/share/credgw/reset-listener"
 

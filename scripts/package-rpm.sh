@@ -34,8 +34,7 @@ STAGE=$WORK/stage
 mkdir -p "$STAGE"
 
 # --- files: the installer's, systemd's part moved to /usr/lib (RHEL 9's /lib is a link to it) ---
-bash "$SRC/installer/install.sh" --root "$STAGE" --binary "$BINARY" --files-only >/dev/null
-[ -x "$STAGE/usr/bin/credgw" ] || die "the installer did not put the binary at /usr/bin/credgw"
+package_install_files "$STAGE"
 mkdir -p "$STAGE/usr/lib"
 mv "$STAGE/lib/systemd" "$STAGE/usr/lib/systemd"
 rmdir "$STAGE/lib"

@@ -71,6 +71,13 @@ package_work_dir() {
   trap 'rm -rf "$WORK"' EXIT
 }
 
+# package_install_files ROOT: what installer/install.sh --files-only puts on
+# a machine, with BINARY as /usr/bin/credgw, under ROOT.
+package_install_files() {
+  bash "$SRC/installer/install.sh" --root "$1" --binary "$BINARY" --files-only >/dev/null
+  [ -x "$1/usr/bin/credgw" ] || die "the installer did not put the binary at /usr/bin/credgw"
+}
+
 # package_reset_listener DIR: the vault host's reset-listener scripts
 # (docs/pmp-admin.md), copied onto the PMP/PAM360 server; never run here.
 package_reset_listener() {
