@@ -55,3 +55,12 @@ export function failed(a: { status: number; json: unknown }, name: string, messa
   expect(a.status).toBe(200);
   expect(a.json).toEqual({ operation: { name, result: { status: 'Failed', message } } });
 }
+
+/** An answer's body as JSON, or undefined when it is not JSON (an empty or cut answer of a fault). */
+export function jsonOrUndefined(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

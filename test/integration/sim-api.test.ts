@@ -10,7 +10,7 @@ import {
   type PmpSimResource,
   type PmpSimulator,
 } from '../../src/sim/pmp/index.js';
-import { API, failed, simFixture } from '../helpers/sim-fixture.js';
+import { API, failed, jsonOrUndefined, simFixture } from '../helpers/sim-fixture.js';
 
 /**
  * The simulator's API beyond the four calls the gateway started with, over
@@ -40,13 +40,7 @@ async function call(sim: PmpSimulator, path: string, o: CallOptions = {}): Promi
     body: o.body,
     dispatcher: agent,
   });
-  const text = await res.body.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const json = jsonOrUndefined(await res.body.text());
   return { status: res.statusCode, headers: res.headers, json };
 }
 

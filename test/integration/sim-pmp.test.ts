@@ -19,7 +19,7 @@ import {
   type PmpSimulator,
 } from '../../src/sim/pmp/index.js';
 import { runSimPmp, simPmpCommand } from '../../src/cli/sim-pmp.js';
-import { API, failed, simFixture } from '../helpers/sim-fixture.js';
+import { API, failed, jsonOrUndefined, simFixture } from '../helpers/sim-fixture.js';
 
 const { pki, agent, sharedSim, withSim } = simFixture();
 
@@ -49,12 +49,7 @@ async function call(sim: PmpSimulator, path: string, o: CallOptions = {}): Promi
     dispatcher: o.dispatcher ?? agent,
   });
   const text = await res.body.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const json = jsonOrUndefined(text);
   return { status: res.statusCode, contentType: String(res.headers['content-type']), text, json };
 }
 
