@@ -13,57 +13,31 @@ set -euo pipefail
 umask 022
 
 PROG=package-deb.sh
-die() { echo "$PROG: error: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=lib/package-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/package-common.sh"
 
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$SRC/build/deb
 REVISION=1
-ARCH=
-BINARY=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --arch) ARCH=$2; shift 2 ;;
-    --binary) BINARY=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    --revision) REVISION=$2; shift 2 ;;
-    -h|--help) sed -n 2,10p "$0"; exit 0 ;;
-    *) echo "$PROG: unknown option: $1" >&2; exit 2 ;;
-  esac
-done
-command -v dpkg-deb >/dev/null || die "dpkg-deb not found (apt-get install dpkg-dev)"
-command -v node >/dev/null || die "node not found"
+package_options --revision REVISION 2,10 "$@"
+package_need dpkg-deb "apt-get install dpkg-dev"
 [ -n "$ARCH" ] || ARCH=$(dpkg --print-architecture)
-case "$ARCH" in
-  amd64) NODE_ARCH=x64 ;;
-  arm64) NODE_ARCH=arm64 ;;
-  *) die "unsupported architecture $ARCH (amd64, arm64)" ;;
-esac
-[ -n "$BINARY" ] || BINARY=$SRC/build/bin/credgw-linux-$NODE_ARCH
-[ -f "$BINARY" ] || die "$BINARY not found: build it first (npm run package, or node scripts/build-binary.mjs --arch $NODE_ARCH)"
+package_binary amd64 arm64
 
 NAME=credgw
-UPSTREAM_VERSION=$(node -p 'require(process.argv[1]).version' "$SRC/package.json")
+UPSTREAM_VERSION=$(package_json_version "$SRC/package.json")
 VERSION=$UPSTREAM_VERSION-$REVISION
-NODE_VERSION=$(node -p 'require(process.argv[1]).version' "$SRC/scripts/node-runtime.json")
+NODE_VERSION=$(package_json_version "$SRC/scripts/node-runtime.json")
 MAINTAINER=${DEB_MAINTAINER:-credgw developers <credgw@example.com>}
-# Reproducible dates: SOURCE_DATE_EPOCH, else the last commit, else now.
-if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-  SOURCE_DATE_EPOCH=$(git -C "$SRC" log -1 --format=%ct 2>/dev/null || date +%s)
-fi
-export SOURCE_DATE_EPOCH
+package_source_date_epoch
 
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+package_work_dir
 PKG=$WORK/pkg
 mkdir -p "$PKG"
 
 # --- files --------------------------------------------------------------------
-bash "$SRC/installer/install.sh" --root "$PKG" --binary "$BINARY" --files-only >/dev/null
-[ -x "$PKG/usr/bin/credgw" ] || die "the installer did not put the binary at /usr/bin/credgw"
-# The vault's side of rotation notices, copied onto the PMP/PAM360 server (docs/pmp-admin.md); never run here.
-install -d "$PKG/usr/share/credgw/reset-listener"
-install -m 0755 "$SRC/contrib/reset-listener/credgw-notify.sh" "$PKG/usr/share/credgw/reset-listener/"
-install -m 0644 "$SRC/contrib/reset-listener/credgw-notify.ps1" "$SRC/contrib/reset-listener/credgw-notify.conf.example" "$PKG/usr/share/credgw/reset-listener/"
+package_install_files "$PKG"
+# The vault's side of rotation notices (docs/pmp-admin.md).
+package_reset_listener "$PKG/usr/share/credgw/reset-listener"
 
 DOC=$PKG/usr/share/doc/$NAME
 mkdir -p "$DOC"

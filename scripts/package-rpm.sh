@@ -13,58 +13,33 @@ set -euo pipefail
 umask 022
 
 PROG=package-rpm.sh
-die() { echo "$PROG: error: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=lib/package-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/package-common.sh"
 
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$SRC/build/rpm
 RELEASE=1
-ARCH=
-BINARY=
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --arch) ARCH=$2; shift 2 ;;
-    --binary) BINARY=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    --release) RELEASE=$2; shift 2 ;;
-    -h|--help) sed -n 2,11p "$0"; exit 0 ;;
-    *) echo "$PROG: unknown option: $1" >&2; exit 2 ;;
-  esac
-done
-command -v rpmbuild >/dev/null || die "rpmbuild not found (apt-get install rpm)"
-command -v node >/dev/null || die "node not found"
+package_options --release RELEASE 2,11 "$@"
+package_need rpmbuild "apt-get install rpm"
 [ -n "$ARCH" ] || ARCH=$(uname -m)
-case "$ARCH" in
-  x86_64) NODE_ARCH=x64 ;;
-  aarch64) NODE_ARCH=arm64 ;;
-  *) die "unsupported architecture $ARCH (x86_64, aarch64)" ;;
-esac
-[ -n "$BINARY" ] || BINARY=$SRC/build/bin/credgw-linux-$NODE_ARCH
-[ -f "$BINARY" ] || die "$BINARY not found: build it first (npm run package, or node scripts/build-binary.mjs --arch $NODE_ARCH)"
+package_binary x86_64 aarch64
 
 NAME=credgw
-VERSION=$(node -p 'require(process.argv[1]).version' "$SRC/package.json")
-NODE_VERSION=$(node -p 'require(process.argv[1]).version' "$SRC/scripts/node-runtime.json")
+VERSION=$(package_json_version "$SRC/package.json")
+NODE_VERSION=$(package_json_version "$SRC/scripts/node-runtime.json")
 PACKAGER=${RPM_PACKAGER:-credgw developers <credgw@example.com>}
-if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-  SOURCE_DATE_EPOCH=$(git -C "$SRC" log -1 --format=%ct 2>/dev/null || date +%s)
-fi
-export SOURCE_DATE_EPOCH
+package_source_date_epoch
 
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+package_work_dir
 STAGE=$WORK/stage
 mkdir -p "$STAGE"
 
 # --- files: the installer's, systemd's part moved to /usr/lib (RHEL 9's /lib is a link to it) ---
-bash "$SRC/installer/install.sh" --root "$STAGE" --binary "$BINARY" --files-only >/dev/null
-[ -x "$STAGE/usr/bin/credgw" ] || die "the installer did not put the binary at /usr/bin/credgw"
+package_install_files "$STAGE"
 mkdir -p "$STAGE/usr/lib"
 mv "$STAGE/lib/systemd" "$STAGE/usr/lib/systemd"
 rmdir "$STAGE/lib"
 # The vault host's reset-listener scripts, as the .deb ships them (docs/pmp-admin.md).
-install -d "$STAGE/usr/share/credgw/reset-listener"
-install -m 0755 "$SRC/contrib/reset-listener/credgw-notify.sh" "$STAGE/usr/share/credgw/reset-listener/"
-install -m 0644 "$SRC/contrib/reset-listener/credgw-notify.ps1" "$SRC/contrib/reset-listener/credgw-notify.conf.example" "$STAGE/usr/share/credgw/reset-listener/"
+package_reset_listener "$STAGE/usr/share/credgw/reset-listener"
 # The .deb's copyright file, as the package's license file: credgw, Node.js
 # and the npm packages bundled into the binary.
 LIC=$STAGE/usr/share/licenses/$NAME

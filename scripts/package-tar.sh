@@ -7,7 +7,9 @@
 #   scripts/package-tar.sh [--arch x64|arm64] [--out DIR]
 set -euo pipefail
 umask 022
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROG=package-tar.sh
+# shellcheck source-path=SCRIPTDIR source=lib/package-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/package-common.sh"
 ARCH=$(node -p process.arch)
 OUT=$SRC/build/tar
 while [ $# -gt 0 ]; do
@@ -19,11 +21,10 @@ while [ $# -gt 0 ]; do
 done
 BINARY=$SRC/build/bin/credgw-linux-$ARCH
 [ -f "$BINARY" ] || { echo "package-tar.sh: $BINARY not found: node scripts/build-binary.mjs --arch $ARCH" >&2; exit 1; }
-VERSION=$(node -p 'require(process.argv[1]).version' "$SRC/package.json")
+VERSION=$(package_json_version "$SRC/package.json")
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then SOURCE_DATE_EPOCH=$(git -C "$SRC" log -1 --format=%ct); fi
 NAME=credgw-$VERSION-linux-$ARCH
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+package_work_dir
 D=$WORK/$NAME
 mkdir -p "$D"
 install -m 0755 "$BINARY" "$D/credgw"
@@ -31,9 +32,7 @@ install -m 0755 "$SRC/installer/install.sh" "$SRC/installer/uninstall.sh" "$SRC/
 install -m 0644 "$SRC/systemd/credgw.service" "$SRC/installer/credgw.logrotate" "$SRC/installer/credgw.1" \
   "$SRC/config/credgw.example.json" "$D/"
 # The vault host's reset-listener scripts (docs/pmp-admin.md); install.sh leaves them here.
-install -d "$D/reset-listener"
-install -m 0755 "$SRC/contrib/reset-listener/credgw-notify.sh" "$D/reset-listener/"
-install -m 0644 "$SRC/contrib/reset-listener/credgw-notify.ps1" "$SRC/contrib/reset-listener/credgw-notify.conf.example" "$D/reset-listener/"
+package_reset_listener "$D/reset-listener"
 find "$D" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 mkdir -p "$OUT"
 TAR=$OUT/$NAME.tar.gz

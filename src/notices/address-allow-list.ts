@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
+import { errorWithCode } from '../shared/index.js';
 
 /**
  * Which source addresses may send notices: addresses and CIDRs, IPv4 and
@@ -8,11 +8,8 @@ import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
  * address it is, so `10.1.2.0/24` admits it.
  */
 
-export class AllowListError extends CredgwError<'ALLOW_LIST_INVALID'> {
+export class AllowListError extends errorWithCode('ALLOW_LIST_INVALID') {
   override readonly name = 'AllowListError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('ALLOW_LIST_INVALID', message, options);
-  }
 }
 
 export class AddressAllowList {

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
+import { errorWithCode } from '../shared/index.js';
 
 /** Where a notice server binds: `0.0.0.0:9470`, `[::]:9470`, `10.1.2.5:9470`, `gw-a.corp.local:514`. */
 export interface ListenAddress {
@@ -7,11 +7,8 @@ export interface ListenAddress {
   port: number;
 }
 
-export class ListenAddressError extends CredgwError<'LISTEN_ADDRESS_INVALID'> {
+export class ListenAddressError extends errorWithCode('LISTEN_ADDRESS_INVALID') {
   override readonly name = 'ListenAddressError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('LISTEN_ADDRESS_INVALID', message, options);
-  }
 }
 
 /** Parses `host:port` (IPv6 in brackets); port 0 picks a free one. Throws ListenAddressError. */

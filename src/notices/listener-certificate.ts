@@ -2,9 +2,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../shared/index.js';
+import { type Clock, errorWithCode } from '../shared/index.js';
 import { makeSelfSignedCertificate, spkiPinFromPem } from '../tls/index.js';
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
 
 /**
  * The notice listener's TLS identity: the configured certificate and key
@@ -38,11 +37,8 @@ export interface ListenerCertificate {
   generated: boolean;
 }
 
-export class ListenerCertificateError extends CredgwError<'LISTENER_CERTIFICATE_INVALID'> {
+export class ListenerCertificateError extends errorWithCode('LISTENER_CERTIFICATE_INVALID') {
   override readonly name = 'ListenerCertificateError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('LISTENER_CERTIFICATE_INVALID', message, options);
-  }
 }
 
 /** Folder under the state directory and file names of a made certificate. */

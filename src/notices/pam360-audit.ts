@@ -1,6 +1,6 @@
 import { normalizeRotatedAt } from './notice.js';
 import { checkTimeZone, validWallTime, wallTimeToUtcMs } from './vault-time.js';
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
+import { errorWithCode } from '../shared/index.js';
 
 /**
  * Recognises a password reset in a PAM360/PMP audit line sent over syslog
@@ -54,11 +54,8 @@ export type AuditLine =
   /** Another operation, or not an audit line of this shape. */
   | { kind: 'other' };
 
-export class AuditRulesError extends CredgwError<'AUDIT_RULES_INVALID'> {
+export class AuditRulesError extends errorWithCode('AUDIT_RULES_INVALID') {
   override readonly name = 'AuditRulesError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('AUDIT_RULES_INVALID', message, options);
-  }
 }
 
 const MAX_NAME = 512;

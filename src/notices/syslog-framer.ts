@@ -1,4 +1,4 @@
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
+import { errorWithCode } from '../shared/index.js';
 
 /**
  * Cuts a syslog byte stream (TCP, TLS) into messages, per RFC 6587: each
@@ -23,11 +23,8 @@ export interface SyslogFramerOptions {
   onOversize(bytes: number): void;
 }
 
-export class SyslogFramingError extends CredgwError<'SYSLOG_FRAMING'> {
+export class SyslogFramingError extends errorWithCode('SYSLOG_FRAMING') {
   override readonly name = 'SyslogFramingError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('SYSLOG_FRAMING', message, options);
-  }
 }
 
 type State =

@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import net, { isIPv6, type AddressInfo, type Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { type Clock, CredgwError, type CredgwErrorOptions, isoTime, type TimerHandle } from '../shared/index.js';
+import { type Clock, errorWithCode, isoTime, type TimerHandle } from '../shared/index.js';
 import { AddressAllowList, normalizeAddress } from './address-allow-list.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { LogThrottle } from './log-throttle.js';
@@ -94,11 +94,8 @@ export interface SyslogReceiverStats {
 
 type Transport = 'udp' | 'tcp' | 'tls';
 
-export class SyslogReceiverError extends CredgwError<'SYSLOG_RECEIVER_FAILED'> {
+export class SyslogReceiverError extends errorWithCode('SYSLOG_RECEIVER_FAILED') {
   override readonly name = 'SyslogReceiverError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('SYSLOG_RECEIVER_FAILED', message, options);
-  }
 }
 
 export class SyslogReceiver {

@@ -28,6 +28,19 @@ export class CredgwError<C extends string = string> extends Error {
   }
 }
 
+/**
+ * The base of an error class that always carries one code: such a class
+ * `extends errorWithCode('SOME_CODE')`, sets only its `name`, and is thrown
+ * as `new SomeError(message, { cause })`.
+ */
+export function errorWithCode<C extends string>(code: C) {
+  return class extends CredgwError<C> {
+    constructor(message: string, options?: CredgwErrorOptions) {
+      super(code, message, options);
+    }
+  };
+}
+
 /** Every code of protocol section 7 and whether a retry may succeed. */
 export const ERROR_RETRYABLE = {
   BAD_REQUEST: false,

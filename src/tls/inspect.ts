@@ -10,9 +10,11 @@ import { derToPem } from './pin.js';
  * untrusted (self-signed) certificate so the admin can decide to trust it,
  * and a vault profile trusted by pin alone must learn the leaf it pins.
  * No application data is ever written to this socket: it is destroyed as
- * soon as the handshake ends. Whatever it returns is trusted only after its
- * SPKI pin matches the configured one (or the admin confirms it), and real
- * connections then verify it again with full verification.
+ * soon as the handshake ends (test/integration/tls-inspect.test.ts: a TLS
+ * server that records application bytes receives none). Whatever it
+ * returns is trusted only after its SPKI pin matches the configured one (or
+ * the admin confirms it), and real connections then verify it again with
+ * full verification.
  */
 
 export interface PresentedCertificate {
@@ -42,7 +44,8 @@ export function fetchPresentedCertificate(opts: InspectOptions): Promise<Present
       port: opts.port,
       ...(servername ? { servername } : {}),
       ...(opts.socket ? { socket: opts.socket } : {}),
-      // Inspection only, see the module comment: nothing is sent on this socket.
+      // Safe unverified: nothing but the handshake is written (test/integration/tls-inspect.test.ts), so an
+      // impostor gets no token or secret, and what it presents is trusted only by pin or by the admin.
       rejectUnauthorized: false,
     });
     const timer = setTimeout(() => {

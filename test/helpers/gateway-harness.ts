@@ -11,6 +11,7 @@ import { writeConfigDir } from '../../src/sim/gateway-process.js';
 import { SAMPLE_DATA, SAMPLE_TOKEN, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { testPki, type TestPki } from './pki.js';
+import type { RawConnection, RawController } from './raw-controller.js';
 import { waitFor } from './wait-for.js';
 
 export { waitFor } from './wait-for.js';
@@ -19,7 +20,8 @@ export { waitFor } from './wait-for.js';
  * Shared set-up of the gateway integration suites: temporary config
  * directories with secret files, raw configs pointing at the simulators,
  * an in-process daemon (startDaemon, as `credgw run` builds it) whose pino
- * output is captured, and the secret check every suite ends with. A
+ * output is captured, started until it is active behind a reference or a
+ * raw controller, and the secret check every suite ends with. A
  * spawned `credgw run` is gateway-process.ts; a gated simulator is
  * gated-simulator.ts.
  */
@@ -45,6 +47,8 @@ export interface Workspace {
   readonly pki: TestPki;
   /** `<pki>/ca.crt`: trusts the simulators and controllers started with pki.server. */
   readonly caFile: string;
+  /** pki.server as simulators and controllers take it: the identity caFile trusts. */
+  readonly tls: { certPem: string; keyPem: string };
   /** Writes `name` (mode 0600) and returns its path. */
   file(name: string, content: string): string;
   /** Writes a secret file and returns its `file://` reference. */
@@ -66,6 +70,7 @@ export function makeWorkspace(prefix: string): Workspace {
     dir,
     pki,
     caFile: join(pki.dir, 'ca.crt'),
+    tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem },
     file,
     secret: (name, value) => `file://${file(name, value)}`,
     writeConfig: (raw, sub = 'etc') => writeConfigDir(join(dir, sub), raw),
@@ -101,9 +106,11 @@ export interface GatewayRawOptions {
   policy?: Record<string, unknown>;
   limits?: Record<string, unknown>;
   logLevel?: string;
+  /** telemetry.listen (for /metrics, /readyz); default null, no listener. */
+  telemetryListen?: string;
 }
 
-/** A raw config.json for a gateway of the suite (no telemetry listener; audit to a file in the workspace). */
+/** A raw config.json for a gateway of the suite (no telemetry listener unless asked; audit to a file in the workspace). */
 export function gatewayConfig(ws: Workspace, o: GatewayRawOptions): Record<string, unknown> {
   return {
     gatewayId: o.gatewayId,
@@ -117,7 +124,7 @@ export function gatewayConfig(ws: Workspace, o: GatewayRawOptions): Record<strin
     vaults: o.vaults,
     ...(o.policy ? { policy: o.policy } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
-    telemetry: { listen: null, logLevel: o.logLevel ?? 'debug', audit: join(ws.dir, `${o.gatewayId}-audit.log`) },
+    telemetry: { listen: o.telemetryListen ?? null, logLevel: o.logLevel ?? 'debug', audit: join(ws.dir, `${o.gatewayId}-audit.log`) },
   };
 }
 
@@ -182,6 +189,30 @@ export async function startInProcess(
     gatewayDeps: { random: () => 0.01, ...deps },
   });
   return { daemon, gateway: daemon.gateway, logs, configDir, stop: () => daemon.stop('test done') };
+}
+
+/** startInProcess, returned once the reference controller `ctl` and the gateway agree it is active (waitActive). */
+export async function startActive(
+  ws: Workspace,
+  ctl: ReferenceController,
+  raw: Record<string, unknown>,
+  deps: Partial<GatewayDeps> = {},
+): Promise<InProcessGateway> {
+  const gw = await startInProcess(ws, raw, deps);
+  await waitActive(ctl, String(raw['clusterId']), String(raw['gatewayId']), gw);
+  return gw;
+}
+
+/** startInProcess behind a raw controller that grants the active role: the gateway and its connection, once active. */
+export async function startActiveBehindRaw(
+  ws: Workspace,
+  controller: RawController,
+  raw: Record<string, unknown>,
+): Promise<{ gw: InProcessGateway; conn: RawConnection }> {
+  const gw = await startInProcess(ws, raw);
+  const conn = await controller.current();
+  await waitFor(() => gw.gateway.roles.snapshot.state === 'active', `${String(raw['gatewayId'])} active`);
+  return { gw, conn };
 }
 
 // ---- waiting --------------------------------------------------------------------

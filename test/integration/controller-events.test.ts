@@ -8,12 +8,12 @@ import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import pino from 'pino';
 import { Agent, request } from 'undici';
-import WebSocket from 'ws';
 import { runSimController } from '../../src/cli/sim-controller.js';
 import { ControllerLink } from '../../src/link/index.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { startReferenceController, type ReferenceController, type ReferenceControllerOptions } from '../../src/sim/controller/server.js';
 import { capture } from '../helpers/cli.js';
+import { FakeGateway } from '../helpers/fake-gateway.js';
 import { testPki, type TestPki } from '../helpers/pki.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -25,12 +25,6 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const TOKEN = 'gw-token-Ev7Qk2mZp9';
 const API_TOKEN = 'api-token-Lx4Rw8Tn1c';
-
-interface Frame {
-  type: string;
-  id?: string;
-  [k: string]: unknown;
-}
 
 function eventFrame(id: string, patch: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -48,79 +42,6 @@ function eventFrame(id: string, patch: Record<string, unknown> = {}): Record<str
       ...patch,
     },
   };
-}
-
-class FakeGateway {
-  readonly frames: Frame[] = [];
-  private readonly ackCounts = new Map<string, number>();
-  private listeners: Array<() => void> = [];
-  readonly closed: Promise<{ code: number }>;
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const frame = JSON.parse((data as Buffer).toString('utf8')) as Frame;
-      if (frame.type === 'ack') this.ackCounts.set(frame.id!, (this.ackCounts.get(frame.id!) ?? 0) + 1);
-      else this.frames.push(frame);
-      for (const l of [...this.listeners]) l();
-    });
-    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve({ code })));
-    ws.on('error', () => undefined);
-  }
-
-  static async connect(ctl: ReferenceController, pki: TestPki, gatewayId: string, clusterId = 'site-1'): Promise<FakeGateway> {
-    const ws = new WebSocket(ctl.wsUrl, ['credgw.v1'], {
-      headers: { Authorization: `Bearer ${TOKEN}`, 'X-Credgw-Gateway': gatewayId, 'X-Credgw-Cluster': clusterId },
-      ca: pki.ca.certPem,
-    });
-    const gw = new FakeGateway(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    gw.send({ type: 'hello', protocol: 1, gatewayId, clusterId, version: '0.0.1-test', priority: 100, capabilities: ['listAccounts', 'getPassword', 'rotationEvents'], vaults: [{ name: 'pmp-prod', healthy: true }] });
-    await gw.next((f) => f.type === 'welcome');
-    return gw;
-  }
-
-  send(frame: unknown): void {
-    this.ws.send(JSON.stringify(frame));
-  }
-
-  acks(id: string): number {
-    return this.ackCounts.get(id) ?? 0;
-  }
-
-  /** Waits until `id` has been acked `count` times in all. */
-  acked(id: string, count = 1): Promise<void> {
-    return this.until(() => this.acks(id) >= count, `ack ${count} of ${id}`);
-  }
-
-  /** The first frame (other than acks) matching, waiting for it. */
-  async next(match: (f: Frame) => boolean): Promise<Frame> {
-    await this.until(() => this.frames.some(match), 'a frame');
-    return this.frames.find(match)!;
-  }
-
-  private until(check: () => boolean, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const listener = (): void => {
-        if (!check()) return;
-        this.listeners = this.listeners.filter((l) => l !== listener);
-        resolve();
-      };
-      this.listeners.push(listener);
-      listener();
-      void this.closed.then(() => {
-        if (!check()) reject(new Error(`closed before ${what}`));
-      });
-    });
-  }
-
-  close(): Promise<unknown> {
-    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    this.ws.terminate();
-    return this.closed;
-  }
 }
 
 interface SseMessage {
@@ -257,9 +178,16 @@ describe('reference controller: events', () => {
     return ctl;
   }
 
+  /** A gateway with the rotationEvents capability, connected and welcomed. */
   async function gw(gatewayId: string, clusterId = 'site-1'): Promise<FakeGateway> {
-    const g = await FakeGateway.connect(ctl!, pki, gatewayId, clusterId);
+    const g = await FakeGateway.connect(ctl!, pki, {
+      gatewayId,
+      clusterId,
+      token: TOKEN,
+      hello: { capabilities: ['listAccounts', 'getPassword', 'rotationEvents'], vaults: [{ name: 'pmp-prod', healthy: true }] },
+    });
     gateways.push(g);
+    await g.welcome();
     return g;
   }
 

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import { startReferenceController, type ReferenceController, type ReferenceControllerOptions } from '../../src/sim/controller/server.js';
+import { FakeGateway, type FakeGatewayOptions, type Frame } from '../helpers/fake-gateway.js';
 import { testPki, type TestPki } from '../helpers/pki.js';
 
 /**
@@ -16,132 +17,6 @@ import { testPki, type TestPki } from '../helpers/pki.js';
 
 const TOKEN = 'gw-token-Zq8Vd1xLr0';
 const HB = 100;
-
-interface Frame {
-  type: string;
-  id?: string;
-  epoch?: number;
-  role?: string;
-  [k: string]: unknown;
-}
-
-interface FakeOptions {
-  gatewayId: string;
-  clusterId?: string;
-  token?: string | null;
-  protocols?: string[];
-  priority?: number;
-  healthy?: boolean;
-  autoPong?: boolean;
-  /** Present the test PKI's client certificate. */
-  clientCert?: boolean;
-  /** Send hello (default true). */
-  hello?: boolean | Record<string, unknown>;
-}
-
-class FakeGateway {
-  readonly frames: Frame[] = [];
-  readonly raw: string[] = [];
-  private listeners: Array<() => void> = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  private constructor(
-    readonly ws: WebSocket,
-    readonly gatewayId: string,
-  ) {
-    ws.on('message', (data) => {
-      const text = (data as Buffer).toString('utf8');
-      this.raw.push(text);
-      try {
-        this.frames.push(JSON.parse(text) as Frame);
-      } catch {
-        // raw frames from sendRaw
-      }
-      this.notify();
-    });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-    ws.on('error', () => undefined);
-  }
-
-  private notify(): void {
-    for (const l of this.listeners) l();
-  }
-
-  static async connect(ctl: ReferenceController, pki: TestPki, o: FakeOptions): Promise<FakeGateway> {
-    const clusterId = o.clusterId ?? 'site-1';
-    const headers: Record<string, string> = { 'X-Credgw-Gateway': o.gatewayId, 'X-Credgw-Cluster': clusterId };
-    if (o.token !== null) headers['Authorization'] = `Bearer ${o.token ?? TOKEN}`;
-    const ws = new WebSocket(ctl.wsUrl, o.protocols ?? ['credgw.v1'], {
-      headers,
-      ca: pki.ca.certPem,
-      autoPong: o.autoPong ?? true,
-      ...(o.clientCert ? { cert: pki.client.certPem, key: pki.client.keyPem } : {}),
-    });
-    const gw = new FakeGateway(ws, o.gatewayId);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
-      ws.once('error', reject);
-    });
-    if (o.hello !== false) {
-      gw.send({
-        type: 'hello',
-        protocol: 1,
-        gatewayId: o.gatewayId,
-        clusterId,
-        version: '0.0.1-test',
-        priority: o.priority ?? 100,
-        capabilities: ['listAccounts', 'getPassword'],
-        vaults: [{ name: 'pmp', healthy: o.healthy ?? true }],
-        ...(typeof o.hello === 'object' ? o.hello : {}),
-      });
-    }
-    return gw;
-  }
-
-  send(frame: unknown): void {
-    this.ws.send(JSON.stringify(frame));
-  }
-
-  /** The first frame matching, waiting for it if needed. */
-  next(match: (f: Frame) => boolean, skip = 0): Promise<Frame> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.frames.filter(match)[skip];
-        if (found) {
-          this.listeners = this.listeners.filter((l) => l !== listener);
-          resolve(found);
-          return true;
-        }
-        return false;
-      };
-      const listener = (): void => void check();
-      if (check()) return;
-      this.listeners.push(listener);
-      void this.closed.then(() => {
-        if (!check()) reject(new Error(`${this.gatewayId}: closed before the expected frame`));
-      });
-    });
-  }
-
-  welcome(): Promise<Frame> {
-    return this.next((f) => f.type === 'welcome');
-  }
-
-  command(skip = 0): Promise<Frame> {
-    return this.next((f) => f.type === 'command', skip);
-  }
-
-  answer(cmd: Frame, data: Record<string, unknown> = { ok: 1 }, epoch = cmd.epoch): void {
-    this.send({ type: 'result', id: cmd.id, epoch, ok: true, data });
-  }
-
-  close(): Promise<unknown> {
-    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    this.ws.terminate();
-    return this.closed;
-  }
-}
 
 /** Polls a condition on the controller (no timing assertions; jest's timeout bounds it). */
 async function until<T>(get: () => T | undefined | null | false): Promise<T> {
@@ -194,8 +69,13 @@ describe('reference controller (TLS)', () => {
     return ctl;
   }
 
-  async function gw(o: FakeOptions): Promise<FakeGateway> {
-    const g = await FakeGateway.connect(ctl!, pki, o);
+  /** A fake gateway with the suite's token unless `o` gives another (or null). */
+  function connect(o: Omit<FakeGatewayOptions, 'token'> & { token?: string | null }): Promise<FakeGateway> {
+    return FakeGateway.connect(ctl!, pki, { token: TOKEN, ...o });
+  }
+
+  async function gw(o: Parameters<typeof connect>[0]): Promise<FakeGateway> {
+    const g = await connect(o);
     gateways.push(g);
     return g;
   }
@@ -213,8 +93,8 @@ describe('reference controller (TLS)', () => {
 
   it('refuses a bad or missing token with HTTP 401 before the upgrade', async () => {
     await start();
-    await expect(FakeGateway.connect(ctl!, pki, { gatewayId: 'a', token: 'wrong' })).rejects.toMatchObject({ status: 401 });
-    await expect(FakeGateway.connect(ctl!, pki, { gatewayId: 'a', token: null })).rejects.toMatchObject({ status: 401 });
+    await expect(connect({ gatewayId: 'a', token: 'wrong' })).rejects.toMatchObject({ status: 401 });
+    await expect(connect({ gatewayId: 'a', token: null })).rejects.toMatchObject({ status: 401 });
     expect(ctl!.connectedGateways()).toEqual([]);
     expect(logLines.join('')).toContain('bad or missing token');
     expect(logLines.join('')).not.toContain(TOKEN);
@@ -222,7 +102,7 @@ describe('reference controller (TLS)', () => {
 
   it('requires the credgw.v1 subprotocol and echoes it', async () => {
     await start();
-    await expect(FakeGateway.connect(ctl!, pki, { gatewayId: 'a', protocols: ['other.v9'] })).rejects.toMatchObject({ status: 400 });
+    await expect(connect({ gatewayId: 'a', protocols: ['other.v9'] })).rejects.toMatchObject({ status: 400 });
     const g = await gw({ gatewayId: 'a', protocols: ['other.v9', 'credgw.v1'] });
     expect(g.ws.protocol).toBe('credgw.v1');
   });
@@ -493,7 +373,7 @@ describe('reference controller (TLS)', () => {
 
   it('mutual TLS: requires a client certificate signed by the given CA', async () => {
     await start({ tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem, caPem: pki.ca.certPem, requestCert: true } });
-    await expect(FakeGateway.connect(ctl!, pki, { gatewayId: 'anon' })).rejects.toThrow();
+    await expect(connect({ gatewayId: 'anon' })).rejects.toThrow();
     const a = await gw({ gatewayId: 'a', clientCert: true });
     expect(await a.welcome()).toMatchObject({ role: 'active' });
   });

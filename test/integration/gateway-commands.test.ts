@@ -7,7 +7,7 @@ import {
   makeWorkspace,
   resource,
   simVault,
-  startInProcess,
+  startActiveBehindRaw,
   waitFor,
   type InProcessGateway,
   type Workspace,
@@ -44,12 +44,12 @@ let conn: RawConnection;
 
 beforeAll(async () => {
   ws = makeWorkspace('gw-commands');
-  const tls = { certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem };
-  gated = await startGatedSimulator(tls);
-  large = await startPmpSimulator({ tls, data: largeSampleData({ accounts: BULK_ACCOUNTS, passwordChars: BIG_PASSWORD_CHARS }) });
-  raw = await startRawController({ token: CONTROLLER_TOKEN, tls, role: 'active', epoch: EPOCH });
-  gw = await startInProcess(
+  gated = await startGatedSimulator(ws.tls);
+  large = await startPmpSimulator({ tls: ws.tls, data: largeSampleData({ accounts: BULK_ACCOUNTS, passwordChars: BIG_PASSWORD_CHARS }) });
+  raw = await startRawController({ token: CONTROLLER_TOKEN, tls: ws.tls, role: 'active', epoch: EPOCH });
+  ({ gw, conn } = await startActiveBehindRaw(
     ws,
+    raw,
     gatewayConfig(ws, {
       gatewayId: 'gw-cmd',
       clusterId: 'site-cmd',
@@ -58,9 +58,7 @@ beforeAll(async () => {
       limits: { maxInFlight: MAX_IN_FLIGHT, maxQueued: MAX_QUEUED },
       logLevel: 'info',
     }),
-  );
-  conn = await raw.current();
-  await waitFor(() => gw.gateway.roles.snapshot.state === 'active', 'gw-cmd active');
+  ));
 }, 60_000);
 
 afterAll(async () => {

@@ -12,9 +12,9 @@ import {
   makeWorkspace,
   resource,
   simVault,
-  startInProcess,
+  startActive,
+  startActiveBehindRaw,
   submit,
-  waitActive,
   waitFor,
   WRONG_PMP_TOKEN,
   type InProcessGateway,
@@ -48,11 +48,10 @@ let rawConn: RawConnection;
 
 beforeAll(async () => {
   ws = makeWorkspace('gw-errors');
-  const tls = { certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem };
-  sim = await startPmpSimulator({ tls });
-  gated = await startGatedSimulator(tls);
-  ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls, heartbeatMs: 1000 });
-  raw = await startRawController({ token: CONTROLLER_TOKEN, tls, role: 'active', epoch: 7 });
+  sim = await startPmpSimulator({ tls: ws.tls });
+  gated = await startGatedSimulator(ws.tls);
+  ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: ws.tls, heartbeatMs: 1000 });
+  raw = await startRawController({ token: CONTROLLER_TOKEN, tls: ws.tls, role: 'active', epoch: 7 });
 
   sim.inject({ kind: 'hang', match: '/resources/301/accounts/904/password' });
   sim.inject({ kind: 'http500', match: '/resources/303/accounts' });
@@ -69,8 +68,9 @@ beforeAll(async () => {
     simVault(ws, 'pmp-gated', gated.sim),
     simVault(ws, 'pmp-bug', sim),
   ];
-  gw = await startInProcess(
+  gw = await startActive(
     ws,
+    ctl,
     gatewayConfig(ws, {
       gatewayId: 'gw-err',
       clusterId: CLUSTER,
@@ -86,13 +86,11 @@ beforeAll(async () => {
       },
     },
   );
-  gwRaw = await startInProcess(
+  ({ gw: gwRaw, conn: rawConn } = await startActiveBehindRaw(
     ws,
+    raw,
     gatewayConfig(ws, { gatewayId: 'gw-raw', clusterId: 'site-raw', controllerUrl: raw.wsUrl, vaults: [simVault(ws, 'pmp', sim), simVault(ws, 'pmp-gated', gated.sim)] }),
-  );
-  rawConn = await raw.current();
-  await waitActive(ctl, CLUSTER, 'gw-err', gw);
-  await waitFor(() => gwRaw.gateway.roles.snapshot.state === 'active', 'gw-raw active');
+  ));
 });
 
 afterAll(async () => {

@@ -19,7 +19,7 @@ import {
   makeWorkspace,
   resource,
   simVault,
-  startInProcess,
+  startActive,
   submit,
   waitActive,
   waitFor,
@@ -61,22 +61,20 @@ describe('operations against a running gateway', () => {
   let gw: InProcessGateway;
   let base: string;
   let raw: Record<string, unknown>;
-  const tls = (): { certPem: string; keyPem: string } => ({ certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem });
 
   beforeAll(async () => {
     ws = makeWorkspace('ops');
-    sim = await startPmpSimulator({ port: 0, tls: tls() });
-    ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: tls(), heartbeatMs: OPS_HEARTBEAT_MS });
+    sim = await startPmpSimulator({ port: 0, tls: ws.tls });
+    ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: ws.tls, heartbeatMs: OPS_HEARTBEAT_MS });
     raw = gatewayConfig(ws, {
       gatewayId: 'gw-ops',
       clusterId: CLUSTER,
       controllerUrl: ctl.wsUrl,
       vaults: [simVault(ws, 'pmp', sim, { healthIntervalMs: 1000 })],
       logLevel: 'info',
+      telemetryListen: '127.0.0.1:0',
     });
-    (raw['telemetry'] as Record<string, unknown>)['listen'] = '127.0.0.1:0';
-    gw = await startInProcess(ws, raw);
-    await waitActive(ctl, CLUSTER, 'gw-ops', gw);
+    gw = await startActive(ws, ctl, raw);
     const address = gw.gateway.telemetryAddress;
     if (!address) throw new Error('telemetry endpoint not listening');
     base = `http://127.0.0.1:${address.port}`;
@@ -214,7 +212,7 @@ describe('operations against a running gateway', () => {
     expect(linkDown.text).toMatch(/the role is unknown/);
     expect((await get(base, '/healthz')).status).toBe(200);
 
-    ctl = await startReferenceController({ port: Number(port), tokens: [CONTROLLER_TOKEN], tls: tls(), heartbeatMs: OPS_HEARTBEAT_MS });
+    ctl = await startReferenceController({ port: Number(port), tokens: [CONTROLLER_TOKEN], tls: ws.tls, heartbeatMs: OPS_HEARTBEAT_MS });
     await waitActive(ctl, CLUSTER, 'gw-ops', gw);
     await waitFor(async () => (await get(base, '/readyz')).status === 200, 'readyz 200 after the link is back');
   });

@@ -7,8 +7,7 @@ import {
   makeWorkspace,
   resource,
   simVault,
-  startInProcess,
-  waitFor,
+  startActiveBehindRaw,
   type InProcessGateway,
   type Workspace,
 } from '../helpers/gateway-harness.js';
@@ -36,12 +35,9 @@ let conn: RawConnection;
 
 beforeAll(async () => {
   ws = makeWorkspace('recipient-key');
-  const tls = { certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem };
-  sim = await startPmpSimulator({ tls });
-  raw = await startRawController({ token: CONTROLLER_TOKEN, tls, epoch: EPOCH });
-  gw = await startInProcess(ws, gatewayConfig(ws, { gatewayId: 'gw-key', clusterId: 'site-key', controllerUrl: raw.wsUrl, vaults: [simVault(ws, 'pmp', sim)] }));
-  conn = await raw.current();
-  await waitFor(() => gw.gateway.roles.snapshot.state === 'active', 'gw-key active');
+  sim = await startPmpSimulator({ tls: ws.tls });
+  raw = await startRawController({ token: CONTROLLER_TOKEN, tls: ws.tls, epoch: EPOCH });
+  ({ gw, conn } = await startActiveBehindRaw(ws, raw, gatewayConfig(ws, { gatewayId: 'gw-key', clusterId: 'site-key', controllerUrl: raw.wsUrl, vaults: [simVault(ws, 'pmp', sim)] })));
   // The vault connection (its TLS handshake) and the command path made before anything is measured.
   await conn.command(getPassword('warm-up'));
 });

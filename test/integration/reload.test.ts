@@ -19,9 +19,9 @@ import {
   makeWorkspace,
   resource,
   simVault,
+  startActive,
   startInProcess,
   submit,
-  waitActive,
   waitFor,
   type InProcessGateway,
   type Workspace,
@@ -41,7 +41,6 @@ describe('reloading a running gateway', () => {
   let rawA: Record<string, unknown>;
   let base: string;
 
-  const tls = (): { certPem: string; keyPem: string } => ({ certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem });
   const cluster = (): NonNullable<ReturnType<ReferenceController['cluster']>> => ctl.cluster(CLUSTER)!;
   /** Writes gw-a's config file and reloads it as SIGHUP does. */
   const reloadA = (raw: Record<string, unknown>): boolean => {
@@ -60,19 +59,18 @@ describe('reloading a running gateway', () => {
 
   beforeAll(async () => {
     ws = makeWorkspace('reload');
-    sim = await startPmpSimulator({ tls: tls() });
-    gated = await startGatedSimulator(tls());
-    ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: tls(), heartbeatMs: 200 });
+    sim = await startPmpSimulator({ tls: ws.tls });
+    gated = await startGatedSimulator(ws.tls);
+    ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: ws.tls, heartbeatMs: 200 });
     rawA = gatewayConfig(ws, {
       gatewayId: 'gw-a',
       clusterId: CLUSTER,
       controllerUrl: ctl.wsUrl,
       vaults: [simVault(ws, 'pmp', sim, { healthIntervalMs: 60_000 }), simVault(ws, 'gated', gated.sim, { healthIntervalMs: 60_000 })],
       logLevel: 'info',
+      telemetryListen: '127.0.0.1:0',
     });
-    (rawA['telemetry'] as Record<string, unknown>)['listen'] = '127.0.0.1:0';
-    gwA = await startInProcess(ws, rawA);
-    await waitActive(ctl, CLUSTER, 'gw-a', gwA);
+    gwA = await startActive(ws, ctl, rawA);
     // A healthy standby the controller would hand the role to.
     gwB = await startInProcess(
       ws,

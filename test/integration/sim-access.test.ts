@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { ManualClock } from '../../src/shared/clock.js';
 import {
   DEFAULT_ACCESS_ANSWERS as A,
@@ -7,12 +7,11 @@ import {
   SAMPLE_ORG_NAME_2,
   SAMPLE_TOKEN,
   SAMPLE_TOKEN_ORG_OWN,
-  startPmpSimulator,
   type PmpSimData,
   type PmpSimOptions,
   type PmpSimulator,
 } from '../../src/sim/pmp/index.js';
-import { testPki } from '../helpers/pki.js';
+import { API, simFixture } from '../helpers/sim-fixture.js';
 
 /**
  * PAM360's access control in the simulator, over real HTTPS: the API
@@ -21,10 +20,9 @@ import { testPki } from '../helpers/pki.js';
  * The simulator runs on a ManualClock, so expiry is driven, not waited for.
  */
 
-const API = '/restapi/json/v1';
 const OTHER_TOKEN = 'pmp-sim-token-second-user';
-const pki = testPki();
-const agent = new Agent({ connect: { ca: [pki.ca.certPem] } });
+const fixture = simFixture();
+const { agent } = fixture;
 const MIN = 60_000;
 
 /** The sample data with a second API user on loopback, to be "another user". */
@@ -71,17 +69,8 @@ const checkIn = (sim: PmpSimulator, token?: string): Promise<Op> => pmp(sim, 'PU
 
 async function withSim(opts: PmpSimOptions, fn: (sim: PmpSimulator, clock: ManualClock) => Promise<void>): Promise<void> {
   const clock = new ManualClock(Date.UTC(2026, 0, 9, 12, 0));
-  const sim = await startPmpSimulator({ tls: pki.server, data: DATA, clock, ...opts });
-  try {
-    await fn(sim, clock);
-  } finally {
-    await sim.close();
-  }
+  await fixture.withSim({ data: DATA, clock, ...opts }, (sim) => fn(sim, clock));
 }
-
-afterAll(async () => {
-  await agent.close();
-});
 
 describe('PMP simulator: access requests over HTTPS', () => {
   it('request, pending, approve, fetch, exclusive refusal for another user, check-in', async () => {

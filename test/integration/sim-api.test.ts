@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import {
   GENERATED_BULK_RESOURCE_ID,
   INPUT_DATA_MAX_CHARS,
@@ -7,11 +7,10 @@ import {
   SAMPLE_TOKEN,
   startPmpSimulator,
   type PmpSimAccount,
-  type PmpSimOptions,
   type PmpSimResource,
   type PmpSimulator,
 } from '../../src/sim/pmp/index.js';
-import { testPki } from '../helpers/pki.js';
+import { API, failed, jsonOrUndefined, simFixture } from '../helpers/sim-fixture.js';
 
 /**
  * The simulator's API beyond the four calls the gateway started with, over
@@ -20,9 +19,7 @@ import { testPki } from '../helpers/pki.js';
  * the password change and its listeners, and generated data.
  */
 
-const API = '/restapi/json/v1';
-const pki = testPki();
-const agent = new Agent({ connect: { ca: [pki.ca.certPem] } });
+const { pki, agent, sharedSim, withSim } = simFixture();
 
 interface Answer {
   status: number;
@@ -43,39 +40,15 @@ async function call(sim: PmpSimulator, path: string, o: CallOptions = {}): Promi
     body: o.body,
     dispatcher: agent,
   });
-  const text = await res.body.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const json = jsonOrUndefined(await res.body.text());
   return { status: res.statusCode, headers: res.headers, json };
-}
-
-function failed(a: Answer, name: string, message: string): void {
-  expect(a.status).toBe(200);
-  expect(a.json).toEqual({ operation: { name, result: { status: 'Failed', message } } });
 }
 
 const input = (text: string): string => `INPUT_DATA=${encodeURIComponent(text)}`;
 
-async function withSim(opts: PmpSimOptions, fn: (sim: PmpSimulator) => Promise<void>): Promise<void> {
-  const sim = await startPmpSimulator({ tls: pki.server, ...opts });
-  try {
-    await fn(sim);
-  } finally {
-    await sim.close();
-  }
-}
-
 let sim: PmpSimulator;
 beforeAll(async () => {
-  sim = await startPmpSimulator({ tls: pki.server });
-});
-afterAll(async () => {
-  await sim.close();
-  await agent.close();
+  sim = await sharedSim();
 });
 
 describe('INPUT_DATA, read as leniently as PAM360 reads it', () => {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import {
   PMP_SIM_MESSAGES as MSG,
   SAMPLE_APP_NAME,
@@ -13,12 +13,10 @@ import {
   SAMPLE_TOKEN_ORG,
   SAMPLE_TOKEN_ORG_OWN,
   SAMPLE_TOKEN_WRONG_HOST,
-  startPmpSimulator,
   type PmpSimData,
-  type PmpSimOptions,
   type PmpSimulator,
 } from '../../src/sim/pmp/index.js';
-import { testPki } from '../helpers/pki.js';
+import { API, failed, simFixture } from '../helpers/sim-fixture.js';
 
 /**
  * The simulator's authentication over real sockets: every token form real
@@ -27,9 +25,7 @@ import { testPki } from '../helpers/pki.js';
  * organisation an MSP call acts in, and logs without tokens.
  */
 
-const API = '/restapi/json/v1';
-const pki = testPki();
-const agent = new Agent({ connect: { ca: [pki.ca.certPem] } });
+const { agent, sharedSim, withSim } = simFixture();
 
 interface Answer {
   status: number;
@@ -48,26 +44,12 @@ function ok(a: Answer): void {
 }
 
 function refused(a: Answer, message: string): void {
-  expect(a.status).toBe(200);
-  expect(a.json).toEqual({ operation: { name: 'Authentication', result: { status: 'Failed', message } } });
-}
-
-async function withSim(opts: PmpSimOptions, fn: (sim: PmpSimulator) => Promise<void>): Promise<void> {
-  const sim = await startPmpSimulator({ tls: pki.server, ...opts });
-  try {
-    await fn(sim);
-  } finally {
-    await sim.close();
-  }
+  failed(a, 'Authentication', message);
 }
 
 let sim: PmpSimulator;
 beforeAll(async () => {
-  sim = await startPmpSimulator({ tls: pki.server });
-});
-afterAll(async () => {
-  await sim.close();
-  await agent.close();
+  sim = await sharedSim();
 });
 
 const enc = encodeURIComponent;

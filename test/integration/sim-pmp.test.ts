@@ -16,15 +16,12 @@ import {
   SAMPLE_TOKEN_ORG,
   SAMPLE_TOKEN_WRONG_HOST,
   startPmpSimulator,
-  type PmpSimOptions,
   type PmpSimulator,
 } from '../../src/sim/pmp/index.js';
 import { runSimPmp, simPmpCommand } from '../../src/cli/sim-pmp.js';
-import { testPki } from '../helpers/pki.js';
+import { API, failed, jsonOrUndefined, simFixture } from '../helpers/sim-fixture.js';
 
-const API = '/restapi/json/v1';
-const pki = testPki();
-const agent = new Agent({ connect: { ca: [pki.ca.certPem] } });
+const { pki, agent, sharedSim, withSim } = simFixture();
 
 interface Answer {
   status: number;
@@ -52,12 +49,7 @@ async function call(sim: PmpSimulator, path: string, o: CallOptions = {}): Promi
     dispatcher: o.dispatcher ?? agent,
   });
   const text = await res.body.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const json = jsonOrUndefined(text);
   return { status: res.statusCode, contentType: String(res.headers['content-type']), text, json };
 }
 
@@ -74,27 +66,9 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   throw new Error(`never happened: ${what}`);
 }
 
-function failed(a: Answer, name: string, message: string): void {
-  expect(a.status).toBe(200);
-  expect(a.json).toEqual({ operation: { name, result: { status: 'Failed', message } } });
-}
-
-async function withSim(opts: PmpSimOptions, fn: (sim: PmpSimulator) => Promise<void>): Promise<void> {
-  const sim = await startPmpSimulator({ tls: pki.server, ...opts });
-  try {
-    await fn(sim);
-  } finally {
-    await sim.close();
-  }
-}
-
 let sim: PmpSimulator;
 beforeAll(async () => {
-  sim = await startPmpSimulator({ tls: pki.server });
-});
-afterAll(async () => {
-  await sim.close();
-  await agent.close();
+  sim = await sharedSim();
 });
 afterEach(() => {
   sim.clearFaults();

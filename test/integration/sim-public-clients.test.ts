@@ -1,12 +1,11 @@
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import {
   SAMPLE_DATA,
   SAMPLE_TOKEN,
-  startPmpSimulator,
   type PmpSimData,
   type PmpSimulator,
 } from '../../src/sim/pmp/index.js';
-import { testPki } from '../helpers/pki.js';
+import { simFixture } from '../helpers/sim-fixture.js';
 
 /**
  * Public clients written against real PMP / PAM360 servers, replayed
@@ -16,8 +15,7 @@ import { testPki } from '../helpers/pki.js';
  * The repository and file of each client are named above its tests.
  */
 
-const pki = testPki();
-const agent = new Agent({ connect: { ca: [pki.ca.certPem] } });
+const { agent, sharedSim } = simFixture();
 
 /** An integration token of the kind ManageEngine's XSOAR pack is configured with (APP_TYPE 17). */
 const XSOAR_APP_TOKEN = 'xsoar-app-token-0001';
@@ -49,11 +47,7 @@ async function send(sim: PmpSimulator, method: string, pathAndQuery: string, hea
 
 let sim: PmpSimulator;
 beforeAll(async () => {
-  sim = await startPmpSimulator({ tls: pki.server, data: DATA, variant: 'pam360' });
-});
-afterAll(async () => {
-  await sim.close();
-  await agent.close();
+  sim = await sharedSim({ data: DATA, variant: 'pam360' });
 });
 
 // demisto/content: Packs/ManageEngine_PAM360/Integrations/ManageEnginePAM360/ManageEnginePAM360.py

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { lifecycleOptions } from '../../src/cli/sim-pmp-lifecycle.js';
 import { runSimPmp } from '../../src/cli/sim-pmp.js';
 import { Pam360AuditRecognizer, parseSyslog } from '../../src/notices/index.js';
@@ -15,7 +15,7 @@ import { SAMPLE_DATA, SAMPLE_TOKEN, startPmpSimulator, validateSimData, type Pmp
 import { AuditTrail } from '../../src/sim/pmp/audit-trail.js';
 import { compileResponses } from '../../src/sim/pmp/responses.js';
 import { Rotator } from '../../src/sim/pmp/rotation.js';
-import { testPki } from '../helpers/pki.js';
+import { simFixture } from '../helpers/sim-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -26,8 +26,8 @@ import { waitFor } from '../helpers/wait-for.js';
  * line to UDP and TCP syslog receivers, and records the audit row.
  */
 
-const pki = testPki();
-const agent = new Agent({ connect: { ca: [pki.ca.certPem] } });
+const fixture = simFixture();
+const { pki, agent } = fixture;
 const T0 = Date.UTC(2026, 0, 9, 12, 0, 0);
 const OLD = 'Sim-Adm1n-Pass!';
 const dir = mkdtempSync(join(tmpdir(), 'credgw-sim-rotation-'));
@@ -120,17 +120,10 @@ async function password(sim: PmpSimulator, rid: string, aid: string): Promise<an
   return ((await res.body.json()) as { operation: any }).operation;
 }
 
-async function withSim(opts: PmpSimOptions, fn: (sim: PmpSimulator) => Promise<void>): Promise<void> {
-  const sim = await startPmpSimulator({ tls: pki.server, clock: new ManualClock(T0), ...opts });
-  try {
-    await fn(sim);
-  } finally {
-    await sim.close();
-  }
-}
+/** A simulator of its own, on a clock of its own at T0. */
+const withSim = (opts: PmpSimOptions, fn: (sim: PmpSimulator) => Promise<void>): Promise<void> => fixture.withSim({ clock: new ManualClock(T0), ...opts }, fn);
 
-afterAll(async () => {
-  await agent.close();
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 

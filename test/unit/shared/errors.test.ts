@@ -179,7 +179,8 @@ function errorClassesInSource(): { credgw: Set<string>; plainError: string[] } {
     if (!file.endsWith('.ts')) continue;
     for (const m of readFileSync(join(src, file), 'utf8').matchAll(/\bclass (\w+)(?:<[^>{]*>)? extends (\w+)/g)) parents.set(m[1]!, m[2]!);
   }
-  const descends = (name: string): boolean => name === 'CredgwError' || (parents.has(name) && descends(parents.get(name)!));
+  // errorWithCode(code) returns a subclass of CredgwError: `class X extends errorWithCode('C')` descends too.
+  const descends = (name: string): boolean => name === 'CredgwError' || name === 'errorWithCode' || (parents.has(name) && descends(parents.get(name)!));
   return {
     credgw: new Set([...parents.keys()].filter(descends)),
     plainError: [...parents].filter(([child, parent]) => parent === 'Error' && child !== 'CredgwError').map(([child]) => child),
