@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { type Clock, CredgwError, type CredgwErrorOptions, isoTime, type TimerHandle } from '../shared/index.js';
+import { type Clock, CredgwError, isoTime, type TimerHandle } from '../shared/index.js';
 import { spkiPinFromPem } from '../tls/index.js';
 import { AddressAllowList, normalizeAddress } from './address-allow-list.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from './listen-address.js';

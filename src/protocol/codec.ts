@@ -1,7 +1,7 @@
-import { ERROR_RETRYABLE, isErrorCode, type ErrorCode } from '../shared/index.js';
+import { ERROR_RETRYABLE, isErrorCode } from '../shared/index.js';
 import { decodeAccessParams } from './access-params.js';
 import { decodeAck, decodeEvent } from './event-codec.js';
-import type { Decoded, ProtocolViolation, RejectedCommand, VersionMismatch } from './decoded.js';
+import type { Decoded, ProtocolViolation, RejectedCommand } from './decoded.js';
 import { jsonShapeProblem, type JsonShapeProblem } from './json-shape.js';
 import {
   COMMAND_NAMES,

@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import { startReferenceController, type ReferenceController } from '../../src/sim/controller/index.js';
-import { SAMPLE_DATA, SAMPLE_TOKEN, startPmpSimulator, type PmpSimData, type PmpSimulator } from '../../src/sim/pmp/index.js';
+import { SAMPLE_DATA, startPmpSimulator, type PmpSimData, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import {
   auditText,
   CONTROLLER_TOKEN,
