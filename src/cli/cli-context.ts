@@ -3,7 +3,7 @@ import { CommanderError, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { configFile, type ConfigFile, loadConfigStoreModule, readSecret, resolveConfigDir } from '../config/index.js';
 import type { ConfigStore, SecretRef } from '../config/index.js';
-import { CredgwError, GatewayError, type CredgwErrorOptions } from '../shared/index.js';
+import { CredgwError, errorWithCode, GatewayError } from '../shared/index.js';
 import { createLogger } from '../telemetry/index.js';
 
 /**
@@ -34,11 +34,8 @@ export const EXIT_USAGE = 2;
 export const EXIT_STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([['USAGE', EXIT_USAGE]]);
 
 /** A mistake in how the command was called (code USAGE: exit 2). */
-export class UsageError extends CredgwError<'USAGE'> {
+export class UsageError extends errorWithCode('USAGE') {
   override readonly name = 'UsageError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('USAGE', message, options);
-  }
 }
 
 let storeModule: Awaited<ReturnType<typeof loadConfigStoreModule>> | undefined;

@@ -1,4 +1,4 @@
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
+import { errorWithCode } from '../shared/index.js';
 import type { RawConfig } from './schema.js';
 
 /**
@@ -12,11 +12,8 @@ export type PathSegment = string | number;
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 
 /** A key path that does not parse or does not lead into the config (the CLI shows it as a usage error). */
-export class KeyPathError extends CredgwError<'KEY_PATH_INVALID'> {
+export class KeyPathError extends errorWithCode('KEY_PATH_INVALID') {
   override readonly name = 'KeyPathError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('KEY_PATH_INVALID', message, options);
-  }
 }
 
 export function parseKeyPath(text: string): PathSegment[] {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { CredgwError, type CredgwErrorOptions } from './errors.js';
+import { errorWithCode } from './errors.js';
 
 /**
  * One state variable, changed only through `transition(to, reason)`, which
@@ -17,11 +17,8 @@ export interface Transition<S extends string> {
 }
 
 /** A move the transition table does not allow: a bug. */
-export class IllegalTransitionError extends CredgwError<'ILLEGAL_TRANSITION'> {
+export class IllegalTransitionError extends errorWithCode('ILLEGAL_TRANSITION') {
   override readonly name = 'IllegalTransitionError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('ILLEGAL_TRANSITION', message, options);
-  }
 }
 
 export class StateMachine<S extends string> {

@@ -1,5 +1,5 @@
 import { constants, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
-import { CredgwError, type CredgwErrorOptions } from '../shared/index.js';
+import { errorWithCode } from '../shared/index.js';
 
 /**
  * Sealed delivery (protocol section 5, `recipientKey`): the password is
@@ -27,11 +27,8 @@ const NOT_RSA_PUBLIC_KEY = 'recipientKey is not a PEM RSA public key';
 const PUBLIC_KEY_LABEL = /-----BEGIN (RSA )?PUBLIC KEY-----/;
 
 /** A recipient key that cannot be used, or a password too long to seal to it. */
-export class RecipientKeyError extends CredgwError<'RECIPIENT_KEY_INVALID'> {
+export class RecipientKeyError extends errorWithCode('RECIPIENT_KEY_INVALID') {
   override readonly name = 'RecipientKeyError';
-  constructor(message: string, options?: CredgwErrorOptions) {
-    super('RECIPIENT_KEY_INVALID', message, options);
-  }
 }
 
 /** A checked recipient key (parseRecipientKey). */
