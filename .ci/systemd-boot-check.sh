@@ -324,6 +324,7 @@ check_suite() {
   wait_for 35 "a WATCHDOG=1 after the one at $wd1 µs (now $(show WatchdogTimestampMonotonic))" property_differs WatchdogTimestampMonotonic "$wd1"
   wd2=$(show WatchdogTimestampMonotonic)
   say "watchdog: WatchdogSec=30s, a WATCHDOG=1 arrived $(( (wd2 - wd1) / 1000 )) ms after the previous one (waited $(ms_since "$t0") ms)"
+  [ "$(show NRestarts)" = 0 ] || fail "restarted $(show NRestarts) time(s) before any fault: a missed watchdog?"
   if [ "$WATCHDOG_KILL" -eq 1 ]; then
     pid=$(show MainPID)
     t0=$(date +%s%N)
