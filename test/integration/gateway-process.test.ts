@@ -196,7 +196,10 @@ describe('credgw run as a process', () => {
     try {
       await waitActive(ctl, CLUSTER, 'gw-proc');
       gw.child.kill('SIGABRT');
-      const exit = await Promise.race([gw.exited, new Promise((done) => setTimeout(() => done('still running 5 s after SIGABRT'), 5000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise((done) => (timer = setTimeout(() => done('still running 5 s after SIGABRT'), 5000)));
+      const exit = await Promise.race([gw.exited, late]);
+      clearTimeout(timer);
       expect(exit).toEqual({ code: null, signal: 'SIGABRT' });
     } finally {
       gw.kill();
