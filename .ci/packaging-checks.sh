@@ -2,7 +2,8 @@
 # Packaging checks for CI (called from .ci/run, as root on Debian 12):
 #   1. systemd-analyze verify on the unit, installed into a staging root
 #   2. systemd-analyze security --offline: exposure must be <= 1.5
-#   3. the .deb (of build/bin/credgw-linux-x64) builds and lintian reports no error
+#   3. the .deb (of build/bin/credgw-linux-x64) builds (into build/deb) and
+#      lintian reports no error
 #   4. the .deb installs, upgrades over itself and purges cleanly on this machine,
 #      with no Node.js on PATH; the installed binary runs the demo as user credgw
 #      with the unit's environment
@@ -45,7 +46,7 @@ trap 'rm -rf "$WORK"' EXIT
 # verify exits 0 on unknown keys and bad values, it only prints them.
 say "systemd-analyze verify"
 VROOT=$WORK/verify-root
-bash installer/install.sh --root "$VROOT" --files-only >/dev/null
+bash installer/install.sh --root "$VROOT" --binary build/bin/credgw-linux-x64 --files-only >/dev/null
 mkdir -p "$VROOT/usr/lib/systemd" "$VROOT/etc/systemd/system"
 cp -a /lib/systemd/system "$VROOT/usr/lib/systemd/"
 rm -f "$VROOT/usr/lib/systemd/system/credgw.service"
@@ -81,9 +82,11 @@ echo "$sec" | grep -q 'Overall exposure level' || fail "no exposure level in the
 [ "$rc" -eq 0 ] || fail "exposure above $((MAX_EXPOSURE_X10 / 10)).$((MAX_EXPOSURE_X10 % 10))"
 
 # --- .deb and lintian -------------------------------------------------------------
+# Into build/deb, where .ci/systemd-boot-check.sh takes it from.
 say "building the .deb"
-DEB=$(bash scripts/package-deb.sh --arch amd64 --out "$WORK/deb")
+DEB=$(bash scripts/package-deb.sh --arch amd64 --out build/deb)
 dpkg-deb -f "$DEB" Depends | grep -q nodejs && fail "the .deb depends on nodejs"
+dpkg-deb -f "$DEB" Depends | grep -qw procps || fail "the .deb does not depend on procps (/bin/kill, the unit's ExecReload=)"
 say "lintian $(basename "$DEB")"
 # lintian warns about running as root; CI is root.
 lintian --fail-on error --tag-display-limit 0 "$DEB" 2> >(grep -v 'running with root privileges' >&2) ||
@@ -168,6 +171,7 @@ RPM=$(bash scripts/package-rpm.sh --arch x86_64 --out "$WORK/rpm1")
 RPM2=$(bash scripts/package-rpm.sh --arch x86_64 --out "$WORK/rpm2")
 cmp "$RPM" "$RPM2" || fail "the .rpm is not the same bytes when built twice"
 rpm -qp --requires "$RPM" 2>/dev/null | grep -qi node && fail "the .rpm requires node"
+rpm -qp --requires "$RPM" 2>/dev/null | grep -qx /usr/bin/kill || fail "the .rpm does not require /usr/bin/kill (the unit's ExecReload=)"
 # Expected: path, mode, owner, group (rpm -qp --queryformat over the file list).
 rpm -qp --qf '[%{FILENAMES} %{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME}\n]' "$RPM" 2>/dev/null >"$WORK/rpm-files"
 for want in '/usr/bin/credgw -rwxr-xr-x root:root' \

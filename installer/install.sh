@@ -1,8 +1,8 @@
 #!/bin/bash
 # Installs (or upgrades) credgw: the single-executable binary (the
 # credgw-*.tar.gz: binary, unit and this script side by side; no Node.js
-# needed, the binary embeds Node 24 LTS), or a built source tree run by a
-# Node.js found on the machine.
+# needed, the binary embeds Node 24 LTS), or a built source tree run by
+# Node.js 24 LTS (the pinned one the build fetched; --node PATH for development).
 #
 #   sudo ./install.sh                          # from the unpacked .tar.gz
 #   sudo installer/install.sh                  # from a built source tree
@@ -11,7 +11,7 @@
 # What it puts where (docs/operations.md has the full table):
 #   /usr/bin/credgw                  the binary; or, from a source tree, a wrapper running
 #   /usr/lib/credgw/                 the app (dist/, package.json, production node_modules)
-#                                    with the Node.js found now
+#                                    and node/bin/node, the pinned Node.js 24 (not with --node)
 #   /lib/systemd/system-generators/credgw-credentials-compat  (systemd < 251, see the file)
 #   /usr/share/doc/credgw/examples/credgw.example.json
 #   /lib/systemd/system/credgw.service
@@ -43,8 +43,10 @@ Usage: install.sh [--root DIR] [--binary FILE | --app-dir DIR [--node PATH]] [--
                   this script, as in the .tar.gz)
   --app-dir DIR   the built credgw tree (dist/, package.json, package-lock.json,
                   node_modules/); default: the directory above this script
-  --node PATH     the Node.js (24 LTS; 20.18.1 or newer works) the source tree runs
-                  with (default: node on PATH)
+  --node PATH     run the source tree with this Node.js instead (development: any
+                  release package.json's devEngines allows, 20.18.1 or newer);
+                  default: the pinned Node.js 24 LTS in build/cache (fetched by
+                  'npm run package:binary'), copied in, else a Node.js 24 on PATH
   --files-only    install only the packaged files (app, wrapper, unit, man page);
                   no user, /etc or /var (used to build the .deb)
 EOF
@@ -121,28 +123,66 @@ if [ -z "$BINARY" ]; then
 [ -d "$APP_SRC/node_modules" ] || die "$APP_SRC/node_modules missing: run 'npm ci' there first"
 
 # --- Node.js ----------------------------------------------------------------
+# credgw runs on Node.js 24 LTS (package.json "engines"); the source tree
+# also runs on older releases for development ("devEngines"). Without
+# --node: the pinned Node.js 24 that `npm run package:binary` fetched into
+# build/cache (scripts/node-runtime.json), copied to /usr/lib/credgw/node so
+# the service does not depend on the checkout; else a Node.js 24 on PATH.
+# --node PATH is the development override: any release "devEngines" allows.
+pinned_runtime() { # prints the pinned Node.js of this machine's architecture, if fetched
+  local version arch
+  version=$(sed -n 's/^ *"version": *"\([0-9.]*\)".*/\1/p' "$APP_SRC/scripts/node-runtime.json" 2>/dev/null | head -1)
+  case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) return 0 ;; esac
+  [ -z "$version" ] || [ ! -x "$APP_SRC/build/cache/node-linux-$arch-$version/bin/node" ] ||
+    echo "$APP_SRC/build/cache/node-linux-$arch-$version/bin/node"
+}
+# node_fit NODE: "VERSION RUNTIME_OK DEV_OK RUNTIME_RANGE DEV_RANGE" against
+# package.json (ranges of the forms it uses: ^X.Y.Z and >=X.Y.Z).
+node_fit() {
+  "$1" -e '
+    const pkg = require(process.argv[1]);
+    const have = process.version.replace(/^v/, "").split(".").map((n) => parseInt(n, 10) || 0);
+    const fits = (range) => {
+      const m = /^(\^|>=)\s*(\d+)\.(\d+)\.(\d+)$/.exec(range);
+      if (!m) throw new Error("unsupported version range in package.json: " + range);
+      const want = m.slice(2).map(Number);
+      let cmp = 0;
+      for (let i = 0; i < 3 && cmp === 0; i++) cmp = Math.sign(have[i] - want[i]);
+      return cmp >= 0 && (m[1] === ">=" || have[0] === want[0]) ? 1 : 0;
+    };
+    const runtime = (pkg.engines && pkg.engines.node) || ">=0.0.0";
+    const dev = (pkg.devEngines && pkg.devEngines.runtime && pkg.devEngines.runtime.version) || runtime;
+    console.log([process.version, fits(runtime), fits(dev), runtime, dev].join(" "));
+  ' "$APP_SRC/package.json" 2>&1
+}
+NODE_FROM=--node
+COPY_NODE=0
 if [ -z "$NODE_BIN" ]; then
-  NODE_BIN=$(command -v node || true)
-  [ -n "$NODE_BIN" ] ||
-    die "Node.js not found on PATH: credgw runs on Node.js 24 LTS (the .deb, .rpm and .tar.gz carry it in the credgw binary; a source tree needs Node.js 24, or 20.18.1 or newer for development) or pass --node PATH"
+  NODE_BIN=$(pinned_runtime)
+  if [ -n "$NODE_BIN" ]; then
+    NODE_FROM=pinned
+    COPY_NODE=1
+  else
+    NODE_FROM=PATH
+    NODE_BIN=$(command -v node || true)
+    [ -n "$NODE_BIN" ] ||
+      die "no Node.js 24 LTS: run 'npm run package:binary' in $APP_SRC (it fetches the pinned Node.js 24 into build/cache, which this installer copies in), or put Node.js 24 on PATH, or pass --node PATH (development: 20.18.1 or newer)"
+  fi
 fi
 [ -x "$NODE_BIN" ] || die "Node.js binary $NODE_BIN is not executable"
 case "$NODE_BIN" in /*) ;; *) NODE_BIN=$(cd "$(dirname "$NODE_BIN")" && pwd)/$(basename "$NODE_BIN") ;; esac
-# The engines range in package.json is ">=X.Y.Z"; compare numerically in Node itself.
-NODE_CHECK=$("$NODE_BIN" -e '
-  const pkg = require(process.argv[1]);
-  const want = String((pkg.engines && pkg.engines.node) || ">=0.0.0").replace(/^>=\s*/, "");
-  const num = (v) => v.replace(/^v/, "").split(".").map((n) => parseInt(n, 10) || 0);
-  const [a, b] = [num(process.version), num(want)];
-  let cmp = 0;
-  for (let i = 0; i < 3 && cmp === 0; i++) cmp = Math.sign((a[i] ?? 0) - (b[i] ?? 0));
-  console.log(cmp >= 0 ? "ok " + process.version : "old " + process.version + " " + want);
-' "$APP_SRC/package.json" 2>&1) || die "cannot run $NODE_BIN: $NODE_CHECK"
-case "$NODE_CHECK" in
-  ok*) ;;
-  old*) set -- $NODE_CHECK
-        die "Node.js $2 at $NODE_BIN is too old: credgw needs $3 or newer (pass --node PATH to use another)" ;;
-  *) die "unexpected answer from $NODE_BIN: $NODE_CHECK" ;;
+NODE_FIT=$(node_fit "$NODE_BIN") || die "cannot run $NODE_BIN: $NODE_FIT"
+set -- $NODE_FIT
+[ $# -eq 5 ] || die "unexpected answer from $NODE_BIN: $NODE_FIT"
+NODE_VERSION=$1
+case "$NODE_FROM:$2:$3" in
+  pinned:1:*) note "Node.js $NODE_VERSION: the pinned runtime from build/cache, installed as /usr/lib/credgw/node/bin/node" ;;
+  pinned:*) die "the pinned runtime $NODE_BIN is $NODE_VERSION, not $4 (package.json engines): check scripts/node-runtime.json" ;;
+  PATH:1:*) note "Node.js $NODE_VERSION at $NODE_BIN" ;;
+  PATH:*) die "Node.js $NODE_VERSION at $NODE_BIN is not the Node.js 24 LTS credgw runs on ($4): run 'npm run package:binary' in $APP_SRC (it fetches the pinned Node.js 24 into build/cache, which this installer copies in), or pass --node PATH (development: $5)" ;;
+  --node:1:*) note "Node.js $NODE_VERSION at $NODE_BIN" ;;
+  --node:0:1) note "Node.js $NODE_VERSION at $NODE_BIN: a development set-up; credgw ships on Node.js 24 LTS ($4)" ;;
+  *) die "Node.js $NODE_VERSION at $NODE_BIN is too old: credgw needs ${5#>=} or newer, and ships on Node.js 24 LTS ($4) (pass --node PATH to use another)" ;;
 esac
 fi
 
@@ -264,6 +304,14 @@ install_files() {
   # keep an executable bit.
   find "$new" -type f \( -name '*.js' -o -name '*.cjs' -o -name '*.sh' \) -exec grep -l -m1 '^#!' {} + 2>/dev/null |
     while IFS= read -r f; do head -c2 "$f" | grep -q '^#!' && chmod a+x "$f"; done || true
+  local run_node=$NODE_BIN
+  if [ "$COPY_NODE" -eq 1 ]; then
+    # After the mode changes above, which clear every execute bit.
+    mkdir -p "$new/node/bin"
+    install -m 0755 "$NODE_BIN" "$new/node/bin/node"
+    [ ! -f "$(dirname "$NODE_BIN")/../LICENSE" ] || install -m 0644 "$(dirname "$NODE_BIN")/../LICENSE" "$new/node/LICENSE"
+    run_node=/usr/lib/credgw/node/bin/node
+  fi
   rm -rf "$app.old"
   if [ -e "$app" ]; then mv "$app" "$app.old"; fi
   mv "$new" "$app"
@@ -274,7 +322,7 @@ install_files() {
 #!/bin/sh
 # credgw command, written by credgw's installer: runs the app with the
 # Node.js chosen at install time.
-exec $NODE_BIN /usr/lib/credgw/dist/cli/main.js "\$@"
+exec $run_node /usr/lib/credgw/dist/cli/main.js "\$@"
 EOF
   chmod 0755 "$R/usr/bin/credgw.tmp"
   mv "$R/usr/bin/credgw.tmp" "$R/usr/bin/credgw"

@@ -87,13 +87,16 @@ chmod 0644 "$DOC/copyright" "$DOC/changelog.Debian.gz"
 # --- control ------------------------------------------------------------------
 mkdir -p "$PKG/DEBIAN"
 INSTALLED_SIZE=$(du -sk --apparent-size "$PKG" --exclude=DEBIAN | cut -f1)
+# procps: /bin/kill, the unit's ExecReload= (a minimal Debian, debootstrap
+# minbase or a container image, has no procps; openssh-server depends on it
+# for the same reason).
 cat >"$PKG/DEBIAN/control" <<EOF
 Package: $NAME
 Version: $VERSION
 Architecture: $ARCH
 Maintainer: $MAINTAINER
 Installed-Size: $INSTALLED_SIZE
-Depends: libc6 (>= 2.28), libgcc-s1 (>= 3.0), libstdc++6 (>= 5.2), adduser
+Depends: libc6 (>= 2.28), libgcc-s1 (>= 3.0), libstdc++6 (>= 5.2), adduser, procps
 Section: admin
 Priority: optional
 Description: on-premise gateway between a cloud controller and PMP/PAM360

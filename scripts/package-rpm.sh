@@ -93,6 +93,8 @@ Requires(post): systemd
 Requires(preun): systemd
 Requires(postun): systemd
 Requires: logrotate
+# The unit's ExecReload= runs /bin/kill (/usr/bin/kill on RHEL).
+Requires: /usr/bin/kill
 # A prebuilt binary: no debuginfo, and rpm's post-install scripts must not
 # strip it (that would drop the injected application).
 %global debug_package %{nil}

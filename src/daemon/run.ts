@@ -137,6 +137,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         onStopSignal(signal);
       }
     });
+    // systemd's watchdog kills with SIGABRT. conf's exit hook (when-exit)
+    // listens under both its names, SIGABRT and SIGIOT, so its re-raise was
+    // caught again and the process lived on until SIGKILL, TimeoutAbortSec
+    // (30 s) later. Without listeners the signal's default action applies.
+    process.removeAllListeners('SIGABRT');
+    process.removeAllListeners('SIGIOT');
     process.on('uncaughtException', (err) => fatal(err, 'uncaughtException'));
     process.on('unhandledRejection', (err) => fatal(err, 'unhandledRejection'));
   }

@@ -24,8 +24,9 @@ import { spawnGateway, type CliProcess } from '../helpers/gateway-process.js';
  * through the reference controller's HTTP API, applies a SIGHUP reload
  * without dropping its link, refuses an invalid new config while the old
  * one keeps serving, and drains an in-flight command on SIGTERM before
- * exiting 0. An invalid config at start is refused with exit status 1 and
- * the key path of every problem.
+ * exiting 0; SIGABRT (systemd's watchdog) ends it at once. An invalid
+ * config at start is refused with exit status 1 and the key path of every
+ * problem.
  */
 
 const CLUSTER = 'site-proc';
@@ -188,5 +189,21 @@ describe('credgw run as a process', () => {
       `error: AUDIT_UNAVAILABLE: telemetry.audit: cannot open ${target} for appending: ${join(ws.dir, 'no-such-dir')} does not exist; credgw run refuses to start\n`,
     );
     expect(bad.stdout()).not.toMatch(/stack|    at /);
+  });
+
+  it('dies of SIGABRT, the signal systemd\'s watchdog kills with, at once (no exit hook swallows it)', async () => {
+    const gw = spawnGateway(ws.writeConfig(raw, 'etc-abrt'));
+    try {
+      await waitActive(ctl, CLUSTER, 'gw-proc');
+      gw.child.kill('SIGABRT');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise((done) => (timer = setTimeout(() => done('still running 5 s after SIGABRT'), 5000)));
+      const exit = await Promise.race([gw.exited, late]);
+      clearTimeout(timer);
+      expect(exit).toEqual({ code: null, signal: 'SIGABRT' });
+    } finally {
+      gw.kill();
+      await gw.exited;
+    }
   });
 });

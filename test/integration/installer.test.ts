@@ -2,7 +2,8 @@
  * installer/install.sh and uninstall.sh into a staging root: the layout,
  * modes and owners they produce, an upgrade that keeps config and state, the
  * config-rewrite rule (a root `credgw vault add` keeps config.json readable
- * by the service), and the clear errors.
+ * by the service), which Node.js a source tree is installed with, and the
+ * clear errors.
  *
  * Needs the built app: dist/ of this tree (`npm test` builds it first), or
  * CREDGW_TEST_APP_DIR pointing at a tree with dist/, package.json,
@@ -11,6 +12,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -18,6 +20,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,10 @@ const APP_DIR = process.env.CREDGW_TEST_APP_DIR ?? REPO;
 const INSTALL = join(REPO, 'installer/install.sh');
 const UNINSTALL = join(REPO, 'installer/uninstall.sh');
 const IS_ROOT = process.getuid?.() === 0;
+// The layout tests run the tree with this test's Node.js (the --node
+// override, any release devEngines allows); 'the Node.js a source-tree
+// install runs on' below covers the default, the pinned Node.js 24.
+const DEV_NODE = ['--node', process.execPath];
 
 function run(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
   return spawnSync('bash', [script, ...args], { encoding: 'utf8', env, timeout: 60_000 });
@@ -86,7 +93,7 @@ describe('installer into a staging root', () => {
   });
 
   it('installs the app, the command, the unit, the account and the directories', () => {
-    const r = run(INSTALL, ['--root', root, '--app-dir', APP_DIR]);
+    const r = run(INSTALL, ['--root', root, '--app-dir', APP_DIR, ...DEV_NODE]);
     expectOk(r);
     expect(r.stdout).toContain('installed credgw');
 
@@ -193,7 +200,7 @@ describe('installer into a staging root', () => {
     // A file of the old version that the new one does not ship must go.
     writeFileSync(join(root, 'usr/lib/credgw/dist/stale.js'), '');
 
-    const r = run(INSTALL, ['--root', root, '--app-dir', APP_DIR]);
+    const r = run(INSTALL, ['--root', root, '--app-dir', APP_DIR, ...DEV_NODE]);
     expectOk(r);
     expect(r.stdout).toContain('upgraded credgw');
     expect(r.stdout).toContain('keeping existing /etc/credgw/config.json');
@@ -225,7 +232,7 @@ describe('installer into a staging root', () => {
   });
 
   it('reinstalls over kept config, then purges everything', () => {
-    expectOk(run(INSTALL, ['--root', root, '--app-dir', APP_DIR]));
+    expectOk(run(INSTALL, ['--root', root, '--app-dir', APP_DIR, ...DEV_NODE]));
     expect(readFileSync(join(root, 'etc/credgw/config.json'), 'utf8')).toContain('pmp-prod');
     expectOk(run(UNINSTALL, ['--root', root, '--purge']));
     for (const p of ['usr/lib/credgw', 'usr/bin/credgw', 'etc/credgw', 'var/lib/credgw', 'var/log/credgw']) {
@@ -237,7 +244,7 @@ describe('installer into a staging root', () => {
 
   it('installs only the packaged files with --files-only', () => {
     const filesRoot = join(work, 'files-only');
-    expectOk(run(INSTALL, ['--root', filesRoot, '--app-dir', APP_DIR, '--files-only']));
+    expectOk(run(INSTALL, ['--root', filesRoot, '--app-dir', APP_DIR, '--files-only', ...DEV_NODE]));
     expect(existsSync(join(filesRoot, 'usr/lib/credgw/dist/cli/main.js'))).toBe(true);
     expect(existsSync(join(filesRoot, 'lib/systemd/system/credgw.service'))).toBe(true);
     // Under etc/ only the logrotate snippet (a conffile of the .deb); no config, no var/.
@@ -312,5 +319,108 @@ describe('installer errors', () => {
       expect({ script, status: r.status }).toEqual({ script, status: 1 });
       expect(r.stderr).toContain('must run as root');
     }
+  });
+});
+
+describe('the Node.js a source-tree install runs on', () => {
+  let work: string;
+  let app: string;
+  let arch: string;
+  let pinnedVersion: string;
+
+  /** A Node.js reporting VERSION: the real one, with process.version replaced (as the installer reads it). */
+  function nodeReporting(version: string, dir: string): string {
+    mkdirSync(dir, { recursive: true });
+    const preload = join(dir, 'version.cjs');
+    writeFileSync(preload, `Object.defineProperty(process, 'version', { value: '${version}' });\n`);
+    const node = join(dir, 'node');
+    writeFileSync(node, `#!/bin/sh\nexec "${process.execPath}" -r "${preload}" "$@"\n`);
+    chmodSync(node, 0o755);
+    return node;
+  }
+
+  /** PATH with DIR first, then the system's directories (where the real node may be too). */
+  const pathWith = (dir: string): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${dir}:/usr/sbin:/usr/bin:/sbin:/bin` });
+
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'credgw-installer-node-'));
+    // A source tree of its own, so that its build/cache is this test's: the
+    // built app of APP_DIR, its package files and node_modules (linked).
+    app = join(work, 'app');
+    mkdirSync(join(app, 'scripts'), { recursive: true });
+    cpSync(join(APP_DIR, 'dist'), join(app, 'dist'), { recursive: true });
+    for (const f of ['package.json', 'package-lock.json']) cpSync(join(APP_DIR, f), join(app, f));
+    cpSync(join(REPO, 'scripts/node-runtime.json'), join(app, 'scripts/node-runtime.json'));
+    symlinkSync(join(APP_DIR, 'node_modules'), join(app, 'node_modules'));
+    pinnedVersion = (JSON.parse(readFileSync(join(app, 'scripts/node-runtime.json'), 'utf8')) as { version: string }).version;
+    arch = process.arch === 'arm64' ? 'arm64' : 'x64';
+  });
+
+  afterAll(() => {
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('package.json: engines is Node.js 24 LTS, devEngines allows the development releases', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+      devEngines: { runtime: { name: string; version: string } };
+    };
+    expect(pkg.engines.node).toBe('^24.11.0');
+    expect(pinnedVersion).toMatch(/^24\./);
+    expect(pkg.devEngines.runtime).toMatchObject({ name: 'node', version: '>=20.18.1' });
+  });
+
+  it('refuses a Node.js on PATH that is not 24 LTS when no pinned runtime was fetched, naming both ways out', () => {
+    const bin = join(work, 'path22');
+    nodeReporting('v22.12.0', bin);
+    const r = run(INSTALL, ['--root', join(work, 'r-path22'), '--app-dir', app], pathWith(bin));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Node\.js v22\.12\.0 at \S+ is not the Node\.js 24 LTS credgw runs on \(\^24\.11\.0\)/);
+    expect(r.stderr).toContain("run 'npm run package:binary'");
+    expect(r.stderr).toContain('or pass --node PATH (development: >=20.18.1)');
+    expect(existsSync(join(work, 'r-path22/usr/lib/credgw'))).toBe(false);
+  });
+
+  it('runs the tree with a Node.js 24 on PATH, by its absolute path, when no pinned runtime was fetched', () => {
+    const bin = join(work, 'path24');
+    const node = nodeReporting('v24.11.0', bin);
+    const root = join(work, 'r-path24');
+    const r = run(INSTALL, ['--root', root, '--app-dir', app], pathWith(bin));
+    expectOk(r);
+    expect(r.stdout).toContain(`Node.js v24.11.0 at ${node}`);
+    expect(readFileSync(join(root, 'usr/bin/credgw'), 'utf8')).toContain(`exec ${node} /usr/lib/credgw/dist/cli/main.js "$@"`);
+    expect(existsSync(join(root, 'usr/lib/credgw/node'))).toBe(false);
+  });
+
+  it('takes an older development release with --node, saying it is not the shipped runtime', () => {
+    const node = nodeReporting('v20.18.1', join(work, 'dev20'));
+    const root = join(work, 'r-dev20');
+    const r = run(INSTALL, ['--root', root, '--app-dir', app, '--node', node]);
+    expectOk(r);
+    expect(r.stdout).toContain(`Node.js v20.18.1 at ${node}: a development set-up; credgw ships on Node.js 24 LTS (^24.11.0)`);
+    expect(readFileSync(join(root, 'usr/bin/credgw'), 'utf8')).toContain(`exec ${node} /usr/lib/credgw/dist/cli/main.js "$@"`);
+  });
+
+  it('by default copies the pinned Node.js 24 from build/cache into /usr/lib/credgw/node and runs the tree with it', () => {
+    // What `npm run package:binary` leaves in build/cache, here a Node.js reporting the pinned version.
+    const cached = join(app, 'build/cache', `node-linux-${arch}-${pinnedVersion}`);
+    const pinned = nodeReporting(`v${pinnedVersion}`, join(cached, 'bin'));
+    writeFileSync(join(cached, 'LICENSE'), 'Node.js licence text\n');
+    // On PATH only a Node.js that the default would refuse: the pinned one wins.
+    const bin = join(work, 'path22-b');
+    nodeReporting('v22.12.0', bin);
+    const root = join(work, 'r-pinned');
+    const r = run(INSTALL, ['--root', root, '--app-dir', app], pathWith(bin));
+    expectOk(r);
+    expect(r.stdout).toContain(`Node.js v${pinnedVersion}: the pinned runtime from build/cache, installed as /usr/lib/credgw/node/bin/node`);
+    const copied = join(root, 'usr/lib/credgw/node/bin/node');
+    expectNode(copied, '0755', 0, 0);
+    expect(readFileSync(copied, 'utf8')).toBe(readFileSync(pinned, 'utf8'));
+    expect(readFileSync(join(root, 'usr/lib/credgw/node/LICENSE'), 'utf8')).toBe('Node.js licence text\n');
+    expect(readFileSync(join(root, 'usr/bin/credgw'), 'utf8')).toMatch(/^exec \/usr\/lib\/credgw\/node\/bin\/node \/usr\/lib\/credgw\/dist\/cli\/main\.js "\$@"$/m);
+    // The staged tree runs with the copy.
+    const help = spawnSync(copied, [join(root, 'usr/lib/credgw/dist/cli/main.js'), '--help'], { encoding: 'utf8', timeout: 30_000 });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('vault');
   });
 });
