@@ -307,18 +307,20 @@ async function main() {
           ),
         );
         let peak = 0;
+        let peakAnon = 0;
         let samples = 0;
         const until = performance.now() + 2500;
         while (performance.now() < until) {
           await new Promise((r) => setTimeout(r, 100));
           const m = memoryMiB(proc.pid);
           if (m) peak = Math.max(peak, m.rss);
+          if (m) peakAnon = Math.max(peakAnon, m.anon);
           samples++;
         }
         sampling = false;
         const inFlight = cloud.pendingCount - pendingBefore;
         const after = memoryMiB(proc.pid);
-        log(`  RSS idle ${fmtNum(idle?.rss)} MiB (VmHWM so far ${fmtNum(idle?.hwm)} MiB), with ${inFlight} in flight ${fmtNum(peak)} MiB (VmHWM ${fmtNum(after?.hwm)} MiB)`);
+        log(`  RSS idle ${fmtNum(idle?.rss)} MiB (VmHWM so far ${fmtNum(idle?.hwm)} MiB), with ${inFlight} in flight ${fmtNum(peak)} MiB (VmHWM ${fmtNum(after?.hwm)} MiB; of the RSS, anonymous ${fmtNum(peakAnon)} MiB at most, file-backed ${fmtNum(after?.file)} MiB after)`);
         if (inFlight < inFlightN) {
           log(`  note: only ${inFlight} of ${inFlightN} stayed in flight; answered early: ${JSON.stringify(early)}`);
         }
@@ -326,7 +328,7 @@ async function main() {
         await stopChild(proc, 0);
         await sim.setLatency(0);
         await Promise.allSettled(held);
-        return { idleMiB: idle?.rss ?? null, withInFlightMiB: peak || null, hwmMiB: after?.hwm ?? null, inFlight, answeredEarly: early, samples };
+        return { idleMiB: idle?.rss ?? null, withInFlightMiB: peak || null, hwmMiB: after?.hwm ?? null, anonPeakMiB: peakAnon || null, fileMiB: after?.file ?? null, inFlight, answeredEarly: early, samples };
       };
       // Each gateway below gets a short warm-up (TLS sessions, metadata cache, JIT) before it is measured.
       [gw] = await startGateway({});
@@ -347,10 +349,11 @@ async function main() {
         }
         const peaks = samples.map((x) => x.withInFlightMiB);
         const hwms = samples.map((x) => x.hwmMiB);
-        log(`  ${which} as the service runs it: median ${fmtNum(median(peaks))} MiB of ${peaks.map((v) => fmtNum(v)).join(', ')}; VmHWM median ${fmtNum(median(hwms))} MiB of ${hwms.map((v) => fmtNum(v)).join(', ')}`);
-        return { withInFlightMiB: median(peaks), hwmMiB: median(hwms), starts: samples, environment: serviceEnv, startToHello };
+        const anons = samples.map((x) => x.anonPeakMiB);
+        log(`  ${which} as the service runs it: median ${fmtNum(median(peaks))} MiB of ${peaks.map((v) => fmtNum(v)).join(', ')}; VmHWM median ${fmtNum(median(hwms))} MiB of ${hwms.map((v) => fmtNum(v)).join(', ')}; anonymous peak median ${fmtNum(median(anons))} MiB`);
+        return { withInFlightMiB: median(peaks), hwmMiB: median(hwms), anonPeakMiB: median(anons), starts: samples, environment: serviceEnv, startToHello };
       };
-      const service = Object.keys(serviceEnv).length > 0 ? await serviceRssOf(undefined, 'node dist/cli/main.js', rssStarts) : null;
+      const service = Object.keys(serviceEnv).length > 0 ? await serviceRssOf(undefined, process.env.CREDGW_BENCH_BINARY ? 'the binary (CREDGW_BENCH_BINARY)' : 'node dist/cli/main.js', rssStarts) : null;
       extra.rss = { ...plain, service };
       // The same two figures for the binary, beside node dist/cli/main.js (issue 15's targets).
       if (binaryReason) {
@@ -559,6 +562,7 @@ async function main() {
     info(`gateway VmHWM, start through ${inFlightN} in flight (service, median)`, extra.rss?.service?.hwmMiB ?? null, ' MiB'),
     target('binary: process start → hello (median)', extra.binary?.startToHelloMs.median ?? null, '<=', 150, ' ms'),
     target(`binary: VmHWM, start through ${inFlightN} in flight (service, median)`, extra.binary?.rss.hwmMiB ?? null, '<=', 80, ' MiB'),
+    info(`binary: anonymous RSS peak, ${inFlightN} in flight (service, median)`, extra.binary?.rss.anonPeakMiB ?? null, ' MiB'),
     target('(a) errors', errorsOf('a'), '==', 0),
     // A relay that fails commands does less work per command: its figure would flatter nothing.
     target('(e) errors in the CPU rounds', cpu?.errors.e ?? null, '==', 0),

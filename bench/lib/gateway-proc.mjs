@@ -116,12 +116,17 @@ export function spawnGateway(configDir, { logFile, env, entry = CLI } = {}) {
   return child;
 }
 
-/** VmRSS and VmHWM of a process in MiB (from /proc), or null when unreadable. */
+/**
+ * VmRSS and VmHWM of a process in MiB (from /proc), and VmRSS's split: anon
+ * (the process's own memory) and file (mapped file pages: the binary's text,
+ * shared and reclaimable, whose count depends on how the page cache holds
+ * the file), or null when unreadable.
+ */
 export function memoryMiB(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
-    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
   } catch {
     return null;
   }
