@@ -51,7 +51,8 @@ beforeAll(async () => {
   const tls = { certPem: ws.pki.server.certPem, keyPem: ws.pki.server.keyPem };
   sim = await startPmpSimulator({ tls });
   gated = await startGatedSimulator(tls);
-  ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls, heartbeatMs: 1000 });
+  // Liveness is not under test: a heartbeat longer than any stall of this (shared) process.
+  ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls, heartbeatMs: 60_000 });
   raw = await startRawController({ token: CONTROLLER_TOKEN, tls, role: 'active', epoch: 7 });
 
   sim.inject({ kind: 'hang', match: '/resources/301/accounts/904/password' });
