@@ -227,24 +227,25 @@ copy_production_modules() {
   # devDependencies "dev"; everything else under node_modules/ is needed at
   # run time ("devOptional" ones are optional dependencies of production code). Each package is
   # copied without its nested node_modules/, whose packages are listed on their own.
+  # Optional dependencies for other platforms are in the lock but not on disk:
+  # skipped here, in the one node run (a process per package costs seconds on a busy host).
   "$NODE_BIN" -e '
-    const lock = require(process.argv[1]);
+    const fs = require("fs");
+    const [lockFile, src] = process.argv.slice(1);
+    const lock = require(lockFile);
     if (!lock.packages) { console.error("package-lock.json has no \"packages\" (lockfileVersion >= 2 needed)"); process.exit(1); }
     for (const [path, meta] of Object.entries(lock.packages)) {
       if (!path.startsWith("node_modules/") || meta.dev || meta.link) continue;
+      if (meta.optional && !fs.existsSync(src + "/" + path)) continue;
       console.log(path);
     }
-  ' "$src/package-lock.json" | sort >"$TMP_LIST"
+  ' "$src/package-lock.json" "$src" | sort >"$TMP_LIST"
   local path n=0
   while IFS= read -r path; do
-    if [ ! -d "$src/$path" ]; then
-      # Optional dependencies for other platforms are in the lock but not on disk.
-      if "$NODE_BIN" -e 'process.exit(require(process.argv[1]).packages[process.argv[2]].optional ? 0 : 1)' \
-          "$src/package-lock.json" "$path"; then continue; fi
-      die "$src/$path missing: run 'npm ci' in $src"
-    fi
+    [ -d "$src/$path" ] || die "$src/$path missing: run 'npm ci' in $src"
     mkdir -p "$dest/$path"
-    find "$src/$path" -mindepth 1 -maxdepth 1 ! -name node_modules -exec cp -R {} "$dest/$path/" \;
+    # One cp per package, not per entry (sh -c takes the destination as $0).
+    find "$src/$path" -mindepth 1 -maxdepth 1 ! -name node_modules -exec sh -c 'cp -R "$@" "$0"' "$dest/$path/" {} +
     n=$((n + 1))
   done <"$TMP_LIST"
   # Development leftovers some packages publish: dotfiles (lint, VCS and CI

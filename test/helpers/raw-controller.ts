@@ -23,7 +23,12 @@ export interface RawControllerOptions {
   role?: 'active' | 'standby';
   /** Epoch granted in welcome. Default 1. */
   epoch?: number;
-  /** heartbeatMs announced in welcome. Default 1000. */
+  /**
+   * heartbeatMs announced in welcome. Default a minute: this controller sends
+   * no pings and the gateway it serves runs in the test's own process, where
+   * a stall of 3 heartbeats (a busy machine) would end the link under the
+   * test. Liveness has suites of its own (link.test.ts, controller.test.ts).
+   */
   heartbeatMs?: number;
 }
 
@@ -65,7 +70,7 @@ export interface RawController {
 export async function startRawController(options: RawControllerOptions): Promise<RawController> {
   const role = options.role ?? 'active';
   const epoch = options.epoch ?? 1;
-  const heartbeatMs = options.heartbeatMs ?? 1000;
+  const heartbeatMs = options.heartbeatMs ?? 60_000;
   const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem });
   const wss = new WebSocketServer({
     server,
@@ -85,27 +90,40 @@ export async function startRawController(options: RawControllerOptions): Promise
     const inbox = new EventEmitter();
     let resolveHello!: (f: RawFrame) => void;
     const hello = new Promise<RawFrame>((r) => (resolveHello = r));
+    // A wait ends with its connection: its timer must not outlive the suite
+    // that started it (it would fire, and fail, in a later suite of the worker).
+    const waits = new Set<(err: Error) => void>();
+    let gone: Error | null = null;
     const closed = new Promise<{ code: number; reason: string }>((resolve) =>
       ws.once('close', (code, reason) => {
         open.delete(conn);
+        gone = new Error(`raw controller: the connection closed (${code}) before a matching frame`);
+        for (const fail of [...waits]) fail(gone);
         resolve({ code, reason: reason.toString('utf8') });
       }),
     );
     const waitFor = (match: (f: RawFrame) => boolean, timeoutMs = 10_000): Promise<RawFrame> => {
       const seen = frames.find(match);
       if (seen) return Promise.resolve(seen);
+      if (gone) return Promise.reject(gone);
       return new Promise((resolve, reject) => {
-        const onFrame = (f: RawFrame): void => {
-          if (!match(f)) return;
+        const end = (): void => {
           clearTimeout(timer);
           inbox.off('frame', onFrame);
+          waits.delete(fail);
+        };
+        const onFrame = (f: RawFrame): void => {
+          if (!match(f)) return;
+          end();
           resolve(f);
         };
-        const timer = setTimeout(() => {
-          inbox.off('frame', onFrame);
-          reject(new Error(`raw controller: no matching frame within ${timeoutMs} ms`));
-        }, timeoutMs);
+        const fail = (err: Error): void => {
+          end();
+          reject(err);
+        };
+        const timer = setTimeout(() => fail(new Error(`raw controller: no matching frame within ${timeoutMs} ms`)), timeoutMs);
         inbox.on('frame', onFrame);
+        waits.add(fail);
       });
     };
     const send = (frame: object | string | Buffer): void => {
@@ -150,18 +168,30 @@ export async function startRawController(options: RawControllerOptions): Promise
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 
-  const nextConnection = (timeoutMs = 10_000): Promise<RawConnection> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        welcomed.off('welcome', onWelcome);
-        reject(new Error(`raw controller: no gateway said hello within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onWelcome = (c: RawConnection): void => {
+  // Like a frame wait, a connection wait ends when the controller closes.
+  const connectionWaits = new Set<(err: Error) => void>();
+  let stopped = false;
+  const nextConnection = (timeoutMs = 10_000): Promise<RawConnection> => {
+    if (stopped) return Promise.reject(new Error('raw controller: closed'));
+    return new Promise((resolve, reject) => {
+      const end = (): void => {
         clearTimeout(timer);
+        welcomed.off('welcome', onWelcome);
+        connectionWaits.delete(fail);
+      };
+      const onWelcome = (c: RawConnection): void => {
+        end();
         resolve(c);
       };
-      welcomed.once('welcome', onWelcome);
+      const fail = (err: Error): void => {
+        end();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new Error(`raw controller: no gateway said hello within ${timeoutMs} ms`)), timeoutMs);
+      welcomed.on('welcome', onWelcome);
+      connectionWaits.add(fail);
     });
+  };
 
   return {
     port,
@@ -173,6 +203,8 @@ export async function startRawController(options: RawControllerOptions): Promise
       return last ?? nextConnection(timeoutMs);
     },
     close: async () => {
+      stopped = true;
+      for (const fail of [...connectionWaits]) fail(new Error('raw controller: closed before a gateway said hello'));
       for (const c of connections) c.ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
+import { ManualClock } from '../../src/shared/clock.js';
 import { startReferenceController, type ReferenceController, type ReferenceControllerOptions } from '../../src/sim/controller/server.js';
 import { FakeGateway, type FakeGatewayOptions, type Frame } from '../helpers/fake-gateway.js';
 import { testPki, type TestPki } from '../helpers/pki.js';
@@ -16,7 +17,12 @@ import { testPki, type TestPki } from '../helpers/pki.js';
  */
 
 const TOKEN = 'gw-token-Zq8Vd1xLr0';
-const HB = 100;
+/**
+ * The fake gateways share this process with the controller, so a stall of it
+ * (a loaded machine) silences them all at once: tests not about liveness use
+ * a heartbeat no stall reaches; the liveness test drives a ManualClock.
+ */
+const HB = 60_000;
 
 /** Polls a condition on the controller (no timing assertions; jest's timeout bounds it). */
 async function until<T>(get: () => T | undefined | null | false): Promise<T> {
@@ -171,11 +177,27 @@ describe('reference controller (TLS)', () => {
   });
 
   it('terminates a gateway silent for 3 heartbeats and promotes the standby', async () => {
-    await start();
+    // Heartbeat time is the test's: b answers every ping before the clock
+    // moves on, a answers none, however slowly this process runs.
+    const clock = new ManualClock();
+    const hb = 100;
+    await start({ heartbeatMs: hb, clock });
     const silent = await gw({ gatewayId: 'a', autoPong: false, priority: 500 });
     await silent.welcome();
     const b = await gw({ gatewayId: 'b' });
     await b.welcome();
+    for (let beat = 1; beat <= 3; beat++) {
+      const pinged = new Promise((resolve) => b.ws.once('ping', resolve));
+      clock.advance(hb);
+      if (beat === 3) break;
+      // b's pong left before its 'ping' event; once the controller answers a
+      // later ping of b's, it has read that pong.
+      await pinged;
+      const marker = `beat-${beat}`;
+      const answered = new Promise((resolve) => b.ws.on('pong', (d) => d.toString() === marker && resolve(undefined)));
+      b.ws.ping(marker);
+      await answered;
+    }
     expect((await silent.closed).code).toBe(1006);
     expect(await b.next((f) => f.type === 'role')).toEqual({ type: 'role', role: 'active', epoch: 2 });
     const snap = ctl!.cluster('site-1')!;

@@ -71,7 +71,10 @@ describe('credgw diagnose', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  function configDir(name: string, patch: { token?: string; proxy?: string; proxyPassword?: string; vaultToken?: string; tokenRef?: string; vaultTokenRef?: string } = {}): string {
+  function configDir(
+    name: string,
+    patch: { token?: string; proxy?: string; proxyPassword?: string; vaultToken?: string; tokenRef?: string; vaultTokenRef?: string; controllerUrl?: string } = {},
+  ): string {
     const dir = join(work, name);
     rmSync(dir, { recursive: true, force: true });
     const pki = testPki();
@@ -79,7 +82,7 @@ describe('credgw diagnose', () => {
       gatewayId: 'gw-diag',
       clusterId: 'site-diag',
       controller: {
-        url: controller.wsUrl.replace('127.0.0.1', 'localhost'),
+        url: (patch.controllerUrl ?? controller.wsUrl).replace('127.0.0.1', 'localhost'),
         token: patch.tokenRef ?? pathToFileURL(patch.token ?? gwTokenFile).href,
         caFile: join(pki.dir, 'ca.crt'),
         ...(patch.proxy ? { proxy: patch.proxy } : {}),
@@ -253,16 +256,29 @@ describe('credgw diagnose', () => {
   });
 
   it('clock skew against the controller: warn over 30 s, FAIL over 5 min', async () => {
-    const dir = configDir('skew');
-    const shifted = (ms: number): Clock => ({ ...systemClock, now: () => Date.now() + ms });
-    const lines = async (ms: number): Promise<CheckResult[]> =>
-      runDiagnostics({ configDir: dir, env: {}, clock: shifted(ms), timeoutMs: 5000 });
-    const warn = (await lines(90_000)).find((c) => c.subject === 'controller' && c.check === 'clock')!;
-    expect(warn.level).toBe('warn');
-    expect(warn.detail).toMatch(/^local clock is 9\d s ahead of the controller/);
-    const fail = (await lines(-400_000)).find((c) => c.subject === 'controller' && c.check === 'clock')!;
-    expect(fail.level).toBe('fail');
-    expect(fail.detail).toMatch(/^local clock is 7 min behind the controller .*synchronise the clock/);
+    // Both clocks stand still: the controller's Date header and the local
+    // reading it is set against do not move however long the check takes.
+    const fixed = (ms: number): Clock => ({ ...systemClock, now: () => ms });
+    const controllerNow = Math.floor(Date.now() / 1000) * 1000;
+    const pki = testPki();
+    const skewed = await startReferenceController({ tokens: [GW_TOKEN], tls: { certPem: pki.server.certPem, keyPem: pki.server.keyPem }, clock: fixed(controllerNow) });
+    try {
+      const dir = configDir('skew', { controllerUrl: skewed.wsUrl });
+      const clockLine = async (localNow: number): Promise<CheckResult> =>
+        (await runDiagnostics({ configDir: dir, env: {}, clock: fixed(localNow), timeoutMs: 5000 })).find((c) => c.subject === 'controller' && c.check === 'clock')!;
+      // A Date header says the second: the check places the controller mid-second (+500 ms).
+      const warnAt = controllerNow + 500 + 90_000;
+      const warn = await clockLine(warnAt);
+      expect(warn.level).toBe('warn');
+      expect(warn.detail).toBe(
+        `local clock is 90 s ahead of the controller (local ${new Date(warnAt).toISOString()}, controller ${new Date(controllerNow).toISOString()}); synchronise the clock (timedatectl status, chrony or systemd-timesyncd)`,
+      );
+      const fail = await clockLine(controllerNow + 500 - 400_000);
+      expect(fail.level).toBe('fail');
+      expect(fail.detail).toMatch(/^local clock is 7 min behind the controller .*synchronise the clock/);
+    } finally {
+      await skewed.close();
+    }
   });
 });
 

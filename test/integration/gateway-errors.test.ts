@@ -50,7 +50,8 @@ beforeAll(async () => {
   ws = makeWorkspace('gw-errors');
   sim = await startPmpSimulator({ tls: ws.tls });
   gated = await startGatedSimulator(ws.tls);
-  ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: ws.tls, heartbeatMs: 1000 });
+  // Liveness is not under test: a heartbeat longer than any stall of this (shared) process.
+  ctl = await startReferenceController({ tokens: [CONTROLLER_TOKEN], tls: ws.tls, heartbeatMs: 60_000 });
   raw = await startRawController({ token: CONTROLLER_TOKEN, tls: ws.tls, role: 'active', epoch: 7 });
 
   sim.inject({ kind: 'hang', match: '/resources/301/accounts/904/password' });

@@ -9,7 +9,8 @@
  * CREDGW_TEST_APP_DIR pointing at a tree with dist/, package.json,
  * package-lock.json and node_modules/.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   cpSync,
@@ -38,11 +39,52 @@ const IS_ROOT = process.getuid?.() === 0;
 // install runs on' below covers the default, the pinned Node.js 24.
 const DEV_NODE = ['--node', process.execPath];
 
-function run(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
-  return spawnSync('bash', [script, ...args], { encoding: 'utf8', env, timeout: 60_000 });
+/**
+ * The bound of each test, against a hang only: an install takes seconds on
+ * an idle host and has taken over a minute on a starved one, so no wait
+ * below has a clock of its own.
+ */
+jest.setTimeout(180_000);
+
+interface Ran {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
 }
 
-function expectOk(r: SpawnSyncReturns<string>): void {
+const running = new Set<ChildProcess>();
+
+/** Runs `cmd` to its end and resolves with its exit and output (the wait is the process's own 'close'). */
+function runToEnd(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Ran> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', (err) => {
+      running.delete(child);
+      reject(err);
+    });
+    child.once('close', (status, signal) => {
+      running.delete(child);
+      resolvePromise({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+// A test that timed out leaves no installer running into the next one.
+afterAll(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function run(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Ran> {
+  return runToEnd('bash', [script, ...args], { env });
+}
+
+function expectOk(r: Ran): void {
   if (r.status !== 0) throw new Error(`exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
 }
 
@@ -92,8 +134,8 @@ describe('installer into a staging root', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('installs the app, the command, the unit, the account and the directories', () => {
-    const r = run(INSTALL, ['--root', root, '--app-dir', APP_DIR, ...DEV_NODE]);
+  it('installs the app, the command, the unit, the account and the directories', async () => {
+    const r = await run(INSTALL, ['--root', root, '--app-dir', APP_DIR, ...DEV_NODE]);
     expectOk(r);
     expect(r.stdout).toContain('installed credgw');
 
@@ -153,20 +195,17 @@ describe('installer into a staging root', () => {
     expect(readFileSync(logrotate, 'utf8')).toMatch(/^\s+systemctl reload credgw\.service/m);
   });
 
-  it('runs the staged app, whose production dependencies load', () => {
-    const r = spawnSync(process.execPath, [join(root, 'usr/lib/credgw/dist/cli/main.js'), '--help'], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+  it('runs the staged app, whose production dependencies load', async () => {
+    const r = await runToEnd(process.execPath, [join(root, 'usr/lib/credgw/dist/cli/main.js'), '--help']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('vault');
   });
 
-  it('keeps owner, group and mode of config.json when root rewrites it with the CLI', () => {
+  it('keeps owner, group and mode of config.json when root rewrites it with the CLI', async () => {
     const svc = account(root, 'credgw');
     const configDir = join(root, 'etc/credgw');
-    const r = spawnSync(
+    const r = await runToEnd(
       process.execPath,
       [
         join(root, 'usr/lib/credgw/dist/cli/main.js'),
@@ -180,7 +219,6 @@ describe('installer into a staging root', () => {
         '--token',
         'credential://credgw_pmp-prod',
       ],
-      { encoding: 'utf8', timeout: 30_000 },
     );
     if (r.status !== 0) throw new Error(`vault add failed: ${r.stderr}${r.stdout}`);
     const config = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as { vaults: Array<{ name: string }> };
@@ -190,7 +228,7 @@ describe('installer into a staging root', () => {
     expect(readdirSync(configDir).sort()).toEqual(['config.json', 'credentials']);
   });
 
-  it('upgrades in place, keeping config, credentials and state', () => {
+  it('upgrades in place, keeping config, credentials and state', async () => {
     const svc = account(root, 'credgw');
     const config = readFileSync(join(root, 'etc/credgw/config.json'), 'utf8');
     writeFileSync(join(root, 'etc/credgw/credentials/pmp-prod'), 'not-a-real-token\n', { mode: 0o600 });
@@ -200,7 +238,7 @@ describe('installer into a staging root', () => {
     // A file of the old version that the new one does not ship must go.
     writeFileSync(join(root, 'usr/lib/credgw/dist/stale.js'), '');
 
-    const r = run(INSTALL, ['--root', root, '--app-dir', APP_DIR, ...DEV_NODE]);
+    const r = await run(INSTALL, ['--root', root, '--app-dir', APP_DIR, ...DEV_NODE]);
     expectOk(r);
     expect(r.stdout).toContain('upgraded credgw');
     expect(r.stdout).toContain('keeping existing /etc/credgw/config.json');
@@ -218,8 +256,8 @@ describe('installer into a staging root', () => {
     expect(account(root, 'credgw')).toEqual(svc);
   });
 
-  it('uninstalls, keeping config, state and the account without --purge', () => {
-    expectOk(run(UNINSTALL, ['--root', root]));
+  it('uninstalls, keeping config, state and the account without --purge', async () => {
+    expectOk(await run(UNINSTALL, ['--root', root]));
     expect(existsSync(join(root, 'usr/lib/credgw'))).toBe(false);
     expect(existsSync(join(root, 'usr/bin/credgw'))).toBe(false);
     expect(existsSync(join(root, 'lib/systemd/system/credgw.service'))).toBe(false);
@@ -231,10 +269,10 @@ describe('installer into a staging root', () => {
     expect(account(root, 'credgw').uid).toBeGreaterThan(0);
   });
 
-  it('reinstalls over kept config, then purges everything', () => {
-    expectOk(run(INSTALL, ['--root', root, '--app-dir', APP_DIR, ...DEV_NODE]));
+  it('reinstalls over kept config, then purges everything', async () => {
+    expectOk(await run(INSTALL, ['--root', root, '--app-dir', APP_DIR, ...DEV_NODE]));
     expect(readFileSync(join(root, 'etc/credgw/config.json'), 'utf8')).toContain('pmp-prod');
-    expectOk(run(UNINSTALL, ['--root', root, '--purge']));
+    expectOk(await run(UNINSTALL, ['--root', root, '--purge']));
     for (const p of ['usr/lib/credgw', 'usr/bin/credgw', 'etc/credgw', 'var/lib/credgw', 'var/log/credgw']) {
       expect({ p, exists: existsSync(join(root, p)) }).toEqual({ p, exists: false });
     }
@@ -242,9 +280,9 @@ describe('installer into a staging root', () => {
     expect(groupId(root, 'credgw')).toBeUndefined();
   });
 
-  it('installs only the packaged files with --files-only', () => {
+  it('installs only the packaged files with --files-only', async () => {
     const filesRoot = join(work, 'files-only');
-    expectOk(run(INSTALL, ['--root', filesRoot, '--app-dir', APP_DIR, '--files-only', ...DEV_NODE]));
+    expectOk(await run(INSTALL, ['--root', filesRoot, '--app-dir', APP_DIR, '--files-only', ...DEV_NODE]));
     expect(existsSync(join(filesRoot, 'usr/lib/credgw/dist/cli/main.js'))).toBe(true);
     expect(existsSync(join(filesRoot, 'lib/systemd/system/credgw.service'))).toBe(true);
     // Under etc/ only the logrotate snippet (a conffile of the .deb); no config, no var/.
@@ -264,42 +302,42 @@ describe('installer errors', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('refuses an unknown option with usage and exit 2', () => {
-    const r = run(INSTALL, ['--bogus']);
+  it('refuses an unknown option with usage and exit 2', async () => {
+    const r = await run(INSTALL, ['--bogus']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('unknown option: --bogus');
     expect(r.stderr).toContain('Usage: install.sh');
   });
 
-  it('says when the app is not built', () => {
+  it('says when the app is not built', async () => {
     const empty = join(work, 'empty-app');
     mkdirSync(empty);
-    const r = run(INSTALL, ['--root', join(work, 'r1'), '--app-dir', empty]);
+    const r = await run(INSTALL, ['--root', join(work, 'r1'), '--app-dir', empty]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('no built app');
     expect(r.stderr).toContain('npm run build');
   });
 
-  it('says when Node.js is missing', () => {
-    const r = run(INSTALL, ['--root', join(work, 'r2'), '--app-dir', APP_DIR, '--node', join(work, 'no-such-node')]);
+  it('says when Node.js is missing', async () => {
+    const r = await run(INSTALL, ['--root', join(work, 'r2'), '--app-dir', APP_DIR, '--node', join(work, 'no-such-node')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('is not executable');
   });
 
-  it('says when Node.js is too old, naming the version required', () => {
+  it('says when Node.js is too old, naming the version required', async () => {
     // The real node, reporting an old version to the installer's check.
     const preload = join(work, 'old-version.cjs');
     writeFileSync(preload, "Object.defineProperty(process, 'version', { value: 'v18.19.0' });\n");
     const fakeNode = join(work, 'node18');
     writeFileSync(fakeNode, `#!/bin/sh\nexec "${process.execPath}" -r "${preload}" "$@"\n`);
     chmodSync(fakeNode, 0o755);
-    const r = run(INSTALL, ['--root', join(work, 'r3'), '--app-dir', APP_DIR, '--node', fakeNode]);
+    const r = await run(INSTALL, ['--root', join(work, 'r3'), '--app-dir', APP_DIR, '--node', fakeNode]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/Node\.js v18\.19\.0 at \S+ is too old: credgw needs 20\.18\.1 or newer/);
     expect(existsSync(join(work, 'r3/usr/lib/credgw'))).toBe(false);
   });
 
-  it('refuses to install into / unless root', () => {
+  it('refuses to install into / unless root', async () => {
     // As root, drop to nobody for this one run (setpriv is in util-linux).
     const asUser = IS_ROOT ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'bash'] : ['bash'];
     const [cmd, ...pre] = asUser as [string, ...string[]];
@@ -315,7 +353,7 @@ describe('installer errors', () => {
       return dest;
     });
     for (const script of copies) {
-      const r = spawnSync(cmd, [...pre, script], { encoding: 'utf8', cwd: '/', timeout: 30_000 });
+      const r = await runToEnd(cmd, [...pre, script], { cwd: '/' });
       expect({ script, status: r.status }).toEqual({ script, status: 1 });
       expect(r.stderr).toContain('must run as root');
     }
@@ -370,10 +408,10 @@ describe('the Node.js a source-tree install runs on', () => {
     expect(pkg.devEngines.runtime).toMatchObject({ name: 'node', version: '>=20.18.1' });
   });
 
-  it('refuses a Node.js on PATH that is not 24 LTS when no pinned runtime was fetched, naming both ways out', () => {
+  it('refuses a Node.js on PATH that is not 24 LTS when no pinned runtime was fetched, naming both ways out', async () => {
     const bin = join(work, 'path22');
     nodeReporting('v22.12.0', bin);
-    const r = run(INSTALL, ['--root', join(work, 'r-path22'), '--app-dir', app], pathWith(bin));
+    const r = await run(INSTALL, ['--root', join(work, 'r-path22'), '--app-dir', app], pathWith(bin));
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/Node\.js v22\.12\.0 at \S+ is not the Node\.js 24 LTS credgw runs on \(\^24\.11\.0\)/);
     expect(r.stderr).toContain("run 'npm run package:binary'");
@@ -381,27 +419,27 @@ describe('the Node.js a source-tree install runs on', () => {
     expect(existsSync(join(work, 'r-path22/usr/lib/credgw'))).toBe(false);
   });
 
-  it('runs the tree with a Node.js 24 on PATH, by its absolute path, when no pinned runtime was fetched', () => {
+  it('runs the tree with a Node.js 24 on PATH, by its absolute path, when no pinned runtime was fetched', async () => {
     const bin = join(work, 'path24');
     const node = nodeReporting('v24.11.0', bin);
     const root = join(work, 'r-path24');
-    const r = run(INSTALL, ['--root', root, '--app-dir', app], pathWith(bin));
+    const r = await run(INSTALL, ['--root', root, '--app-dir', app], pathWith(bin));
     expectOk(r);
     expect(r.stdout).toContain(`Node.js v24.11.0 at ${node}`);
     expect(readFileSync(join(root, 'usr/bin/credgw'), 'utf8')).toContain(`exec ${node} /usr/lib/credgw/dist/cli/main.js "$@"`);
     expect(existsSync(join(root, 'usr/lib/credgw/node'))).toBe(false);
   });
 
-  it('takes an older development release with --node, saying it is not the shipped runtime', () => {
+  it('takes an older development release with --node, saying it is not the shipped runtime', async () => {
     const node = nodeReporting('v20.18.1', join(work, 'dev20'));
     const root = join(work, 'r-dev20');
-    const r = run(INSTALL, ['--root', root, '--app-dir', app, '--node', node]);
+    const r = await run(INSTALL, ['--root', root, '--app-dir', app, '--node', node]);
     expectOk(r);
     expect(r.stdout).toContain(`Node.js v20.18.1 at ${node}: a development set-up; credgw ships on Node.js 24 LTS (^24.11.0)`);
     expect(readFileSync(join(root, 'usr/bin/credgw'), 'utf8')).toContain(`exec ${node} /usr/lib/credgw/dist/cli/main.js "$@"`);
   });
 
-  it('by default copies the pinned Node.js 24 from build/cache into /usr/lib/credgw/node and runs the tree with it', () => {
+  it('by default copies the pinned Node.js 24 from build/cache into /usr/lib/credgw/node and runs the tree with it', async () => {
     // What `npm run package:binary` leaves in build/cache, here a Node.js reporting the pinned version.
     const cached = join(app, 'build/cache', `node-linux-${arch}-${pinnedVersion}`);
     const pinned = nodeReporting(`v${pinnedVersion}`, join(cached, 'bin'));
@@ -410,7 +448,7 @@ describe('the Node.js a source-tree install runs on', () => {
     const bin = join(work, 'path22-b');
     nodeReporting('v22.12.0', bin);
     const root = join(work, 'r-pinned');
-    const r = run(INSTALL, ['--root', root, '--app-dir', app], pathWith(bin));
+    const r = await run(INSTALL, ['--root', root, '--app-dir', app], pathWith(bin));
     expectOk(r);
     expect(r.stdout).toContain(`Node.js v${pinnedVersion}: the pinned runtime from build/cache, installed as /usr/lib/credgw/node/bin/node`);
     const copied = join(root, 'usr/lib/credgw/node/bin/node');

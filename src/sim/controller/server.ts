@@ -77,7 +77,7 @@ export interface ReferenceControllerOptions {
   maxEventStreams?: number;
   /** Default: a silent pino logger. */
   logger?: Logger;
-  /** Default: the system clock. */
+  /** Default: the system clock. Also the time of every HTTP answer's Date header. */
   clock?: Clock;
   /** A connection must say hello within this time (ms). Default 10000. */
   helloTimeoutMs?: number;
@@ -189,6 +189,8 @@ export async function startReferenceController(opts: ReferenceControllerOptions)
   });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // The controller's own time, not Node's cached wall clock: what `credgw diagnose` reads for the skew check.
+    res.setHeader('Date', new Date(clock.now()).toUTCString());
     handleApi(req, res, { hub, events, streams, log, apiDigests }).catch((err: unknown) => {
       log.error({ err }, 'api request failed');
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error', retryable: true } });
