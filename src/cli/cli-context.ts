@@ -105,7 +105,7 @@ export class CliContext {
 
   /** Asks a yes/no question on the terminal; never called when stdin is not a TTY. */
   async confirm(question: string): Promise<boolean> {
-    // Loaded here: only interactive commands prompt, and readline costs the daemon's start ~5 ms of CPU.
+    // Loaded here: only interactive commands prompt, and readline would cost the daemon's start (docs/benchmarks.md).
     const { createInterface } = await import('node:readline/promises');
     const rl = createInterface({ input: this.io.stdin, output: this.io.stderr, terminal: true });
     try {

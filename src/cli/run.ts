@@ -60,8 +60,8 @@ export function runCommand(ctx: CliContext): Command {
 /**
  * undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it
  * with its baseline compiler (Liftoff) and, once hot, recompiles its one
- * large parser function with TurboFan: ~15 MiB of compiler memory in the
- * first commands, which set the daemon's peak RSS. The baseline code stays
+ * large parser function with TurboFan, whose compiler memory in the first
+ * commands set the daemon's peak RSS. The baseline code stays
  * (docs/benchmarks.md, session 7). Set before the first vault call compiles
  * llhttp; these flags are read at WebAssembly compile time.
  */

@@ -10,7 +10,7 @@ export type { ConfigStore, ConfigStoreOptions } from './store.js';
 /**
  * The conf-backed store (writes config.json), loaded on demand: conf and
  * its dependencies (Ajv, semver, atomically) cost the daemon, which only
- * reads its config, ~4 MiB and part of its start (docs/benchmarks.md).
+ * reads its config, memory and start time (docs/benchmarks.md).
  */
 export const loadConfigStoreModule = (): Promise<typeof import('./store.js')> => import('./store.js');
 export * from './starting-config.js';

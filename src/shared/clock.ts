@@ -19,7 +19,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  // process.hrtime, not performance.now(): the `performance` global loads perf_hooks (~5 ms of the daemon's start CPU).
+  // process.hrtime, not performance.now(): the `performance` global loads perf_hooks (start cost: docs/benchmarks.md).
   monotonic: () => Number(process.hrtime.bigint()) / 1e6,
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);

@@ -6,7 +6,7 @@ import RegistryClass from 'prom-client/lib/registry.js';
  * The prom-client classes the gateway uses, from their own modules rather
  * than prom-client's index, which also loads the Pushgateway (http, https,
  * zlib), the cluster aggregator, Summary and the default process metrics
- * (with @opentelemetry/api): ~40 ms of the daemon's start
+ * (with @opentelemetry/api), all on the daemon's start path
  * (docs/benchmarks.md, session 7). They are the very classes
  * `import { Registry } from 'prom-client'` gives (a unit test checks).
  */

@@ -140,8 +140,8 @@ function trustedExtraCa(trust: TrustOptions, extraCa: string[]): string[] {
 /**
  * A secure context trusting Node's default roots plus `extraCa` (PEM). Built
  * as the default context with the extras added, because `ca: [...roots,
- * extra]` makes OpenSSL parse the ~150 roots again for every context: ~10 ms
- * of CPU each, on the daemon's start path (docs/benchmarks.md, session 7).
+ * extra]` makes OpenSSL parse all the roots again for every context, on
+ * the daemon's start path (docs/benchmarks.md, session 7).
  * `options` may add a client certificate and key.
  */
 export function rootsPlusSecureContext(extraCa: readonly string[], options: Pick<tls.SecureContextOptions, 'cert' | 'key'> = {}): tls.SecureContext {
