@@ -329,14 +329,16 @@ let seq = 0;
 export function listCmd(overrides: Partial<CommandMessage> & { attrs?: Record<string, string> } = {}): CommandMessage {
   const { attrs, ...rest } = overrides;
   return {
-    type: 'command',
-    id: `cmd-${++seq}`,
-    epoch: 8,
-    timeoutMs: 10000,
+    ...envelope(),
     name: 'listAccounts',
     params: { vault: 'pmp-prod', resource: { id: 'opsramp-7d1', name: 'Windows_Jump_Box', customAttributes: attrs ?? { 'PMP Resource ID': '301' } }, offset: 0, limit: 500 },
     ...rest,
   } as CommandMessage;
+}
+
+/** What every command frame of these fakes carries: a fresh id, epoch 8, a 10 s time-out. */
+function envelope(): Pick<CommandMessage, 'type' | 'id' | 'epoch' | 'timeoutMs'> {
+  return { type: 'command', id: `cmd-${++seq}`, epoch: 8, timeoutMs: 10000 };
 }
 
 export function checkInCmd(
@@ -344,10 +346,7 @@ export function checkInCmd(
   overrides: Partial<Omit<CommandMessage, 'params' | 'name'>> = {},
 ): CommandMessage {
   return {
-    type: 'command',
-    id: `cmd-${++seq}`,
-    epoch: 8,
-    timeoutMs: 10000,
+    ...envelope(),
     name: 'checkInPassword',
     params: {
       vault: 'pmp-prod',
@@ -367,10 +366,7 @@ export function pwCmd(
   overrides: Partial<Omit<CommandMessage, 'params' | 'name'>> = {},
 ): CommandMessage {
   return {
-    type: 'command',
-    id: `cmd-${++seq}`,
-    epoch: 8,
-    timeoutMs: 10000,
+    ...envelope(),
     name: 'getPassword',
     params: {
       vault: 'pmp-prod',
