@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { request, Agent } from 'undici';
 import type { VaultProfile } from '../../src/config/types.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { GatewayError, type ErrorCode } from '../../src/shared/errors.js';
+import { codeOf } from '../helpers/error-code.js';
 import {
   PMP_VARIANTS,
   SAMPLE_ORG_NAME,
@@ -27,15 +27,6 @@ import { testVaultProfile } from '../helpers/vault-profile.js';
 
 const pki = testPki();
 
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GatewayError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 describe.each(PMP_VARIANTS.map((v) => [v]))('the vault client against the %s variant', (variant: PmpVariant) => {
   let sim: PmpSimulator;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { VaultProfile } from '../../src/config/types.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { GatewayError, type ErrorCode } from '../../src/shared/errors.js';
+import { codeOf } from '../helpers/error-code.js';
 import { createVaultClient, type VaultClient } from '../../src/vault/index.js';
 import { testPki } from '../helpers/pki.js';
 import { API, manyAccounts, startRecordingPmp, type FakePaging, type RecordingPmp } from '../helpers/recording-pmp.js';
@@ -61,15 +61,6 @@ function client(paging: FakePaging, over: Partial<VaultProfile> = {}): VaultClie
   return c;
 }
 
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GatewayError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 /** STARTINDEX/LIMIT of each request of the account list, in order (null: the whole list). */
 function pageCalls(rid: string): Array<[number, number] | null> {

@@ -3,7 +3,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { VaultProfile } from '../../src/config/types.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { GatewayError, type ErrorCode } from '../../src/shared/errors.js';
+import { GatewayError } from '../../src/shared/errors.js';
+import { codeOf } from '../helpers/error-code.js';
 import { createVaultClient, type VaultClient } from '../../src/vault/index.js';
 import { testPki } from '../helpers/pki.js';
 import { API, startRecordingPmp, type RecordingPmp } from '../helpers/recording-pmp.js';
@@ -61,15 +62,6 @@ function client(over: Partial<VaultProfile>, token: string, logger?: pino.Logger
   return c;
 }
 
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GatewayError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 function headersOf(i: number): Record<string, unknown> {
   return pmp.requests[i]!.headers as Record<string, unknown>;

@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { VaultProfile } from '../../src/config/types.js';
 import { ManualClock, systemClock, type Clock } from '../../src/shared/clock.js';
-import { GatewayError, type ErrorCode } from '../../src/shared/errors.js';
+import { GatewayError } from '../../src/shared/errors.js';
+import { codeOf } from '../helpers/error-code.js';
 import {
   SAMPLE_ORG_NAME,
   SAMPLE_TOKEN,
@@ -32,15 +33,6 @@ function profileFor(sim: PmpSimulator, over: Partial<VaultProfile> = {}): VaultP
   return testVaultProfile(sim.url, { caFile: join(pki.dir, 'ca.crt'), maxConnections: 4, ...over });
 }
 
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GatewayError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
 
 /** Waits (on the event loop, not on time) until the simulator has seen `n` requests on `path`. */
 async function untilRequests(sim: PmpSimulator, path: string, n: number): Promise<void> {

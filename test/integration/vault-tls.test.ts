@@ -4,7 +4,8 @@ import forge from 'node-forge';
 import { pino } from 'pino';
 import type { VaultProfile } from '../../src/config/types.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { GatewayError, type ErrorCode } from '../../src/shared/errors.js';
+import { GatewayError } from '../../src/shared/errors.js';
+import { codeOf } from '../helpers/error-code.js';
 import { SAMPLE_TOKEN, startPmpSimulator, type PmpSimulator } from '../../src/sim/pmp/index.js';
 import { issueCertificate } from '../../src/tls/certificates.js';
 import { spkiPinFromPem } from '../../src/tls/pin.js';
@@ -40,15 +41,6 @@ async function startSim(cert: { certPem: string; keyPem: string }, port = 0): Pr
   const sim = await startPmpSimulator({ tls: cert, port });
   sims.push(sim);
   return sim;
-}
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GatewayError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
 }
 
 /** A new self-signed certificate on an existing key (a renewal that keeps the pin). */
