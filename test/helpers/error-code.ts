@@ -10,3 +10,14 @@ export async function codeOf(p: Promise<unknown>): Promise<ErrorCode> {
   }
   throw new Error('expected a GatewayError');
 }
+
+/** The code of the GatewayError `fn` throws, or 'no error' when it returns; anything else thrown fails the test. */
+export function codeOfCall(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof GatewayError) return err.code;
+    throw err;
+  }
+  return 'no error';
+}

@@ -1,19 +1,9 @@
 import { mappedOrg } from '../../../src/commands/resolve-resource.js';
-import { GatewayError } from '../../../src/shared/errors.js';
 import { harness, listCmd, profile, pwCmd, settle } from './fakes.js';
+import { codeOfCall } from '../../helpers/error-code.js';
 
 const ATTR = 'PAM360 Organisation';
 const resource = (customAttributes: Record<string, string>) => ({ id: 'opsramp-1', customAttributes });
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err.code;
-    throw err;
-  }
-  return 'no error';
-}
 
 describe('mappedOrg: the organisation of a command (protocol section 9)', () => {
   it('is undefined without orgNameAttribute (the profile\'s own organisation applies)', () => {
@@ -34,7 +24,7 @@ describe('mappedOrg: the organisation of a command (protocol section 9)', () => 
     ['with a control character', { [ATTR]: 'Acme\u0000' }],
     ['ambiguous by letter case', { 'PAM360 ORGANISATION': 'A', 'pam360 organisation': 'B' }],
   ])('%s is RESOURCE_NOT_MAPPED', (_name, attrs) => {
-    expect(codeOf(() => mappedOrg(resource(attrs), profile({ orgNameAttribute: ATTR })))).toBe('RESOURCE_NOT_MAPPED');
+    expect(codeOfCall(() => mappedOrg(resource(attrs), profile({ orgNameAttribute: ATTR })))).toBe('RESOURCE_NOT_MAPPED');
   });
 });
 

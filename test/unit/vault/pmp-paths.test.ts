@@ -1,5 +1,4 @@
 import { ManualClock } from '../../../src/shared/clock.js';
-import { GatewayError } from '../../../src/shared/errors.js';
 import { isPmpId } from '../../../src/shared/pmp-id.js';
 import { eachBounded, matchResource } from '../../../src/vault/pmp-client.js';
 import {
@@ -12,16 +11,7 @@ import {
 } from '../../../src/vault/pmp-paths.js';
 import { TtlCache } from '../../../src/vault/ttl-cache.js';
 import type { PmpResource } from '../../../src/vault/types.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err.code;
-    throw err;
-  }
-  return 'no error';
-}
+import { codeOfCall } from '../../helpers/error-code.js';
 
 describe('PMP paths', () => {
   it('are exactly the reference paths', () => {
@@ -52,19 +42,19 @@ describe('PMP paths', () => {
 
   it.each(attacks)('refuses resource ID %j with RESOURCE_NOT_FOUND before building a path', (id) => {
     expect(isPmpId(id)).toBe(false);
-    expect(codeOf(() => accountsPath(id))).toBe('RESOURCE_NOT_FOUND');
-    expect(codeOf(() => passwordPath(id, '1'))).toBe('RESOURCE_NOT_FOUND');
+    expect(codeOfCall(() => accountsPath(id))).toBe('RESOURCE_NOT_FOUND');
+    expect(codeOfCall(() => passwordPath(id, '1'))).toBe('RESOURCE_NOT_FOUND');
   });
 
   it.each(attacks)('refuses account ID %j with ACCOUNT_NOT_FOUND', (id) => {
-    expect(codeOf(() => accountDetailsPath('1', id))).toBe('ACCOUNT_NOT_FOUND');
-    expect(codeOf(() => passwordPath('1', id))).toBe('ACCOUNT_NOT_FOUND');
+    expect(codeOfCall(() => accountDetailsPath('1', id))).toBe('ACCOUNT_NOT_FOUND');
+    expect(codeOfCall(() => passwordPath('1', id))).toBe('ACCOUNT_NOT_FOUND');
   });
 
   it('refuses non-strings', () => {
-    expect(codeOf(() => accountsPath(12 as unknown as string))).toBe('RESOURCE_NOT_FOUND');
-    expect(codeOf(() => accountsPath(undefined as unknown as string))).toBe('RESOURCE_NOT_FOUND');
-    expect(codeOf(() => accountDetailsPath('1', 902 as unknown as string))).toBe('ACCOUNT_NOT_FOUND');
+    expect(codeOfCall(() => accountsPath(12 as unknown as string))).toBe('RESOURCE_NOT_FOUND');
+    expect(codeOfCall(() => accountsPath(undefined as unknown as string))).toBe('RESOURCE_NOT_FOUND');
+    expect(codeOfCall(() => accountDetailsPath('1', 902 as unknown as string))).toBe('ACCOUNT_NOT_FOUND');
   });
 
   it('INPUT_DATA is url-encoded JSON with only the given REASON and TICKETID', () => {
