@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ConfigError, readSecret } from '../config/index.js';
 import type { ConfigFile, GatewayConfig } from '../config/index.js';
-import { claimSignals, type Clock, systemClock, type TimerHandle, VERSION } from '../shared/index.js';
+import { claimSignals, type Clock, restoreDefaultAction, systemClock, type TimerHandle, VERSION } from '../shared/index.js';
 import { Gateway, type GatewayDeps } from './gateway.js';
 import { createSystemdNotifier, systemdStatusLine, type SystemdNotifier } from './systemd-notify.js';
 
@@ -137,12 +137,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         onStopSignal(signal);
       }
     });
-    // systemd's watchdog kills with SIGABRT. conf's exit hook (when-exit)
-    // listens under both its names, SIGABRT and SIGIOT, so its re-raise was
-    // caught again and the process lived on until SIGKILL, TimeoutAbortSec
-    // (30 s) later. Without listeners the signal's default action applies.
-    process.removeAllListeners('SIGABRT');
-    process.removeAllListeners('SIGIOT');
+    // systemd's watchdog kills with SIGABRT: it must (see restoreDefaultAction).
+    restoreDefaultAction(['SIGABRT', 'SIGIOT']);
     process.on('uncaughtException', (err) => fatal(err, 'uncaughtException'));
     process.on('unhandledRejection', (err) => fatal(err, 'unhandledRejection'));
   }

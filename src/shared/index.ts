@@ -5,7 +5,7 @@ export * from './state-machine.js';
 export * from './url.js';
 export * from './pmp-id.js';
 export { withSignal } from './abort.js';
-export { claimSignals } from './signals.js';
+export { claimSignals, restoreDefaultAction } from './signals.js';
 export { runningAsBinary } from './build-info.js';
 export { waitForTermination } from './signals.js';
 export { isHeaderValue } from './header-value.js';

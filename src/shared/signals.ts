@@ -21,6 +21,18 @@ export function claimSignals(signals: readonly NodeJS.Signals[], handler: (signa
   };
 }
 
+/**
+ * Gives `signals` back their default action by removing every listener,
+ * the same take-over as claimSignals with no handler of its own: for a
+ * signal that must kill the process, such as systemd's watchdog SIGABRT,
+ * which when-exit listens to under both its names (SIGABRT, SIGIOT), so
+ * that its re-raise was caught again and the process lived on until
+ * SIGKILL (TimeoutAbortSec later).
+ */
+export function restoreDefaultAction(signals: readonly NodeJS.Signals[]): void {
+  for (const signal of signals) process.removeAllListeners(signal);
+}
+
 /** Resolves at the first SIGINT or SIGTERM (after claiming both). */
 export function waitForTermination(): Promise<NodeJS.Signals> {
   return new Promise((done) => {
