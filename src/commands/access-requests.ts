@@ -55,13 +55,13 @@ export function followAccessRequest(a: AccessAttempt, err: unknown): Promise<nev
       return Promise.reject(pendingError(err.detail));
     case 'APPROVAL_DENIED':
       if (remembered?.busy) return Promise.reject(pendingError(undefined));
-      if (remembered === undefined) return whileBusy(pending.remember(a.vault, a.accountId, undefined), (entry) => raise(a, entry));
+      if (remembered === undefined) return whileClaimed(a, raise);
       pending.forget(a.vault, a.accountId, remembered);
       return Promise.reject(err);
     case 'APPROVAL_REQUIRED':
       if (remembered?.busy) return Promise.reject(pendingError(undefined));
       if (remembered !== undefined) return whileBusy(remembered, (entry) => checkRemembered(a, entry));
-      return whileBusy(pending.remember(a.vault, a.accountId, undefined), (entry) => lookBeforeRaising(a, entry));
+      return whileClaimed(a, lookBeforeRaising);
     default:
       return Promise.reject(err);
   }
@@ -87,6 +87,11 @@ async function whileBusy(entry: PendingRequest, step: (entry: PendingRequest) =>
   } finally {
     entry.busy = false;
   }
+}
+
+/** Remembers the account's request (a fresh entry, or the one kept) and runs `step` with it busy. */
+function whileClaimed(a: AccessAttempt, step: (a: AccessAttempt, entry: PendingRequest) => Promise<never>): Promise<never> {
+  return whileBusy(a.ctx.pendingRequests.remember(a.vault, a.accountId, undefined), (entry) => step(a, entry));
 }
 
 /** Whether `err` says the request list cannot be read by this API user (as opposed to a vault that is down or slow). */
@@ -171,7 +176,7 @@ async function checkRemembered(a: AccessAttempt, entry: PendingRequest): Promise
     case 'checkedIn':
       // Gone from the list, or used and given back: access now needs a new request, under a fresh entry.
       ctx.pendingRequests.forget(a.vault, a.accountId, entry);
-      return whileBusy(ctx.pendingRequests.remember(a.vault, a.accountId, undefined), (fresh) => raise(a, fresh));
+      return whileClaimed(a, raise);
     default:
       throw pendingError(`request list: ${state}`);
   }
