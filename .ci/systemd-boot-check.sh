@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the .deb's credgw.service under a real systemd as PID 1: for each
-# distribution named (default: bookworm bullseye jammy noble), a minimal root file
-# system (debootstrap, cached in build/cache/rootfs/) is booted with
+# distribution named (default: bookworm bullseye jammy noble), a minimal root
+# file system (debootstrap, cached in build/cache/rootfs/) is booted with
 # systemd-nspawn, the .deb is installed in it with apt, and the service is
 # started against a reference controller and two PMP simulators running on
 # this host (the container shares the host's network). Checked there:
