@@ -2,8 +2,9 @@
 # Packaging checks for CI (called from .ci/run, as root on Debian 12):
 #   1. systemd-analyze verify on the unit, installed into a staging root
 #   2. systemd-analyze security --offline: exposure must be <= 1.5
-#   3. the .deb (of build/bin/credgw-linux-x64) builds (into build/deb) and
-#      lintian reports no error
+#   3. package-deb.sh and package-rpm.sh --help print their whole header
+#      comment; the .deb (of build/bin/credgw-linux-x64) builds (into
+#      build/deb) and lintian reports no error
 #   4. the .deb installs, upgrades over itself and purges cleanly on this machine,
 #      with no Node.js on PATH; the installed binary runs the demo as user credgw
 #      with the unit's environment
@@ -80,6 +81,13 @@ sec=$(systemd-analyze security --offline=true --threshold=$MAX_EXPOSURE_X10 syst
 echo "$sec" | grep -E '✗|Overall exposure' || true
 echo "$sec" | grep -q 'Overall exposure level' || fail "no exposure level in the output of systemd-analyze security"
 [ "$rc" -eq 0 ] || fail "exposure above $((MAX_EXPOSURE_X10 / 10)).$((MAX_EXPOSURE_X10 % 10))"
+
+# --- --help ------------------------------------------------------------------------
+# Each package script's --help is its whole header comment, up to its last line.
+for kind in deb rpm; do
+  want=$(sed -n '2,/^set -e/p' "scripts/package-$kind.sh" | sed '$d')
+  [ "$(bash "scripts/package-$kind.sh" --help)" = "$want" ] || fail "package-$kind.sh --help is not its header comment"
+done
 
 # --- .deb and lintian -------------------------------------------------------------
 # Into build/deb, where .ci/systemd-boot-check.sh takes it from.

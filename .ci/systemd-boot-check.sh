@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the .deb's credgw.service under a real systemd as PID 1: for each
-# distribution named (default: bookworm bullseye jammy), a minimal root file
-# system (debootstrap, cached in build/cache/rootfs/) is booted with
+# distribution named (default: bookworm bullseye jammy noble), a minimal root
+# file system (debootstrap, cached in build/cache/rootfs/) is booted with
 # systemd-nspawn, the .deb is installed in it with apt, and the service is
 # started against a reference controller and two PMP simulators running on
 # this host (the container shares the host's network). Checked there:
@@ -16,8 +16,8 @@
 #   - systemctl stop: a command in flight finishes, exit status 0
 #   - systemd-analyze security (exposure) and verify inside the container
 #   - apt purge
-# Needs root and the Debian mirror (and archive.ubuntu.com for jammy) on the
-# first run; later runs reuse the cached root file systems. See
+# Needs root and the Debian mirror (and archive.ubuntu.com for jammy and
+# noble) on the first run; later runs reuse the cached root file systems. See
 # docs/operations.md, "Checked on real systemd".
 #
 # Usage: .ci/systemd-boot-check.sh [--deb FILE] [--no-watchdog-kill] [SUITE...]
@@ -44,11 +44,11 @@ while [ $# -gt 0 ]; do
     --deb) DEB=$2; shift 2 ;;
     --no-watchdog-kill) WATCHDOG_KILL=0; shift ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 0 ;;
-    bookworm|bullseye|jammy) SUITES+=("$1"); shift ;;
-    *) fail "unknown argument '$1' (suites: bookworm bullseye jammy)" ;;
+    bookworm|bullseye|jammy|noble) SUITES+=("$1"); shift ;;
+    *) fail "unknown argument '$1' (suites: bookworm bullseye jammy noble)" ;;
   esac
 done
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(bookworm bullseye jammy)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(bookworm bullseye jammy noble)
 [ "$(id -u)" -eq 0 ] || fail "needs root (debootstrap, systemd-nspawn)"
 
 # --- tools and inputs ---------------------------------------------------------------
@@ -86,16 +86,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The Ubuntu archive key, for debootstrap jammy on a Debian host (Debian does
-# not package it): ubuntu-keyring from the archive, pinned by its hash.
+# The Ubuntu archive key, for debootstrap jammy and noble on a Debian host
+# (Debian does not package it): ubuntu-keyring from the archive, pinned by its
+# hash. Its 2018 key still signs noble's Release, so the 2021 package does.
 UBUNTU_KEYRING_DEB=pool/main/u/ubuntu-keyring/ubuntu-keyring_2021.03.26_all.deb
 UBUNTU_KEYRING_SHA256=0d0e7ed6b112f5d03eabf3c7eb01ebdacf9c57714b279e90495cfc58c8c4520f
 
 rootfs() { # SUITE -> prints the cached root file system, made once
-  local suite=$1 dir=$CACHE/$1 mirror keyring=() t0
+  local suite=$1 dir=$CACHE/$1 mirror keyring=() script=() t0
   if [ ! -x "$dir/lib/systemd/systemd" ]; then
     case "$suite" in
-      jammy)
+      jammy|noble)
         mirror=http://archive.ubuntu.com/ubuntu
         if [ ! -f "$CACHE/ubuntu-archive-keyring.gpg" ]; then
           curl -fsS -m 60 -o "$WORK/ubuntu-keyring.deb" "$mirror/$UBUNTU_KEYRING_DEB"
@@ -103,14 +104,17 @@ rootfs() { # SUITE -> prints the cached root file system, made once
           dpkg-deb --fsys-tarfile "$WORK/ubuntu-keyring.deb" |
             tar -xO ./usr/share/keyrings/ubuntu-archive-keyring.gpg >"$CACHE/ubuntu-archive-keyring.gpg"
         fi
-        keyring=(--keyring="$CACHE/ubuntu-archive-keyring.gpg") ;;
+        keyring=(--keyring="$CACHE/ubuntu-archive-keyring.gpg")
+        # Debian 12's debootstrap stops at kinetic; every Ubuntu release
+        # since gutsy bootstraps with the same script.
+        [ -e "/usr/share/debootstrap/scripts/$suite" ] || script=(/usr/share/debootstrap/scripts/gutsy) ;;
       *) mirror=http://deb.debian.org/debian ;;
     esac
     say "debootstrap $suite (once; cached in $dir)" >&2
     t0=$SECONDS
     rm -rf "$dir.tmp"
     debootstrap --variant=minbase "${keyring[@]}" --include=systemd,systemd-sysv,dbus,adduser \
-      "$suite" "$dir.tmp" "$mirror" >"$WORK/debootstrap-$suite.log" 2>&1 ||
+      "$suite" "$dir.tmp" "$mirror" "${script[@]}" >"$WORK/debootstrap-$suite.log" 2>&1 ||
       { tail -20 "$WORK/debootstrap-$suite.log" >&2; fail "debootstrap $suite failed"; }
     echo "credgw-$suite" >"$dir.tmp/etc/hostname"
     mv "$dir.tmp" "$dir"
@@ -194,7 +198,8 @@ start_sim() { # NAME ARGS...: prints the URL it listens on
   "$BIN" sim "$@" >"$SIM/$name.out" 2>"$SIM/$name.err" &
   SIM_PIDS+=($!)
   for i in $(seq 1 200); do
-    url=$(grep -o -m1 -E '(wss|https)://127\.0\.0\.1:[0-9]+(/gateway)?' "$SIM/$name.out" || true)
+    # (2>/dev/null: the background job may not have created the file yet.)
+    url=$(grep -o -m1 -E '(wss|https)://127\.0\.0\.1:[0-9]+(/gateway)?' "$SIM/$name.out" 2>/dev/null || true)
     [ -n "$url" ] && { echo "$url"; return 0; }
     sleep 0.1
   done

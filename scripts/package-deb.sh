@@ -18,7 +18,7 @@ PROG=package-deb.sh
 
 OUT=$SRC/build/deb
 REVISION=1
-package_options --revision REVISION 2,10 "$@"
+package_options --revision REVISION "$@"
 package_need dpkg-deb "apt-get install dpkg-dev"
 [ -n "$ARCH" ] || ARCH=$(dpkg --print-architecture)
 package_binary amd64 arm64

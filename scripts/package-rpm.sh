@@ -18,7 +18,7 @@ PROG=package-rpm.sh
 
 OUT=$SRC/build/rpm
 RELEASE=1
-package_options --release RELEASE 2,11 "$@"
+package_options --release RELEASE "$@"
 package_need rpmbuild "apt-get install rpm"
 [ -n "$ARCH" ] || ARCH=$(uname -m)
 package_binary x86_64 aarch64

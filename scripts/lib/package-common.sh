@@ -9,15 +9,16 @@ die() { echo "$PROG: error: $*" >&2; exit 1; }
 # The source tree (this file is scripts/lib/package-common.sh).
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# package_options NUMBER_OPTION NUMBER_VAR HELP_LINES [ARG...]
+# package_options NUMBER_OPTION NUMBER_VAR [ARG...]
 # The .deb's and the .rpm's command line: --arch, --binary, --out, the
 # package's own number (--revision into REVISION, --release into RELEASE) and
-# -h/--help, which prints lines HELP_LINES (sed range) of the calling script.
+# -h/--help, which prints the calling script's header comment (from line 2 to
+# the first line that is not a comment, so it follows edits to the header).
 # Sets ARCH and BINARY (empty when not given); OUT and NUMBER_VAR keep the
 # caller's defaults unless given.
 package_options() {
-  local number_option=$1 number_var=$2 help_lines=$3
-  shift 3
+  local number_option=$1 number_var=$2
+  shift 2
   ARCH=
   BINARY=
   # shellcheck disable=SC2034 # OUT is the caller's
@@ -27,7 +28,7 @@ package_options() {
       --binary) BINARY=$2; shift 2 ;;
       --out) OUT=$2; shift 2 ;;
       "$number_option") printf -v "$number_var" %s "$2"; shift 2 ;;
-      -h|--help) sed -n "${help_lines}p" "$0"; exit 0 ;;
+      -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
       *) echo "$PROG: unknown option: $1" >&2; exit 2 ;;
     esac
   done
