@@ -30,6 +30,8 @@ export interface OpenState {
   readonly socket: Socket;
   readonly ws: WebSocket;
   readonly welcomeTimer: TimerHandle;
+  /** Monotonic ms of the open, just before hello went out: the controller has heard from us since, at the latest. */
+  readonly openAt: number;
 }
 
 /** Welcomed at `upAt` (monotonic ms): frames are acted on, `heartbeat` runs. */

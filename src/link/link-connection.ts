@@ -183,8 +183,8 @@ export class LinkConnection {
       hooks.open();
     });
     ws.on('message', (data, isBinary) => hooks.frame(data, isBinary));
-    ws.on('ping', () => this.heard());
-    ws.on('pong', () => this.heard());
+    ws.on('ping', () => this.heard(true));
+    ws.on('pong', () => this.heard(false));
     ws.on('error', (err: Error & { code?: string }) => {
       if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
         // ws has already started the close it prescribes (1009 too big, 1007 bad UTF-8, …).
@@ -212,7 +212,7 @@ export class LinkConnection {
       this.fail(new LinkError('WELCOME_TIMEOUT', `no welcome within ${welcomeTimeoutMs} ms`));
       this.close(CloseCode.PROTOCOL_ERROR, 'no welcome');
     }, welcomeTimeoutMs);
-    this.transition({ kind: 'open', socket: s.socket, ws: s.ws, welcomeTimer }, 'socket open');
+    this.transition({ kind: 'open', socket: s.socket, ws: s.ws, welcomeTimer, openAt: this.clock.monotonic() }, 'socket open');
   }
 
   /** Sends hello, straight away rather than batched with the turn's frames; nothing when the connection is no longer open. */
@@ -235,13 +235,14 @@ export class LinkConnection {
         if (ws.readyState === WebSocket.OPEN) ws.ping();
         onPing();
       },
-      dead: (silentMs) => {
-        this.fail(new LinkError('LIVENESS', `nothing heard for ${silentMs} ms (heartbeat ${heartbeatMs} ms)`));
+      dead: (silentMs, side) => {
+        const what = side === 'heard' ? 'nothing heard' : 'nothing sent (the controller may have moved the role)';
+        this.fail(new LinkError('LIVENESS', `${what} for ${silentMs} ms (heartbeat ${heartbeatMs} ms)`));
         ws.terminate();
       },
     });
     this.transition({ kind: 'up', socket: s.socket, ws, upAt: this.clock.monotonic(), heartbeat }, 'welcome');
-    heartbeat.start();
+    heartbeat.start(s.openAt);
   }
 
   /**
@@ -360,10 +361,11 @@ export class LinkConnection {
     return (s.kind === 'open' || s.kind === 'up') && s.ws.readyState === WebSocket.OPEN ? s : null;
   }
 
-  /** Something arrived from the controller (a ping, a pong). */
-  private heard(): void {
+  /** A ping from the controller (`answered`: ws has sent our pong already) or a pong arrived. */
+  private heard(answered: boolean): void {
     const s = this.state;
-    if (s.kind === 'up') s.heartbeat.heard();
+    // heard() first: a pong sent on waking from a stall does not undo a deadline that passed meanwhile.
+    if (s.kind === 'up' && s.heartbeat.heard() && answered) s.heartbeat.sent();
   }
 
   private transition(next: ConnectionState, reason: string): void {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { ClusterHarness, LoadGenerator, type LoadReport } from '../helpers/cluster-harness.js';
+import { ClusterHarness, LoadGenerator, type AuditLine, type LoadReport } from '../helpers/cluster-harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -14,6 +14,8 @@ import { waitFor } from '../helpers/wait-for.js';
 jest.setTimeout(60_000);
 /** Bound of every wait (a hang, not a timing assertion). */
 const E2E_WAIT_MS = 15_000;
+/** The frozen active's vault latency just before the freeze (commands are then surely in its vault calls). */
+const SLOW_VAULT_MS = 250;
 
 const observed: string[] = [];
 
@@ -166,17 +168,31 @@ describe('active/standby failover with real gateway processes', () => {
     const { active, standby } = await pair();
     const gw = h.gateways.get(active)!;
     const sim = h.sims.get(active)!;
+    const fetchesAtStart = sim.stats().passwordFetches;
     const load = new LoadGenerator(h, 'sigstop');
     await okResultsFrom(load, active, 0, 4);
     const oldEpoch = h.snapshot()!.epoch;
-    const stoppedAt = Date.now();
-    gw.signal('SIGSTOP');
+    // Its vault slow, and frozen as a password call has just reached the vault: that call's
+    // answer is still to come (this process writes it only after this turn), so at least one
+    // command is surely running across the freeze.
+    let stoppedAt: number;
+    sim.setLatency(SLOW_VAULT_MS);
+    try {
+      const fetches = sim.stats().passwordFetches;
+      await waitFor(() => sim.stats().passwordFetches > fetches, 'a password call at the slow vault', E2E_WAIT_MS);
+      stoppedAt = Date.now();
+      gw.signal('SIGSTOP');
+    } finally {
+      sim.setLatency(0);
+    }
+    // Commands sent to it while it is frozen (the controller has not dropped it yet) sit in its
+    // socket buffer: it must not run them; the controller re-sends them to the new active.
+    const buffered = [1, 2].map((i) => h.submitGetPassword(`sigstop-buffered-${i}`));
     const promotedAt = await waitFor(() => h.activeId() === standby && Date.now(), `${standby} promoted`, E2E_WAIT_MS);
     const first = await waitFor(() => load.firstOkFrom(standby, stoppedAt), `an ok result from ${standby}`, E2E_WAIT_MS);
     await okResultsFrom(load, standby, stoppedAt, 8);
     expect(h.snapshot()!.gateways.map((g) => g.gatewayId)).toEqual([standby]);
 
-    // Commands sent to it before it was dropped sit in its socket buffer: it must not run them.
     const fetchesBefore = sim.stats().passwordFetches;
     const contAt = Date.now();
     gw.signal('SIGCONT');
@@ -187,21 +203,56 @@ describe('active/standby failover with real gateway processes', () => {
     expectEachAnsweredOnce(report);
     expect(report.failures).toEqual({});
     expect(h.activeId()).toBe(standby);
-    // No password fetch from its vault and no ok audit line at the old epoch after it woke up.
-    expect(sim.stats().passwordFetches).toBe(fetchesBefore);
-    // (A command it was already running when frozen may finish after SIGCONT; its result goes nowhere.)
-    const startedLate = gw.audit().filter((e) => e.epoch === oldEpoch && e.outcome === 'ok' && Date.parse(e.time) - e.durationMs >= contAt);
-    expect(startedLate).toEqual([]);
     // The hazard was there: commands were out at it when it froze, and the controller re-sent them.
     expect(report.results.some((r) => (r.attempts ?? 1) > 1)).toBe(true);
+    const answers = (await Promise.all(buffered)).map((o) => (o.status === 200 ? { ok: o.body.ok, gatewayId: o.body.gatewayId, resent: (o.body.attempts ?? 1) > 1 } : o.status));
+    expect(answers).toEqual([1, 2].map(() => ({ ok: true, gatewayId: standby, resent: true })));
     // And no result from it was final after it froze.
     expect(report.results.filter((r) => r.gatewayId === active && r.answeredAt > first.answeredAt)).toEqual([]);
     const roleLines = gw.logs().filter((l) => l['msg'] === 'role changed' && Date.parse(String(l['time'])) >= contAt);
     expect(roleLines.map((l) => l['to'])).toEqual(['unknown', 'standby']);
+
+    // Its audit lines of this test, by when each command ran: nothing runs while it is frozen,
+    // so the middle of the freeze tells before from after (clear of timestamp rounding, and of
+    // what it still did between our kill() and the stop taking hold).
+    const frozenMid = (stoppedAt + contAt) / 2;
+    const startOf = (e: AuditLine): number => Date.parse(e.time) - e.durationMs;
+    // Read in one synchronous step: the simulator counts in this process, so no call is counted
+    // in between, and every audit line read is of a call counted already (its answer came after).
+    const snapshot = () => {
+      const fetched = sim.stats().passwordFetches - fetchesAtStart;
+      const mine = gw.audit().filter((e) => e.commandId.startsWith('sigstop-'));
+      const ended = mine.filter((e) => Date.parse(e.time) < frozenMid);
+      const across = mine.filter((e) => startOf(e) < frozenMid && Date.parse(e.time) >= frozenMid);
+      const woken = mine.filter((e) => startOf(e) >= frozenMid);
+      return { fetched, ended, across, woken, ranBeforeWake: ended.length + across.length };
+    };
+    // A command it was running across the freeze writes its line after its call, a moment after
+    // the wake: wait until every call has its command's line (a broken gateway never gets there).
+    let c = snapshot();
+    await waitFor(() => (c = snapshot()).fetched <= c.ranBeforeWake, 'an audit line for every vault call', E2E_WAIT_MS).catch(() => undefined);
+    const fetchedAfterWake = c.fetched + fetchesAtStart - fetchesBefore;
+    // Nothing it took after waking ran: each was refused, at no vault cost.
+    expect(c.woken.filter((e) => e.outcome !== 'NOT_ACTIVE')).toEqual([]);
+    // Before the freeze, answers the controller took; at least one command ran across it.
+    expect(c.ended.filter((e) => e.epoch !== oldEpoch || e.outcome !== 'ok')).toEqual([]);
+    expect(c.across.length).toBeGreaterThan(0);
+    expect(c.across.filter((e) => e.epoch !== oldEpoch)).toEqual([]);
+    // Each vault call is one command's, and a command makes one at most: exactly one for each
+    // that ended ok, at most one for each that ran before the wake. A call it had started may
+    // reach the vault only after SIGCONT, as the process resumes mid-call (its answer goes
+    // nowhere). A call beyond that fails here (unless a command that was running across the
+    // freeze never got to its own: it was refused on waking, and its place is free).
+    expect(c.fetched).toBeGreaterThanOrEqual([...c.ended, ...c.across].filter((e) => e.outcome === 'ok').length);
+    expect(c.fetched).toBeLessThanOrEqual(c.ranBeforeWake);
+    // So every call the vault saw after the wake is one of a command that was running across the freeze.
+    expect(fetchedAfterWake).toBeLessThanOrEqual(c.across.length);
     note('SIGSTOP', {
       stopToPromotion: promotedAt - stoppedAt,
       stopToFirstOk: first.answeredAt - stoppedAt,
       staleResultsDropped: h.snapshot()!.counts.staleResultsDropped,
+      runningAcrossFreeze: c.across.length,
+      vaultCallsAfterWake: fetchedAfterWake,
       ...summary(report),
     });
   });

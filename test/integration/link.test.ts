@@ -13,6 +13,7 @@ import { MAX_FRAME_BYTES, SUBPROTOCOL } from '../../src/protocol/index.js';
 import { ManualClock, systemClock } from '../../src/shared/clock.js';
 import { startConnectProxy, type ConnectProxy } from '../helpers/connect-proxy.js';
 import { testPki } from '../helpers/pki.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const TOKEN = 'tok-3f9c1a7e5b2d4c6e8f0a-SECRET';
 const PROXY_PASSWORD = 'proxy-pw-91b7e2-SECRET';
@@ -801,6 +802,64 @@ describe('ControllerLink lifecycle', () => {
       clock.advance(1);
       expect(link.live).toBe(false);
       expect(link.state).toBe('up'); // the connection is not torn down by asking
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('is not live 3 heartbeats after it last sent the controller anything, though it heard the controller since; a ping read then revives nothing', async () => {
+    const ctrl = await startController();
+    const clock = new ManualClock();
+    const link = makeLink(ctrl, {}, { clock });
+    const up = nextEvent(link, 'welcome');
+    link.start();
+    const conn = await handshake(ctrl, 1000);
+    await up;
+    // Its last ping goes out at 1 s (the timer set already); a stalled process from then on: no timer runs, no ping.
+    const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+    try {
+      clock.advance(2_000);
+      // Read at 2 s (a command, say), and not answered.
+      const role = nextEvent(link, 'role');
+      conn.ws.send(JSON.stringify({ type: 'role', role: 'active', epoch: 7 }));
+      await role;
+      clock.advance(1_999);
+      expect(link.live).toBe(true);
+      clock.advance(1);
+      // Heard 2 s ago, but the controller has heard nothing from it for 3 s: it may have moved the role.
+      expect(link.live).toBe(false);
+      // A ping read now: ws answers it before the link sees it, and that pong does not undo the deadline.
+      const pong = new Promise<void>((resolve) => conn.ws.once('pong', () => resolve()));
+      conn.ws.ping();
+      await pong;
+      const stillOpen = new Promise<{ code: string }>((resolve) => setTimeout(() => resolve({ code: 'still open after 5 s' }), 5000).unref());
+      expect((await Promise.race([conn.closed, stillOpen])).code).toBe(1006);
+      const silent = await waitFor(() => logged('controller went silent')[0], 'the LIVENESS line');
+      expect(silent).toMatchObject({ code: 'LIVENESS', detail: 'nothing sent (the controller may have moved the role) for 3000 ms (heartbeat 1000 ms)' });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('counts the pong it sends to a ping as heard by the controller', async () => {
+    const ctrl = await startController();
+    const clock = new ManualClock();
+    const link = makeLink(ctrl, {}, { clock });
+    const up = nextEvent(link, 'welcome');
+    link.start();
+    const conn = await handshake(ctrl, 1000);
+    await up;
+    // Its last ping at 1 s, then a stall; the controller's ping at 2 s is answered by ws.
+    const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+    try {
+      clock.advance(2_000);
+      const pong = new Promise<void>((resolve) => conn.ws.once('pong', () => resolve()));
+      conn.ws.ping();
+      await pong;
+      clock.advance(2_999);
+      expect(link.live).toBe(true);
+      clock.advance(1);
+      expect(link.live).toBe(false);
     } finally {
       spy.mockRestore();
     }

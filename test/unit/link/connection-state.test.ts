@@ -30,7 +30,7 @@ function state(kind: ConnectionStateKind): ConnectionState {
     case 'upgrading':
       return { kind, socket: any, ws: any };
     case 'open':
-      return { kind, socket: any, ws: any, welcomeTimer: any };
+      return { kind, socket: any, ws: any, welcomeTimer: any, openAt: 0 };
     case 'up':
       return { kind, socket: any, ws: any, upAt: 0, heartbeat: any };
     case 'closing':

@@ -158,3 +158,85 @@ describe('Heartbeat after a stalled event loop', () => {
     expect(hb.heard()).toBe(false);
   });
 });
+
+describe('Heartbeat: the peer counts its silence from our last frame (protocol section 2)', () => {
+  /** A heartbeat whose timer never runs: a stopped process, or a loop starved from the start. */
+  function stalled(start?: (hb: Heartbeat, clock: ManualClock) => void) {
+    const clock = new ManualClock();
+    const events: string[] = [];
+    const hb = new Heartbeat({ clock, intervalMs: 100, ping: () => events.push('ping'), dead: (silent, side) => events.push(`dead:${silent}:${side}`) });
+    const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+    if (start) start(hb, clock);
+    else hb.start();
+    return { clock, hb, events, restore: () => spy.mockRestore() };
+  }
+
+  it('a frame read 3 intervals after our last one is refused, though the last frame read is recent (a command read just before a stall)', () => {
+    const { clock, hb, events, restore } = stalled();
+    clock.advance(250);
+    expect(hb.heard()).toBe(true); // read at 250; nothing sent since the start
+    clock.advance(49);
+    expect(hb.overdue).toBe(false);
+    clock.advance(1);
+    expect(hb.overdue).toBe(true);
+    expect(hb.heard()).toBe(false);
+    expect(events).toEqual(['dead:300:sent']);
+    expect(hb.running).toBe(false);
+    restore();
+  });
+
+  it('a pong we sent restarts the peer\'s silence of us', () => {
+    const { clock, hb, events, restore } = stalled();
+    clock.advance(250);
+    expect(hb.heard()).toBe(true);
+    hb.sent();
+    clock.advance(249);
+    expect(hb.overdue).toBe(false);
+    expect(hb.heard()).toBe(true);
+    clock.advance(51); // 300 after the pong
+    expect(hb.heard()).toBe(false);
+    expect(events).toEqual(['dead:300:sent']);
+    restore();
+  });
+
+  it('a pong sent after the deadline revives nothing', () => {
+    const { clock, hb, events, restore } = stalled();
+    clock.advance(200);
+    expect(hb.heard()).toBe(true);
+    clock.advance(100);
+    expect(hb.heard()).toBe(false); // the ping that made us pong came too late
+    hb.sent();
+    expect(hb.overdue).toBe(false);
+    expect(hb.running).toBe(false);
+    expect(hb.heard()).toBe(false);
+    expect(events).toEqual(['dead:300:sent']);
+    restore();
+  });
+
+  it("counts from `sentAt` given to start(): the connection's open, before the welcome", () => {
+    const { clock, hb, events, restore } = stalled((h, c) => {
+      const openAt = c.monotonic();
+      c.advance(120); // hello → welcome
+      h.start(openAt);
+    });
+    clock.advance(179);
+    expect(hb.heard()).toBe(true);
+    clock.advance(1);
+    expect(hb.overdue).toBe(true);
+    expect(hb.heard()).toBe(false);
+    expect(events).toEqual(['dead:300:sent']);
+    restore();
+  });
+
+  it('our own pings keep the peer hearing from us: a quiet peer is still dead after 3 intervals, from what we heard last', () => {
+    const clock = new ManualClock();
+    const events: string[] = [];
+    const hb = new Heartbeat({ clock, intervalMs: 100, ping: () => events.push('ping'), dead: (silent, side) => events.push(`dead:${silent}:${side}`) });
+    hb.start();
+    clock.advance(250);
+    hb.heard();
+    clock.advance(1000);
+    // Pings at 100…500 kept our side fresh; the peer's silence since 250 ends it at 550.
+    expect(events).toEqual(['ping', 'ping', 'ping', 'ping', 'ping', 'dead:300:heard']);
+  });
+});
