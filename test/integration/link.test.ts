@@ -196,6 +196,25 @@ async function handshake(ctrl: TestController, heartbeatMs = 1000): Promise<Serv
   return conn;
 }
 
+/**
+ * A link welcomed on a manual clock (heartbeat 1 s), then frozen like a
+ * stopped process: the clock can be advanced while no timer of the link
+ * runs. `thaw()` undoes the freeze.
+ */
+async function frozenLinkUp(): Promise<{ link: ControllerLink; clock: ManualClock; conn: ServerConn; thaw: () => void }> {
+  const ctrl = await startController();
+  const clock = new ManualClock();
+  const link = makeLink(ctrl, {}, { clock });
+  expect(link.live).toBe(false);
+  const up = nextEvent(link, 'welcome');
+  link.start();
+  const conn = await handshake(ctrl, 1000);
+  await up;
+  expect(link.live).toBe(true);
+  const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+  return { link, clock, conn, thaw: () => spy.mockRestore() };
+}
+
 beforeEach(() => {
   logLines = [];
 });
@@ -785,17 +804,8 @@ describe('ControllerLink lifecycle', () => {
   });
 
   it('is live only while the controller was heard within the deadline, as of now (before the timer runs)', async () => {
-    const ctrl = await startController();
-    const clock = new ManualClock();
-    const link = makeLink(ctrl, {}, { clock });
-    expect(link.live).toBe(false);
-    const up = nextEvent(link, 'welcome');
-    link.start();
-    await handshake(ctrl, 1000);
-    await up;
-    expect(link.live).toBe(true);
     // A stopped process: time passes and no timer has run yet when it wakes.
-    const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+    const { link, clock, thaw } = await frozenLinkUp();
     try {
       clock.advance(2_999);
       expect(link.live).toBe(true);
@@ -803,20 +813,13 @@ describe('ControllerLink lifecycle', () => {
       expect(link.live).toBe(false);
       expect(link.state).toBe('up'); // the connection is not torn down by asking
     } finally {
-      spy.mockRestore();
+      thaw();
     }
   });
 
   it('is not live 3 heartbeats after it last sent the controller anything, though it heard the controller since; a ping read then revives nothing', async () => {
-    const ctrl = await startController();
-    const clock = new ManualClock();
-    const link = makeLink(ctrl, {}, { clock });
-    const up = nextEvent(link, 'welcome');
-    link.start();
-    const conn = await handshake(ctrl, 1000);
-    await up;
     // Its last ping goes out at 1 s (the timer set already); a stalled process from then on: no timer runs, no ping.
-    const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+    const { link, clock, conn, thaw } = await frozenLinkUp();
     try {
       clock.advance(2_000);
       // Read at 2 s (a command, say), and not answered.
@@ -837,20 +840,13 @@ describe('ControllerLink lifecycle', () => {
       const silent = await waitFor(() => logged('controller went silent')[0], 'the LIVENESS line');
       expect(silent).toMatchObject({ code: 'LIVENESS', detail: 'nothing sent (the controller may have moved the role) for 3000 ms (heartbeat 1000 ms)' });
     } finally {
-      spy.mockRestore();
+      thaw();
     }
   });
 
   it('counts the pong it sends to a ping as heard by the controller', async () => {
-    const ctrl = await startController();
-    const clock = new ManualClock();
-    const link = makeLink(ctrl, {}, { clock });
-    const up = nextEvent(link, 'welcome');
-    link.start();
-    const conn = await handshake(ctrl, 1000);
-    await up;
     // Its last ping at 1 s, then a stall; the controller's ping at 2 s is answered by ws.
-    const spy = jest.spyOn(clock, 'setTimeout').mockImplementation(() => ({}));
+    const { link, clock, conn, thaw } = await frozenLinkUp();
     try {
       clock.advance(2_000);
       const pong = new Promise<void>((resolve) => conn.ws.once('pong', () => resolve()));
@@ -861,7 +857,7 @@ describe('ControllerLink lifecycle', () => {
       clock.advance(1);
       expect(link.live).toBe(false);
     } finally {
-      spy.mockRestore();
+      thaw();
     }
   });
 
