@@ -172,6 +172,20 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Ends every command still running with `error` (a stop whose drain time
+   * ran out): each is aborted, which cuts its vault call, then answered and
+   * audited now. Returns how many there were.
+   */
+  abandonRunning(error: GatewayError): number {
+    const abandoned = [...this.running.values()];
+    for (const exec of abandoned) {
+      exec.live?.controller.abort(error);
+      this.finish(exec, { ok: false, error });
+    }
+    return abandoned.length;
+  }
+
   /** Resolves true once nothing is in flight or queued, false when `timeoutMs` passes first. */
   drain(timeoutMs: number): Promise<boolean> {
     return this.idle ? Promise.resolve(true) : this.drains.wait(timeoutMs);

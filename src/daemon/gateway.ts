@@ -12,7 +12,7 @@ import {
   type EventMessage,
   type HealthMessage,
 } from '../protocol/index.js';
-import { type Clock, StateMachine, systemClock, VERSION } from '../shared/index.js';
+import { type Clock, GatewayError, StateMachine, systemClock, VERSION } from '../shared/index.js';
 import {
   type AuditEvent,
   type AuditLog,
@@ -273,7 +273,6 @@ export class Gateway {
     };
   }
 
-
   /**
    * Graceful stop (protocol section 4): an active gateway resigns, then no
    * new command is taken, in-flight ones finish and are answered (bounded by
@@ -299,8 +298,10 @@ export class Gateway {
       this.link?.send({ type: 'resign', epoch: role.epoch });
       this.log.info({ epoch: role.epoch }, 'resigned the active role');
     }
-    const drained = await this.dispatcher.drain(this.config.limits.drainTimeoutMs);
-    if (!drained) this.log.warn({ inFlight: this.dispatcher.inFlight }, 'drain time ran out with commands in flight');
+    if (!(await this.dispatcher.drain(this.config.limits.drainTimeoutMs))) {
+      const abandoned = this.dispatcher.abandonRunning(new GatewayError('NOT_ACTIVE', 'the gateway stopped before the command finished (limits.drainTimeoutMs ran out)'));
+      this.log.warn({ abandoned }, 'drain time ran out: the commands in flight are abandoned, their vault calls cut');
+    }
     await this.link?.stop({ code: 1001, reason: 'going away' });
     this.roles.apply({ type: 'stop' });
     await this.closeAll();

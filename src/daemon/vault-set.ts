@@ -47,7 +47,7 @@ class Entry implements VaultLease {
     if (this.retired && this.leases === 0) this.onReleased(this);
   }
 
-  /** Closes the client once its calls under way (health probes included) are done. Idempotent. */
+  /** Closes the client once its calls under way (health probes included) are done: a retired entry. Idempotent. */
   close(): Promise<void> {
     this.addressIndex?.stop();
     this.closing ??= this.client
@@ -55,6 +55,13 @@ class Entry implements VaultLease {
       .then(() => this.client.close())
       .catch((err: unknown) => this.log.warn({ err, vault: this.profile.name }, 'closing a vault pool failed'));
     return this.closing;
+  }
+
+  /** Closes the client now, ending what is under way (a probe, a call of an abandoned command): the gateway's stop. */
+  async closeNow(): Promise<void> {
+    this.addressIndex?.stop();
+    await this.client.close().catch((err: unknown) => this.log.warn({ err, vault: this.profile.name }, 'closing a vault pool failed'));
+    await this.closing;
   }
 }
 
@@ -174,7 +181,7 @@ export class VaultSet implements VaultRegistry {
     const entries = [...this.entries.values(), ...this.retired];
     this.entries = new Map();
     this.retired.clear();
-    await Promise.all(entries.map((e) => e.close()));
+    await Promise.all(entries.map((e) => e.closeNow()));
   }
 
   private retire(entry: Entry): void {

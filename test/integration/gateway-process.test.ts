@@ -150,6 +150,33 @@ describe('credgw run as a process', () => {
     expect(proc!.stdout()).toMatch(/"to":"stopped"/);
   });
 
+  it('abandons a command still in flight when the drain time runs out: answered NOT_ACTIVE and audited, its vault call cut, exit 0 without waiting for the vault', async () => {
+    // The vault's own time-out far away (10 min): only the drain bound can end the command.
+    const vaults = [simVault(ws, 'pmp', sim), simVault(ws, 'pmp-gated', gated.sim, { timeoutMs: 600_000 })];
+    const gw = spawnGateway(ws.writeConfig({ ...raw, vaults, limits: { drainTimeoutMs: 200 } }, 'etc-abandon'));
+    const listPath = '/restapi/json/v1/resources/301/accounts';
+    try {
+      await waitActive(ctl, CLUSTER, 'gw-proc');
+      const seen = gated.sim.stats().byPath[listPath] ?? 0;
+      // Its answer is not awaited: with no other gateway, the controller holds the re-sent command to its time-out.
+      void launch(gp('pmp-gated', '301', '903')).catch(() => undefined);
+      await waitFor(() => (gated.sim.stats().byPath[listPath] ?? 0) > seen, 'the in-flight vault call');
+      gw.child.kill('SIGTERM');
+      // The gated vault holds its answer until the test moves its clock, which it does not: the exit cannot wait for the call.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise((done) => (timer = setTimeout(() => done('still running 5 s after SIGTERM'), 5000)));
+      expect(await Promise.race([gw.exited, late])).toEqual({ code: 0, signal: null });
+      clearTimeout(timer);
+      expect(gw.stdout()).toMatch(/"abandoned":1,.*"msg":"drain time ran out: the commands in flight are abandoned, their vault calls cut"/);
+      const lines = auditText(ws, 'gw-proc').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.filter((l) => l['vault'] === 'pmp-gated' && l['outcome'] === 'NOT_ACTIVE')).toHaveLength(1);
+    } finally {
+      gated.releaseAll();
+      gw.kill();
+      await gw.exited;
+    }
+  });
+
   it('wrote no token or password to stdout, stderr or the audit file', () => {
     const out = proc!.stdout();
     expect(out).toMatch(/"msg":"controller link up"/);
