@@ -601,6 +601,29 @@ describe('Dispatcher: shutdown', () => {
     await settle();
     expect(h.dispatcher.inFlight).toBe(0);
   });
+
+  it('abandonRunning: every waiter of a running command gets the error, its vault call is aborted, one audit line; a late answer changes nothing', async () => {
+    const h = harness();
+    h.vault.holdPasswords = true;
+    const cmd = pwCmd();
+    h.dispatcher.handle(cmd, h.reply);
+    await settle();
+    const other = new FakeReply();
+    h.dispatcher.handle(cmd, other);
+    h.dispatcher.stopAccepting();
+    const error = new GatewayError('NOT_ACTIVE', 'the gateway stopped before the command finished');
+    expect(h.dispatcher.abandonRunning(error)).toBe(1);
+    expect(h.dispatcher.inFlight).toBe(0);
+    await expect(h.dispatcher.drain(1000)).resolves.toBe(true);
+    expect(h.vault.aborted).toEqual([error]);
+    for (const r of [h.reply, other]) expect(r.sent.map((m) => [m.id, errorOf(m).code])).toEqual([[cmd.id, 'NOT_ACTIVE']]);
+    expect(h.audit.map((e) => [e.commandId, e.outcome])).toEqual([[cmd.id, 'NOT_ACTIVE']]);
+    h.vault.release();
+    await settle();
+    expect(h.reply.sent).toHaveLength(1);
+    expect(h.audit).toHaveLength(1);
+    expect(h.clock.pending).toBe(0);
+  });
 });
 
 describe('Dispatcher: metrics', () => {
