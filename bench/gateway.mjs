@@ -19,11 +19,12 @@
 // the controller receives (median of several starts).
 
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { benchArgs, runBench, numberArg, secretFile, startSimProcess, stopChild, tempDir } from './lib/env.mjs';
 import { startBenchCloud } from './lib/cloud.mjs';
-import { cpuTimeMs, daemonUnavailableReason, memoryMiB, RELAY, spawnGateway, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
+import { cpuTimeMs, daemonUnavailableReason, memoryMiB, RELAY, settleExecutablePages, spawnGateway, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
 import {
   closedLoop,
   fmtMs,
@@ -283,6 +284,7 @@ async function main() {
         log(`  start → hello: median ${fmtMs(median(startToHello))} (${startToHello.map((v) => fmtNum(v, 0)).join(', ')} ms)`);
         return { samples: startToHello, median: median(startToHello) };
       };
+      if (process.env.CREDGW_BENCH_BINARY) log(`(a) ${settleExecutablePages(resolve(process.env.CREDGW_BENCH_BINARY))}`);
       log(`(a) credgw run: ${starts} start(s) to measure process start → hello`);
       let gw;
       extra.startToHelloMs = await startToHelloOf(undefined);
@@ -361,6 +363,7 @@ async function main() {
       } else {
         // Its start → hello from the same fresh starts (separate starts would push the bench past its 2 minutes).
         log(`(a) the single-executable binary ${BINARY}: ${binaryStarts} fresh start(s), each for start → hello and RSS`);
+        log(`  ${settleExecutablePages(BINARY)}`);
         const rss = await serviceRssOf(BINARY, 'binary', binaryStarts);
         const startToHello = { samples: rss.startToHello, median: median(rss.startToHello) };
         log(`  binary start → hello: median ${fmtMs(startToHello.median)} (${startToHello.samples.map((v) => fmtNum(v, 0)).join(', ')} ms)`);

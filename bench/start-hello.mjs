@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchArgs, DIST_DIR, numberArg, runBench, secretFile, startSimProcess, stopChild, tempDir, track } from './lib/env.mjs';
 import { startBenchCloud } from './lib/cloud.mjs';
-import { cpuTimeMs, memoryMiB, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
+import { cpuTimeMs, memoryMiB, settleExecutablePages, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
 import { fmtNum, machineLine, median } from './lib/load.mjs';
 
 const USAGE = `
@@ -75,6 +75,7 @@ async function main() {
   const env = { ...process.env, CREDGW_DIST: DIST_DIR, ...unitEnvironment() };
   for (const key of ['NODE_OPTIONS_EXTRA', 'CREDGW_CONFIG_DIR', 'NOTIFY_SOCKET', 'HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) delete env[key];
   if (profDir) mkdirSync(profDir, { recursive: true });
+  for (const e of entries) if (!e.script) log(settleExecutablePages(e.path));
   const rows = Object.fromEntries(entries.map((e) => [e.name, []]));
 
   for (let r = 0; r < rounds; r++) {

@@ -38,7 +38,7 @@ export function runCommand(ctx: CliContext): Command {
         return;
       }
       const logger = await createStdoutLogger({ level: config.telemetry.logLevel });
-      keepWasmOnBaselineTier();
+      tuneV8ForTheDaemon();
       try {
         await startDaemon({ config, store, logger, env: ctx.io.env, stateDir: opts.stateDir, cwd: process.cwd() });
       } catch (err) {
@@ -58,14 +58,17 @@ export function runCommand(ctx: CliContext): Command {
 }
 
 /**
- * undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it
- * with its baseline compiler (Liftoff) and, once hot, recompiles its one
- * large parser function with TurboFan, whose compiler memory in the first
- * commands set the daemon's peak RSS. The baseline code stays
- * (docs/benchmarks.md, session 7). Set before the first vault call compiles
- * llhttp; these flags are read at WebAssembly compile time.
+ * V8 settings for the daemon, set before its first command (both trade some
+ * warm-up CPU for a lower peak RSS; docs/benchmarks.md, sessions 7 and 8):
+ * - llhttp, undici's WebAssembly HTTP parser, stays on V8's baseline code:
+ *   its TurboFan recompile once hot set the peak in the first commands
+ *   (read at WebAssembly compile time, so before the first vault call).
+ * - No Maglev, V8's mid-tier compiler: its work in a burst of commands was
+ *   10-14 MiB of the 1,000-in-flight peak. Hot code still reaches TurboFan;
+ *   CPU per command is the same once warm, higher in the first ~10,000.
  */
-function keepWasmOnBaselineTier(): void {
+function tuneV8ForTheDaemon(): void {
   setFlagsFromString('--no-wasm-dynamic-tiering');
   setFlagsFromString('--no-wasm-tier-up');
+  setFlagsFromString('--no-maglev');
 }
