@@ -58,14 +58,15 @@ export function runCommand(ctx: CliContext): Command {
 }
 
 /**
- * V8 settings for the daemon, set before its first command (both trade some
- * warm-up CPU for a lower peak RSS; docs/benchmarks.md, sessions 7 and 8):
+ * V8 settings for the daemon, set before its first command; both trade some
+ * warm-up CPU for a lower peak RSS (figures: docs/benchmarks.md, "Maglev,
+ * and the daemon without it" and session 7):
  * - llhttp, undici's WebAssembly HTTP parser, stays on V8's baseline code:
  *   its TurboFan recompile once hot set the peak in the first commands
  *   (read at WebAssembly compile time, so before the first vault call).
  * - No Maglev, V8's mid-tier compiler: its work in a burst of commands was
- *   10-14 MiB of the 1,000-in-flight peak. Hot code still reaches TurboFan;
- *   CPU per command is the same once warm, higher in the first ~10,000.
+ *   much of the in-flight peak. Hot code still reaches TurboFan, so CPU per
+ *   command is the same once warm, and higher only while warming up.
  */
 function tuneV8ForTheDaemon(): void {
   setFlagsFromString('--no-wasm-dynamic-tiering');

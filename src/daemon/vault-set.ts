@@ -50,18 +50,19 @@ class Entry implements VaultLease {
   /** Closes the client once its calls under way (health probes included) are done: a retired entry. Idempotent. */
   close(): Promise<void> {
     this.addressIndex?.stop();
-    this.closing ??= this.client
-      .idle()
-      .then(() => this.client.close())
-      .catch((err: unknown) => this.log.warn({ err, vault: this.profile.name }, 'closing a vault pool failed'));
+    this.closing ??= this.client.idle().then(() => this.closeClient());
     return this.closing;
   }
 
   /** Closes the client now, ending what is under way (a probe, a call of an abandoned command): the gateway's stop. */
   async closeNow(): Promise<void> {
     this.addressIndex?.stop();
-    await this.client.close().catch((err: unknown) => this.log.warn({ err, vault: this.profile.name }, 'closing a vault pool failed'));
+    await this.closeClient();
     await this.closing;
+  }
+
+  private closeClient(): Promise<void> {
+    return this.client.close().catch((err: unknown) => this.log.warn({ err, vault: this.profile.name }, 'closing a vault pool failed'));
   }
 }
 

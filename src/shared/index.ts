@@ -4,6 +4,7 @@ export * from './version.js';
 export * from './state-machine.js';
 export * from './url.js';
 export * from './pmp-id.js';
+export { compareCodeUnits } from './compare.js';
 export { withSignal } from './abort.js';
 export { claimSignals, restoreDefaultAction } from './signals.js';
 export { runningAsBinary } from './build-info.js';

@@ -1,4 +1,4 @@
-import { unrefTimer, type Clock, type TimerHandle } from '../shared/index.js';
+import { compareCodeUnits, unrefTimer, type Clock, type TimerHandle } from '../shared/index.js';
 import type { LoopStatus } from './status.js';
 
 /**
@@ -112,8 +112,8 @@ export class LivenessMonitor {
   snapshot(): Record<string, LoopStatus> {
     const now = this.clock.monotonic();
     const out: Record<string, LoopStatus> = {};
-    // Code-unit order: localeCompare would load ICU's collation data (~2 MiB resident) at the first /status.
-    for (const [name, loop] of [...this.loops].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    // Code-unit order: localeCompare would load ICU's collation data at the first /status (docs/benchmarks.md).
+    for (const [name, loop] of [...this.loops].sort(([a], [b]) => compareCodeUnits(a, b))) {
       const ago = now - loop.lastTickAt;
       out[name] = { healthy: ago <= loop.maxSilenceMs, lastTickAgoMs: loop.ticked ? Math.round(ago) : null };
     }

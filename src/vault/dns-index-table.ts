@@ -1,3 +1,4 @@
+import { compareCodeUnits } from '../shared/index.js';
 import { normalizeAddress } from './dns-index-address.js';
 
 /**
@@ -163,5 +164,5 @@ export class DnsIndexTable {
 }
 
 function sortIds(ids: string[]): string[] {
-  return ids.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  return ids.sort((a, b) => a.length - b.length || compareCodeUnits(a, b));
 }
