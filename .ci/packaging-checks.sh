@@ -8,10 +8,11 @@
 #   4. the .deb installs, upgrades over itself and purges cleanly on this machine,
 #      with no Node.js on PATH; the installed binary runs the demo as user credgw
 #      with the unit's environment
-#   5. the .rpm (x86_64): files, modes and owners, requirements (no nodejs),
+#   5. the .rpm (x86_64): files, modes and owners, requirements (no nodejs;
+#      glibc and libstdc++ symbol versions within RHEL 9's),
 #      rpmlint without errors, the same bytes when built twice, and an
-#      rpm -i --noscripts into a scratch root (this Debian machine cannot run
-#      its scriptlets, which need RHEL's shadow-utils and systemd)
+#      rpm -i --noscripts into a scratch root (into build/rpm, where
+#      .ci/systemd-boot-check.sh --rpm runs its scriptlets under systemd)
 # Installs what it needs from Debian's packages first (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -175,11 +176,21 @@ fi
 
 # --- .rpm -------------------------------------------------------------------------
 say "building the .rpm (twice)"
-RPM=$(bash scripts/package-rpm.sh --arch x86_64 --out "$WORK/rpm1")
+RPM=$(bash scripts/package-rpm.sh --arch x86_64 --out build/rpm)
 RPM2=$(bash scripts/package-rpm.sh --arch x86_64 --out "$WORK/rpm2")
 cmp "$RPM" "$RPM2" || fail "the .rpm is not the same bytes when built twice"
 rpm -qp --requires "$RPM" 2>/dev/null | grep -qi node && fail "the .rpm requires node"
 rpm -qp --requires "$RPM" 2>/dev/null | grep -qx /usr/bin/kill || fail "the .rpm does not require /usr/bin/kill (the unit's ExecReload=)"
+# The binary's symbol versions (rpm's automatic requires) within RHEL 9's
+# glibc 2.34 and GCC 11 libstdc++, the oldest of the distributions the README
+# names (Ubuntu 22.04: 2.35 and GCC 12).
+for floor in GLIBC_2.34 GLIBCXX_3.4.29 CXXABI_1.3.13; do
+  prefix=${floor%%_*}_
+  newest=$(rpm -qp --requires "$RPM" 2>/dev/null | grep -o "($prefix[0-9.]*)" | tr -d '()' | sort -V | tail -1)
+  [ -n "$newest" ] || fail "the .rpm requires no $prefix version: not the binary rpm's automatic requires?"
+  [ "$(printf '%s\n%s\n' "$newest" "$floor" | sort -V | tail -1)" = "$floor" ] || fail "the binary needs $newest, newer than RHEL 9's $floor"
+  say "the binary needs $prefix up to $newest (RHEL 9 has $floor)"
+done
 # Expected: path, mode, owner, group (rpm -qp --queryformat over the file list).
 rpm -qp --qf '[%{FILENAMES} %{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME}\n]' "$RPM" 2>/dev/null >"$WORK/rpm-files"
 for want in '/usr/bin/credgw -rwxr-xr-x root:root' \

@@ -16,11 +16,16 @@
 #   - systemctl stop: a command in flight finishes, exit status 0
 #   - systemd-analyze security (exposure) and verify inside the container
 #   - apt purge
+# With --rpm FILE, the .rpm instead of the .deb, in a Debian container (the
+# only systemd this machine can boot; bookworm's 252 is the one RHEL 9
+# ships): rpm -i with its scriptlets run for real (the account, the enable,
+# daemon-reload), the files RHEL provides for its Requires: checked present,
+# a reinstall over the running service (try-restart), rpm -e.
 # Needs root and the Debian mirror (and archive.ubuntu.com for jammy and
 # noble) on the first run; later runs reuse the cached root file systems. See
 # docs/operations.md, "Checked on real systemd".
 #
-# Usage: .ci/systemd-boot-check.sh [--deb FILE] [--no-watchdog-kill] [SUITE...]
+# Usage: .ci/systemd-boot-check.sh [--deb FILE | --rpm FILE] [--no-watchdog-kill] [SUITE...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT_DIR=$PWD
@@ -37,11 +42,13 @@ fail() {
 SUITE=
 
 DEB=
+RPM=
 WATCHDOG_KILL=1
 SUITES=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --deb) DEB=$2; shift 2 ;;
+    --rpm) RPM=$2; shift 2 ;;
     --no-watchdog-kill) WATCHDOG_KILL=0; shift ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 0 ;;
     bookworm|bullseye|jammy|noble) SUITES+=("$1"); shift ;;
@@ -62,12 +69,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ -z "$DEB" ]; then
-  DEB=$(ls -t build/deb/credgw_*_amd64.deb 2>/dev/null | head -1 || true)
-  [ -n "$DEB" ] || fail "no build/deb/credgw_*_amd64.deb: run 'npm run package:deb' (or pass --deb FILE)"
+if [ -n "$RPM" ]; then
+  [ -z "$DEB" ] || fail "--deb and --rpm: one package per run"
+  RPM=$(realpath "$RPM")
+  # (The rpm magic: ed ab ee db.)
+  [ "$(head -c 4 "$RPM" | od -An -tx1 | tr -d ' ')" = edabeedb ] || fail "$RPM is not an .rpm"
+  PKG=$RPM
+else
+  if [ -z "$DEB" ]; then
+    DEB=$(ls -t build/deb/credgw_*_amd64.deb 2>/dev/null | head -1 || true)
+    [ -n "$DEB" ] || fail "no build/deb/credgw_*_amd64.deb: run 'npm run package:deb' (or pass --deb FILE)"
+  fi
+  DEB=$(realpath "$DEB")
+  ar t "$DEB" 2>/dev/null | grep -q "^data.tar" || fail "$DEB is not a complete .deb (still being written?)"
+  PKG=$DEB
 fi
-DEB=$(realpath "$DEB")
-ar t "$DEB" 2>/dev/null | grep -q "^data.tar" || fail "$DEB is not a complete .deb (still being written?)"
 BIN=$ROOT_DIR/build/bin/credgw-linux-x64
 [ -x "$BIN" ] || fail "no $BIN (the simulators run from it): run 'npm run package:binary'"
 CACHE=${CREDGW_ROOTFS_CACHE:-$ROOT_DIR/build/cache/rootfs}
@@ -226,6 +242,70 @@ connected_at() { # CLUSTER GATEWAY: when the controller accepted the gateway's c
   cluster_json "$1" | python3 -c 'import json, sys; print(next(g["connectedAt"] for g in json.load(sys.stdin)["gateways"] if g["gatewayId"] == sys.argv[1]))' "$2"
 }
 
+# --- the .rpm in a Debian container ----------------------------------------------------
+# Debian's rpm keeps its own database, which knows none of the system's
+# packages: the Requires are checked here against what RHEL provides them
+# with (shadow-utils: useradd, groupadd; systemd: systemctl; logrotate;
+# /usr/bin/kill), then rpm -i runs with --nodeps and its scriptlets.
+# (--force-debian: Debian's rpm refuses to install into a dpkg system without it.)
+RPM_OPTS=(--force-debian --nodeps)
+has_library() { # 'libc.so.6(GLIBC_2.28)(64bit)': the soname known to ldconfig and, if named, the version in it
+  local soname=${1%%(*} version path
+  version=${1#"$soname"(}
+  version=${version%%)*}
+  path=$(in_ct ldconfig -p | awk -v so="$soname" '$1 == so && /x86-64/ { print $NF; exit }')
+  [ -n "$path" ] || return 1
+  [ -z "$version" ] || in_ct grep -qaF "$version" "$path"
+}
+install_rpm() {
+  local req missing=() name
+  name=$(basename "$RPM")
+  in_ct apt-get install -y -q --no-install-recommends rpm procps logrotate >>"$WORK/apt-$SUITE.log" 2>&1 ||
+    { cat "$WORK/apt-$SUITE.log" >&2; fail "apt-get install rpm procps logrotate failed"; }
+  while read -r req; do
+    case "$req" in
+      rpmlib\(*|rtld\(*|config\(credgw\)|/bin/sh) ;; # rpm's own features, the package's own %config
+      /*) in_ct test -x "$req" || missing+=("$req") ;;
+      *.so*) # a shared library (rpm's automatic requires), and the symbol version named, if one is
+        has_library "$req" || missing+=("$req") ;;
+      shadow-utils) in_ct sh -c 'command -v useradd && command -v groupadd' >/dev/null || missing+=("$req") ;;
+      systemd) in_ct sh -c 'command -v systemctl' >/dev/null || missing+=("$req") ;;
+      logrotate) in_ct sh -c 'command -v logrotate' >/dev/null || missing+=("$req") ;;
+      *) fail "the .rpm requires '$req', which this check does not know how to look for" ;;
+    esac
+  done < <(in_ct rpm -qp --requires "/root/$name" 2>/dev/null | sed 's/ .*//' | sort -u)
+  [ ${#missing[@]} -eq 0 ] || fail "the .rpm's Requires not met in the container: ${missing[*]}"
+  in_ct rpm -i "${RPM_OPTS[@]}" "/root/$name" >"$WORK/rpm-$SUITE.log" 2>&1 || { cat "$WORK/rpm-$SUITE.log" >&2; fail "rpm -i $name failed"; }
+  in_ct rpm -q credgw >/dev/null || fail "rpm -q credgw: not installed"
+  in_ct rpm -V "${RPM_OPTS[@]}" credgw >&2 || fail "rpm -V reports changes right after rpm -i"
+  in_ct getent passwd credgw | grep -q ':/var/lib/credgw:/sbin/nologin$' || fail "%pre made no system user credgw: $(in_ct getent passwd credgw)"
+  [ "$(in_ct stat -c '%a %U:%G' /etc/credgw /etc/credgw/config.json)" = "$(printf '750 root:credgw\n640 root:credgw')" ] ||
+    fail "/etc/credgw, config.json after rpm -i: $(in_ct stat -c '%n %a %U:%G' /etc/credgw /etc/credgw/config.json | tr '\n' ' ')"
+  say "rpm -i $name with its scriptlets: ok ($((SECONDS - t0)) s); its Requires present: $(in_ct rpm -qp --requires "/root/$name" 2>/dev/null | sed 's/ .*//' | grep -v -e '^rpmlib(' -e '^rtld(' -e '^config(' -e '\.so' | sort -u | tr '\n' ' ')and $(in_ct rpm -qp --requires "/root/$name" 2>/dev/null | grep -c '\.so') shared-library versions; user credgw, /etc/credgw root:credgw 0750; $(in_ct credgw version | head -1)"
+}
+# Before the stop check: the same package again over the running service
+# (rpm runs %post with 2, as for an upgrade: try-restart, a new PID).
+reinstall_rpm() {
+  local pid name
+  name=$(basename "$RPM")
+  pid=$(show MainPID)
+  in_ct rpm -U --replacepkgs "${RPM_OPTS[@]}" "/root/$name" >>"$WORK/rpm-$SUITE.log" 2>&1 || { cat "$WORK/rpm-$SUITE.log" >&2; fail "rpm -U --replacepkgs failed"; }
+  [ "$(in_ct systemctl is-active credgw)" = active ] && [ "$(show MainPID)" != "$pid" ] ||
+    fail "after rpm -U --replacepkgs: $(in_ct systemctl is-active credgw), PID $(show MainPID) (was $pid)"
+  [ "$(in_ct systemctl is-enabled credgw)" = enabled ] || fail "the reinstall disabled the unit"
+  in_ct grep -q "$gw" /etc/credgw/config.json || fail "the reinstall replaced /etc/credgw/config.json"
+  wait_for 20 "the link up again after the reinstall" status_matches 'link up'
+  say "rpm -U --replacepkgs over the running service: restarted (PID $pid -> $(show MainPID)), still enabled, config kept, link up"
+}
+erase_rpm() {
+  in_ct rpm -e "${RPM_OPTS[@]}" credgw >>"$WORK/rpm-$SUITE.log" 2>&1 || { cat "$WORK/rpm-$SUITE.log" >&2; fail "rpm -e credgw failed"; }
+  in_ct test ! -e /usr/bin/credgw || fail "rpm -e left /usr/bin/credgw"
+  [ "$(show LoadState)" = not-found ] || fail "credgw.service still loaded after rpm -e"
+  # As the README says: rpm keeps the config, tokens and state (the admin deletes them).
+  in_ct test -e /etc/credgw/config.json -a -e /etc/credgw/credentials/controller || fail "rpm -e deleted the config or the tokens"
+  say "rpm -e: binary and unit gone, /etc/credgw kept"
+}
+
 # --- one distribution -------------------------------------------------------------------
 check_suite() {
   SUITE=$1
@@ -240,15 +320,19 @@ check_suite() {
   new_cred=0
   [ "$sdver" -ge 251 ] && new_cred=1
 
-  # Install with apt, as the README says; no Node.js in the container.
-  cp "$DEB" "$dir/root/"
+  cp "$PKG" "$dir/root/"
   in_ct sh -c 'command -v node nodejs' && fail "the container has a node"
   t0=$SECONDS
-  # apt resolves the Depends from the distribution's archive (procps, absent from a minimal system).
   in_ct apt-get update -q >"$WORK/apt-$SUITE.log" 2>&1 || { cat "$WORK/apt-$SUITE.log" >&2; fail "apt-get update failed"; }
-  in_ct apt-get install -y -q "/root/$(basename "$DEB")" >>"$WORK/apt-$SUITE.log" 2>&1 ||
-    { cat "$WORK/apt-$SUITE.log" >&2; fail "apt-get install of the .deb failed"; }
-  say "apt-get update && apt-get install ./$(basename "$DEB"): ok ($((SECONDS - t0)) s), with $(grep -o -m1 '[0-9]* newly installed' "$WORK/apt-$SUITE.log"); $(in_ct credgw version | head -1)"
+  if [ -n "$RPM" ]; then
+    install_rpm
+  else
+    # Install with apt, as the README says; no Node.js in the container.
+    # apt resolves the Depends from the distribution's archive (procps, absent from a minimal system).
+    in_ct apt-get install -y -q "/root/$(basename "$DEB")" >>"$WORK/apt-$SUITE.log" 2>&1 ||
+      { cat "$WORK/apt-$SUITE.log" >&2; fail "apt-get install of the .deb failed"; }
+    say "apt-get update && apt-get install ./$(basename "$DEB"): ok ($((SECONDS - t0)) s), with $(grep -o -m1 '[0-9]* newly installed' "$WORK/apt-$SUITE.log"); $(in_ct credgw version | head -1)"
+  fi
   [ "$(in_ct systemctl is-enabled credgw)" = enabled ] || fail "credgw.service is not enabled after install"
 
   # Wire it: tokens as credentials, the simulators' certificates, one vault.
@@ -358,6 +442,8 @@ check_suite() {
   wait_for 20 "pmp-slow healthy in credgw status" vault_healthy pmp-slow
   say "systemctl reload: SIGHUP to PID $pid, 'configuration reloaded', same PID, link kept (the controller's connectedAt unchanged), vault pmp-slow added and healthy"
 
+  [ -z "$RPM" ] || reinstall_rpm
+
   # --- stop: drain a command in flight ---
   command_json "$cluster" getPassword pmp-slow 301 902 >"$WORK/inflight.json" 2>&1 &
   local inflight=$!
@@ -386,10 +472,14 @@ check_suite() {
   fi
 
   # --- purge ---
-  in_ct apt-get purge -y -q credgw >/dev/null 2>&1 || fail "apt-get purge credgw failed"
-  in_ct sh -c '[ ! -e /etc/credgw ] && [ ! -e /var/lib/credgw ] && [ ! -e /usr/bin/credgw ]' || fail "purge left files"
-  [ "$(show LoadState)" = not-found ] || fail "credgw.service still loaded after purge"
-  say "apt-get purge: files and unit gone"
+  if [ -n "$RPM" ]; then
+    erase_rpm
+  else
+    in_ct apt-get purge -y -q credgw >/dev/null 2>&1 || fail "apt-get purge credgw failed"
+    in_ct sh -c '[ ! -e /etc/credgw ] && [ ! -e /var/lib/credgw ] && [ ! -e /usr/bin/credgw ]' || fail "purge left files"
+    [ "$(show LoadState)" = not-found ] || fail "credgw.service still loaded after purge"
+    say "apt-get purge: files and unit gone"
+  fi
 
   stop_container
   rm -rf "$dir"
