@@ -13,6 +13,9 @@
 #      rpmlint without errors, the same bytes when built twice, and an
 #      rpm -i --noscripts into a scratch root (into build/rpm, where
 #      .ci/systemd-boot-check.sh --rpm runs its scriptlets under systemd)
+#   6. with build/bin/credgw-linux-arm64 built, the arm64 .deb and the
+#      aarch64 .rpm: lintian and rpmlint without errors, no nodejs, the
+#      symbol versions within RHEL 9's
 # Installs what it needs from Debian's packages first (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -175,22 +178,26 @@ else
 fi
 
 # --- .rpm -------------------------------------------------------------------------
+# The binary's symbol versions (rpm's automatic requires) within RHEL 9's
+# glibc 2.34 and GCC 11 libstdc++, the oldest of the distributions the README
+# names (Ubuntu 22.04: 2.35 and GCC 12).
+within_rhel9_symbols() { # RPM
+  local floor prefix newest
+  for floor in GLIBC_2.34 GLIBCXX_3.4.29 CXXABI_1.3.13; do
+    prefix=${floor%%_*}_
+    newest=$(rpm -qp --requires "$1" 2>/dev/null | grep -o "($prefix[0-9.]*)" | tr -d '()' | sort -V | tail -1)
+    [ -n "$newest" ] || fail "$(basename "$1") requires no $prefix version: not the binary rpm's automatic requires?"
+    [ "$(printf '%s\n%s\n' "$newest" "$floor" | sort -V | tail -1)" = "$floor" ] || fail "$(basename "$1"): the binary needs $newest, newer than RHEL 9's $floor"
+    say "$(basename "$1"): the binary needs $prefix up to $newest (RHEL 9 has $floor)"
+  done
+}
 say "building the .rpm (twice)"
 RPM=$(bash scripts/package-rpm.sh --arch x86_64 --out build/rpm)
 RPM2=$(bash scripts/package-rpm.sh --arch x86_64 --out "$WORK/rpm2")
 cmp "$RPM" "$RPM2" || fail "the .rpm is not the same bytes when built twice"
 rpm -qp --requires "$RPM" 2>/dev/null | grep -qi node && fail "the .rpm requires node"
 rpm -qp --requires "$RPM" 2>/dev/null | grep -qx /usr/bin/kill || fail "the .rpm does not require /usr/bin/kill (the unit's ExecReload=)"
-# The binary's symbol versions (rpm's automatic requires) within RHEL 9's
-# glibc 2.34 and GCC 11 libstdc++, the oldest of the distributions the README
-# names (Ubuntu 22.04: 2.35 and GCC 12).
-for floor in GLIBC_2.34 GLIBCXX_3.4.29 CXXABI_1.3.13; do
-  prefix=${floor%%_*}_
-  newest=$(rpm -qp --requires "$RPM" 2>/dev/null | grep -o "($prefix[0-9.]*)" | tr -d '()' | sort -V | tail -1)
-  [ -n "$newest" ] || fail "the .rpm requires no $prefix version: not the binary rpm's automatic requires?"
-  [ "$(printf '%s\n%s\n' "$newest" "$floor" | sort -V | tail -1)" = "$floor" ] || fail "the binary needs $newest, newer than RHEL 9's $floor"
-  say "the binary needs $prefix up to $newest (RHEL 9 has $floor)"
-done
+within_rhel9_symbols "$RPM"
 # Expected: path, mode, owner, group (rpm -qp --queryformat over the file list).
 rpm -qp --qf '[%{FILENAMES} %{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME}\n]' "$RPM" 2>/dev/null >"$WORK/rpm-files"
 for want in '/usr/bin/credgw -rwxr-xr-x root:root' \
@@ -214,5 +221,21 @@ rpm -i --nodeps --noscripts --root "$RROOT" "$RPM" 2> >(grep -v 'RPM should not 
 rpm -V --nodeps --noscripts --root "$RROOT" credgw || fail "rpm -V reports changes right after rpm -i"
 [ "$(stat -c '%a %u:%g' "$RROOT/etc/credgw/credentials")" = "750 0:990" ] || fail ".rpm: /etc/credgw/credentials not root:credgw 0750 once installed"
 "$RROOT/usr/bin/credgw" version --json | grep -q '"packaging":"binary"' || fail "the binary from the .rpm does not run"
+
+# --- arm64 -------------------------------------------------------------------------
+if [ -x build/bin/credgw-linux-arm64 ]; then
+  say "the arm64 .deb and the aarch64 .rpm (of build/bin/credgw-linux-arm64)"
+  DEB_ARM=$(bash scripts/package-deb.sh --arch arm64 --out "$WORK/arm64")
+  dpkg-deb -f "$DEB_ARM" Depends | grep -q nodejs && fail "the arm64 .deb depends on nodejs"
+  [ "$(dpkg-deb -f "$DEB_ARM" Architecture)" = arm64 ] || fail "$(basename "$DEB_ARM"): Architecture $(dpkg-deb -f "$DEB_ARM" Architecture)"
+  lintian --fail-on error --tag-display-limit 0 "$DEB_ARM" 2> >(grep -v 'running with root privileges' >&2) ||
+    fail "lintian reported errors on $(basename "$DEB_ARM")"
+  RPM_ARM=$(bash scripts/package-rpm.sh --arch aarch64 --out "$WORK/arm64")
+  rpm -qp --requires "$RPM_ARM" 2>/dev/null | grep -qi node && fail "the aarch64 .rpm requires node"
+  within_rhel9_symbols "$RPM_ARM"
+  rpmlint -c scripts/rpmlint.toml "$RPM_ARM" || fail "rpmlint reported errors on $(basename "$RPM_ARM")"
+else
+  say "no build/bin/credgw-linux-arm64: the arm64 packages not checked"
+fi
 
 say "ok"

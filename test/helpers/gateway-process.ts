@@ -100,6 +100,24 @@ export class CliProcess {
     );
   }
 
+  /** Where stdout ends now, for {@link waitForStdoutAfter}. */
+  stdoutMark(): number {
+    return this.out.length;
+  }
+
+  /**
+   * Waits for `pattern` in what stdout received after `mark`: for a line that
+   * earlier output may already hold (a second reload's "reopened"), take the
+   * mark before causing it.
+   */
+  waitForStdoutAfter(mark: number, pattern: RegExp, what: string, timeoutMs = 15_000): Promise<RegExpExecArray> {
+    return waitFor(
+      () => pattern.exec(this.out.slice(mark)) ?? (this.exitInfo ? Promise.reject(new Error(`process exited before ${what}: ${this.err.slice(-800)}`)) : null),
+      what,
+      timeoutMs,
+    );
+  }
+
   /** stdout then stderr. */
   output(): string {
     return this.out + this.err;

@@ -124,10 +124,12 @@ describe('credgw run as a process', () => {
 
   it('reopens the audit file on SIGHUP (logrotate: rename, then reload): new lines in a new 0640 file at the path', async () => {
     const path = join(ws.dir, 'gw-proc-audit.log');
+    // The two reloads above each reopened the file too: wait for this one's line.
+    const mark = proc!.stdoutMark();
     renameSync(path, `${path}.1`);
     // The config on disk is still the refused one: the reopen does not depend on it.
     proc!.child.kill('SIGHUP');
-    await proc!.waitForOutput(/"msg":"audit file reopened"/, 'the reopen');
+    await proc!.waitForStdoutAfter(mark, /"msg":"audit file reopened"/, 'the reopen');
     const res = await launch(gp('pmp', '302', '912'));
     expect(res.body).toMatchObject({ ok: true });
     const id = String(res.body['id']);
