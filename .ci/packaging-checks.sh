@@ -4,7 +4,7 @@
 #   2. systemd-analyze security --offline: exposure must be <= 1.5
 #   3. package-deb.sh and package-rpm.sh --help print their whole header
 #      comment; the .deb (of build/bin/credgw-linux-x64) builds (into
-#      build/deb) and lintian reports no error
+#      build/deb), the same bytes when built twice, and lintian reports no error
 #   4. the .deb installs, upgrades over itself and purges cleanly on this machine,
 #      with no Node.js on PATH; the installed binary runs the demo as user credgw
 #      with the unit's environment
@@ -13,7 +13,9 @@
 #      rpmlint without errors, the same bytes when built twice, and an
 #      rpm -i --noscripts into a scratch root (into build/rpm, where
 #      .ci/systemd-boot-check.sh --rpm runs its scriptlets under systemd)
-#   6. with build/bin/credgw-linux-arm64 built, the arm64 .deb and the
+#   6. the .tar.gz: the same bytes when built twice, the binary, the unit and
+#      the installer in it (into build/tar, for systemd-boot-check.sh --tar)
+#   7. with build/bin/credgw-linux-arm64 built, the arm64 .deb and the
 #      aarch64 .rpm: lintian and rpmlint without errors, no nodejs, the
 #      symbol versions within RHEL 9's
 # Installs what it needs from Debian's packages first (idempotent).
@@ -95,8 +97,9 @@ done
 
 # --- .deb and lintian -------------------------------------------------------------
 # Into build/deb, where .ci/systemd-boot-check.sh takes it from.
-say "building the .deb"
+say "building the .deb (twice)"
 DEB=$(bash scripts/package-deb.sh --arch amd64 --out build/deb)
+cmp "$DEB" "$(bash scripts/package-deb.sh --arch amd64 --out "$WORK/deb2")" || fail "the .deb is not the same bytes when built twice"
 dpkg-deb -f "$DEB" Depends | grep -q nodejs && fail "the .deb depends on nodejs"
 dpkg-deb -f "$DEB" Depends | grep -qw procps || fail "the .deb does not depend on procps (/bin/kill, the unit's ExecReload=)"
 say "lintian $(basename "$DEB")"
@@ -221,6 +224,16 @@ rpm -i --nodeps --noscripts --root "$RROOT" "$RPM" 2> >(grep -v 'RPM should not 
 rpm -V --nodeps --noscripts --root "$RROOT" credgw || fail "rpm -V reports changes right after rpm -i"
 [ "$(stat -c '%a %u:%g' "$RROOT/etc/credgw/credentials")" = "750 0:990" ] || fail ".rpm: /etc/credgw/credentials not root:credgw 0750 once installed"
 "$RROOT/usr/bin/credgw" version --json | grep -q '"packaging":"binary"' || fail "the binary from the .rpm does not run"
+
+# --- .tar.gz ----------------------------------------------------------------------
+# Into build/tar, where .ci/systemd-boot-check.sh --tar takes it from.
+say "building the .tar.gz (twice)"
+TGZ=$(bash scripts/package-tar.sh --arch x64 --out build/tar)
+cmp "$TGZ" "$(bash scripts/package-tar.sh --arch x64 --out "$WORK/tar2")" || fail "the .tar.gz is not the same bytes when built twice"
+tar -tzf "$TGZ" >"$WORK/tar-list"
+for f in credgw install.sh uninstall.sh credgw.service credgw-credentials-compat; do
+  grep -q "^credgw-[^/]*/$f\$" "$WORK/tar-list" || fail "$(basename "$TGZ") has no $f"
+done
 
 # --- arm64 -------------------------------------------------------------------------
 if [ -x build/bin/credgw-linux-arm64 ]; then

@@ -21,11 +21,14 @@
 # ships): rpm -i with its scriptlets run for real (the account, the enable,
 # daemon-reload), the files RHEL provides for its Requires: checked present,
 # a reinstall over the running service (try-restart), rpm -e.
+# With --tar FILE, the .tar.gz's install.sh instead (where /bin/kill is
+# missing: its warning, then procps added), an upgrade over the
+# running service (install.sh again: stop, swap, start) and uninstall.sh --purge.
 # Needs root and the Debian mirror (and archive.ubuntu.com for jammy and
 # noble) on the first run; later runs reuse the cached root file systems. See
 # docs/operations.md, "Checked on real systemd".
 #
-# Usage: .ci/systemd-boot-check.sh [--deb FILE | --rpm FILE] [--no-watchdog-kill] [SUITE...]
+# Usage: .ci/systemd-boot-check.sh [--deb FILE | --rpm FILE | --tar FILE] [--no-watchdog-kill] [SUITE...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT_DIR=$PWD
@@ -43,12 +46,14 @@ SUITE=
 
 DEB=
 RPM=
+TAR=
 WATCHDOG_KILL=1
 SUITES=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --deb) DEB=$2; shift 2 ;;
     --rpm) RPM=$2; shift 2 ;;
+    --tar) TAR=$2; shift 2 ;;
     --no-watchdog-kill) WATCHDOG_KILL=0; shift ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 0 ;;
     bookworm|bullseye|jammy|noble) SUITES+=("$1"); shift ;;
@@ -69,8 +74,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ -n "$RPM" ]; then
-  [ -z "$DEB" ] || fail "--deb and --rpm: one package per run"
+[ $(( ${DEB:+1} + ${RPM:+1} + ${TAR:+1} + 0 )) -le 1 ] || fail "--deb, --rpm, --tar: one package per run"
+KIND=deb
+if [ -n "$TAR" ]; then
+  KIND=tar
+  TAR=$(realpath "$TAR")
+  # (awk reads the whole listing: an early exit would fail tar with SIGPIPE under pipefail.)
+  TAR_TOP=$(tar -tzf "$TAR" | awk -F/ '$2 == "install.sh" && $1 ~ /^credgw-/ { top = $1 } END { print top }')
+  [ -n "$TAR_TOP" ] || fail "$TAR is not credgw's .tar.gz (no credgw-*/install.sh)"
+  PKG=$TAR
+elif [ -n "$RPM" ]; then
+  KIND=rpm
   RPM=$(realpath "$RPM")
   # (The rpm magic: ed ab ee db.)
   [ "$(head -c 4 "$RPM" | od -An -tx1 | tr -d ' ')" = edabeedb ] || fail "$RPM is not an .rpm"
@@ -306,6 +320,51 @@ erase_rpm() {
   say "rpm -e: binary and unit gone, /etc/credgw kept"
 }
 
+# --- the .tar.gz's install.sh -----------------------------------------------------------
+# As the README says: unpack, run install.sh as root. Where the minimal root
+# file system has no /bin/kill (Debian's minbase has no procps), install.sh
+# must say so, and procps is added, as the admin it told would, for the
+# reload check; where it has one (Ubuntu's), it must not.
+install_tar() {
+  local name top=$TAR_TOP kill_note
+  name=$(basename "$TAR")
+  in_ct tar -xzf "/root/$name" -C /root || fail "tar -xzf $name failed"
+  in_ct "/root/$top/install.sh" >"$WORK/install-$SUITE.log" 2>&1 || { cat "$WORK/install-$SUITE.log" >&2; fail "install.sh failed"; }
+  if in_ct test -x /bin/kill; then
+    kill_note="/bin/kill present, no warning"
+    grep 'warning: /bin/kill' "$WORK/install-$SUITE.log" && fail "install.sh warned about /bin/kill, which this system has"
+  else
+    kill_note="warned that /bin/kill is missing (procps then added)"
+    grep -q 'warning: /bin/kill not found' "$WORK/install-$SUITE.log" || { cat "$WORK/install-$SUITE.log" >&2; fail "install.sh did not warn that /bin/kill is missing"; }
+    in_ct apt-get install -y -q --no-install-recommends procps >>"$WORK/apt-$SUITE.log" 2>&1 || { cat "$WORK/apt-$SUITE.log" >&2; fail "apt-get install procps failed"; }
+  fi
+  in_ct getent passwd credgw | grep -q ':/var/lib/credgw:' || fail "install.sh made no user credgw"
+  [ "$(in_ct stat -c '%a %U:%G' /etc/credgw /etc/credgw/config.json)" = "$(printf '750 root:credgw\n640 root:credgw')" ] ||
+    fail "/etc/credgw, config.json after install.sh: $(in_ct stat -c '%n %a %U:%G' /etc/credgw /etc/credgw/config.json | tr '\n' ' ')"
+  say "tar -xzf $name && $top/install.sh: ok ($((SECONDS - t0)) s), $kill_note; user credgw, /etc/credgw root:credgw 0750; $(in_ct credgw version | head -1)"
+}
+# Before the stop check: install.sh again over the running service, the upgrade path.
+reinstall_tar() {
+  local pid top=$TAR_TOP
+  pid=$(show MainPID)
+  in_ct "/root/$top/install.sh" >>"$WORK/install-$SUITE.log" 2>&1 || { cat "$WORK/install-$SUITE.log" >&2; fail "install.sh over the running service failed"; }
+  grep -q 'credgw.service restarted' "$WORK/install-$SUITE.log" || fail "install.sh did not say it restarted the service"
+  [ "$(in_ct systemctl is-active credgw)" = active ] && [ "$(show MainPID)" != "$pid" ] ||
+    fail "after the upgrade: $(in_ct systemctl is-active credgw), PID $(show MainPID) (was $pid)"
+  [ "$(in_ct systemctl is-enabled credgw)" = enabled ] || fail "the upgrade disabled the unit"
+  in_ct grep -q "$gw" /etc/credgw/config.json || fail "the upgrade replaced /etc/credgw/config.json"
+  wait_for 20 "the link up again after the upgrade" status_matches 'link up'
+  say "install.sh over the running service: upgraded and restarted (PID $pid -> $(show MainPID)), still enabled, config kept, link up"
+}
+erase_tar() {
+  local top=$TAR_TOP
+  in_ct "/root/$top/uninstall.sh" --purge >>"$WORK/install-$SUITE.log" 2>&1 || { cat "$WORK/install-$SUITE.log" >&2; fail "uninstall.sh --purge failed"; }
+  in_ct sh -c '[ ! -e /etc/credgw ] && [ ! -e /var/lib/credgw ] && [ ! -e /usr/bin/credgw ]' || fail "uninstall.sh --purge left files"
+  [ "$(show LoadState)" = not-found ] || fail "credgw.service still loaded after uninstall.sh --purge"
+  in_ct getent passwd credgw >/dev/null && fail "uninstall.sh --purge left the user credgw"
+  say "uninstall.sh --purge: files, unit and user gone"
+}
+
 # --- one distribution -------------------------------------------------------------------
 check_suite() {
   SUITE=$1
@@ -324,8 +383,10 @@ check_suite() {
   in_ct sh -c 'command -v node nodejs' && fail "the container has a node"
   t0=$SECONDS
   in_ct apt-get update -q >"$WORK/apt-$SUITE.log" 2>&1 || { cat "$WORK/apt-$SUITE.log" >&2; fail "apt-get update failed"; }
-  if [ -n "$RPM" ]; then
+  if [ "$KIND" = rpm ]; then
     install_rpm
+  elif [ "$KIND" = tar ]; then
+    install_tar
   else
     # Install with apt, as the README says; no Node.js in the container.
     # apt resolves the Depends from the distribution's archive (procps, absent from a minimal system).
@@ -442,7 +503,8 @@ check_suite() {
   wait_for 20 "pmp-slow healthy in credgw status" vault_healthy pmp-slow
   say "systemctl reload: SIGHUP to PID $pid, 'configuration reloaded', same PID, link kept (the controller's connectedAt unchanged), vault pmp-slow added and healthy"
 
-  [ -z "$RPM" ] || reinstall_rpm
+  [ "$KIND" != rpm ] || reinstall_rpm
+  [ "$KIND" != tar ] || reinstall_tar
 
   # --- stop: drain a command in flight ---
   command_json "$cluster" getPassword pmp-slow 301 902 >"$WORK/inflight.json" 2>&1 &
@@ -472,8 +534,10 @@ check_suite() {
   fi
 
   # --- purge ---
-  if [ -n "$RPM" ]; then
+  if [ "$KIND" = rpm ]; then
     erase_rpm
+  elif [ "$KIND" = tar ]; then
+    erase_tar
   else
     in_ct apt-get purge -y -q credgw >/dev/null 2>&1 || fail "apt-get purge credgw failed"
     in_ct sh -c '[ ! -e /etc/credgw ] && [ ! -e /var/lib/credgw ] && [ ! -e /usr/bin/credgw ]' || fail "purge left files"

@@ -404,6 +404,12 @@ if [ "$STAGING" -eq 1 ]; then
   exit 0
 fi
 
+# The unit's ExecReload= is /bin/kill, which the .deb and .rpm pull in
+# (procps, util-linux) and a tarball cannot: without it `systemctl reload`
+# fails, and so does logrotate's reopen of the audit file.
+if [ ! -x /bin/kill ] && command -v systemctl >/dev/null; then
+  note "warning: /bin/kill not found: 'systemctl reload credgw' (the unit's ExecReload=, and logrotate's reopen of the audit file) will fail until it is installed (procps on Debian and Ubuntu, util-linux on RHEL)"
+fi
 if [ "$SYSTEMD_RUNNING" -eq 1 ]; then
   systemctl daemon-reload
   systemctl enable --quiet credgw.service
