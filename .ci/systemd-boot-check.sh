@@ -106,12 +106,23 @@ mkdir -p "$CACHE"
 WORK=$(mktemp -d /var/tmp/credgw-boot-check.XXXXXX)
 chmod 0755 "$WORK"
 NSPAWN_PID=
-SIM_PIDS=()
+# The simulators' PIDs, one per line: start_sim runs in a command
+# substitution (a subshell), so a shell array would not reach this shell.
+SIM_PIDS=$WORK/sim-pids
+any_sim_alive() {
+  local p
+  while read -r p; do kill -0 "$p" 2>/dev/null && return 0; done <"$SIM_PIDS"
+  return 1
+}
 cleanup() {
   set +e
   stop_container
-  for p in "${SIM_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${SIM_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  local p i
+  if [ -f "$SIM_PIDS" ]; then
+    while read -r p; do kill "$p" 2>/dev/null; done <"$SIM_PIDS"
+    # Not this shell's children (their subshell has exited), so no `wait`: poll until they are gone.
+    for i in $(seq 1 50); do any_sim_alive || break; sleep 0.1; done
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -226,7 +237,7 @@ start_sim() { # NAME ARGS...: prints the URL it listens on
   local name=$1 url i
   shift
   "$BIN" sim "$@" >"$SIM/$name.out" 2>"$SIM/$name.err" &
-  SIM_PIDS+=($!)
+  echo "$!" >>"$SIM_PIDS"
   for i in $(seq 1 200); do
     # (2>/dev/null: the background job may not have created the file yet.)
     url=$(grep -o -m1 -E '(wss|https)://127\.0\.0\.1:[0-9]+(/gateway)?' "$SIM/$name.out" 2>/dev/null || true)
@@ -292,10 +303,26 @@ install_rpm() {
   in_ct rpm -i "${RPM_OPTS[@]}" "/root/$name" >"$WORK/rpm-$SUITE.log" 2>&1 || { cat "$WORK/rpm-$SUITE.log" >&2; fail "rpm -i $name failed"; }
   in_ct rpm -q credgw >/dev/null || fail "rpm -q credgw: not installed"
   in_ct rpm -V "${RPM_OPTS[@]}" credgw >&2 || fail "rpm -V reports changes right after rpm -i"
-  in_ct getent passwd credgw | grep -q ':/var/lib/credgw:/sbin/nologin$' || fail "%pre made no system user credgw: $(in_ct getent passwd credgw)"
-  [ "$(in_ct stat -c '%a %U:%G' /etc/credgw /etc/credgw/config.json)" = "$(printf '750 root:credgw\n640 root:credgw')" ] ||
-    fail "/etc/credgw, config.json after rpm -i: $(in_ct stat -c '%n %a %U:%G' /etc/credgw /etc/credgw/config.json | tr '\n' ' ')"
+  account_and_config_made "%pre"
   say "rpm -i $name with its scriptlets: ok ($((SECONDS - t0)) s); its Requires present: $(in_ct rpm -qp --requires "/root/$name" 2>/dev/null | sed 's/ .*//' | grep -v -e '^rpmlib(' -e '^rtld(' -e '^config(' -e '\.so' | sort -u | tr '\n' ' ')and $(in_ct rpm -qp --requires "/root/$name" 2>/dev/null | grep -c '\.so') shared-library versions; user credgw, /etc/credgw root:credgw 0750; $(in_ct credgw version | head -1)"
+}
+# What installing made (by $1): the system user credgw, /etc/credgw and its config.json root:credgw 0750 / 0640.
+account_and_config_made() {
+  local account modes
+  account=$(in_ct getent passwd credgw) || fail "$1 made no user credgw"
+  case "$account" in *:/var/lib/credgw:*nologin) ;; *) fail "$1 made user credgw as '$account'" ;; esac
+  modes=$(in_ct stat -c '%a %U:%G' /etc/credgw /etc/credgw/config.json | tr '\n' ' ')
+  [ "$modes" = "750 root:credgw 640 root:credgw " ] || fail "/etc/credgw, config.json after $1: $modes"
+}
+# After a package was installed again over the running service (PID $1,
+# by $2): running under a new PID, still enabled, its config kept, the link up.
+restarted_since() {
+  [ "$(in_ct systemctl is-active credgw)" = active ] && [ "$(show MainPID)" != "$1" ] ||
+    fail "after $2: $(in_ct systemctl is-active credgw), PID $(show MainPID) (was $1)"
+  [ "$(in_ct systemctl is-enabled credgw)" = enabled ] || fail "$2 disabled the unit"
+  in_ct grep -q "$gw" /etc/credgw/config.json || fail "$2 replaced /etc/credgw/config.json"
+  wait_for 20 "the link up again after $2" status_matches 'link up'
+  say "$2 over the running service: restarted (PID $1 -> $(show MainPID)), still enabled, config kept, link up"
 }
 # Before the stop check: the same package again over the running service
 # (rpm runs %post with 2, as for an upgrade: try-restart, a new PID).
@@ -304,12 +331,7 @@ reinstall_rpm() {
   name=$(basename "$RPM")
   pid=$(show MainPID)
   in_ct rpm -U --replacepkgs "${RPM_OPTS[@]}" "/root/$name" >>"$WORK/rpm-$SUITE.log" 2>&1 || { cat "$WORK/rpm-$SUITE.log" >&2; fail "rpm -U --replacepkgs failed"; }
-  [ "$(in_ct systemctl is-active credgw)" = active ] && [ "$(show MainPID)" != "$pid" ] ||
-    fail "after rpm -U --replacepkgs: $(in_ct systemctl is-active credgw), PID $(show MainPID) (was $pid)"
-  [ "$(in_ct systemctl is-enabled credgw)" = enabled ] || fail "the reinstall disabled the unit"
-  in_ct grep -q "$gw" /etc/credgw/config.json || fail "the reinstall replaced /etc/credgw/config.json"
-  wait_for 20 "the link up again after the reinstall" status_matches 'link up'
-  say "rpm -U --replacepkgs over the running service: restarted (PID $pid -> $(show MainPID)), still enabled, config kept, link up"
+  restarted_since "$pid" "rpm -U --replacepkgs"
 }
 erase_rpm() {
   in_ct rpm -e "${RPM_OPTS[@]}" credgw >>"$WORK/rpm-$SUITE.log" 2>&1 || { cat "$WORK/rpm-$SUITE.log" >&2; fail "rpm -e credgw failed"; }
@@ -338,9 +360,7 @@ install_tar() {
     grep -q 'warning: /bin/kill not found' "$WORK/install-$SUITE.log" || { cat "$WORK/install-$SUITE.log" >&2; fail "install.sh did not warn that /bin/kill is missing"; }
     in_ct apt-get install -y -q --no-install-recommends procps >>"$WORK/apt-$SUITE.log" 2>&1 || { cat "$WORK/apt-$SUITE.log" >&2; fail "apt-get install procps failed"; }
   fi
-  in_ct getent passwd credgw | grep -q ':/var/lib/credgw:' || fail "install.sh made no user credgw"
-  [ "$(in_ct stat -c '%a %U:%G' /etc/credgw /etc/credgw/config.json)" = "$(printf '750 root:credgw\n640 root:credgw')" ] ||
-    fail "/etc/credgw, config.json after install.sh: $(in_ct stat -c '%n %a %U:%G' /etc/credgw /etc/credgw/config.json | tr '\n' ' ')"
+  account_and_config_made "install.sh"
   say "tar -xzf $name && $top/install.sh: ok ($((SECONDS - t0)) s), $kill_note; user credgw, /etc/credgw root:credgw 0750; $(in_ct credgw version | head -1)"
 }
 # Before the stop check: install.sh again over the running service, the upgrade path.
@@ -349,12 +369,7 @@ reinstall_tar() {
   pid=$(show MainPID)
   in_ct "/root/$top/install.sh" >>"$WORK/install-$SUITE.log" 2>&1 || { cat "$WORK/install-$SUITE.log" >&2; fail "install.sh over the running service failed"; }
   grep -q 'credgw.service restarted' "$WORK/install-$SUITE.log" || fail "install.sh did not say it restarted the service"
-  [ "$(in_ct systemctl is-active credgw)" = active ] && [ "$(show MainPID)" != "$pid" ] ||
-    fail "after the upgrade: $(in_ct systemctl is-active credgw), PID $(show MainPID) (was $pid)"
-  [ "$(in_ct systemctl is-enabled credgw)" = enabled ] || fail "the upgrade disabled the unit"
-  in_ct grep -q "$gw" /etc/credgw/config.json || fail "the upgrade replaced /etc/credgw/config.json"
-  wait_for 20 "the link up again after the upgrade" status_matches 'link up'
-  say "install.sh over the running service: upgraded and restarted (PID $pid -> $(show MainPID)), still enabled, config kept, link up"
+  restarted_since "$pid" "install.sh (the upgrade path)"
 }
 erase_tar() {
   local top=$TAR_TOP
