@@ -283,10 +283,11 @@ has_library() { # 'libc.so.6(GLIBC_2.28)(64bit)': the soname known to ldconfig a
   [ -z "$version" ] || in_ct grep -qaF "$version" "$path"
 }
 install_rpm() {
-  local req missing=() name
+  local req missing=() name reqs
   name=$(basename "$RPM")
   in_ct apt-get install -y -q --no-install-recommends rpm procps logrotate >>"$WORK/apt-$SUITE.log" 2>&1 ||
     { cat "$WORK/apt-$SUITE.log" >&2; fail "apt-get install rpm procps logrotate failed"; }
+  reqs=$(in_ct rpm -qp --requires "/root/$name" 2>/dev/null | sed 's/ .*//' | sort -u)
   while read -r req; do
     case "$req" in
       rpmlib\(*|rtld\(*|config\(credgw\)|/bin/sh) ;; # rpm's own features, the package's own %config
@@ -298,13 +299,13 @@ install_rpm() {
       logrotate) in_ct sh -c 'command -v logrotate' >/dev/null || missing+=("$req") ;;
       *) fail "the .rpm requires '$req', which this check does not know how to look for" ;;
     esac
-  done < <(in_ct rpm -qp --requires "/root/$name" 2>/dev/null | sed 's/ .*//' | sort -u)
+  done <<<"$reqs"
   [ ${#missing[@]} -eq 0 ] || fail "the .rpm's Requires not met in the container: ${missing[*]}"
   in_ct rpm -i "${RPM_OPTS[@]}" "/root/$name" >"$WORK/rpm-$SUITE.log" 2>&1 || { cat "$WORK/rpm-$SUITE.log" >&2; fail "rpm -i $name failed"; }
   in_ct rpm -q credgw >/dev/null || fail "rpm -q credgw: not installed"
   in_ct rpm -V "${RPM_OPTS[@]}" credgw >&2 || fail "rpm -V reports changes right after rpm -i"
   account_and_config_made "%pre"
-  say "rpm -i $name with its scriptlets: ok ($((SECONDS - t0)) s); its Requires present: $(in_ct rpm -qp --requires "/root/$name" 2>/dev/null | sed 's/ .*//' | grep -v -e '^rpmlib(' -e '^rtld(' -e '^config(' -e '\.so' | sort -u | tr '\n' ' ')and $(in_ct rpm -qp --requires "/root/$name" 2>/dev/null | grep -c '\.so') shared-library versions; user credgw, /etc/credgw root:credgw 0750; $(in_ct credgw version | head -1)"
+  say "rpm -i $name with its scriptlets: ok ($((SECONDS - t0)) s); its Requires present: $(grep -v -e '^rpmlib(' -e '^rtld(' -e '^config(' -e '\.so' <<<"$reqs" | tr '\n' ' ')and $(grep -c '\.so' <<<"$reqs") shared-library versions; user credgw, /etc/credgw root:credgw 0750; $(in_ct credgw version | head -1)"
 }
 # What installing made (by $1): the system user credgw, /etc/credgw and its config.json root:credgw 0750 / 0640.
 account_and_config_made() {

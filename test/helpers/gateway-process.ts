@@ -93,11 +93,7 @@ export class CliProcess {
 
   /** The first match of `pattern` in stdout+stderr (so far or later); fails if the process exits first. */
   waitForOutput(pattern: RegExp, what: string, timeoutMs = 15_000): Promise<RegExpExecArray> {
-    return waitFor(
-      () => pattern.exec(this.out + this.err) ?? (this.exitInfo ? Promise.reject(new Error(`process exited before ${what}: ${this.err.slice(-800)}`)) : null),
-      what,
-      timeoutMs,
-    );
+    return this.waitForIn(() => this.out + this.err, pattern, what, timeoutMs);
   }
 
   /** Where stdout ends now, for {@link waitForStdoutAfter}. */
@@ -111,8 +107,13 @@ export class CliProcess {
    * mark before causing it.
    */
   waitForStdoutAfter(mark: number, pattern: RegExp, what: string, timeoutMs = 15_000): Promise<RegExpExecArray> {
+    return this.waitForIn(() => this.out.slice(mark), pattern, what, timeoutMs);
+  }
+
+  /** Until `pattern` matches `text()`; rejects at once if the process exits first. */
+  private waitForIn(text: () => string, pattern: RegExp, what: string, timeoutMs: number): Promise<RegExpExecArray> {
     return waitFor(
-      () => pattern.exec(this.out.slice(mark)) ?? (this.exitInfo ? Promise.reject(new Error(`process exited before ${what}: ${this.err.slice(-800)}`)) : null),
+      () => pattern.exec(text()) ?? (this.exitInfo ? Promise.reject(new Error(`process exited before ${what}: ${this.err.slice(-800)}`)) : null),
       what,
       timeoutMs,
     );
