@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { benchArgs, runBench, numberArg, secretFile, startSimProcess, stopChild, tempDir } from './lib/env.mjs';
 import { startBenchCloud } from './lib/cloud.mjs';
+import { hostStartBaseline } from './lib/host.mjs';
 import { cpuTimeMs, daemonUnavailableReason, memoryMiB, RELAY, settleExecutablePages, spawnGateway, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
 import {
   closedLoop,
@@ -364,10 +365,13 @@ async function main() {
         // Its start → hello from the same fresh starts (separate starts would push the bench past its 2 minutes).
         log(`(a) the single-executable binary ${BINARY}: ${binaryStarts} fresh start(s), each for start → hello and RSS`);
         log(`  ${settleExecutablePages(BINARY)}`);
+        // The same run's baselines for its start: the host's price of a fresh page, the bare runtime's start.
+        const host = hostStartBaseline();
+        log(`  ${host.line}`);
         const rss = await serviceRssOf(BINARY, 'binary', binaryStarts);
         const startToHello = { samples: rss.startToHello, median: median(rss.startToHello) };
         log(`  binary start → hello: median ${fmtMs(startToHello.median)} (${startToHello.samples.map((v) => fmtNum(v, 0)).join(', ')} ms)`);
-        extra.binary = { path: BINARY, startToHelloMs: startToHello, rss };
+        extra.binary = { path: BINARY, startToHelloMs: startToHello, rss, host: { anonFirstTouchUsPerPage: host.touchUs, bareRuntimeStartMs: host.bareMs } };
       }
       [gw] = await startGateway(serviceEnv);
       await viaGateway();
@@ -564,6 +568,7 @@ async function main() {
     target('process start → hello (median)', extra.startToHelloMs?.median ?? null, '<=', 400, ' ms'),
     info(`gateway VmHWM, start through ${inFlightN} in flight (service, median)`, extra.rss?.service?.hwmMiB ?? null, ' MiB'),
     target('binary: process start → hello (median)', extra.binary?.startToHelloMs.median ?? null, '<=', 150, ' ms'),
+    info('binary: start → hello / the runtime alone (node -e 0, same run)', extra.binary?.host.bareRuntimeStartMs ? extra.binary.startToHelloMs.median / extra.binary.host.bareRuntimeStartMs : null, '×'),
     target(`binary: VmHWM, start through ${inFlightN} in flight (service, median)`, extra.binary?.rss.hwmMiB ?? null, '<=', 80, ' MiB'),
     info(`binary: anonymous RSS peak, ${inFlightN} in flight (service, median)`, extra.binary?.rss.anonPeakMiB ?? null, ' MiB'),
     target('(a) errors', errorsOf('a'), '==', 0),

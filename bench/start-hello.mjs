@@ -3,7 +3,11 @@
 // started fresh as the systemd unit runs it, in alternating order, against
 // the bench's controller and PMP simulator; per start the gateway's CPU time
 // (user+sys of all its threads, from /proc) when its hello arrived, the wall
-// time from spawn to that hello, and VmRSS/VmHWM at that moment.
+// time from spawn to that hello, VmRSS/VmHWM and minor page faults at that
+// moment. The header measures the host's price of a fresh page and the bare
+// runtime's start in the same run (bench/lib/host.mjs): the share of a start
+// that is first touches of anonymous memory is its anonymous pages at the
+// hello times that price.
 // With --cpu-prof DIR, each start also writes a CPU profile (the binary takes
 // --cpu-prof from NODE_OPTIONS); DIR/hellos.json holds each hello's instant
 // in the profiles' clock (monotonic µs), to cut them at the hello.
@@ -15,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { benchArgs, DIST_DIR, numberArg, runBench, secretFile, startSimProcess, stopChild, tempDir, track } from './lib/env.mjs';
 import { startBenchCloud } from './lib/cloud.mjs';
 import { cpuTimeMs, memoryMiB, settleExecutablePages, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
+import { hostStartBaseline, minorFaults } from './lib/host.mjs';
 import { fmtNum, machineLine, median } from './lib/load.mjs';
 
 const USAGE = `
@@ -60,6 +65,8 @@ function threadCpuMs(pid) {
 
 async function main() {
   log(machineLine());
+  const host = hostStartBaseline();
+  log(host.line);
   const dir = tempDir();
   const sim = await startSimProcess(dir);
   const token = `bench-${performance.now().toString(36).replace('.', '')}-token`;
@@ -98,20 +105,25 @@ async function main() {
       const cpu = cpuTimeMs(proc.pid);
       const threads = threadCpuMs(proc.pid);
       const mem = memoryMiB(proc.pid);
+      const faults = minorFaults(proc.pid);
       await stopChild(proc);
-      const row = { cpuMs: cpu?.ms ?? NaN, wallMs: hello.at - startedAt, rss: mem?.rss ?? NaN, hwm: mem?.hwm ?? NaN, helloMonoUs, threads };
+      const row = { cpuMs: cpu?.ms ?? NaN, wallMs: hello.at - startedAt, rss: mem?.rss ?? NaN, hwm: mem?.hwm ?? NaN, anon: mem?.anon ?? NaN, faults, helloMonoUs, threads };
       rows[e.name].push(row);
-      log(`  round ${r + 1} ${e.name}: CPU ${fmtNum(row.cpuMs, 0)} ms, wall ${fmtNum(row.wallMs, 0)} ms, RSS ${fmtNum(row.rss, 1)} MiB, VmHWM ${fmtNum(row.hwm, 1)} MiB`);
+      log(`  round ${r + 1} ${e.name}: CPU ${fmtNum(row.cpuMs, 0)} ms, wall ${fmtNum(row.wallMs, 0)} ms, RSS ${fmtNum(row.rss, 1)} MiB (anonymous ${fmtNum(row.anon, 1)}), VmHWM ${fmtNum(row.hwm, 1)} MiB, ${faults} minor faults`);
     }
   }
   log('');
-  log('entry | CPU to hello, median (min–max) | wall to hello, median | VmRSS at hello | VmHWM at hello');
+  log('entry | CPU to hello, median (min–max) | wall to hello, median | VmRSS at hello | VmHWM at hello | minor faults | anonymous at hello | its first touches at the host\'s price');
   for (const e of entries) {
     const rs = rows[e.name];
     const col = (k) => rs.map((x) => x[k]);
     const span = (k) => `${fmtNum(median(col(k)), 0)} (${fmtNum(Math.min(...col(k)), 0)}–${fmtNum(Math.max(...col(k)), 0)})`;
-    log(`${e.name} | ${span('cpuMs')} ms | ${fmtNum(median(col('wallMs')), 0)} ms | ${fmtNum(median(col('rss')), 1)} MiB | ${fmtNum(median(col('hwm')), 1)} MiB`);
+    const anonMiB = median(col('anon'));
+    const touchMs = (anonMiB * 256 * host.touchUs) / 1000;
+    const wallMs = median(col('wallMs'));
+    log(`${e.name} | ${span('cpuMs')} ms | ${fmtNum(wallMs, 0)} ms | ${fmtNum(median(col('rss')), 1)} MiB | ${fmtNum(median(col('hwm')), 1)} MiB | ${fmtNum(median(col('faults')), 0)} | ${fmtNum(anonMiB, 1)} MiB | ~${fmtNum(touchMs, 0)} ms (${fmtNum((100 * touchMs) / wallMs, 0)}% of the wall time)`);
   }
+  if (host.bareMs !== null) log(`the runtime alone (node -e 0, same run): ${fmtNum(host.bareMs, 0)} ms; each entry's wall to hello is ${entries.map((e) => `${e.name} ${fmtNum(median(rows[e.name].map((x) => x.wallMs)) / host.bareMs, 2)}×`).join(', ')} that`);
   log('');
   log('CPU to hello by thread (median ms; threads of the same name summed)');
   for (const e of entries) {

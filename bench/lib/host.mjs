@@ -1,0 +1,68 @@
+// What this host charges for a process's first touch of memory, and what the
+// bare runtime's start costs on it: the baselines a start (start → hello) is
+// read against. A start is mostly first touches (the executable's pages, the
+// V8 heap, malloc), and their price depends on the hypervisor: on the
+// Firecracker VMs this project is developed on an anonymous page's first
+// touch costs ~10 µs, several times what an ordinary VM or bare metal charges.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { median } from './load.mjs';
+
+const PAGE = 4096;
+
+/** µs per 4 KiB page of touching fresh anonymous memory (a fault and a zeroed page each), median of `rounds`. */
+export function anonFirstTouchUsPerPage({ mib = 32, rounds = 3 } = {}) {
+  const pages = (mib << 20) / PAGE;
+  const perPage = [];
+  for (let r = 0; r < rounds; r++) {
+    // allocUnsafeSlow of this size is its own mmap: every page is fresh.
+    const buf = Buffer.allocUnsafeSlow(pages * PAGE);
+    const t0 = performance.now();
+    for (let i = 0; i < buf.length; i += PAGE) buf[i] = 1;
+    perPage.push(((performance.now() - t0) * 1000) / pages);
+  }
+  return median(perPage);
+}
+
+/** The Node build the binary embeds (scripts/node-runtime.json), as build-binary.mjs caches it, or null if not fetched here. */
+export function pinnedNode() {
+  const { version } = JSON.parse(readFileSync(new URL('../../scripts/node-runtime.json', import.meta.url), 'utf8'));
+  const path = new URL(`../../build/cache/node-linux-${process.arch}-${version}/bin/node`, import.meta.url).pathname;
+  return existsSync(path) ? { path, version: `v${version}` } : null;
+}
+
+/** Median wall time (ms) of `node -e 0`: the runtime's own start and exit, no credgw code. */
+export function bareRuntimeStartMs(nodePath, runs = 5) {
+  const walls = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(nodePath, ['-e', '0'], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } });
+    if (r.status !== 0) throw new Error(`${nodePath} -e 0 exited ${r.status ?? r.signal}`);
+    walls.push(performance.now() - t0);
+  }
+  return median(walls);
+}
+
+/** Minor page faults of a live process so far (/proc/<pid>/stat), or NaN once it is gone. */
+export function minorFaults(pid) {
+  try {
+    // Fields after "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt …
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[7]);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * One line for a start bench's header: the host's first-touch price and the bare
+ * runtime's start, measured now, so a start's figures can be read as ratios.
+ */
+export function hostStartBaseline() {
+  const touchUs = anonFirstTouchUsPerPage();
+  const node = pinnedNode();
+  const bareMs = node ? bareRuntimeStartMs(node.path) : null;
+  const bare = node ? `; Node ${node.version} -e 0 (the runtime alone) ${bareMs.toFixed(0)} ms wall, median of 5` : '; the pinned Node is not fetched here (npm run package fetches it)';
+  return { touchUs, bareMs, line: `host: fresh anonymous memory ${touchUs.toFixed(2)} µs per 4 KiB page at first touch${bare}` };
+}
