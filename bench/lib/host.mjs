@@ -11,13 +11,19 @@ import { performance } from 'node:perf_hooks';
 import { median } from './load.mjs';
 
 const PAGE = 4096;
+/**
+ * Above glibc's largest dynamic mmap threshold (32 MiB on 64-bit), so the
+ * buffer is always its own mmap and every page fresh; a smaller one may be
+ * carved from heap memory an earlier allocation already touched.
+ */
+export const FRESH_MIB = 33;
 
 /** µs per 4 KiB page of touching fresh anonymous memory (a fault and a zeroed page each), median of `rounds`. */
-export function anonFirstTouchUsPerPage({ mib = 32, rounds = 3 } = {}) {
+export function anonFirstTouchUsPerPage({ mib = FRESH_MIB, rounds = 3 } = {}) {
+  if (mib < FRESH_MIB) throw new RangeError(`anonFirstTouchUsPerPage: ${mib} MiB may come from memory malloc already touched; at least ${FRESH_MIB}`);
   const pages = (mib << 20) / PAGE;
   const perPage = [];
   for (let r = 0; r < rounds; r++) {
-    // allocUnsafeSlow of this size is its own mmap: every page is fresh.
     const buf = Buffer.allocUnsafeSlow(pages * PAGE);
     const t0 = performance.now();
     for (let i = 0; i < buf.length; i += PAGE) buf[i] = 1;

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { anonFirstTouchUsPerPage, bareRuntimeStartMs, FRESH_MIB, minorFaults } from '../../../bench/lib/host.mjs';
+
+/**
+ * The start benchmarks' baselines (bench/lib/host.mjs): a process's minor
+ * faults read from /proc, and the host's price of a fresh page, which the
+ * start → hello figures are read against.
+ */
+
+const PAGE = 4096;
+/** With transparent huge pages always on, one fault maps up to 512 pages. */
+const PAGES_PER_FAULT = /\[always\]/.test(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8')) ? 512 : 1;
+
+describe('bench host baselines', () => {
+  it('minorFaults counts the pages a process touches for the first time', () => {
+    const pages = (FRESH_MIB << 20) / PAGE;
+    const before = minorFaults(process.pid);
+    // Its own mmap at this size, so every page is fresh; one write per page faults it in.
+    const buf = Buffer.allocUnsafeSlow(pages * PAGE);
+    for (let i = 0; i < buf.length; i += PAGE) buf[i] = 1;
+    const after = minorFaults(process.pid);
+    expect(Number.isInteger(before)).toBe(true);
+    expect(after - before).toBeGreaterThanOrEqual(pages / PAGES_PER_FAULT);
+  });
+
+  it('minorFaults of a process that has exited is NaN, not a stale or zero count', async () => {
+    const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    const pid = child.pid!;
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(minorFaults(pid)).toBeNaN();
+  });
+
+  it('the first-touch price is a positive time per page, measured only on buffers that are their own mapping', () => {
+    const perPage = anonFirstTouchUsPerPage({ rounds: 1 });
+    expect(Number.isFinite(perPage)).toBe(true);
+    expect(perPage).toBeGreaterThan(0);
+    // Smaller buffers may reuse touched heap memory: the measure refuses them.
+    expect(() => anonFirstTouchUsPerPage({ mib: 8 })).toThrow(RangeError);
+  });
+
+  it('bareRuntimeStartMs times a runtime that starts, and refuses one that does not', () => {
+    expect(bareRuntimeStartMs(process.execPath, 1)).toBeGreaterThan(0);
+    expect(() => bareRuntimeStartMs('/bin/false', 1)).toThrow(/exited 1/);
+  });
+});
