@@ -144,13 +144,8 @@ export interface ListAccountsParams {
   limit: number;
 }
 
-export interface GetPasswordParams {
-  vault: string;
-  resource: ResourceRef;
-  accountId: string;
-  ticketId?: string | undefined;
-  reason?: string | undefined;
-  requestedBy?: string | undefined;
+/** checkInPassword's params, with the password-only ones (section 10) added. */
+export interface GetPasswordParams extends CheckInPasswordParams {
   recipientKey?: string | undefined;
   /** Raise an access request in the vault when the account needs approval (section 10). */
   requestAccess?: boolean | undefined;
@@ -164,7 +159,7 @@ export interface AccessWindow {
   endTime: string;
 }
 
-/** getPassword's params minus the password-only ones (recipientKey, requestAccess, accessWindow). */
+/** The account a command addresses, with the ticket and reason the vault records. */
 export interface CheckInPasswordParams {
   vault: string;
   resource: ResourceRef;
