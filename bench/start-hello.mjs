@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { benchArgs, DIST_DIR, numberArg, runBench, secretFile, startSimProcess, stopChild, tempDir, track } from './lib/env.mjs';
 import { startBenchCloud } from './lib/cloud.mjs';
 import { cpuTimeMs, memoryMiB, settleExecutablePages, unitEnvironment, writeGatewayConfig } from './lib/gateway-proc.mjs';
-import { hostStartBaseline, minorFaults } from './lib/host.mjs';
+import { hostStartBaseline, minorFaults, PAGES_PER_MIB } from './lib/host.mjs';
 import { fmtNum, machineLine, median } from './lib/load.mjs';
 
 const USAGE = `
@@ -114,16 +114,17 @@ async function main() {
   }
   log('');
   log('entry | CPU to hello, median (min–max) | wall to hello, median | VmRSS at hello | VmHWM at hello | minor faults | anonymous at hello | its first touches at the host\'s price');
+  const wallMsOf = Object.fromEntries(entries.map((e) => [e.name, median(rows[e.name].map((x) => x.wallMs))]));
   for (const e of entries) {
     const rs = rows[e.name];
     const col = (k) => rs.map((x) => x[k]);
     const span = (k) => `${fmtNum(median(col(k)), 0)} (${fmtNum(Math.min(...col(k)), 0)}–${fmtNum(Math.max(...col(k)), 0)})`;
     const anonMiB = median(col('anon'));
-    const touchMs = (anonMiB * 256 * host.touchUs) / 1000;
-    const wallMs = median(col('wallMs'));
+    const touchMs = (anonMiB * PAGES_PER_MIB * host.touchUs) / 1000;
+    const wallMs = wallMsOf[e.name];
     log(`${e.name} | ${span('cpuMs')} ms | ${fmtNum(wallMs, 0)} ms | ${fmtNum(median(col('rss')), 1)} MiB | ${fmtNum(median(col('hwm')), 1)} MiB | ${fmtNum(median(col('faults')), 0)} | ${fmtNum(anonMiB, 1)} MiB | ~${fmtNum(touchMs, 0)} ms (${fmtNum((100 * touchMs) / wallMs, 0)}% of the wall time)`);
   }
-  if (host.bareMs !== null) log(`the runtime alone (node -e 0, same run): ${fmtNum(host.bareMs, 0)} ms; each entry's wall to hello is ${entries.map((e) => `${e.name} ${fmtNum(median(rows[e.name].map((x) => x.wallMs)) / host.bareMs, 2)}×`).join(', ')} that`);
+  if (host.bareMs !== null) log(`the runtime alone (node -e 0, same run): ${fmtNum(host.bareMs, 0)} ms; each entry's wall to hello is ${entries.map((e) => `${e.name} ${fmtNum(wallMsOf[e.name] / host.bareMs, 2)}×`).join(', ')} that`);
   log('');
   log('CPU to hello by thread (median ms; threads of the same name summed)');
   for (const e of entries) {

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { CLI, DIST_DIR, distPath, hasDist, importDist, track } from './env.mjs';
+import { procStatFields } from './host.mjs';
 
 const GATEWAY_PROCESS = 'sim/gateway-process.js';
 /** null when the build has no such module (not built, or built before it existed). */
@@ -166,14 +167,8 @@ export function cpuTimeMs(pid) {
   } catch {
     // no schedstat (or the process is gone): try stat below
   }
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks(), source: 'stat' };
-  } catch {
-    return null;
-  }
+  const fields = procStatFields(pid);
+  return fields ? { ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks(), source: 'stat' } : null;
 }
 
 let ticks;

@@ -1,9 +1,10 @@
 // What this host charges for a process's first touch of memory, and what the
 // bare runtime's start costs on it: the baselines a start (start → hello) is
 // read against. A start is mostly first touches (the executable's pages, the
-// V8 heap, malloc), and their price depends on the hypervisor: on the
-// Firecracker VMs this project is developed on an anonymous page's first
-// touch costs ~10 µs, several times what an ordinary VM or bare metal charges.
+// V8 heap, malloc), and their price depends on the hypervisor: on the PVM
+// guests this project is developed on (shadow page tables) an anonymous
+// page's first touch costs ~10 µs, roughly ten times what hardware
+// virtualisation or bare metal charges (docs/benchmarks.md, session 11).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { median } from './load.mjs';
 
 const PAGE = 4096;
+export const PAGES_PER_MIB = (1 << 20) / PAGE;
 /**
  * Above glibc's largest dynamic mmap threshold (32 MiB on 64-bit), so the
  * buffer is always its own mmap and every page fresh; a smaller one may be
@@ -21,7 +23,7 @@ export const FRESH_MIB = 33;
 /** µs per 4 KiB page of touching fresh anonymous memory (a fault and a zeroed page each), median of `rounds`. */
 export function anonFirstTouchUsPerPage({ mib = FRESH_MIB, rounds = 3 } = {}) {
   if (mib < FRESH_MIB) throw new RangeError(`anonFirstTouchUsPerPage: ${mib} MiB may come from memory malloc already touched; at least ${FRESH_MIB}`);
-  const pages = (mib << 20) / PAGE;
+  const pages = mib * PAGES_PER_MIB;
   const perPage = [];
   for (let r = 0; r < rounds; r++) {
     const buf = Buffer.allocUnsafeSlow(pages * PAGE);
@@ -51,14 +53,24 @@ export function bareRuntimeStartMs(nodePath, runs = 5) {
   return median(walls);
 }
 
-/** Minor page faults of a live process so far (/proc/<pid>/stat), or NaN once it is gone. */
-export function minorFaults(pid) {
+/**
+ * The fields of /proc/<pid>/stat after the command name, which may itself
+ * hold spaces and parentheses (so: after its last ')'): [0] state, [7]
+ * minflt, [11] utime, [12] stime, …; null once the process is gone.
+ */
+export function procStatFields(pid) {
   try {
-    // Fields after "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt …
-    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[7]);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return NaN;
+    return null;
   }
+}
+
+/** Minor page faults of a live process so far, or NaN once it is gone. */
+export function minorFaults(pid) {
+  const fields = procStatFields(pid);
+  return fields ? Number(fields[7]) : NaN;
 }
 
 /**
@@ -68,7 +80,8 @@ export function minorFaults(pid) {
 export function hostStartBaseline() {
   const touchUs = anonFirstTouchUsPerPage();
   const node = pinnedNode();
-  const bareMs = node ? bareRuntimeStartMs(node.path) : null;
-  const bare = node ? `; Node ${node.version} -e 0 (the runtime alone) ${bareMs.toFixed(0)} ms wall, median of 5` : '; the pinned Node is not fetched here (npm run package fetches it)';
+  const runs = 5;
+  const bareMs = node ? bareRuntimeStartMs(node.path, runs) : null;
+  const bare = node ? `; Node ${node.version} -e 0 (the runtime alone) ${bareMs.toFixed(0)} ms wall, median of ${runs}` : '; the pinned Node is not fetched here (npm run package fetches it)';
   return { touchUs, bareMs, line: `host: fresh anonymous memory ${touchUs.toFixed(2)} µs per 4 KiB page at first touch${bare}` };
 }

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { anonFirstTouchUsPerPage, bareRuntimeStartMs, FRESH_MIB, minorFaults } from '../../../bench/lib/host.mjs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { anonFirstTouchUsPerPage, bareRuntimeStartMs, FRESH_MIB, minorFaults, procStatFields } from '../../../bench/lib/host.mjs';
 
 /**
  * The start benchmarks' baselines (bench/lib/host.mjs): a process's minor
@@ -22,6 +24,25 @@ describe('bench host baselines', () => {
     const after = minorFaults(process.pid);
     expect(Number.isInteger(before)).toBe(true);
     expect(after - before).toBeGreaterThanOrEqual(pages / PAGES_PER_FAULT);
+  });
+
+  it('procStatFields reads past a command name that holds ") " itself', async () => {
+    // The kernel's comm is the executable's name: a symlink to sleep named like a stat field list.
+    const dir = mkdtempSync(join(tmpdir(), 'credgw-stat-'));
+    const odd = join(dir, 'x) R 1 2');
+    symlinkSync('/bin/sleep', odd);
+    const child = spawn(odd, ['5'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => child.once('spawn', resolve));
+      const fields = procStatFields(child.pid!);
+      expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('x) R 1 2');
+      expect(fields?.[0]).toMatch(/^[RSD]$/);
+      expect(Number(fields?.[1])).toBe(process.pid);
+      expect(Number.isInteger(minorFaults(child.pid!))).toBe(true);
+    } finally {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('minorFaults of a process that has exited is NaN, not a stale or zero count', async () => {
