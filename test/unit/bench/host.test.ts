@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { anonFirstTouchUsPerPage, bareRuntimeStartMs, FRESH_MIB, minorFaults, procStatFields } from '../../../bench/lib/host.mjs';
+import { anonFirstTouchUsPerPage, bareRuntimeStartMs, FRESH_MIB, minorFaults, PAGES_PER_MIB, procStatFields } from '../../../bench/lib/host.mjs';
 
 /**
  * The start benchmarks' baselines (bench/lib/host.mjs): a process's minor
@@ -16,7 +16,7 @@ const PAGES_PER_FAULT = /\[always\]/.test(readFileSync('/sys/kernel/mm/transpare
 
 describe('bench host baselines', () => {
   it('minorFaults counts the pages a process touches for the first time', () => {
-    const pages = (FRESH_MIB << 20) / PAGE;
+    const pages = FRESH_MIB * PAGES_PER_MIB;
     const before = minorFaults(process.pid);
     // Its own mmap at this size, so every page is fresh; one write per page faults it in.
     const buf = Buffer.allocUnsafeSlow(pages * PAGE);
